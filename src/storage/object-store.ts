@@ -1,0 +1,53 @@
+/**
+ * The one seam every storage backend plugs into (filesystem now; HTTP server and S3 later).
+ * Objects are write-once: `put` never replaces bytes that are already stored. Extra behaviour
+ * (retry, caching, verification) is a wrapper implementing this same interface.
+ */
+export const OBJECT_KINDS = ["config", "keys", "data", "index", "snapshots"] as const;
+export type ObjectKind = (typeof OBJECT_KINDS)[number];
+
+/**
+ * `config` has the single name "config"; every other kind is named by the lowercase hex SHA-256
+ * of the object's bytes (64 characters), so any store can verify what it holds.
+ */
+export interface ObjectRef {
+  readonly kind: ObjectKind;
+  readonly name: string;
+}
+
+export interface ObjectInfo extends ObjectRef {
+  readonly size: number;
+}
+
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** `created`: the object is new. `exists`: identical bytes were already stored (a no-op). */
+export type PutOutcome = "created" | "exists";
+
+export type ObjectBody = Uint8Array | readonly Uint8Array[];
+
+export interface ObjectStore {
+  /**
+   * Stores the body atomically under ref, or nothing at all. Identical bytes under an existing
+   * ref are a no-op (`exists`); different bytes fail with `ObjectConflict` and change nothing.
+   * A full disk fails with `StorageFull`; an invalid ref with `InvalidArgument`.
+   */
+  put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome>;
+  /** The whole object, or exactly `range`; `NotFound` when absent, `RepositoryCorrupt` when short. */
+  get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array>;
+  stat(ref: ObjectRef): Promise<ObjectInfo | undefined>;
+  list(kind: ObjectKind): AsyncIterable<ObjectInfo>;
+  /** Removes the object; removing an absent object is not an error. */
+  delete(ref: ObjectRef): Promise<void>;
+}
+
+const CONTENT_NAME = /^[0-9a-f]{64}$/;
+
+/** Whether ref is well-formed; stores refuse anything else, so hostile names never reach a path. */
+export function isValidRef(ref: ObjectRef): boolean {
+  if (!(OBJECT_KINDS as readonly string[]).includes(ref.kind)) return false;
+  return ref.kind === "config" ? ref.name === "config" : CONTENT_NAME.test(ref.name);
+}
