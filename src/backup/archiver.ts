@@ -1,0 +1,449 @@
+/**
+ * Backup: walks the given paths, reuses the content of files unchanged since the parent snapshot,
+ * chunks and deduplicates the rest, and commits a snapshot only after every pack and the index
+ * that lists them are stored. A killed backup leaves only complete packs behind; the next run
+ * adopts them from their headers instead of uploading their blobs again.
+ */
+import { lstatSync, readdirSync, type Stats } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { type ChunkerParams, gearTable } from "../chunker/fastcdc.js";
+import type { RempartError } from "../errors.js";
+import type { IndexedPack } from "../repository/index-file.js";
+import type { FinishedPack } from "../repository/pack.js";
+import type { Repository, StoredSnapshot } from "../repository/repository.js";
+import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
+import { captureMetadata } from "../snapshot/fs-metadata.js";
+import { compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
+import { BlobPool } from "./blob-pool.js";
+import type { ExcludeMatcher } from "./excludes.js";
+import { FileChunker, type ReadResult } from "./file-reader.js";
+
+export interface BackupProgress {
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytesRead: number;
+  readonly bytesAdded: number;
+  readonly bytesStored: number;
+  readonly currentPath: string;
+  readonly elapsedMs: number;
+}
+
+export interface BackupWarning {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Per-file signals for ransomware detection: what changed and how its first bytes look. */
+export interface FileEvent {
+  readonly path: string;
+  readonly status: "new" | "changed";
+  readonly size: number;
+  readonly head: Uint8Array;
+  /** blob ids; their stored/raw length ratio in the index tells how well the file compressed */
+  readonly content: readonly string[];
+}
+
+export interface BackupOptions {
+  /** absolute paths */
+  readonly paths: readonly string[];
+  readonly tags: readonly string[];
+  readonly host?: string;
+  readonly exclude: ExcludeMatcher;
+  readonly parent?: StoredSnapshot;
+  readonly workers: number;
+  readonly onProgress?: (progress: BackupProgress) => void;
+  readonly onWarning?: (warning: BackupWarning) => void;
+  readonly onFile?: (event: FileEvent) => void;
+  /** adopted or damaged leftovers of an earlier, interrupted backup */
+  readonly onResume?: (adoptedPacks: number, damaged: readonly RempartError[]) => void;
+}
+
+export interface BackupResult {
+  readonly id: string;
+  readonly snapshot: Snapshot;
+}
+
+const PROGRESS_INTERVAL_MS = 250;
+/** Plaintext bytes in flight to workers; bounds memory together with the pack buffers. */
+const MAX_IN_FLIGHT = 24 * 1024 * 1024;
+/** An index is saved after this many new packs, so a long backup that dies resumes cheaply. */
+const PACKS_PER_INDEX = 64;
+
+interface Counters {
+  filesNew: number;
+  filesChanged: number;
+  filesUnchanged: number;
+  dirs: number;
+  bytesRead: number;
+  bytesAdded: number;
+  bytesStored: number;
+  totalBytes: number;
+  unreadable: number;
+}
+
+/** The directory structure leading to the backed-up paths ("/srv/share" → "srv" → "share"). */
+interface PathTrie {
+  readonly children: Map<string, PathTrie>;
+  /** set when this node is one of the requested paths: its whole subtree is backed up */
+  selected: boolean;
+}
+
+function buildTrie(paths: readonly string[]): PathTrie {
+  const root: PathTrie = { children: new Map(), selected: false };
+  for (const path of paths) {
+    let node = root;
+    for (const part of path.split("/").filter((p) => p !== "")) {
+      let child = node.children.get(part);
+      if (!child) {
+        child = { children: new Map(), selected: false };
+        node.children.set(part, child);
+      }
+      node = child;
+    }
+    node.selected = true;
+  }
+  return root;
+}
+
+function sameFile(
+  node: TreeNode | undefined,
+  stats: Stats,
+): node is TreeNode & {
+  content: readonly string[];
+} {
+  return (
+    node !== undefined &&
+    node.type === "file" &&
+    node.content !== undefined &&
+    node.size === stats.size &&
+    node.mtimeMs === stats.mtimeMs &&
+    node.ctimeMs === stats.ctimeMs &&
+    node.inode === stats.ino
+  );
+}
+
+class Archiver {
+  private readonly started = Date.now();
+  private lastYield = Date.now();
+  private lastProgress = 0;
+  private currentPath = "";
+  private readonly counters: Counters = {
+    filesNew: 0,
+    filesChanged: 0,
+    filesUnchanged: 0,
+    dirs: 0,
+    bytesRead: 0,
+    bytesAdded: 0,
+    bytesStored: 0,
+    totalBytes: 0,
+    unreadable: 0,
+  };
+  /** blob ids sent to a worker in this run, not yet in a stored pack */
+  private readonly pending = new Set<string>();
+  private readonly newPacks: IndexedPack[] = [];
+  private unsavedPacks: IndexedPack[] = [];
+  private readonly hardLinks = new Map<string, ReadResult>();
+  private readonly pool: BlobPool;
+  private readonly chunker: FileChunker;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: BackupOptions,
+  ) {
+    const { chunker, packSize } = repo.config;
+    const params: ChunkerParams = chunker;
+    this.chunker = new FileChunker(
+      repo.masterKey.id,
+      gearTable(Buffer.from(chunker.seed, "base64")),
+      params,
+    );
+    this.pool = new BlobPool({
+      workers: options.workers,
+      encryptionKey: repo.masterKey.encryption,
+      packSize,
+      maxInFlightBytes: MAX_IN_FLIGHT,
+      storePack: (pack) => this.storePack(pack),
+    });
+  }
+
+  private async storePack(pack: FinishedPack): Promise<void> {
+    await this.repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
+    const indexed = { pack: pack.name, blobs: pack.entries };
+    this.repo.index.addPack(indexed);
+    this.newPacks.push(indexed);
+    this.unsavedPacks.push(indexed);
+    this.counters.bytesStored += pack.bytes.length;
+    if (this.unsavedPacks.length >= PACKS_PER_INDEX) {
+      const batch = this.unsavedPacks;
+      this.unsavedPacks = [];
+      await this.repo.saveIndex(batch);
+    }
+  }
+
+  private known(hexId: string): boolean {
+    return this.pending.has(hexId) || this.repo.index.has(hexId);
+  }
+
+  private addBlob(type: "data" | "tree", id: Uint8Array, hexId: string, bytes: Uint8Array): void {
+    if (this.known(hexId)) return;
+    this.pending.add(hexId);
+    // A private copy: the worker takes ownership of its buffer.
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    this.pool.add({ type, id, data: copy });
+    if (type === "data") this.counters.bytesAdded += bytes.length;
+  }
+
+  private warn(path: string, error: unknown): void {
+    this.counters.unreadable++;
+    const message = error instanceof Error ? error.message : String(error);
+    this.options.onWarning?.({ path, message });
+  }
+
+  private async breathe(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastProgress >= PROGRESS_INTERVAL_MS) {
+      this.lastProgress = now;
+      this.reportProgress();
+    }
+    // Synchronous reads never yield to the event loop; do so now and then so finished packs
+    // are stored and progress is shown.
+    if (now - this.lastYield >= 50) {
+      this.lastYield = now;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await this.pool.ready();
+  }
+
+  private reportProgress(): void {
+    const c = this.counters;
+    this.options.onProgress?.({
+      files: c.filesNew + c.filesChanged + c.filesUnchanged,
+      dirs: c.dirs,
+      bytesRead: c.bytesRead,
+      bytesAdded: c.bytesAdded,
+      bytesStored: c.bytesStored,
+      currentPath: this.currentPath,
+      elapsedMs: Date.now() - this.started,
+    });
+  }
+
+  private async readFile(path: string, stats: Stats): Promise<ReadResult | undefined> {
+    const linkKey = stats.nlink > 1 ? `${stats.dev}:${stats.ino}` : undefined;
+    const linked = linkKey === undefined ? undefined : this.hardLinks.get(linkKey);
+    if (linked) return linked;
+    this.currentPath = path;
+    try {
+      const result = await this.chunker.read(path, {
+        chunk: (id, hexId, chunk) => {
+          this.counters.bytesRead += chunk.length;
+          this.addBlob("data", id, hexId, chunk);
+        },
+        pause: () => this.breathe(),
+      });
+      if (linkKey !== undefined) this.hardLinks.set(linkKey, result);
+      return result;
+    } catch (error) {
+      this.warn(path, error);
+      return undefined;
+    }
+  }
+
+  private async fileNode(
+    path: string,
+    name: string,
+    stats: Stats,
+    previous: TreeNode | undefined,
+  ): Promise<TreeNode | undefined> {
+    const metadata = captureMetadata(path, name, stats);
+    if (sameFile(previous, stats) && previous.content.every((id) => this.repo.index.has(id))) {
+      this.counters.filesUnchanged++;
+      this.counters.totalBytes += stats.size;
+      return { ...metadata, size: previous.size, content: previous.content };
+    }
+    const result = await this.readFile(path, stats);
+    if (!result) return undefined;
+    const status = previous?.type === "file" ? "changed" : "new";
+    if (status === "new") this.counters.filesNew++;
+    else this.counters.filesChanged++;
+    this.counters.totalBytes += result.size;
+    this.options.onFile?.({
+      path,
+      status,
+      size: result.size,
+      head: result.head,
+      content: result.content,
+    });
+    return { ...metadata, size: result.size, content: result.content };
+  }
+
+  private async previousChildren(subtree: string | undefined): Promise<Map<string, TreeNode>> {
+    if (subtree === undefined) return new Map();
+    try {
+      const tree = await this.repo.readTree(subtree);
+      return new Map(tree.nodes.map((node) => [node.name, node]));
+    } catch {
+      // An unreadable parent tree only costs re-reading this directory's files.
+      return new Map();
+    }
+  }
+
+  private storeTree(nodes: TreeNode[]): string {
+    nodes.sort((a, b) => compareNames(a.name, b.name));
+    const bytes = encodeTree({ nodes });
+    const id = this.repo.keyedId(bytes);
+    this.addBlob("tree", Buffer.from(id, "hex"), id, bytes);
+    return id;
+  }
+
+  /** Backs up everything below a directory and returns its tree id. */
+  private async walkDirectory(path: string, previous: TreeNode | undefined): Promise<string> {
+    this.counters.dirs++;
+    const before = await this.previousChildren(
+      previous?.type === "dir" ? previous.subtree : undefined,
+    );
+    let names: string[];
+    try {
+      names = readdirSync(path);
+    } catch (error) {
+      this.warn(path, error);
+      names = [];
+    }
+    const nodes: TreeNode[] = [];
+    for (const name of names) {
+      const child = join(path, name);
+      if (this.options.exclude(child, name)) continue;
+      const node = await this.entryNode(child, name, before.get(name));
+      if (node) nodes.push(node);
+      await this.breathe();
+    }
+    return this.storeTree(nodes);
+  }
+
+  private async entryNode(
+    path: string,
+    name: string,
+    previous: TreeNode | undefined,
+  ): Promise<TreeNode | undefined> {
+    let stats: Stats;
+    try {
+      stats = lstatSync(path);
+    } catch (error) {
+      this.warn(path, error);
+      return undefined;
+    }
+    if (stats.isFile()) return this.fileNode(path, name, stats, previous);
+    if (stats.isDirectory()) {
+      const metadata = captureMetadata(path, name, stats);
+      return { ...metadata, subtree: await this.walkDirectory(path, previous) };
+    }
+    return captureMetadata(path, name, stats);
+  }
+
+  /** Builds the directories leading to the requested paths, walking each requested path. */
+  private async walkTrie(
+    path: string,
+    trie: PathTrie,
+    previousSubtree: string | undefined,
+  ): Promise<string> {
+    const before = await this.previousChildren(previousSubtree);
+    const nodes: TreeNode[] = [];
+    for (const [name, child] of trie.children) {
+      const childPath = join(path, name);
+      if (child.selected) {
+        const node = await this.entryNode(childPath, name, before.get(name));
+        if (node) nodes.push(node);
+        continue;
+      }
+      let stats: Stats;
+      try {
+        stats = lstatSync(childPath);
+      } catch (error) {
+        this.warn(childPath, error);
+        continue;
+      }
+      const metadata = captureMetadata(childPath, name, stats);
+      const previous = before.get(name);
+      const subtree = await this.walkTrie(
+        childPath,
+        child,
+        previous?.type === "dir" ? previous.subtree : undefined,
+      );
+      nodes.push({ ...metadata, subtree });
+    }
+    return this.storeTree(nodes);
+  }
+
+  async run(): Promise<BackupResult> {
+    const { repo, options } = this;
+    try {
+      const unindexed = await repo.loadIndex();
+      const { adopted, damaged } = await repo.adoptPacks(unindexed);
+      if (adopted.length > 0 || damaged.length > 0) options.onResume?.(adopted.length, damaged);
+      this.unsavedPacks.push(...adopted);
+
+      const time = new Date(this.started).toISOString();
+      const tree = await this.walkTrie(
+        "/",
+        buildTrie(options.paths),
+        options.parent?.snapshot.tree,
+      );
+      await this.pool.flush();
+      if (this.unsavedPacks.length > 0) await repo.saveIndex(this.unsavedPacks);
+      this.unsavedPacks = [];
+
+      const c = this.counters;
+      const summary: SnapshotSummary = {
+        filesNew: c.filesNew,
+        filesChanged: c.filesChanged,
+        filesUnchanged: c.filesUnchanged,
+        dirs: c.dirs,
+        bytesRead: c.bytesRead,
+        bytesAdded: c.bytesAdded,
+        bytesStored: c.bytesStored,
+        totalBytes: c.totalBytes,
+        totalFiles: c.filesNew + c.filesChanged + c.filesUnchanged,
+        unreadable: c.unreadable,
+        durationMs: Date.now() - this.started,
+      };
+      const snapshot: Snapshot = {
+        version: 1,
+        time,
+        host: options.host ?? hostname(),
+        username: userInfo().username,
+        paths: options.paths,
+        tags: options.tags,
+        ...(options.parent ? { parent: options.parent.id } : {}),
+        tree,
+        summary,
+        program: "rempart 0.1.0",
+      };
+      const id = await repo.saveSnapshot(snapshot);
+      this.reportProgress();
+      return { id, snapshot };
+    } finally {
+      await this.pool.close();
+    }
+  }
+}
+
+export function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
+  return new Archiver(repo, options).run();
+}
+
+/** Normalizes user-given paths: absolute, no trailing slash, and no path nested in another. */
+export function normalizeBackupPaths(paths: readonly string[], cwd: string): string[] {
+  const absolute = [
+    ...new Set(
+      paths.map((p) => {
+        const resolved = join(p.startsWith("/") ? "" : cwd, p);
+        return resolved.length > 1 ? resolved.replace(/\/+$/, "") : resolved;
+      }),
+    ),
+  ].sort();
+  return absolute.filter(
+    (path) =>
+      !absolute.some((other) => other !== path && (other === "/" || path.startsWith(`${other}/`))),
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * Reads one file, cuts it into content-defined chunks and names each chunk by its keyed id.
+ * Reading, chunking and hashing run on the main thread so that the dedup decision is made once,
+ * in one place, before any bytes are copied to a worker.
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import { type ChunkerParams, findBoundary } from "../chunker/fastcdc.js";
+import { blobId, toHex } from "../crypto/blob-id.js";
+
+export interface ChunkSink {
+  /** called for every chunk; `chunk` is a view into the read buffer, valid during the call */
+  chunk(id: Uint8Array, hexId: string, chunk: Uint8Array): void;
+  /** called between reads so the pipeline can apply backpressure */
+  pause(): Promise<void>;
+}
+
+export interface ReadResult {
+  readonly content: string[];
+  readonly size: number;
+  /** the first bytes of the file, for ransomware signals (magic numbers, ransom notes) */
+  readonly head: Uint8Array;
+}
+
+const HEAD_BYTES = 512;
+
+export class FileChunker {
+  private readonly buffer: Uint8Array;
+
+  constructor(
+    private readonly idKey: Uint8Array,
+    private readonly gear: Uint32Array,
+    private readonly params: ChunkerParams,
+  ) {
+    this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 8 * 1024 * 1024));
+  }
+
+  /** Throws the fs error if the file cannot be opened or read. */
+  async read(path: string, sink: ChunkSink): Promise<ReadResult> {
+    const fd = openSync(path, "r");
+    try {
+      return await this.readOpen(fd, sink);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private async readOpen(fd: number, sink: ChunkSink): Promise<ReadResult> {
+    const { buffer, gear, params } = this;
+    const content: string[] = [];
+    let size = 0;
+    let head: Uint8Array | undefined;
+    let start = 0;
+    let end = 0;
+    let eof = false;
+    while (!eof || start < end) {
+      while (!eof && end < buffer.length) {
+        const n = readSync(fd, buffer, end, buffer.length - end, null);
+        if (n === 0) eof = true;
+        end += n;
+      }
+      head ??= buffer.slice(0, Math.min(end, HEAD_BYTES));
+      while (start < end) {
+        const length = findBoundary(buffer, start, end, eof, gear, params);
+        if (length === 0) break;
+        const chunk = buffer.subarray(start, start + length);
+        const id = blobId(this.idKey, chunk);
+        const hexId = toHex(id);
+        content.push(hexId);
+        sink.chunk(id, hexId, chunk);
+        start += length;
+        size += length;
+      }
+      buffer.copyWithin(0, start, end);
+      end -= start;
+      start = 0;
+      await sink.pause();
+    }
+    return { content, size, head: head ?? new Uint8Array(0) };
+  }
+}

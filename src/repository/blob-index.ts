@@ -1,0 +1,45 @@
+/** The in-memory map from blob id to where its sealed bytes live. */
+import type { IndexedPack } from "./index-file.js";
+import type { BlobType, PackEntry } from "./pack.js";
+
+export interface BlobLocation extends PackEntry {
+  readonly pack: string;
+}
+
+export class BlobIndex {
+  private readonly blobs = new Map<string, BlobLocation>();
+  private readonly packSet = new Set<string>();
+
+  addPack({ pack, blobs }: IndexedPack): void {
+    this.packSet.add(pack);
+    for (const blob of blobs) {
+      // First location wins: a duplicate blob in a later pack is harmless, never a replacement.
+      if (!this.blobs.has(blob.id)) this.blobs.set(blob.id, { ...blob, pack });
+    }
+  }
+
+  get(id: string): BlobLocation | undefined {
+    return this.blobs.get(id);
+  }
+
+  has(id: string, type?: BlobType): boolean {
+    const location = this.blobs.get(id);
+    return location !== undefined && (type === undefined || location.type === type);
+  }
+
+  hasPack(pack: string): boolean {
+    return this.packSet.has(pack);
+  }
+
+  get packs(): ReadonlySet<string> {
+    return this.packSet;
+  }
+
+  get size(): number {
+    return this.blobs.size;
+  }
+
+  entries(): IterableIterator<BlobLocation> {
+    return this.blobs.values();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * zstd through zstd-napi's low-level binding, so compression writes into buffers we own: the
+ * high-level `compress()` allocates on every call, which showed up as GC time in the prototype.
+ */
+import { createRequire } from "node:module";
+import { RempartError } from "../errors.js";
+
+type ZstdBinding = typeof import("zstd-napi/binding.js");
+const zstd = createRequire(import.meta.url)("zstd-napi/binding") as ZstdBinding;
+
+const LEVEL = 3;
+const PROBE_LEVEL = 1;
+const PROBE_BYTES = 64 * 1024;
+/** A chunk whose 64 KiB probe shrinks less than this is stored raw (media, archives, ciphertext). */
+const PROBE_WORTHWHILE_RATIO = 0.95;
+/** Compressed output must save at least this fraction, or the raw bytes are kept. */
+const MIN_SAVING = 0.02;
+
+export class BlobCompressor {
+  private readonly context = new zstd.CCtx();
+  private scratch = new Uint8Array(0);
+
+  private ensureScratch(size: number): Uint8Array {
+    if (this.scratch.length < size) this.scratch = new Uint8Array(zstd.compressBound(size));
+    return this.scratch;
+  }
+
+  /**
+   * Returns a view of the compressed bytes (valid until the next call), or undefined when the
+   * chunk is not worth compressing.
+   */
+  compress(data: Uint8Array): Uint8Array | undefined {
+    if (data.length === 0) return undefined;
+    const scratch = this.ensureScratch(data.length);
+    if (data.length > PROBE_BYTES) {
+      const probed = this.context.compress(scratch, data.subarray(0, PROBE_BYTES), PROBE_LEVEL);
+      if (probed > PROBE_BYTES * PROBE_WORTHWHILE_RATIO) return undefined;
+    }
+    const written = this.context.compress(scratch, data, LEVEL);
+    if (written > data.length * (1 - MIN_SAVING)) return undefined;
+    return scratch.subarray(0, written);
+  }
+}
+
+export class BlobDecompressor {
+  private readonly context = new zstd.DCtx();
+
+  /** Decompresses into a new buffer of exactly rawLength bytes, or reports corruption. */
+  decompress(compressed: Uint8Array, rawLength: number, what: string): Uint8Array {
+    const out = Buffer.allocUnsafe(rawLength);
+    let written: number;
+    try {
+      written = this.context.decompress(out, compressed);
+    } catch (error) {
+      throw new RempartError("RepositoryCorrupt", `${what} does not decompress: ${String(error)}`);
+    }
+    if (written !== rawLength)
+      throw new RempartError(
+        "RepositoryCorrupt",
+        `${what} decompressed to ${written} bytes, expected ${rawLength}`,
+      );
+    return out;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Pack files: many sealed blobs in one object, so small files never become small objects.
+ *
+ *   blob_1 || ... || blob_n || seal(header) || u32le(length of seal(header))
+ *
+ * Each blob is seal(encryption key, payload, aad = id || compressed || type). Binding the id, the
+ * compression flag and the type into the AAD means a reader cannot be tricked into accepting a
+ * blob under another id or flag without failing authentication. The header lists the blobs in
+ * order; offsets are implied by the cumulative lengths. docs/FORMAT.md is the normative layout.
+ */
+import { createHash } from "node:crypto";
+import { open, SEAL_OVERHEAD, seal, sealInto } from "../crypto/aead.js";
+import { fromHex, toHex } from "../crypto/blob-id.js";
+import { RempartError } from "../errors.js";
+
+export type BlobType = "data" | "tree";
+
+export interface PackEntry {
+  readonly type: BlobType;
+  /** hex keyed id of the plaintext */
+  readonly id: string;
+  readonly offset: number;
+  /** sealed length in the pack */
+  readonly length: number;
+  /** plaintext length */
+  readonly rawLength: number;
+  readonly compressed: boolean;
+}
+
+const HEADER_MAGIC = Buffer.from("RPAK");
+const HEADER_VERSION = 1;
+const HEADER_PREFIX = 9;
+export const HEADER_ENTRY_SIZE = 42;
+const HEADER_AAD = Buffer.from("rempart pack header v1");
+const TRAILER_SIZE = 4;
+/** Largest header a reader accepts before allocating: ~400k blobs, far above any real pack. */
+const MAX_HEADER = 16 * 1024 * 1024;
+
+export function blobAad(id: Uint8Array, type: BlobType, compressed: boolean): Uint8Array {
+  const aad = Buffer.allocUnsafe(34);
+  aad.set(id, 0);
+  aad[32] = compressed ? 1 : 0;
+  aad[33] = type === "tree" ? 1 : 0;
+  return aad;
+}
+
+function encodeHeader(entries: readonly PackEntry[]): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_PREFIX + entries.length * HEADER_ENTRY_SIZE);
+  HEADER_MAGIC.copy(out, 0);
+  out[4] = HEADER_VERSION;
+  out.writeUInt32LE(entries.length, 5);
+  let at = HEADER_PREFIX;
+  for (const entry of entries) {
+    out[at] = entry.type === "tree" ? 1 : 0;
+    out[at + 1] = entry.compressed ? 1 : 0;
+    out.set(fromHex(entry.id), at + 2);
+    out.writeUInt32LE(entry.length, at + 34);
+    out.writeUInt32LE(entry.rawLength, at + 38);
+    at += HEADER_ENTRY_SIZE;
+  }
+  return out;
+}
+
+function corrupt(packName: string, why: string): RempartError {
+  return new RempartError("RepositoryCorrupt", `pack ${packName}: ${why}`, { pack: packName });
+}
+
+function decodeHeader(plain: Uint8Array, packName: string, blobArea: number): PackEntry[] {
+  const header = Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
+  if (header.length < HEADER_PREFIX || !header.subarray(0, 4).equals(HEADER_MAGIC))
+    throw corrupt(packName, "header has no pack magic");
+  if (header[4] !== HEADER_VERSION)
+    throw corrupt(packName, `unsupported pack header version ${header[4]}`);
+  const count = header.readUInt32LE(5);
+  if (header.length !== HEADER_PREFIX + count * HEADER_ENTRY_SIZE)
+    throw corrupt(packName, "header length does not match its entry count");
+  const entries: PackEntry[] = [];
+  let offset = 0;
+  for (let i = 0, at = HEADER_PREFIX; i < count; i++, at += HEADER_ENTRY_SIZE) {
+    const typeByte = header[at];
+    const compressedByte = header[at + 1];
+    if ((typeByte !== 0 && typeByte !== 1) || (compressedByte !== 0 && compressedByte !== 1))
+      throw corrupt(packName, `header entry ${i} has invalid flags`);
+    const length = header.readUInt32LE(at + 34);
+    if (length < SEAL_OVERHEAD) throw corrupt(packName, `header entry ${i} is too short`);
+    entries.push({
+      type: typeByte === 1 ? "tree" : "data",
+      compressed: compressedByte === 1,
+      id: toHex(header.subarray(at + 2, at + 34)),
+      offset,
+      length,
+      rawLength: header.readUInt32LE(at + 38),
+    });
+    offset += length;
+  }
+  if (offset !== blobArea) throw corrupt(packName, "header does not account for the blob area");
+  return entries;
+}
+
+/** Where the sealed header sits, given the last 4 bytes of a pack of `packSize` bytes. */
+export function locateHeader(
+  trailer: Uint8Array,
+  packSize: number,
+  packName: string,
+): { offset: number; length: number } {
+  if (packSize < TRAILER_SIZE + SEAL_OVERHEAD || trailer.length !== TRAILER_SIZE)
+    throw corrupt(packName, `too short (${packSize} bytes)`);
+  const length = Buffer.from(trailer.buffer, trailer.byteOffset, TRAILER_SIZE).readUInt32LE(0);
+  if (length < SEAL_OVERHEAD || length > MAX_HEADER || length > packSize - TRAILER_SIZE)
+    throw corrupt(packName, "trailer names an impossible header length (truncated pack?)");
+  return { offset: packSize - TRAILER_SIZE - length, length };
+}
+
+export function openHeader(
+  encryptionKey: Uint8Array,
+  sealedHeader: Uint8Array,
+  headerOffset: number,
+  packName: string,
+): PackEntry[] {
+  const plain = open(encryptionKey, sealedHeader, HEADER_AAD, `header of pack ${packName}`);
+  return decodeHeader(plain, packName, headerOffset);
+}
+
+export const PACK_TRAILER_SIZE = TRAILER_SIZE;
+
+export interface FinishedPack {
+  /** hex SHA-256 of the bytes: the pack's object name */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly entries: readonly PackEntry[];
+}
+
+/**
+ * Assembles one pack in a single growable buffer: blobs are sealed straight into it, so a blob's
+ * bytes are copied once between compression and storage.
+ */
+export class PackBuilder {
+  private buffer: Uint8Array;
+  private used = 0;
+  private entries: PackEntry[] = [];
+
+  constructor(
+    private readonly encryptionKey: Uint8Array,
+    initialCapacity: number,
+  ) {
+    this.buffer = new Uint8Array(initialCapacity);
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  get blobCount(): number {
+    return this.entries.length;
+  }
+
+  private reserve(extra: number): void {
+    if (this.used + extra <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.used + extra));
+    grown.set(this.buffer.subarray(0, this.used));
+    this.buffer = grown;
+  }
+
+  add(
+    type: BlobType,
+    id: Uint8Array,
+    payload: Uint8Array,
+    rawLength: number,
+    compressed: boolean,
+  ): void {
+    this.reserve(payload.length + SEAL_OVERHEAD);
+    const aad = blobAad(id, type, compressed);
+    const length = sealInto(this.encryptionKey, payload, aad, this.buffer, this.used);
+    this.entries.push({ type, id: toHex(id), offset: this.used, length, rawLength, compressed });
+    this.used += length;
+  }
+
+  /**
+   * Appends header and trailer and returns the pack. The builder then starts afresh in `next`
+   * (a buffer handed back after the previous pack was stored), or in a new buffer.
+   */
+  finish(next?: Uint8Array): FinishedPack {
+    const sealedHeader = seal(this.encryptionKey, encodeHeader(this.entries), HEADER_AAD);
+    this.reserve(sealedHeader.length + TRAILER_SIZE);
+    this.buffer.set(sealedHeader, this.used);
+    this.used += sealedHeader.length;
+    Buffer.from(this.buffer.buffer, this.buffer.byteOffset + this.used, TRAILER_SIZE).writeUInt32LE(
+      sealedHeader.length,
+      0,
+    );
+    this.used += TRAILER_SIZE;
+    const bytes = this.buffer.subarray(0, this.used);
+    const pack = {
+      name: createHash("sha256").update(bytes).digest("hex"),
+      bytes,
+      entries: this.entries,
+    };
+    this.buffer = next ?? new Uint8Array(this.buffer.length);
+    this.used = 0;
+    this.entries = [];
+    return pack;
+  }
+}

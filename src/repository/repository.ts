@@ -1,0 +1,296 @@
+/**
+ * A repository opened with its master key: the one place that turns stored objects into
+ * verified plaintext. Every blob read is authenticated (AEAD) and its keyed id recomputed, so a
+ * damaged or substituted blob is reported, never returned.
+ */
+import { createHash } from "node:crypto";
+import { open as openSealed } from "../crypto/aead.js";
+import { blobId, toHex } from "../crypto/blob-id.js";
+import {
+  createEscrowSlot,
+  createPasswordSlot,
+  type KeySlot,
+  openAnySlot,
+  parseKeySlot,
+  type ScryptCost,
+} from "../crypto/key-slots.js";
+import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
+import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-key.js";
+import { isRempartError, RempartError } from "../errors.js";
+import { decodeTree, type Tree } from "../snapshot/tree.js";
+import type { ObjectInfo, ObjectStore } from "../storage/object-store.js";
+import { BlobIndex, type BlobLocation } from "./blob-index.js";
+import { BlobDecompressor } from "./compression.js";
+import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
+import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
+import { blobAad, locateHeader, openHeader, PACK_TRAILER_SIZE, type PackEntry } from "./pack.js";
+import { openSnapshot, type Snapshot, sealSnapshot } from "./snapshot.js";
+
+export interface OpenSecret {
+  readonly password?: string;
+  readonly recoveryPrivateKey?: RecoveryPrivateKey;
+}
+
+export interface InitOptions {
+  readonly password: string;
+  readonly label: string;
+  readonly recoveryPublicKey?: RecoveryPublicKey;
+  readonly chunker: { minSize: number; avgSize: number; maxSize: number };
+  readonly packSize?: number;
+  readonly kdfCost?: ScryptCost;
+}
+
+export interface StoredSnapshot {
+  readonly id: string;
+  readonly snapshot: Snapshot;
+}
+
+export interface StoredKeySlot {
+  readonly name: string;
+  readonly slot: KeySlot;
+}
+
+const CONFIG_REF = { kind: "config", name: "config" } as const;
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+async function readKeySlots(store: ObjectStore): Promise<StoredKeySlot[]> {
+  const slots: StoredKeySlot[] = [];
+  for await (const info of store.list("keys")) {
+    const bytes = await store.get(info);
+    try {
+      const slot = parseKeySlot(JSON.parse(Buffer.from(bytes).toString("utf8")));
+      slots.push({ name: info.name, slot });
+    } catch {
+      // A garbled slot must not lock the owner out of the others; opening reports if none work.
+    }
+  }
+  return slots;
+}
+
+export class Repository {
+  readonly index = new BlobIndex();
+  private readonly decompressor = new BlobDecompressor();
+
+  private constructor(
+    readonly store: ObjectStore,
+    readonly masterKey: MasterKey,
+    readonly config: RepositoryConfig,
+    /** the key slot this session opened with */
+    readonly openedWith: string,
+  ) {}
+
+  static async init(
+    store: ObjectStore,
+    options: InitOptions,
+    now = new Date(),
+  ): Promise<Repository> {
+    if (await store.stat(CONFIG_REF))
+      throw new RempartError("RepositoryExists", "a repository already exists here");
+    const masterKey = generateMasterKey();
+    const config = newConfig(options.chunker, now, options.packSize);
+    const passwordSlot = await createPasswordSlot(
+      masterKey,
+      options.password,
+      options.label,
+      options.kdfCost,
+    );
+    const slotName = await Repository.storeKeySlot(store, passwordSlot);
+    if (options.recoveryPublicKey)
+      await Repository.storeKeySlot(
+        store,
+        createEscrowSlot(masterKey, options.recoveryPublicKey, "MSP recovery key"),
+      );
+    // Written last: a repository without config was never completed and does not open.
+    await store.put(CONFIG_REF, sealConfig(masterKey.encryption, config));
+    return new Repository(store, masterKey, config, slotName);
+  }
+
+  static async open(store: ObjectStore, secret: OpenSecret): Promise<Repository> {
+    if (!(await store.stat(CONFIG_REF)))
+      throw new RempartError("RepositoryNotFound", "no repository here (no config object)");
+    const slots = await readKeySlots(store);
+    if (slots.length === 0)
+      throw new RempartError("RepositoryCorrupt", "the repository has no readable key slots");
+    const { masterKey, slotIndex } = await openAnySlot(
+      slots.map((s) => s.slot),
+      secret,
+    );
+    const config = openConfig(masterKey.encryption, await store.get(CONFIG_REF));
+    return new Repository(store, masterKey, config, (slots[slotIndex] as StoredKeySlot).name);
+  }
+
+  private static async storeKeySlot(store: ObjectStore, slot: KeySlot): Promise<string> {
+    const bytes = Buffer.from(JSON.stringify(slot));
+    const name = sha256Hex(bytes);
+    await store.put({ kind: "keys", name }, bytes);
+    return name;
+  }
+
+  listKeySlots(): Promise<StoredKeySlot[]> {
+    return readKeySlots(this.store);
+  }
+
+  addPasswordSlot(password: string, label: string, cost?: ScryptCost): Promise<string> {
+    return createPasswordSlot(this.masterKey, password, label, cost).then((slot) =>
+      Repository.storeKeySlot(this.store, slot),
+    );
+  }
+
+  addEscrowSlot(recipient: RecoveryPublicKey, label: string): Promise<string> {
+    return Repository.storeKeySlot(this.store, createEscrowSlot(this.masterKey, recipient, label));
+  }
+
+  async removeKeySlot(name: string): Promise<void> {
+    if (name === this.openedWith)
+      throw new RempartError(
+        "InvalidArgument",
+        "refusing to remove the key slot this command was opened with; open with another key first",
+      );
+    if (!(await this.store.stat({ kind: "keys", name })))
+      throw new RempartError("NotFound", `no key slot ${name}`);
+    await this.store.delete({ kind: "keys", name });
+  }
+
+  /** Loads every index object into memory. Returns the packs that no index covers. */
+  async loadIndex(): Promise<ObjectInfo[]> {
+    for await (const info of this.store.list("index")) {
+      const sealed = await this.store.get(info);
+      for (const pack of decodeIndex(this.masterKey.encryption, sealed, info.name))
+        this.index.addPack(pack);
+    }
+    const unindexed: ObjectInfo[] = [];
+    for await (const info of this.store.list("data"))
+      if (!this.index.hasPack(info.name)) unindexed.push(info);
+    return unindexed;
+  }
+
+  async readPackHeader(info: ObjectInfo): Promise<PackEntry[]> {
+    const trailer = await this.store.get(info, {
+      offset: info.size - PACK_TRAILER_SIZE,
+      length: PACK_TRAILER_SIZE,
+    });
+    const header = locateHeader(trailer, info.size, info.name);
+    const sealed = await this.store.get(info, header);
+    return openHeader(this.masterKey.encryption, sealed, header.offset, info.name);
+  }
+
+  /**
+   * Indexes packs a killed backup stored but never listed in an index, from their own headers,
+   * so their blobs are reused instead of uploaded again. Packs whose header cannot be read are
+   * returned as damaged and left out.
+   */
+  async adoptPacks(
+    infos: readonly ObjectInfo[],
+  ): Promise<{ adopted: IndexedPack[]; damaged: RempartError[] }> {
+    const adopted: IndexedPack[] = [];
+    const damaged: RempartError[] = [];
+    for (const info of infos) {
+      try {
+        const pack = { pack: info.name, blobs: await this.readPackHeader(info) };
+        this.index.addPack(pack);
+        adopted.push(pack);
+      } catch (error) {
+        if (!isRempartError(error, "RepositoryCorrupt")) throw error;
+        damaged.push(error);
+      }
+    }
+    return { adopted, damaged };
+  }
+
+  async saveIndex(packs: readonly IndexedPack[]): Promise<string> {
+    const sealed = encodeIndex(this.masterKey.encryption, packs);
+    const name = sha256Hex(sealed);
+    await this.store.put({ kind: "index", name }, sealed);
+    return name;
+  }
+
+  /** Authenticates, decompresses and verifies one blob's sealed bytes; throws RepositoryCorrupt. */
+  decodeBlob(location: BlobLocation, sealed: Uint8Array): Uint8Array {
+    const what = `${location.type} blob ${location.id} in pack ${location.pack}`;
+    const id = Buffer.from(location.id, "hex");
+    const payload = openSealed(
+      this.masterKey.encryption,
+      sealed,
+      blobAad(id, location.type, location.compressed),
+      what,
+    );
+    const plain = location.compressed
+      ? this.decompressor.decompress(payload, location.rawLength, what)
+      : payload;
+    if (plain.length !== location.rawLength || !id.equals(blobId(this.masterKey.id, plain)))
+      throw new RempartError("RepositoryCorrupt", `${what} does not match its id`, {
+        pack: location.pack,
+        blob: location.id,
+      });
+    return plain;
+  }
+
+  locate(id: string): BlobLocation {
+    const location = this.index.get(id);
+    if (!location)
+      throw new RempartError("RepositoryCorrupt", `blob ${id} is not in any index`, { blob: id });
+    return location;
+  }
+
+  async readBlob(id: string): Promise<Uint8Array> {
+    const location = this.locate(id);
+    const sealed = await this.store.get({ kind: "data", name: location.pack }, location);
+    return this.decodeBlob(location, sealed);
+  }
+
+  async readTree(id: string): Promise<Tree> {
+    return decodeTree(await this.readBlob(id), id);
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<string> {
+    const sealed = sealSnapshot(this.masterKey.encryption, snapshot);
+    const name = sha256Hex(sealed);
+    await this.store.put({ kind: "snapshots", name }, sealed);
+    return name;
+  }
+
+  /** Every snapshot, oldest first. */
+  async listSnapshots(): Promise<StoredSnapshot[]> {
+    const snapshots: StoredSnapshot[] = [];
+    for await (const info of this.store.list("snapshots")) {
+      const sealed = await this.store.get(info);
+      if (sha256Hex(sealed) !== info.name)
+        throw new RempartError(
+          "RepositoryCorrupt",
+          `snapshot ${info.name} does not match its name`,
+        );
+      snapshots.push({
+        id: info.name,
+        snapshot: openSnapshot(this.masterKey.encryption, sealed, info.name),
+      });
+    }
+    return snapshots.sort(
+      (a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id),
+    );
+  }
+
+  /** `latest`, a full id, or a unique id prefix. */
+  async findSnapshot(reference: string): Promise<StoredSnapshot> {
+    const snapshots = await this.listSnapshots();
+    if (reference === "latest") {
+      const latest = snapshots.at(-1);
+      if (!latest) throw new RempartError("NotFound", "the repository has no snapshots yet");
+      return latest;
+    }
+    if (!/^[0-9a-f]+$/.test(reference))
+      throw new RempartError("InvalidArgument", `"${reference}" is not a snapshot id or "latest"`);
+    const matches = snapshots.filter((s) => s.id.startsWith(reference));
+    if (matches.length === 0)
+      throw new RempartError("NotFound", `no snapshot matches ${reference}`);
+    if (matches.length > 1)
+      throw new RempartError("InvalidArgument", `snapshot prefix ${reference} is ambiguous`);
+    return matches[0] as StoredSnapshot;
+  }
+
+  keyedId(data: Uint8Array): string {
+    return toHex(blobId(this.masterKey.id, data));
+  }
+}

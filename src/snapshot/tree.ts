@@ -1,0 +1,151 @@
+/**
+ * Tree blobs: one per directory, listing its entries. Trees are untrusted input at restore time
+ * (anyone who can write storage can forge one), so decoding validates every name and field.
+ */
+import { RempartError } from "../errors.js";
+
+export type NodeType = "file" | "dir" | "symlink" | "fifo" | "socket" | "chardev" | "blockdev";
+
+export interface Xattr {
+  readonly name: string;
+  /** base64 of the raw value */
+  readonly value: string;
+}
+
+export interface TreeNode {
+  /** one path component: never empty, ".", "..", nor containing "/" or NUL */
+  readonly name: string;
+  readonly type: NodeType;
+  /** permission bits, including setuid, setgid and sticky (mode & 0o7777) */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** milliseconds since the epoch, with the sub-millisecond fraction the kernel gave */
+  readonly mtimeMs: number;
+  readonly atimeMs: number;
+  readonly ctimeMs: number;
+  readonly inode: number;
+  readonly device: number;
+  readonly links: number;
+  /** file: byte length */
+  readonly size?: number;
+  /** file: hex ids of its data blobs, in order */
+  readonly content?: readonly string[];
+  /** dir: hex id of its tree blob */
+  readonly subtree?: string;
+  /** symlink: the link target, verbatim */
+  readonly target?: string;
+  /** chardev, blockdev: the device number */
+  readonly rdev?: number;
+  readonly xattrs?: readonly Xattr[];
+}
+
+export interface Tree {
+  /** sorted by name (UTF-16 code unit order, as Array.prototype.sort), names unique */
+  readonly nodes: readonly TreeNode[];
+}
+
+const NODE_TYPES: ReadonlySet<string> = new Set([
+  "file",
+  "dir",
+  "symlink",
+  "fifo",
+  "socket",
+  "chardev",
+  "blockdev",
+]);
+const HEX_ID = /^[0-9a-f]{64}$/;
+
+export function isSafeName(name: unknown): name is string {
+  return (
+    typeof name === "string" &&
+    name.length > 0 &&
+    name !== "." &&
+    name !== ".." &&
+    !name.includes("/") &&
+    !name.includes("\0") &&
+    Buffer.byteLength(name) <= 255
+  );
+}
+
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function encodeTree(tree: Tree): Uint8Array {
+  return Buffer.from(JSON.stringify(tree));
+}
+
+function invalid(treeId: string, why: string): RempartError {
+  return new RempartError("RepositoryCorrupt", `tree ${treeId} is malformed: ${why}`, { treeId });
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+function validateNode(node: unknown, treeId: string): TreeNode {
+  if (typeof node !== "object" || node === null) throw invalid(treeId, "an entry is not an object");
+  const n = node as Record<string, unknown>;
+  if (!isSafeName(n.name)) throw invalid(treeId, `unsafe entry name ${JSON.stringify(n.name)}`);
+  const where = `entry ${JSON.stringify(n.name)}`;
+  if (typeof n.type !== "string" || !NODE_TYPES.has(n.type)) throw invalid(treeId, `${where} type`);
+  for (const field of ["mode", "uid", "gid", "mtimeMs", "atimeMs", "ctimeMs", "inode", "device"]) {
+    if (!isFiniteNumber(n[field])) throw invalid(treeId, `${where} field ${field}`);
+  }
+  if (!isFiniteNumber(n.links)) throw invalid(treeId, `${where} field links`);
+  switch (n.type) {
+    case "file":
+      if (!isFiniteNumber(n.size) || n.size < 0) throw invalid(treeId, `${where} size`);
+      if (
+        !Array.isArray(n.content) ||
+        !n.content.every((id) => typeof id === "string" && HEX_ID.test(id))
+      )
+        throw invalid(treeId, `${where} content`);
+      break;
+    case "dir":
+      if (typeof n.subtree !== "string" || !HEX_ID.test(n.subtree))
+        throw invalid(treeId, `${where} subtree`);
+      break;
+    case "symlink":
+      if (typeof n.target !== "string" || n.target.includes("\0"))
+        throw invalid(treeId, `${where} target`);
+      break;
+    default:
+      break;
+  }
+  if (n.xattrs !== undefined) {
+    if (
+      !Array.isArray(n.xattrs) ||
+      !n.xattrs.every(
+        (x: unknown) =>
+          typeof x === "object" &&
+          x !== null &&
+          typeof (x as Xattr).name === "string" &&
+          typeof (x as Xattr).value === "string",
+      )
+    )
+      throw invalid(treeId, `${where} xattrs`);
+  }
+  return n as unknown as TreeNode;
+}
+
+/** Parses and validates a tree blob's plaintext; treeId is only used to name it in errors. */
+export function decodeTree(bytes: Uint8Array, treeId: string): Tree {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    throw invalid(treeId, "not JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as Tree).nodes))
+    throw invalid(treeId, "no node list");
+  const nodes = (parsed as { nodes: unknown[] }).nodes.map((node) => validateNode(node, treeId));
+  for (let i = 1; i < nodes.length; i++) {
+    const previous = nodes[i - 1] as TreeNode;
+    const current = nodes[i] as TreeNode;
+    if (compareNames(previous.name, current.name) >= 0)
+      throw invalid(treeId, `entries not sorted or duplicated at ${JSON.stringify(current.name)}`);
+  }
+  return { nodes };
+}
