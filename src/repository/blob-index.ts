@@ -8,10 +8,10 @@ export interface BlobLocation extends PackEntry {
 
 export class BlobIndex {
   private readonly blobs = new Map<string, BlobLocation>();
-  private readonly packSet = new Set<string>();
+  private readonly packBlobs = new Map<string, readonly PackEntry[]>();
 
   addPack({ pack, blobs }: IndexedPack): void {
-    this.packSet.add(pack);
+    this.packBlobs.set(pack, blobs);
     for (const blob of blobs) {
       // First location wins: a duplicate blob in a later pack is harmless, never a replacement.
       if (!this.blobs.has(blob.id)) this.blobs.set(blob.id, { ...blob, pack });
@@ -28,11 +28,12 @@ export class BlobIndex {
   }
 
   hasPack(pack: string): boolean {
-    return this.packSet.has(pack);
+    return this.packBlobs.has(pack);
   }
 
-  get packs(): ReadonlySet<string> {
-    return this.packSet;
+  /** Every indexed pack with all its blobs, duplicates of blobs stored elsewhere included. */
+  get packs(): ReadonlyMap<string, readonly PackEntry[]> {
+    return this.packBlobs;
   }
 
   get size(): number {

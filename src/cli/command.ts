@@ -1,0 +1,105 @@
+/** What every command shares: its option table, the repository it opens, and its output. */
+import { resolve } from "node:path";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { parseRecoveryPrivateKey } from "../crypto/recovery-key.js";
+import { RempartError } from "../errors.js";
+import { Repository } from "../repository/repository.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
+import { Output } from "./output.js";
+import { readFileSecret, readPassword } from "./secrets.js";
+
+export type OptionTable = NonNullable<ParseArgsConfig["options"]>;
+
+const GLOBAL_OPTIONS: OptionTable = {
+  repo: { type: "string" },
+  "password-file": { type: "string" },
+  "recovery-key-file": { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: OptionTable;
+  run(context: CommandContext): Promise<number>;
+}
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export class CommandContext {
+  readonly output: Output;
+
+  constructor(
+    private readonly values: Values,
+    readonly positionals: readonly string[],
+  ) {
+    this.output = new Output(this.flag("json"));
+  }
+
+  string(name: string): string | undefined {
+    const value = this.values[name];
+    return typeof value === "string" ? value : undefined;
+  }
+
+  strings(name: string): string[] {
+    const value = this.values[name];
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  }
+
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+
+  repositoryPath(): string {
+    const path = this.string("repo") ?? process.env.REMPART_REPO;
+    if (!path)
+      throw new RempartError(
+        "InvalidArgument",
+        "no repository given: pass --repo or set REMPART_REPO",
+      );
+    return resolve(path);
+  }
+
+  /** The storage of an existing repository. */
+  store(): Promise<FsObjectStore> {
+    return FsObjectStore.open(this.repositoryPath());
+  }
+
+  password(confirm = false): Promise<string> {
+    return readPassword({
+      file: this.string("password-file"),
+      env: "REMPART_PASSWORD",
+      prompt: "repository password",
+      confirm,
+    });
+  }
+
+  async openRepository(): Promise<Repository> {
+    const keyFile = this.string("recovery-key-file");
+    const secret = keyFile
+      ? {
+          recoveryPrivateKey: parseRecoveryPrivateKey(readFileSecret(keyFile, "recovery key file")),
+        }
+      : { password: await this.password() };
+    return Repository.open(await this.store(), secret);
+  }
+}
+
+export function parseCommandLine(command: Command, args: string[]): CommandContext {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...command.options, ...GLOBAL_OPTIONS },
+      allowPositionals: true,
+      strict: true,
+    });
+    return new CommandContext(values, positionals);
+  } catch (error) {
+    throw new RempartError(
+      "InvalidArgument",
+      `${(error as Error).message}\nusage: ${command.usage}`,
+    );
+  }
+}

@@ -1,0 +1,100 @@
+import { availableParallelism, hostname } from "node:os";
+import { type BackupProgress, backup, normalizeBackupPaths } from "../../backup/archiver.js";
+import { compileExcludes, readExcludeFile } from "../../backup/excludes.js";
+import { RempartError } from "../../errors.js";
+import type { StoredSnapshot } from "../../repository/repository.js";
+import type { Command, OptionTable } from "../command.js";
+import { EXIT } from "../exit-codes.js";
+import { formatBytes, formatDuration } from "../output.js";
+
+const options = {
+  exclude: { type: "string", multiple: true },
+  "exclude-file": { type: "string", multiple: true },
+  tag: { type: "string", multiple: true },
+  host: { type: "string" },
+} satisfies OptionTable;
+
+function progressLine(p: BackupProgress): string {
+  const seconds = p.elapsedMs / 1000;
+  const rate = seconds > 0 ? p.bytesRead / seconds : 0;
+  return `${p.files} files, ${formatBytes(p.bytesRead)} read (${formatBytes(rate)}/s), ${formatBytes(p.bytesAdded)} new, ${formatDuration(p.elapsedMs)}  ${p.currentPath}`;
+}
+
+export const backupCommand: Command = {
+  name: "backup",
+  summary: "back up files and directories",
+  usage: "rempart backup --repo DIR [--exclude PATTERN]… [--exclude-file FILE]… [--tag TAG]… PATH…",
+  options,
+  async run(context) {
+    const { output } = context;
+    if (context.positionals.length === 0)
+      throw new RempartError("InvalidArgument", `nothing to back up\nusage: ${this.usage}`);
+    const paths = normalizeBackupPaths(context.positionals, process.cwd());
+    const patterns = [
+      ...context.strings("exclude"),
+      ...context.strings("exclude-file").flatMap(readExcludeFile),
+    ];
+    const repo = await context.openRepository();
+    const host = context.string("host") ?? hostname();
+    // The parent is the latest snapshot of the same paths from the same host, as in restic.
+    const parent: StoredSnapshot | undefined = (await repo.listSnapshots()).findLast(
+      (s) => s.snapshot.host === host && JSON.stringify(s.snapshot.paths) === JSON.stringify(paths),
+    );
+    const warnings: string[] = [];
+    const result = await backup(repo, {
+      paths,
+      tags: context.strings("tag"),
+      host,
+      exclude: compileExcludes(patterns),
+      ...(parent ? { parent } : {}),
+      workers: Math.max(1, Math.min(2, availableParallelism())),
+      onProgress: (p) => {
+        if (output.json) output.object({ message_type: "status", ...p });
+        else output.status(progressLine(p));
+      },
+      onWarning: ({ path, message }) => {
+        warnings.push(path);
+        output.clearStatus();
+        output.warn(`warning: cannot read ${path}: ${message}`);
+      },
+      onResume: (adopted, damaged) => {
+        output.clearStatus();
+        output.warn(`resuming: reused ${adopted} pack(s) left by an interrupted backup`);
+        for (const error of damaged)
+          output.warn(`warning: ignoring damaged leftover pack: ${error.message}`);
+      },
+    });
+    output.clearStatus();
+    const s = result.snapshot.summary;
+    if (output.json) {
+      output.object({
+        message_type: "summary",
+        snapshot_id: result.id,
+        parent: parent?.id ?? null,
+        files_new: s.filesNew,
+        files_changed: s.filesChanged,
+        files_unchanged: s.filesUnchanged,
+        dirs: s.dirs,
+        files_unreadable: s.unreadable,
+        bytes_read: s.bytesRead,
+        bytes_added: s.bytesAdded,
+        bytes_stored: s.bytesStored,
+        total_files: s.totalFiles,
+        total_bytes: s.totalBytes,
+        duration_ms: s.durationMs,
+      });
+    } else {
+      output.line(
+        `files: ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnchanged} unchanged` +
+          (s.unreadable > 0 ? `, ${s.unreadable} unreadable` : ""),
+      );
+      output.line(
+        `read ${formatBytes(s.bytesRead)}, added ${formatBytes(s.bytesAdded)} (${formatBytes(s.bytesStored)} stored) in ${formatDuration(s.durationMs)}`,
+      );
+      output.line(
+        `snapshot ${result.id.slice(0, 8)} saved${parent ? ` (parent ${parent.id.slice(0, 8)})` : ""}`,
+      );
+    }
+    return s.unreadable > 0 ? EXIT.partial : EXIT.ok;
+  },
+};

@@ -1,0 +1,44 @@
+import { RempartError } from "../../errors.js";
+import { findNode } from "../../snapshot/walk.js";
+import type { Command, OptionTable } from "../command.js";
+import { EXIT } from "../exit-codes.js";
+
+const options = {} satisfies OptionTable;
+
+export const catCommand: Command = {
+  name: "cat",
+  summary: "print a file from a snapshot, or the snapshot/config itself as JSON",
+  usage:
+    "rempart cat --repo DIR SNAPSHOT PATH | rempart cat --repo DIR snapshot SNAPSHOT | rempart cat --repo DIR config",
+  options,
+  async run(context) {
+    const { positionals, output } = context;
+    const repo = await context.openRepository();
+    const [first, second] = positionals;
+    if (first === "config" && second === undefined) {
+      // The chunker seed stays secret even from someone reading over the operator's shoulder.
+      output.object({ ...repo.config, chunker: { ...repo.config.chunker, seed: "(secret)" } });
+      return EXIT.ok;
+    }
+    if (first === "snapshot" && second !== undefined) {
+      const found = await repo.findSnapshot(second);
+      output.object({ id: found.id, ...found.snapshot });
+      return EXIT.ok;
+    }
+    if (first === undefined || second === undefined || positionals.length !== 2)
+      throw new RempartError("InvalidArgument", `usage: ${this.usage}`);
+    const snapshot = await repo.findSnapshot(first);
+    await repo.loadIndex();
+    const node = await findNode((id) => repo.readTree(id), snapshot.snapshot.tree, second);
+    if (!node)
+      throw new RempartError("NotFound", `${second} is not in snapshot ${snapshot.id.slice(0, 8)}`);
+    if (node.type !== "file")
+      throw new RempartError("InvalidArgument", `${second} is a ${node.type}, not a file`);
+    for (const id of node.content ?? []) {
+      const data = await repo.readBlob(id);
+      if (!process.stdout.write(data))
+        await new Promise((resolve) => process.stdout.once("drain", resolve));
+    }
+    return EXIT.ok;
+  },
+};

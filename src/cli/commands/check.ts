@@ -1,0 +1,59 @@
+import { check } from "../../check/checker.js";
+import { RempartError } from "../../errors.js";
+import type { Command, OptionTable } from "../command.js";
+import { EXIT } from "../exit-codes.js";
+
+const options = {
+  "read-data": { type: "boolean" },
+  "read-data-subset": { type: "string" },
+} satisfies OptionTable;
+
+function readFraction(all: boolean, subset: string | undefined): number {
+  if (subset === undefined) return all ? 1 : 0;
+  const match = /^(\d+(?:\.\d+)?)%$/.exec(subset);
+  const percent = match ? Number(match[1]) : Number.NaN;
+  if (!(percent > 0 && percent <= 100))
+    throw new RempartError(
+      "InvalidArgument",
+      `--read-data-subset takes a percentage like 10%, not "${subset}"`,
+    );
+  return percent / 100;
+}
+
+export const checkCommand: Command = {
+  name: "check",
+  summary: "verify the repository's structure, and optionally all data",
+  usage: "rempart check --repo DIR [--read-data | --read-data-subset N%]",
+  options,
+  async run(context) {
+    const { output } = context;
+    const fraction = readFraction(context.flag("read-data"), context.string("read-data-subset"));
+    const repo = await context.openRepository();
+    const report = await check(repo, {
+      readDataFraction: fraction,
+      onProgress: (message) => output.status(message),
+    });
+    output.clearStatus();
+    if (output.json) output.object(report);
+    else {
+      output.line(
+        `${report.snapshots} snapshots, ${report.trees} trees, ${report.blobs} data blobs, ${report.packs} packs` +
+          (fraction > 0 ? `, ${report.packsRead} packs read and verified` : ""),
+      );
+      if (report.unindexedPacks.length > 0)
+        output.line(
+          `${report.unindexedPacks.length} pack(s) not yet indexed (left by an interrupted backup; the next backup adopts them)`,
+        );
+      for (const problem of report.problems) {
+        output.line(`error: ${problem.message}`);
+        for (const file of problem.files ?? []) output.line(`  affects ${file}`);
+      }
+      output.line(
+        report.problems.length === 0
+          ? "no errors found"
+          : `${report.problems.length} error(s) found`,
+      );
+    }
+    return report.problems.length === 0 ? EXIT.ok : EXIT.corrupt;
+  },
+};

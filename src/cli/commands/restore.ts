@@ -1,0 +1,61 @@
+import { resolve } from "node:path";
+import { RempartError } from "../../errors.js";
+import { restore } from "../../restore/restorer.js";
+import type { Command, OptionTable } from "../command.js";
+import { EXIT } from "../exit-codes.js";
+import { formatBytes } from "../output.js";
+
+const options = {
+  target: { type: "string", short: "t" },
+  include: { type: "string", multiple: true },
+} satisfies OptionTable;
+
+export const restoreCommand: Command = {
+  name: "restore",
+  summary: "restore a snapshot (or parts of it) into a directory",
+  usage: "rempart restore --repo DIR SNAPSHOT --target DIR [--include PATH]…",
+  options,
+  async run(context) {
+    const { output } = context;
+    const reference = context.positionals[0];
+    const target = context.string("target");
+    if (reference === undefined || context.positionals.length > 1 || !target)
+      throw new RempartError("InvalidArgument", `usage: ${this.usage}`);
+    const repo = await context.openRepository();
+    const snapshot = await repo.findSnapshot(reference);
+    await repo.loadIndex();
+    const result = await restore(repo, snapshot, {
+      target: resolve(target),
+      include: context.strings("include"),
+      owner: process.getuid?.() === 0,
+      onProgress: (p) =>
+        output.status(
+          `${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}`,
+        ),
+      onWarning: (path, message) => {
+        output.clearStatus();
+        output.warn(`warning: ${path}: ${message}`);
+      },
+    });
+    output.clearStatus();
+    for (const file of result.damaged)
+      output.warn(`error: ${file.path} not restored: ${file.error}`);
+    if (output.json)
+      output.object({
+        snapshot_id: snapshot.id,
+        files: result.files,
+        dirs: result.dirs,
+        bytes: result.bytes,
+        damaged: result.damaged,
+        warnings: result.warnings,
+      });
+    else
+      output.line(
+        `restored ${result.files} files, ${result.dirs} directories, ${formatBytes(result.bytes)} from snapshot ${snapshot.id.slice(0, 8)}` +
+          (result.damaged.length > 0
+            ? `; ${result.damaged.length} damaged file(s) NOT restored`
+            : ""),
+      );
+    return result.damaged.length > 0 ? EXIT.corrupt : EXIT.ok;
+  },
+};

@@ -1,0 +1,23 @@
+/** The CLI's exit codes: a contract scripts rely on (see README). */
+import type { ErrorCode } from "../errors.js";
+
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  /** backup completed but some files could not be read */
+  partial: 3,
+  wrongPassword: 10,
+  /** repository corrupt or objects missing (check, restore) */
+  corrupt: 11,
+} as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case "WrongPassword":
+      return EXIT.wrongPassword;
+    case "RepositoryCorrupt":
+      return EXIT.corrupt;
+    default:
+      return EXIT.error;
+  }
+}

@@ -1,0 +1,49 @@
+/** The only place that prints: human text on a TTY, JSON lines for machines. */
+export class Output {
+  constructor(readonly json: boolean) {}
+
+  /** A result for the user (stdout). */
+  line(text: string): void {
+    process.stdout.write(`${text}\n`);
+  }
+
+  /** One JSON document on its own line (stdout). */
+  object(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  /** Diagnostics (stderr), so stdout stays parseable. */
+  warn(text: string): void {
+    process.stderr.write(`${text}\n`);
+  }
+
+  /** A transient status line, only on an interactive terminal. */
+  status(text: string): void {
+    if (this.json || !process.stderr.isTTY) return;
+    const width = process.stderr.columns || 100;
+    process.stderr.write(`\r\x1b[K${text.slice(0, width - 1)}`);
+  }
+
+  clearStatus(): void {
+    if (!this.json && process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+  }
+}
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${UNITS[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return `${minutes} min ${seconds} s`;
+}
