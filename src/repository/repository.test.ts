@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { isRempartError } from "../errors.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
+import { decodeIndex, encodeIndex } from "./index-file.js";
+import { locateHeader, openHeader, PackBuilder } from "./pack.js";
+import { Repository } from "./repository.js";
+
+const CHUNKER = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
+const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
+
+async function newRepository(root: string, password = "secret"): Promise<Repository> {
+  const store = await FsObjectStore.create(root);
+  return Repository.init(store, { password, label: "test", chunker: CHUNKER, kdfCost: CHEAP_KDF });
+}
+
+/** Seals blobs into one pack through the same builder the backup workers use, and stores it. */
+async function storePack(repo: Repository, blobs: Uint8Array[]): Promise<string> {
+  const builder = new PackBuilder(repo.masterKey.encryption, 1024);
+  for (const blob of blobs)
+    builder.add("data", Buffer.from(repo.keyedId(blob), "hex"), blob, blob.length, false);
+  const pack = builder.finish();
+  await repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
+  return pack.name;
+}
+
+describe("repository", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rempart-repo-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("opens with the password it was created with and refuses any other", async () => {
+    const root = join(dir, "open");
+    const created = await newRepository(root);
+    const opened = await Repository.open(await FsObjectStore.open(root), { password: "secret" });
+    assert.deepEqual(opened.config, created.config);
+    await assert.rejects(
+      Repository.open(await FsObjectStore.open(root), { password: "Secret" }),
+      (error) => isRempartError(error, "WrongPassword"),
+    );
+  });
+
+  it("refuses to initialise over an existing repository", async () => {
+    const root = join(dir, "twice");
+    await newRepository(root);
+    await assert.rejects(newRepository(root), (error) => isRempartError(error, "RepositoryExists"));
+  });
+
+  it("reports a garbage config as corrupt, not as a wrong password", async () => {
+    const root = join(dir, "garbage");
+    await newRepository(root);
+    await writeFile(join(root, "config"), randomBytes(200));
+    await assert.rejects(
+      Repository.open(await FsObjectStore.open(root), { password: "secret" }),
+      (error) => isRempartError(error, "RepositoryCorrupt") && /config/.test(error.message),
+    );
+  });
+
+  it("reads back every blob of a pack through its index", async () => {
+    const repo = await newRepository(join(dir, "blobs"));
+    const blobs = [randomBytes(1000), randomBytes(70_000), Buffer.alloc(0)];
+    const pack = await storePack(repo, blobs);
+    const entries = await repo.readPackHeader({
+      kind: "data",
+      name: pack,
+      size: (await repo.store.stat({ kind: "data", name: pack }))?.size ?? 0,
+    });
+    await repo.saveIndex([{ pack, blobs: entries }]);
+    const reopened = await Repository.open(repo.store, { password: "secret" });
+    assert.deepEqual(await reopened.loadIndex(), []);
+    for (const blob of blobs)
+      assert.deepEqual(Buffer.from(await reopened.readBlob(reopened.keyedId(blob))), blob);
+  });
+
+  it("adopts packs that no index lists, from their own headers", async () => {
+    const repo = await newRepository(join(dir, "adopt"));
+    const blob = randomBytes(5000);
+    const pack = await storePack(repo, [blob]);
+    const unindexed = await repo.loadIndex();
+    assert.deepEqual(
+      unindexed.map((info) => info.name),
+      [pack],
+    );
+    const { adopted, damaged } = await repo.adoptPacks(unindexed);
+    assert.equal(adopted.length, 1);
+    assert.equal(damaged.length, 0);
+    assert.deepEqual(Buffer.from(await repo.readBlob(repo.keyedId(blob))), blob);
+  });
+
+  it("refuses a blob whose index entry points at another blob's bytes", async () => {
+    const repo = await newRepository(join(dir, "swap"));
+    const [a, b] = [randomBytes(3000), randomBytes(3000)];
+    const pack = await storePack(repo, [a, b]);
+    const info = await repo.store.stat({ kind: "data", name: pack });
+    const entries = await repo.readPackHeader(info as NonNullable<typeof info>);
+    const [entryA, entryB] = entries as [(typeof entries)[0], (typeof entries)[0]];
+    // A forged index that maps a's id to b's bytes.
+    await repo.saveIndex([
+      { pack, blobs: [{ ...entryA, offset: entryB.offset, length: entryB.length }] },
+    ]);
+    const reopened = await Repository.open(repo.store, { password: "secret" });
+    await reopened.loadIndex();
+    await assert.rejects(reopened.readBlob(entryA.id), (error) =>
+      isRempartError(error, "RepositoryCorrupt"),
+    );
+  });
+
+  it("detects a truncated pack and a pack with a flipped byte", async () => {
+    const repo = await newRepository(join(dir, "damage"));
+    const pack = await storePack(repo, [randomBytes(4000)]);
+    const path = join(dir, "damage", "data", pack.slice(0, 2), pack);
+    const bytes = await readFile(path);
+    assert.throws(
+      () =>
+        locateHeader(
+          bytes.subarray(bytes.length - 4 - 100, bytes.length - 100),
+          bytes.length - 100,
+          pack,
+        ),
+      (error) => isRempartError(error, "RepositoryCorrupt"),
+    );
+    const header = locateHeader(bytes.subarray(bytes.length - 4), bytes.length, pack);
+    const flipped = Buffer.from(bytes);
+    flipped[header.offset + 5] = (flipped[header.offset + 5] as number) ^ 1;
+    assert.throws(
+      () =>
+        openHeader(
+          repo.masterKey.encryption,
+          flipped.subarray(header.offset, header.offset + header.length),
+          header.offset,
+          pack,
+        ),
+      (error) => isRempartError(error, "RepositoryCorrupt") && error.message.includes(pack),
+    );
+  });
+
+  it("round-trips an index and rejects a tampered one", async () => {
+    const key = randomBytes(32);
+    const packs = [
+      {
+        pack: "a".repeat(64),
+        blobs: [
+          {
+            type: "data" as const,
+            id: "b".repeat(64),
+            offset: 0,
+            length: 100,
+            rawLength: 72,
+            compressed: false,
+          },
+        ],
+      },
+      {
+        pack: "c".repeat(64),
+        blobs: [
+          {
+            type: "tree" as const,
+            id: "d".repeat(64),
+            offset: 0,
+            length: 50,
+            rawLength: 90,
+            compressed: true,
+          },
+        ],
+      },
+    ];
+    const sealed = encodeIndex(key, packs);
+    assert.deepEqual(decodeIndex(key, sealed, "x"), packs);
+    const tampered = Buffer.from(sealed);
+    tampered[20] = (tampered[20] as number) ^ 0x80;
+    assert.throws(
+      () => decodeIndex(key, tampered, "x"),
+      (error) => isRempartError(error, "RepositoryCorrupt"),
+    );
+  });
+
+  it("keeps key slots manageable: add, open with the new one, refuse removing the one in use", async () => {
+    const root = join(dir, "keys");
+    const repo = await newRepository(root);
+    const added = await repo.addPasswordSlot("second", "colleague", CHEAP_KDF);
+    const viaSecond = await Repository.open(await FsObjectStore.open(root), { password: "second" });
+    assert.equal(viaSecond.openedWith, added);
+    await assert.rejects(viaSecond.removeKeySlot(added), (error) =>
+      isRempartError(error, "InvalidArgument"),
+    );
+    await viaSecond.removeKeySlot(repo.openedWith);
+    assert.deepEqual(await readdir(join(root, "keys")), [added]);
+    await assert.rejects(
+      Repository.open(await FsObjectStore.open(root), { password: "secret" }),
+      (error) => isRempartError(error, "WrongPassword"),
+    );
+  });
+});
