@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { createEscrowSlot } from "../crypto/key-slots.js";
+import { generateMasterKey } from "../crypto/master-key.js";
+import { generateRecoveryKeyPair } from "../crypto/recovery-key.js";
 import { isRempartError } from "../errors.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import { decodeIndex, encodeIndex } from "./index-file.js";
@@ -195,6 +198,35 @@ describe("repository", () => {
     assert.deepEqual(await readdir(join(root, "keys")), [added]);
     await assert.rejects(
       Repository.open(await FsObjectStore.open(root), { password: "secret" }),
+      (error) => isRempartError(error, "WrongPassword"),
+    );
+  });
+
+  it("opens with the MSP recovery key even when forged escrow slots sit beside the real one", async () => {
+    const root = join(dir, "escrow");
+    const msp = generateRecoveryKeyPair();
+    const store = await FsObjectStore.create(root);
+    const repo = await Repository.init(store, {
+      password: "secret",
+      label: "client",
+      chunker: CHUNKER,
+      kdfCost: CHEAP_KDF,
+      recoveryPublicKey: msp.publicKey,
+    });
+    // Anyone with write access to keys/ can seal a master key of their own to the public key.
+    for (let i = 0; i < 3; i++) {
+      const forged = Buffer.from(
+        JSON.stringify(createEscrowSlot(generateMasterKey(), msp.publicKey, "forged")),
+      );
+      await store.put(
+        { kind: "keys", name: createHash("sha256").update(forged).digest("hex") },
+        forged,
+      );
+    }
+    const recovered = await Repository.open(store, { recoveryPrivateKey: msp.privateKey });
+    assert.deepEqual(recovered.masterKey, repo.masterKey);
+    await assert.rejects(
+      Repository.open(store, { recoveryPrivateKey: generateRecoveryKeyPair().privateKey }),
       (error) => isRempartError(error, "WrongPassword"),
     );
   });

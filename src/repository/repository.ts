@@ -114,12 +114,39 @@ export class Repository {
     const slots = await readKeySlots(store);
     if (slots.length === 0)
       throw new RempartError("RepositoryCorrupt", "the repository has no readable key slots");
-    const { masterKey, slotIndex } = await openAnySlot(
-      slots.map((s) => s.slot),
-      secret,
+    const sealedConfig = await store.get(CONFIG_REF);
+    // A slot counts only if its master key also authenticates the config: anyone who can write
+    // keys/ can add an escrow slot (it needs only the public key) holding a key of their own.
+    let configError: RempartError | undefined;
+    for (const { name, slot } of slots) {
+      let masterKey: MasterKey;
+      try {
+        ({ masterKey } = await openAnySlot([slot], secret));
+      } catch (error) {
+        if (isRempartError(error, "WrongPassword")) continue;
+        throw error;
+      }
+      try {
+        return new Repository(
+          store,
+          masterKey,
+          openConfig(masterKey.encryption, sealedConfig),
+          name,
+        );
+      } catch (error) {
+        if (!isRempartError(error, "RepositoryCorrupt")) throw error;
+        configError ??= error;
+      }
+    }
+    throw (
+      configError ??
+      new RempartError(
+        "WrongPassword",
+        secret.password !== undefined
+          ? "wrong password: no key slot matches"
+          : "wrong recovery key: no key slot matches",
+      )
     );
-    const config = openConfig(masterKey.encryption, await store.get(CONFIG_REF));
-    return new Repository(store, masterKey, config, (slots[slotIndex] as StoredKeySlot).name);
   }
 
   private static async storeKeySlot(store: ObjectStore, slot: KeySlot): Promise<string> {
