@@ -1,0 +1,342 @@
+/**
+ * The behaviour every ObjectStore must show, as a node:test suite each backend's test file runs
+ * against a fresh store per test. Backends differ in everything else, so the repository layer
+ * may rely on exactly what is proven here.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { type ErrorCode, isRempartError } from "../errors.js";
+import {
+  OBJECT_KINDS,
+  type ObjectInfo,
+  type ObjectKind,
+  type ObjectRef,
+  type ObjectStore,
+} from "./object-store.js";
+
+type ContentKind = Exclude<ObjectKind, "config">;
+
+export interface OpenedStore {
+  readonly store: ObjectStore;
+  readonly cleanup: () => Promise<void>;
+}
+
+export function describeObjectStoreConformance(
+  name: string,
+  openStore: () => Promise<OpenedStore>,
+): void {
+  describe(`${name} behaves as an ObjectStore`, () => {
+    let store: ObjectStore;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await openStore());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    it("returns exactly the bytes that were put", async () => {
+      const body = randomBytes(300_000);
+      const ref = refFor("data", body);
+      assert.equal(await store.put(ref, body), "created");
+      assertSameBytes(await store.get(ref), body);
+      assert.deepEqual(await store.stat(ref), { kind: "data", name: ref.name, size: body.length });
+    });
+
+    it("stores a body given as parts as their concatenation", async () => {
+      const parts = [randomBytes(70_000), new Uint8Array(0), randomBytes(1), randomBytes(130_000)];
+      const whole = Buffer.concat(parts);
+      const ref = refFor("data", whole);
+      assert.equal(await store.put(ref, parts), "created");
+      assertSameBytes(await store.get(ref), whole);
+    });
+
+    it("stores the config object under its fixed name", async () => {
+      const body = randomBytes(500);
+      const ref: ObjectRef = { kind: "config", name: "config" };
+      assert.equal(await store.put(ref, body), "created");
+      assertSameBytes(await store.get(ref), body);
+    });
+
+    it("returns exactly the requested range", async () => {
+      const body = randomBytes(100_000);
+      const ref = refFor("data", body);
+      await store.put(ref, body);
+      for (const [offset, length] of [
+        [0, 10],
+        [12_345, 54_321],
+        [99_990, 10],
+        [0, 100_000],
+        [50_000, 0],
+        [100_000, 0],
+      ] as const) {
+        const got = await store.get(ref, { offset, length });
+        assertSameBytes(got, body.subarray(offset, offset + length), `range ${offset}+${length}`);
+      }
+    });
+
+    it("fails with RepositoryCorrupt when a range reaches past the end of the object", async () => {
+      const body = randomBytes(1000);
+      const ref = refFor("index", body);
+      await store.put(ref, body);
+      await rejectsWith(store.get(ref, { offset: 990, length: 11 }), "RepositoryCorrupt");
+      await rejectsWith(store.get(ref, { offset: 1000, length: 1 }), "RepositoryCorrupt");
+      await rejectsWith(store.get(ref, { offset: 5000, length: 10 }), "RepositoryCorrupt");
+    });
+
+    it("refuses a negative or fractional range with InvalidArgument", async () => {
+      const body = randomBytes(100);
+      const ref = refFor("data", body);
+      await store.put(ref, body);
+      for (const range of [
+        { offset: -1, length: 10 },
+        { offset: 0, length: -1 },
+        { offset: 1.5, length: 10 },
+        { offset: 0, length: Number.NaN },
+      ]) {
+        await rejectsWith(store.get(ref, range), "InvalidArgument");
+      }
+    });
+
+    it("reports a missing object as NotFound from get and as undefined from stat", async () => {
+      const ref = refFor("snapshots", randomBytes(10));
+      await rejectsWith(store.get(ref), "NotFound");
+      await rejectsWith(store.get(ref, { offset: 0, length: 1 }), "NotFound");
+      assert.equal(await store.stat(ref), undefined);
+      await rejectsWith(store.get({ kind: "config", name: "config" }), "NotFound");
+    });
+
+    it("treats storing identical bytes again as a no-op", async () => {
+      const body = randomBytes(20_000);
+      const ref = refFor("keys", body);
+      assert.equal(await store.put(ref, body), "created");
+      assert.equal(await store.put(ref, [body.subarray(0, 7), body.subarray(7)]), "exists");
+      assertSameBytes(await store.get(ref), body);
+      assert.deepEqual(await listAll(store, "keys"), [
+        { kind: "keys", name: ref.name, size: 20_000 },
+      ]);
+    });
+
+    it("refuses different bytes under an existing name and keeps the original", async () => {
+      const original = randomBytes(20_000);
+      const ref = refFor("data", original);
+      await store.put(ref, original);
+      const sameLength = Buffer.from(original);
+      sameLength[19_999] = (sameLength[19_999] ?? 0) ^ 1;
+      for (const other of [
+        sameLength,
+        original.subarray(0, 19_999),
+        Buffer.concat([original, sameLength]),
+      ]) {
+        await rejectsWith(store.put(ref, other), "ObjectConflict");
+      }
+      assertSameBytes(await store.get(ref), original);
+      assert.deepEqual(await store.stat(ref), { kind: "data", name: ref.name, size: 20_000 });
+    });
+
+    for (const [label, ref] of MALFORMED_REFS) {
+      it(`refuses ${label} with InvalidArgument and writes nothing`, async () => {
+        const body = randomBytes(100);
+        await rejectsWith(store.put(ref, body), "InvalidArgument");
+        await rejectsWith(store.put(ref, [body]), "InvalidArgument");
+        await rejectsWith(store.get(ref), "InvalidArgument");
+        await rejectsWith(store.get(ref, { offset: 0, length: 1 }), "InvalidArgument");
+        await rejectsWith(store.stat(ref), "InvalidArgument");
+        await rejectsWith(store.delete(ref), "InvalidArgument");
+        for (const kind of OBJECT_KINDS) assert.deepEqual(await listAll(store, kind), [], kind);
+      });
+    }
+
+    it("refuses to list an unknown kind with InvalidArgument", async () => {
+      await rejectsWith(listAll(store, "locks" as ObjectKind), "InvalidArgument");
+    });
+
+    it("lists exactly the objects of a kind with their sizes", async () => {
+      const stored: ObjectInfo[] = [];
+      const bodies: [ContentKind, Uint8Array][] = [
+        ["data", randomBytes(1000)],
+        ["data", randomBytes(2000)],
+        ["data", randomBytes(3000)],
+        ["data", new Uint8Array(0)],
+        ["index", randomBytes(400)],
+        ["index", randomBytes(500)],
+        ["snapshots", randomBytes(600)],
+      ];
+      for (const [kind, body] of bodies) {
+        const ref = refFor(kind, body);
+        await store.put(ref, body);
+        stored.push({ kind, name: ref.name, size: body.byteLength });
+      }
+      await store.put({ kind: "config", name: "config" }, randomBytes(77));
+      for (const kind of ["data", "index", "snapshots", "keys"] as const) {
+        const expected = stored.filter((info) => info.kind === kind);
+        assert.deepEqual(await listAll(store, kind), sortByName(expected), kind);
+      }
+      assert.deepEqual(await listAll(store, "config"), [
+        { kind: "config", name: "config", size: 77 },
+      ]);
+    });
+
+    it("shows an object being put either whole or not at all", async () => {
+      const parts = Array.from({ length: 16 }, () => randomBytes(512 * 1024));
+      const whole = Buffer.concat(parts);
+      const ref = refFor("data", whole);
+      let settled = false;
+      const putting = store.put(ref, parts);
+      const settle = () => {
+        settled = true;
+      };
+      putting.then(settle, settle);
+      do {
+        const info = await store.stat(ref);
+        if (info !== undefined) assert.equal(info.size, whole.length, "stat saw a partial object");
+        for (const listed of await listAll(store, "data")) {
+          assert.equal(listed.size, whole.length, "list saw a partial object");
+        }
+        const got = await store.get(ref).catch((error: unknown) => {
+          if (isRempartError(error, "NotFound")) return undefined;
+          throw error;
+        });
+        if (got !== undefined) assertSameBytes(got, whole, "get saw a partial object");
+      } while (!settled);
+      assert.equal(await putting, "created");
+    });
+
+    it("deletes an object so that get, stat and list no longer see it", async () => {
+      const kept = randomBytes(100);
+      const removed = randomBytes(200);
+      await store.put(refFor("index", kept), kept);
+      await store.put(refFor("index", removed), removed);
+      await store.delete(refFor("index", removed));
+      await rejectsWith(store.get(refFor("index", removed)), "NotFound");
+      assert.equal(await store.stat(refFor("index", removed)), undefined);
+      assert.deepEqual(await listAll(store, "index"), [
+        { kind: "index", name: refFor("index", kept).name, size: 100 },
+      ]);
+      assertSameBytes(await store.get(refFor("index", kept)), kept);
+    });
+
+    it("accepts deleting an object that is absent", async () => {
+      await store.delete(refFor("data", randomBytes(10)));
+      await store.delete({ kind: "config", name: "config" });
+    });
+
+    it("lets a deleted name be stored again", async () => {
+      const body = randomBytes(100);
+      const ref = refFor("snapshots", body);
+      await store.put(ref, body);
+      await store.delete(ref);
+      assert.equal(await store.put(ref, body), "created");
+      assertSameBytes(await store.get(ref), body);
+    });
+
+    it("creates one object when identical bytes are put concurrently", async () => {
+      const body = randomBytes(2 * 1024 * 1024);
+      const ref = refFor("data", body);
+      const outcomes = await Promise.all([
+        store.put(ref, body),
+        store.put(ref, [body.subarray(0, 1000), body.subarray(1000)]),
+        store.put(ref, body),
+      ]);
+      assert.deepEqual(outcomes.sort(), ["created", "exists", "exists"]);
+      assert.deepEqual(await listAll(store, "data"), [
+        { kind: "data", name: ref.name, size: body.length },
+      ]);
+      assertSameBytes(await store.get(ref), body);
+    });
+
+    it("lets exactly one of concurrent puts of different bytes under one name win", async () => {
+      const bodies = [randomBytes(1024 * 1024), randomBytes(1024 * 1024), randomBytes(1024 * 1024)];
+      const ref = refFor("data", randomBytes(1));
+      const results = await Promise.allSettled(bodies.map((body) => store.put(ref, body)));
+      const stored = Buffer.from(await store.get(ref));
+      const winner = bodies.findIndex((body) => stored.equals(body));
+      assert.notEqual(winner, -1, "the stored bytes are none of the bodies that were put");
+      results.forEach((result, i) => {
+        if (i === winner) {
+          assert.deepEqual(result, { status: "fulfilled", value: "created" });
+        } else {
+          assert.ok(
+            result.status === "rejected" && isRempartError(result.reason, "ObjectConflict"),
+            `a losing put must fail with ObjectConflict, not ${result.status === "rejected" ? String(result.reason) : "succeed"}`,
+          );
+        }
+      });
+    });
+
+    it("stores and returns an empty object", async () => {
+      const empty = new Uint8Array(0);
+      const ref = refFor("keys", empty);
+      assert.equal(await store.put(ref, empty), "created");
+      assert.equal(await store.put(ref, []), "exists");
+      assert.equal((await store.get(ref)).length, 0);
+      assert.equal((await store.get(ref, { offset: 0, length: 0 })).length, 0);
+      await rejectsWith(store.get(ref, { offset: 0, length: 1 }), "RepositoryCorrupt");
+      assert.deepEqual(await store.stat(ref), { kind: "keys", name: ref.name, size: 0 });
+      await rejectsWith(store.put(ref, randomBytes(1)), "ObjectConflict");
+    });
+  });
+}
+
+const SOME_HASH = createHash("sha256").update("rempart").digest("hex");
+
+/** Refs as hostile input would carry them: the kind is not checked by the compiler. */
+export const MALFORMED_REFS: readonly (readonly [string, ObjectRef])[] = [
+  ["a parent-directory name", malformed("data", "../x")],
+  ["a hash that climbs out of its kind", malformed("index", `../${SOME_HASH}`)],
+  ["a name with a slash", malformed("data", "a/b")],
+  ["a hash behind its fan-out prefix", malformed("data", `${SOME_HASH.slice(0, 2)}/${SOME_HASH}`)],
+  ["uppercase hex", malformed("data", SOME_HASH.toUpperCase())],
+  ["63 hex characters", malformed("data", SOME_HASH.slice(1))],
+  ["65 hex characters", malformed("data", `${SOME_HASH}0`)],
+  ["the name config under another kind", malformed("keys", "config")],
+  ["a hash under the config kind", malformed("config", SOME_HASH)],
+  ["an empty name", malformed("index", "")],
+  ["a name with a NUL byte", malformed("snapshots", `${SOME_HASH.slice(0, 63)}\0`)],
+  ["a name with a trailing newline", malformed("snapshots", `${SOME_HASH}\n`)],
+  ["an unknown kind", malformed("locks", SOME_HASH)],
+  ["a kind that climbs out of the store", malformed("../data", SOME_HASH)],
+  ["an empty kind", malformed("", SOME_HASH)],
+  ["percent-encoded traversal", malformed("data", "%2e%2e%2f%2e%2e%2fconfig")],
+];
+
+function malformed(kind: string, name: string): ObjectRef {
+  return { kind, name } as unknown as ObjectRef;
+}
+
+/** A ref named, as the repository names it, by the SHA-256 of the body. */
+export function refFor(kind: ContentKind, body: Uint8Array): ObjectRef {
+  return { kind, name: createHash("sha256").update(body).digest("hex") };
+}
+
+async function listAll(store: ObjectStore, kind: ObjectKind): Promise<ObjectInfo[]> {
+  const found: ObjectInfo[] = [];
+  for await (const { kind: listed, name, size } of store.list(kind)) {
+    found.push({ kind: listed, name, size });
+  }
+  return sortByName(found);
+}
+
+function sortByName(infos: ObjectInfo[]): ObjectInfo[] {
+  return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isRempartError(error, code), `expected RempartError ${code}, got ${String(error)}`);
+    return true;
+  });
+}
+
+/** Compares without deepEqual, whose diff of megabyte buffers would bury the failure. */
+function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what = "bytes"): void {
+  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
+  if (a.equals(expected)) return;
+  let firstDifference = 0;
+  while (a[firstDifference] === expected[firstDifference]) firstDifference += 1;
+  assert.fail(
+    `${what}: got ${actual.byteLength} bytes, expected ${expected.byteLength}; first difference at ${firstDifference}`,
+  );
+}

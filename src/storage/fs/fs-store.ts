@@ -1,0 +1,467 @@
+/**
+ * An ObjectStore in a local (or mounted) directory:
+ *
+ *     <root>/config
+ *     <root>/keys/<name>   <root>/index/<name>   <root>/snapshots/<name>
+ *     <root>/data/<first two hex characters of name>/<name>
+ *     <root>/tmp/          bodies being written, never read as objects
+ *
+ * A body is written and flushed to a temp file, then hard-linked under its final name. link(2)
+ * fails when the name exists, so an object is never overwritten nor seen half-written, and a put
+ * killed at any point leaves at most a stray temp file (see removeStaleTempFiles).
+ */
+import { randomBytes } from "node:crypto";
+import { type FileHandle, link, mkdir, open, opendir, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { isRempartError, RempartError } from "../../errors.js";
+import {
+  type ByteRange,
+  isValidRef,
+  OBJECT_KINDS,
+  type ObjectBody,
+  type ObjectInfo,
+  type ObjectKind,
+  type ObjectRef,
+  type ObjectStore,
+  type PutOutcome,
+} from "../object-store.js";
+
+/** Long enough that no live put (which touches its temp file as it writes) is mistaken for debris. */
+export const STALE_TEMP_AGE_MS = 60 * 60 * 1000;
+
+const TEMP_DIR = "tmp";
+const LAYOUT = [TEMP_DIR, "keys", "data", "index", "snapshots"] as const;
+const FANOUT = /^[0-9a-f]{2}$/;
+// Backups are encrypted, but sizes and counts still say something about the client: owner only.
+const DIR_MODE = 0o700;
+// Objects are write-once; read-only files guard them against tools that open for writing.
+const FILE_MODE = 0o400;
+const COMPARE_CHUNK = 1024 * 1024;
+// Filesystems that cannot fsync a directory (some FUSE and network mounts) say so with these.
+const DIR_SYNC_UNSUPPORTED = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP"]);
+// vfat and some network filesystems refuse link(2), on a file the store itself just created.
+const LINK_UNSUPPORTED = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP"]);
+// A put retries when the object it collided with is deleted before it could be compared.
+const PUBLISH_ATTEMPTS = 3;
+
+export class FsObjectStore implements ObjectStore {
+  readonly root: string;
+
+  private constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  /** Makes the layout under root (any missing part of it) and opens it. */
+  static async create(root: string): Promise<FsObjectStore> {
+    const store = new FsObjectStore(root);
+    try {
+      for (const dir of ["", ...LAYOUT]) await makeDir(join(store.root, dir));
+      await syncDir(store.root);
+    } catch (error) {
+      throw storeError(error, store.root, "creating the storage layout");
+    }
+    return store;
+  }
+
+  /** Opens an existing layout; `RepositoryNotFound` when root does not hold one. */
+  static async open(root: string): Promise<FsObjectStore> {
+    const store = new FsObjectStore(root);
+    for (const dir of LAYOUT) {
+      const path = join(store.root, dir);
+      const found = await stat(path).catch((error: unknown) => {
+        if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return undefined;
+        throw storeError(error, store.root, `opening ${dir}/`);
+      });
+      if (found?.isDirectory() !== true) {
+        throw new RempartError(
+          "RepositoryNotFound",
+          `There is no Rempart storage at ${store.root} (${dir}/ is missing).`,
+          { root: store.root },
+        );
+      }
+    }
+    return store;
+  }
+
+  async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {
+    checkRef(ref);
+    const parts: readonly Uint8Array[] = body instanceof Uint8Array ? [body] : body;
+    const size = parts.reduce((sum, part) => sum + part.byteLength, 0);
+    const relative = relativePath(ref);
+    const final = join(this.root, relative);
+    const temp = join(this.root, TEMP_DIR, randomBytes(16).toString("hex"));
+    try {
+      await writeDurably(temp, parts, size);
+      const outcome = await this.#publish(temp, final, parts, size, relative);
+      await syncDir(dirname(final));
+      return outcome;
+    } catch (error) {
+      throw storeError(error, this.root, `storing ${relative}`);
+    } finally {
+      await rm(temp, { force: true }).catch((error: unknown) => {
+        throw storeError(error, this.root, `removing the temp file ${temp}`);
+      });
+    }
+  }
+
+  async get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array> {
+    checkRef(ref);
+    if (range !== undefined) checkRange(range);
+    const relative = relativePath(ref);
+    let handle: FileHandle;
+    try {
+      handle = await open(join(this.root, relative), "r");
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT") {
+        throw new RempartError("NotFound", `No object is stored as ${relative}.`, {
+          path: relative,
+        });
+      }
+      throw storeError(error, this.root, `reading ${relative}`);
+    }
+    try {
+      if (range === undefined) return await handle.readFile();
+      const { size } = await handle.stat();
+      // Sized by what the file holds, so a corrupt index asking for gigabytes allocates nothing.
+      const bytes = Buffer.allocUnsafe(Math.min(range.length, Math.max(0, size - range.offset)));
+      if ((await readAt(handle, bytes, range.offset)) < range.length) {
+        throw new RempartError(
+          "RepositoryCorrupt",
+          `The object ${relative} holds ${size} bytes, too few for bytes ${range.offset} to ${range.offset + range.length}.`,
+          { path: relative, size, ...range },
+        );
+      }
+      return bytes;
+    } catch (error) {
+      throw storeError(error, this.root, `reading ${relative}`);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async stat(ref: ObjectRef): Promise<ObjectInfo | undefined> {
+    checkRef(ref);
+    const relative = relativePath(ref);
+    try {
+      const found = await stat(join(this.root, relative));
+      return found.isFile() ? { kind: ref.kind, name: ref.name, size: found.size } : undefined;
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT") return undefined;
+      throw storeError(error, this.root, `inspecting ${relative}`);
+    }
+  }
+
+  async *list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
+    if (!(OBJECT_KINDS as readonly string[]).includes(kind)) {
+      throw new RempartError("InvalidArgument", `There is no object kind ${JSON.stringify(kind)}.`);
+    }
+    if (kind === "config") {
+      const config = await this.stat({ kind, name: "config" });
+      if (config !== undefined) yield config;
+      return;
+    }
+    const dirs: string[] = [];
+    if (kind === "data") {
+      for await (const fanout of this.#names("data")) {
+        if (FANOUT.test(fanout)) dirs.push(join("data", fanout));
+      }
+    } else {
+      dirs.push(kind);
+    }
+    for (const dir of dirs) {
+      for await (const name of this.#names(dir)) {
+        const ref = { kind, name };
+        if (!isValidRef(ref)) continue;
+        // stat derives the path from the ref, so a file outside its fan-out directory, which get
+        // could never find, is not listed either.
+        const info = await this.stat(ref);
+        if (info !== undefined) yield info;
+      }
+    }
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    checkRef(ref);
+    const relative = relativePath(ref);
+    // No directory fsync: a delete lost to a crash only brings back garbage the next prune removes.
+    await rm(join(this.root, relative), { force: true }).catch((error: unknown) => {
+      throw storeError(error, this.root, `deleting ${relative}`);
+    });
+  }
+
+  /**
+   * Removes temp files left by puts that were killed, returning how many. Other processes may be
+   * writing into the same store, so only files untouched for olderThanMs are removed.
+   */
+  async removeStaleTempFiles(olderThanMs = STALE_TEMP_AGE_MS, now = Date.now()): Promise<number> {
+    let removed = 0;
+    for await (const name of this.#names(TEMP_DIR)) {
+      const path = join(this.root, TEMP_DIR, name);
+      try {
+        const found = await stat(path);
+        if (!found.isFile() || found.mtimeMs > now - olderThanMs) continue;
+        await rm(path, { force: true });
+        removed += 1;
+      } catch (error) {
+        if (errnoOf(error) === "ENOENT") continue;
+        throw storeError(error, this.root, `removing the stale temp file ${path}`);
+      }
+    }
+    return removed;
+  }
+
+  /** Entry names of a directory under root, streamed; none when it does not exist. */
+  async *#names(dir: string): AsyncIterable<string> {
+    let entries: AsyncIterable<{ name: string }>;
+    try {
+      entries = await opendir(join(this.root, dir));
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return;
+      throw storeError(error, this.root, `listing ${dir}/`);
+    }
+    try {
+      for await (const entry of entries) yield entry.name;
+    } catch (error) {
+      throw storeError(error, this.root, `listing ${dir}/`);
+    }
+  }
+
+  /** Makes temp visible as final unless final exists; then only identical bytes are accepted. */
+  async #publish(
+    temp: string,
+    final: string,
+    parts: readonly Uint8Array[],
+    size: number,
+    relative: string,
+  ): Promise<PutOutcome> {
+    for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+      if (await this.#link(temp, final)) return "created";
+      const same = await holdsExactly(final, parts, size);
+      if (same === true) return "exists";
+      if (same === false) {
+        throw new RempartError(
+          "ObjectConflict",
+          `Different bytes are already stored as ${relative}; objects are write-once, so the new ones were not stored.`,
+          { path: relative },
+        );
+      }
+    }
+    throw new RempartError(
+      "Io",
+      `The object ${relative} in ${this.root} kept being deleted while it was being stored; run the backup again once other jobs on this storage have finished.`,
+      { root: this.root, path: relative },
+    );
+  }
+
+  /** True when linked, false when final already exists. */
+  async #link(temp: string, final: string): Promise<boolean> {
+    try {
+      return await linkUnlessExists(temp, final, this.root);
+    } catch (error) {
+      if (errnoOf(error) !== "ENOENT") throw error;
+    }
+    // Fan-out directories are made on first use, so a copied or older layout needs no migration.
+    await makeDir(dirname(final));
+    await syncDir(dirname(dirname(final)));
+    return linkUnlessExists(temp, final, this.root);
+  }
+}
+
+function relativePath(ref: ObjectRef): string {
+  if (ref.kind === "config") return "config";
+  if (ref.kind === "data") return join("data", ref.name.slice(0, 2), ref.name);
+  return join(ref.kind, ref.name);
+}
+
+function checkRef(ref: ObjectRef): void {
+  if (isValidRef(ref)) return;
+  throw new RempartError(
+    "InvalidArgument",
+    `Refusing the malformed object reference ${JSON.stringify(ref.kind)}/${JSON.stringify(ref.name)}.`,
+    { kind: ref.kind, name: ref.name },
+  );
+}
+
+function checkRange(range: ByteRange): void {
+  const { offset, length } = range;
+  if (Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0) {
+    return;
+  }
+  throw new RempartError(
+    "InvalidArgument",
+    `Refusing the byte range at offset ${offset} of length ${length}: both must be non-negative integers.`,
+    { offset, length },
+  );
+}
+
+async function writeDurably(
+  path: string,
+  parts: readonly Uint8Array[],
+  size: number,
+): Promise<void> {
+  // "wx" (O_EXCL) so two puts can never share a temp file; the mode applies to the final object.
+  const handle = await open(path, "wx", FILE_MODE);
+  try {
+    let pending = parts;
+    let position = 0;
+    while (position < size) {
+      // writev straight from the caller's parts: a pack is never concatenated in memory.
+      const { bytesWritten } = await handle.writev(pending, position);
+      // libuv reports a short write (disk filling up) as success; the next call raises the error.
+      if (bytesWritten === 0) {
+        throw new RempartError("Io", `The filesystem accepted no bytes for ${path}.`, { path });
+      }
+      position += bytesWritten;
+      pending = skipBytes(pending, bytesWritten);
+    }
+    // fdatasync is enough: it flushes the size and blocks, and the name comes only with link.
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function skipBytes(parts: readonly Uint8Array[], count: number): readonly Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = count;
+  for (const part of parts) {
+    if (skip >= part.byteLength) {
+      skip -= part.byteLength;
+      continue;
+    }
+    rest.push(skip > 0 ? part.subarray(skip) : part);
+    skip = 0;
+  }
+  return rest;
+}
+
+async function linkUnlessExists(temp: string, final: string, root: string): Promise<boolean> {
+  try {
+    await link(temp, final);
+    return true;
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === "EEXIST") return false;
+    if (code !== undefined && LINK_UNSUPPORTED.has(code)) {
+      throw new RempartError(
+        "Unsupported",
+        `The filesystem at ${root} does not support hard links (${code}), which Rempart needs to store objects without ever overwriting one.`,
+        { root, errno: code },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Whether path holds exactly the parts; undefined when it vanished before it could be read. */
+async function holdsExactly(
+  path: string,
+  parts: readonly Uint8Array[],
+  size: number,
+): Promise<boolean | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    if ((await handle.stat()).size !== size) return false;
+    const chunk = Buffer.allocUnsafe(Math.min(size, COMPARE_CHUNK));
+    let position = 0;
+    for (const part of parts) {
+      for (let start = 0; start < part.byteLength; start += chunk.byteLength) {
+        const expected = part.subarray(start, start + chunk.byteLength);
+        const read = await readAt(handle, chunk.subarray(0, expected.byteLength), position);
+        if (read < expected.byteLength || !chunk.subarray(0, read).equals(expected)) return false;
+        position += read;
+      }
+    }
+    return true;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Fills target from position on, stopping early only at the end of the file; returns the count. */
+async function readAt(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < target.byteLength) {
+    const { bytesRead } = await handle.read(
+      target,
+      filled,
+      target.byteLength - filled,
+      position + filled,
+    );
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/** mkdir -p, by hand: Node's recursive mkdir reports a read-only filesystem as ENOENT. */
+async function makeDir(path: string): Promise<void> {
+  try {
+    await mkdir(path, { mode: DIR_MODE });
+  } catch (error) {
+    if (errnoOf(error) === "EEXIST") return;
+    if (errnoOf(error) !== "ENOENT" || dirname(path) === path) throw error;
+    await makeDir(dirname(path));
+    await makeDir(path);
+  }
+}
+
+/** Makes a directory's entries durable: without it a crash can lose a name whose data was synced. */
+async function syncDir(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === undefined || !DIR_SYNC_UNSUPPORTED.has(code)) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+function errnoOf(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !("code" in error)) return undefined;
+  return typeof error.code === "string" ? error.code : undefined;
+}
+
+/** Turns an operating-system error into a RempartError a person can act on; others pass through. */
+function storeError(error: unknown, root: string, doing: string): unknown {
+  if (isRempartError(error)) return error;
+  const code = errnoOf(error);
+  if (code === undefined) return error;
+  const details = { root, errno: code };
+  switch (code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return new RempartError(
+        "StorageFull",
+        `The backup storage at ${root} is full (${code}) while ${doing}; free space or raise the quota there, then run the backup again.`,
+        details,
+      );
+    case "EACCES":
+    case "EPERM":
+      return new RempartError(
+        "Io",
+        `Permission was denied at the backup storage ${root} while ${doing}; check the owner and permissions of that directory.`,
+        details,
+      );
+    case "EROFS":
+      return new RempartError(
+        "Io",
+        `The backup storage at ${root} is on a read-only filesystem, so ${doing} failed; remount it read-write or choose another location.`,
+        details,
+      );
+    default:
+      return new RempartError(
+        "Io",
+        `The backup storage at ${root} failed (${code}) while ${doing}: ${(error as Error).message}`,
+        details,
+      );
+  }
+}
