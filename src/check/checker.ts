@@ -192,17 +192,17 @@ class Checker {
     }
   }
 
-  /** Reads one pack whole and verifies name, header and every blob; returns damaged blob ids. */
-  private async readPack(info: ObjectInfo): Promise<string[]> {
+  /** Reads one pack whole and verifies name, header and every blob. */
+  private async readPack(info: ObjectInfo): Promise<void> {
     const { repo } = this;
-    const damaged: string[] = [];
     let bytes: Uint8Array;
     try {
       bytes = await repo.store.get(info);
     } catch (error) {
       if (!isRempartError(error)) throw error;
-      this.problem({ kind: "pack", pack: info.name, message: error.message });
-      return (repo.index.packs.get(info.name) ?? []).map((b) => b.id);
+      // Unreadable as a whole: every file needing it is affected, as for a missing pack.
+      this.problem({ kind: "missing-pack", pack: info.name, message: error.message });
+      return;
     }
     const hash = createHash("sha256").update(bytes).digest("hex");
     if (hash !== info.name)
@@ -250,7 +250,6 @@ class Checker {
           bytes.subarray(location.offset, location.offset + location.length),
         );
       } catch (error) {
-        damaged.push(location.id);
         this.problem({
           kind: "blob",
           pack: info.name,
@@ -259,7 +258,6 @@ class Checker {
         });
       }
     }
-    return damaged;
   }
 
   private async readData(packs: Map<string, ObjectInfo>): Promise<number> {
@@ -267,18 +265,28 @@ class Checker {
     const indexed = [...this.repo.index.packs.keys()].filter((pack) => packs.has(pack));
     const chosen =
       fraction >= 1 ? indexed : indexed.filter(() => randomInt(1_000_000) < fraction * 1_000_000);
-    const damaged = new Set<string>();
     let done = 0;
     for (const pack of chosen) {
-      for (const blob of await this.readPack(packs.get(pack) as ObjectInfo)) damaged.add(blob);
+      await this.readPack(packs.get(pack) as ObjectInfo);
       this.options.onProgress?.(`read ${++done}/${chosen.length} packs`);
     }
-    if (damaged.size > 0) await this.nameAffectedFiles(damaged);
     return chosen.length;
   }
 
   /** Second walk, only on damage: attaches the files that need each damaged blob. */
-  private async nameAffectedFiles(damaged: Set<string>): Promise<void> {
+  /**
+   * Second walk, only on damage: attaches to each problem the files that need its blob, or for
+   * a missing or truncated pack, the files that need any blob in it.
+   */
+  private async nameAffectedFiles(): Promise<void> {
+    const blobsOf = (problem: CheckProblem): readonly string[] => {
+      if (problem.kind === "blob" && problem.blob) return [problem.blob];
+      if ((problem.kind === "missing-pack" || problem.kind === "pack-size") && problem.pack)
+        return (this.repo.index.packs.get(problem.pack) ?? []).map((entry) => entry.id);
+      return [];
+    };
+    const damaged = new Set(this.problems.flatMap(blobsOf));
+    if (damaged.size === 0) return;
     const files = new Map<string, string[]>();
     const seen = new Set<string>();
     for (const { id, snapshot } of this.snapshots)
@@ -291,9 +299,10 @@ class Checker {
         },
         seen,
       );
-    for (const [i, problem] of this.problems.entries())
-      if (problem.kind === "blob" && problem.blob && files.has(problem.blob))
-        this.problems[i] = { ...problem, files: files.get(problem.blob) ?? [] };
+    for (const [i, problem] of this.problems.entries()) {
+      const affected = [...new Set(blobsOf(problem).flatMap((blob) => files.get(blob) ?? []))];
+      if (affected.length > 0) this.problems[i] = { ...problem, files: affected };
+    }
   }
 
   async run(): Promise<CheckReport> {
@@ -307,6 +316,7 @@ class Checker {
     await this.checkStructure();
     await this.checkPacks(packs);
     const packsRead = this.options.readDataFraction > 0 ? await this.readData(packs) : 0;
+    await this.nameAffectedFiles();
     return {
       snapshots: this.snapshots.length,
       trees: this.seenTrees.size,

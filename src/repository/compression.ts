@@ -21,7 +21,8 @@ export class BlobCompressor {
   private scratch = new Uint8Array(0);
 
   private ensureScratch(size: number): Uint8Array {
-    if (this.scratch.length < size) this.scratch = new Uint8Array(zstd.compressBound(size));
+    const bound = zstd.compressBound(size);
+    if (this.scratch.length < bound) this.scratch = new Uint8Array(bound);
     return this.scratch;
   }
 

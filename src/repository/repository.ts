@@ -264,7 +264,18 @@ export class Repository {
 
   async readBlob(id: string): Promise<Uint8Array> {
     const location = this.locate(id);
-    const sealed = await this.store.get({ kind: "data", name: location.pack }, location);
+    let sealed: Uint8Array;
+    try {
+      sealed = await this.store.get({ kind: "data", name: location.pack }, location);
+    } catch (error) {
+      // The index promised this pack: its absence is damage, not a wrong argument.
+      if (!isRempartError(error, "NotFound")) throw error;
+      throw new RempartError(
+        "RepositoryCorrupt",
+        `pack ${location.pack} holding ${location.type} blob ${id} is missing`,
+        { pack: location.pack, blob: id },
+      );
+    }
     return this.decodeBlob(location, sealed);
   }
 

@@ -5,13 +5,14 @@
  * entry already in the target that is a symlink where a directory is needed stops the restore.
  * A file whose blobs fail verification is removed and reported, never left half-written.
  */
-import { constants, type Stats } from "node:fs";
-import { link, lstat, mkdir, open, rm, symlink } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { link, lstat, mkdir, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { isRempartError, RempartError } from "../errors.js";
+import { RempartError } from "../errors.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import { applyMetadata, createSpecialNode } from "../snapshot/fs-metadata.js";
 import type { TreeNode } from "../snapshot/tree.js";
+import { writeContents } from "./content-writer.js";
 
 export interface RestoreProgress {
   readonly files: number;
@@ -26,7 +27,6 @@ export interface RestoreOptions {
   readonly include: readonly string[];
   /** restore uid/gid (needs root) */
   readonly owner: boolean;
-  readonly concurrency?: number;
   readonly onProgress?: (progress: RestoreProgress) => void;
   readonly onWarning?: (path: string, message: string) => void;
 }
@@ -53,22 +53,6 @@ interface Planned {
 }
 
 const PROGRESS_INTERVAL_MS = 250;
-/**
- * O_EXCL after unlinking whatever was there: truncating an existing entry in place would write
- * through a hard link or symlink planted in the target to a file outside it.
- */
-const WRITE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-let zeros = new Uint8Array(0);
-
-function isAllZero(data: Uint8Array): boolean {
-  if (zeros.length < data.length) zeros = new Uint8Array(data.length);
-  return Buffer.from(data.buffer, data.byteOffset, data.length).equals(
-    zeros.subarray(0, data.length),
-  );
-}
-
 function normalizeInclude(path: string): string {
   const trimmed = `/${path}`.replace(/\/+/g, "/").replace(/\/$/, "");
   return trimmed === "" ? "/" : trimmed;
@@ -91,7 +75,6 @@ class Restorer {
   private readonly files: Planned[] = [];
   private readonly deferred: Planned[] = [];
   private readonly damaged: DamagedFile[] = [];
-  private readonly zeroBlobs = new Set<string>();
   private readonly include: string[];
   private restoredFiles = 0;
   private restoredBytes = 0;
@@ -165,80 +148,56 @@ class Restorer {
     });
   }
 
-  private async writeContent(entry: Planned): Promise<void> {
-    await rm(entry.path, { force: true });
-    const handle = await open(entry.path, WRITE_FLAGS, 0o600);
-    try {
-      let position = 0;
-      for (const id of entry.node.content ?? []) {
-        if (this.zeroBlobs.has(id)) {
-          position += this.repo.locate(id).rawLength;
-          continue;
-        }
-        const data = await this.repo.readBlob(id);
-        // All-zero chunks become holes, so sparse files come back sparse.
-        if (isAllZero(data)) {
-          this.zeroBlobs.add(id);
-        } else {
-          await handle.write(data, 0, data.length, position);
-        }
-        position += data.length;
-        this.restoredBytes += data.length;
-        this.reportProgress();
-      }
-      if (position !== entry.node.size)
-        throw new RempartError(
-          "RepositoryCorrupt",
-          `content of ${entry.snapshotPath} adds up to ${position} bytes, the tree says ${entry.node.size}`,
-        );
-      await handle.truncate(position);
-    } finally {
-      await handle.close();
-    }
-  }
-
-  private async restoreFile(entry: Planned, hardLinks: Map<string, string>): Promise<void> {
-    const { node } = entry;
-    const linkKey = node.links > 1 ? `${node.device}:${node.inode}` : undefined;
-    const first = linkKey === undefined ? undefined : hardLinks.get(linkKey);
-    if (first !== undefined) {
-      await rm(entry.path, { force: true });
-      await link(first, entry.path);
-      this.restoredFiles++;
+  private finishFile(entry: Planned, error: string | undefined): void {
+    if (error !== undefined) {
+      this.damaged.push({ path: entry.snapshotPath, error });
       return;
     }
-    try {
-      await this.writeContent(entry);
-    } catch (error) {
-      if (!isRempartError(error, "RepositoryCorrupt")) throw error;
-      await rm(entry.path, { force: true });
-      this.damaged.push({ path: entry.snapshotPath, error: error.message });
-      return;
-    }
-    if (linkKey !== undefined) hardLinks.set(linkKey, entry.path);
-    for (const warning of applyMetadata(entry.path, node, { owner: this.options.owner }))
+    for (const warning of applyMetadata(entry.path, entry.node, { owner: this.options.owner }))
       this.warn(entry.path, warning);
     this.restoredFiles++;
     this.reportProgress();
   }
 
   private async restoreFiles(): Promise<void> {
-    // Hard-linked files are restored in one lane so the first copy exists before its links.
-    const linked = this.files.filter((f) => f.node.links > 1);
-    const single = this.files.filter((f) => f.node.links <= 1);
-    const hardLinks = new Map<string, string>();
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < single.length) {
-        const entry = single[next++] as Planned;
-        await this.restoreFile(entry, hardLinks);
+    // Files sharing an inode in the snapshot are written once and linked afterwards.
+    const firstOfInode = new Map<string, Planned>();
+    const links: { entry: Planned; first: Planned }[] = [];
+    const byPath = new Map<string, Planned>();
+    for (const entry of this.files) {
+      const key = entry.node.links > 1 ? `${entry.node.device}:${entry.node.inode}` : undefined;
+      const first = key === undefined ? undefined : firstOfInode.get(key);
+      if (first) links.push({ entry, first });
+      else {
+        if (key !== undefined) firstOfInode.set(key, entry);
+        byPath.set(entry.path, entry);
       }
-    };
-    const linkedLane = async (): Promise<void> => {
-      for (const entry of linked) await this.restoreFile(entry, hardLinks);
-    };
-    const lanes = Math.max(1, this.options.concurrency ?? 8);
-    await Promise.all([linkedLane(), ...Array.from({ length: lanes }, lane)]);
+    }
+    const targets = [...byPath.values()].map((entry) => ({
+      path: entry.path,
+      size: entry.node.size ?? 0,
+      content: entry.node.content ?? [],
+    }));
+    await writeContents(this.repo, targets, {
+      onFileDone: (target, error) => this.finishFile(byPath.get(target.path) as Planned, error),
+      onBytes: (bytes) => {
+        this.restoredBytes += bytes;
+        this.reportProgress();
+      },
+    });
+    const damaged = new Set(this.damaged.map((d) => d.path));
+    for (const { entry, first } of links) {
+      if (damaged.has(first.snapshotPath)) {
+        this.damaged.push({
+          path: entry.snapshotPath,
+          error: `hard link to damaged ${first.snapshotPath}`,
+        });
+        continue;
+      }
+      await rm(entry.path, { force: true });
+      await link(first.path, entry.path);
+      this.restoredFiles++;
+    }
   }
 
   private async restoreDeferred(): Promise<void> {
