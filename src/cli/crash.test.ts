@@ -31,17 +31,17 @@ interface KillPoint {
   readonly label: string;
   /** kill this long after the start… */
   readonly delayMs?: number;
-  /** …or as soon as a pack file exists under data/ */
-  readonly firstPack?: boolean;
+  /** …or as soon as this many pack files exist under data/ (progress, not time: speed varies) */
+  readonly packs?: number;
 }
 
 const KILL_POINTS: readonly KillPoint[] = [
   // Still deriving the key or walking: nothing stored yet.
   { label: "after 0.3 s", delayMs: 300 },
-  { label: "after 0.8 s", delayMs: 800 },
+  { label: "as soon as the first pack is stored", packs: 1 },
   // Mid-way: several packs stored, none indexed, more being sealed.
-  { label: "after 1.5 s", delayMs: 1500 },
-  { label: "as soon as the first pack is stored", firstPack: true },
+  { label: "once 4 packs are stored", packs: 4 },
+  { label: "once 8 packs are stored", packs: 8 },
 ];
 
 interface CheckReport {
@@ -64,8 +64,8 @@ async function killedBackup(repo: string, src: string, point: KillPoint): Promis
       exited = true;
     },
   );
-  if (point.firstPack) {
-    while (!exited && listObjects(repo, "data").length === 0) await sleep(5);
+  if (point.packs !== undefined) {
+    while (!exited && listObjects(repo, "data").length < point.packs) await sleep(2);
   } else {
     await sleep(point.delayMs ?? 0);
   }
