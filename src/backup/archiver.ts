@@ -188,10 +188,7 @@ class Archiver {
   private addBlob(type: "data" | "tree", id: Uint8Array, hexId: string, bytes: Uint8Array): void {
     if (this.known(hexId)) return;
     this.pending.add(hexId);
-    // A private copy: the worker takes ownership of its buffer.
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    this.pool.add({ type, id, data: copy });
+    this.pool.add(type, id, bytes);
     if (type === "data") this.counters.bytesAdded += bytes.length;
   }
 
@@ -256,8 +253,9 @@ class Archiver {
     stats: Stats,
     previous: TreeNode | undefined,
   ): Promise<TreeNode | undefined> {
-    const metadata = captureMetadata(path, name, stats);
-    if (sameFile(previous, stats) && previous.content.every((id) => this.repo.index.has(id))) {
+    const unchanged = sameFile(previous, stats);
+    const metadata = captureMetadata(path, name, stats, unchanged ? previous : undefined);
+    if (unchanged && previous.content.every((id) => this.repo.index.has(id))) {
       this.counters.filesUnchanged++;
       this.counters.totalBytes += stats.size;
       return { ...metadata, size: previous.size, content: previous.content };

@@ -5,8 +5,9 @@
  */
 import { Worker } from "node:worker_threads";
 import { RempartError } from "../errors.js";
-import type { FinishedPack } from "../repository/pack.js";
-import type { BlobJob, FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
+import type { BlobType, FinishedPack } from "../repository/pack.js";
+import { BatchBuilder } from "./blob-batch.js";
+import type { FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
 
 export interface BlobPoolOptions extends WorkerInit {
   readonly workers: number;
@@ -17,18 +18,17 @@ export interface BlobPoolOptions extends WorkerInit {
 }
 
 const BATCH_BYTES = 1024 * 1024;
-const BATCH_JOBS = 256;
+const BATCH_BLOBS = 256;
 
 interface PoolWorker {
   readonly worker: Worker;
   inFlight: number;
-  batch: BlobJob[];
-  batchBytes: number;
   onFlushed?: () => void;
 }
 
 export class BlobPool {
   private readonly workers: PoolWorker[];
+  private readonly batch = new BatchBuilder(BATCH_BYTES, BATCH_BLOBS);
   private inFlight = 0;
   private readonly storing = new Set<Promise<void>>();
   private failure: Error | undefined;
@@ -38,7 +38,7 @@ export class BlobPool {
     const init: WorkerInit = { encryptionKey: options.encryptionKey, packSize: options.packSize };
     this.workers = Array.from({ length: options.workers }, () => {
       const worker = new Worker(new URL("./blob-worker.js", import.meta.url), { workerData: init });
-      const state: PoolWorker = { worker, inFlight: 0, batch: [], batchBytes: 0 };
+      const state: PoolWorker = { worker, inFlight: 0 };
       worker.on("message", (message: FromWorker) => this.onMessage(state, message));
       worker.on("error", (error) => this.fail(error));
       return state;
@@ -101,31 +101,32 @@ export class BlobPool {
     if (this.failure) throw this.failure;
   }
 
-  /** Queues a blob for sealing. The caller must `await ready()` between files or large reads. */
-  add(job: BlobJob): void {
+  /**
+   * Queues a copy of a blob for sealing (`plain` may be reused once this returns). The caller
+   * must `await ready()` between files or large reads.
+   */
+  add(type: BlobType, id: Uint8Array, plain: Uint8Array): void {
     this.throwIfFailed();
-    let target = this.workers[0] as PoolWorker;
-    for (const candidate of this.workers)
-      if (candidate.inFlight + candidate.batchBytes < target.inFlight + target.batchBytes)
-        target = candidate;
-    target.batch.push(job);
-    target.batchBytes += job.data.length;
-    if (target.batchBytes >= BATCH_BYTES || target.batch.length >= BATCH_JOBS)
-      this.dispatch(target);
+    if (!this.batch.fits(plain.length)) this.dispatch();
+    this.batch.add(type, id, plain);
+    if (!this.batch.fits(0)) this.dispatch();
   }
 
-  private dispatch(state: PoolWorker): void {
-    if (state.batch.length === 0) return;
-    const jobs = state.batch;
-    state.inFlight += state.batchBytes;
-    this.inFlight += state.batchBytes;
-    state.batch = [];
-    state.batchBytes = 0;
-    this.send(
-      state,
-      { kind: "blobs", jobs },
-      jobs.map((job) => job.data.buffer as ArrayBuffer),
-    );
+  private dispatch(): void {
+    if (this.batch.empty) return;
+    let target = this.workers[0] as PoolWorker;
+    for (const candidate of this.workers)
+      if (candidate.inFlight < target.inFlight) target = candidate;
+    const bytes = this.batch.bytes;
+    const batch = this.batch.take();
+    target.inFlight += bytes;
+    this.inFlight += bytes;
+    this.send(target, { kind: "blobs", batch }, [
+      batch.data.buffer as ArrayBuffer,
+      batch.ids.buffer as ArrayBuffer,
+      batch.lengths.buffer as ArrayBuffer,
+      batch.types.buffer as ArrayBuffer,
+    ]);
   }
 
   private waitForSignal(): Promise<void> {
@@ -146,7 +147,7 @@ export class BlobPool {
 
   /** Seals everything queued, closes every open pack and waits until all packs are stored. */
   async flush(): Promise<void> {
-    for (const state of this.workers) this.dispatch(state);
+    this.dispatch();
     await Promise.all(
       this.workers.map(
         (state) =>

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { BlobCompressor } from "../repository/compression.js";
 import { type BlobType, PackBuilder } from "../repository/pack.js";
-import type { BlobJob, FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
+import type { BlobBatch, FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -34,25 +34,33 @@ function emitPack(type: BlobType): void {
   post({ kind: "pack", ...pack }, [pack.bytes.buffer as ArrayBuffer]);
 }
 
-function addBlob(job: BlobJob): void {
-  const compressed = compressor.compress(job.data);
-  const builder = builders[job.type];
-  builder.add(job.type, job.id, compressed ?? job.data, job.data.length, compressed !== undefined);
-  if (builder.size >= init.packSize) emitPack(job.type);
+function addBatch({ data, ids, lengths, types }: BlobBatch): number {
+  let offset = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const length = lengths[i] as number;
+    const plain = data.subarray(offset, offset + length);
+    const type: BlobType = types[i] === 1 ? "tree" : "data";
+    const compressed = compressor.compress(plain);
+    const builder = builders[type];
+    builder.add(
+      type,
+      ids.subarray(i * 32, i * 32 + 32),
+      compressed ?? plain,
+      length,
+      compressed !== undefined,
+    );
+    if (builder.size >= init.packSize) emitPack(type);
+    offset += length;
+  }
+  return offset;
 }
 
 port.on("message", (message: ToWorker) => {
   try {
     switch (message.kind) {
-      case "blobs": {
-        let bytes = 0;
-        for (const job of message.jobs) {
-          addBlob(job);
-          bytes += job.data.length;
-        }
-        post({ kind: "done", bytes });
+      case "blobs":
+        post({ kind: "done", bytes: addBatch(message.batch) });
         break;
-      }
       case "flush":
         emitPack("data");
         emitPack("tree");

@@ -18,7 +18,7 @@ import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
 import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-key.js";
 import { isRempartError, RempartError } from "../errors.js";
 import { decodeTree, type Tree } from "../snapshot/tree.js";
-import type { ObjectInfo, ObjectStore } from "../storage/object-store.js";
+import type { ByteRange, ObjectInfo, ObjectStore } from "../storage/object-store.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
 import { BlobDecompressor } from "./compression.js";
 import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
@@ -51,6 +51,8 @@ export interface StoredKeySlot {
 }
 
 const CONFIG_REF = { kind: "config", name: "config" } as const;
+/** Tree packs kept in memory; beyond this, trees are read one range at a time. */
+const TREE_CACHE_BYTES = 64 * 1024 * 1024;
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -73,6 +75,8 @@ async function readKeySlots(store: ObjectStore): Promise<StoredKeySlot[]> {
 export class Repository {
   readonly index = new BlobIndex();
   private readonly decompressor = new BlobDecompressor();
+  private readonly treePacks = new Map<string, Uint8Array>();
+  private treePackBytes = 0;
 
   private constructor(
     readonly store: ObjectStore,
@@ -264,23 +268,40 @@ export class Repository {
 
   async readBlob(id: string): Promise<Uint8Array> {
     const location = this.locate(id);
-    let sealed: Uint8Array;
+    return this.decodeBlob(location, await this.fetch(location, location));
+  }
+
+  /** Reads part or all of the pack holding a blob. */
+  private async fetch(location: BlobLocation, range: ByteRange | undefined): Promise<Uint8Array> {
     try {
-      sealed = await this.store.get({ kind: "data", name: location.pack }, location);
+      return await this.store.get({ kind: "data", name: location.pack }, range);
     } catch (error) {
       // The index promised this pack: its absence is damage, not a wrong argument.
       if (!isRempartError(error, "NotFound")) throw error;
       throw new RempartError(
         "RepositoryCorrupt",
-        `pack ${location.pack} holding ${location.type} blob ${id} is missing`,
-        { pack: location.pack, blob: id },
+        `pack ${location.pack} holding ${location.type} blob ${location.id} is missing`,
+        { pack: location.pack, blob: location.id },
       );
     }
-    return this.decodeBlob(location, sealed);
   }
 
+  /**
+   * Tree packs hold only trees, and walks read most trees of a pack, so a tree pack is read
+   * whole once and kept: one read instead of one per directory (3,300 on the benchmark share).
+   */
   async readTree(id: string): Promise<Tree> {
-    return decodeTree(await this.readBlob(id), id);
+    const location = this.locate(id);
+    let pack = this.treePacks.get(location.pack);
+    if (!pack && this.treePackBytes < TREE_CACHE_BYTES) {
+      pack = await this.fetch(location, undefined);
+      this.treePacks.set(location.pack, pack);
+      this.treePackBytes += pack.length;
+    }
+    const sealed = pack
+      ? pack.subarray(location.offset, location.offset + location.length)
+      : await this.fetch(location, location);
+    return decodeTree(this.decodeBlob(location, sealed), id);
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<string> {

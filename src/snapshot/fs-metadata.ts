@@ -57,8 +57,15 @@ export function nodeTypeOf(stats: fs.Stats): NodeType {
  * `stats` must be the lstat of `path`; `name` is its last component. Files get `size` from stats,
  * which the walker replaces with the length it actually read. Throws RempartError `Io` (errno in
  * details) when the link target or the xattrs cannot be read, the entry having vanished, say.
+ * `knownXattrs` skips listing them: a caller that knows the entry is unchanged since a previous
+ * capture (same ctime: setting an xattr changes ctime) passes the previous ones.
  */
-export function captureMetadata(path: string, name: string, stats: fs.Stats): NodeMetadata {
+export function captureMetadata(
+  path: string,
+  name: string,
+  stats: fs.Stats,
+  knownXattrs?: { readonly xattrs?: readonly Xattr[] },
+): NodeMetadata {
   const type = nodeTypeOf(stats);
   const node: { -readonly [K in keyof NodeMetadata]: NodeMetadata[K] } = {
     name,
@@ -76,7 +83,7 @@ export function captureMetadata(path: string, name: string, stats: fs.Stats): No
   if (type === "file") node.size = stats.size;
   if (type === "symlink") node.target = attempt("read the link", path, () => fs.readlinkSync(path));
   if (type === "chardev" || type === "blockdev") node.rdev = stats.rdev;
-  const xattrs = readXattrs(path);
+  const xattrs = knownXattrs ? knownXattrs.xattrs : readXattrs(path);
   if (xattrs !== undefined) node.xattrs = xattrs;
   return node;
 }

@@ -1,0 +1,63 @@
+/** Collects blobs into the flat buffers of one BlobBatch (see blob-worker-protocol.ts). */
+import type { BlobType } from "../repository/pack.js";
+import type { BlobBatch } from "./blob-worker-protocol.js";
+
+export class BatchBuilder {
+  private data: Uint8Array;
+  private readonly ids: Uint8Array;
+  private readonly lengths: Uint32Array;
+  private readonly types: Uint8Array;
+  private count = 0;
+  private used = 0;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly maxBlobs: number,
+  ) {
+    this.data = new Uint8Array(capacity);
+    this.ids = new Uint8Array(maxBlobs * 32);
+    this.lengths = new Uint32Array(maxBlobs);
+    this.types = new Uint8Array(maxBlobs);
+  }
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Whether a blob of this size still fits; an empty batch takes any size. */
+  fits(length: number): boolean {
+    return (
+      this.count === 0 || (this.count < this.maxBlobs && this.used + length <= this.data.length)
+    );
+  }
+
+  add(type: BlobType, id: Uint8Array, plain: Uint8Array): void {
+    if (this.count === 0 && plain.length > this.data.length)
+      this.data = new Uint8Array(plain.length);
+    this.data.set(plain, this.used);
+    this.ids.set(id, this.count * 32);
+    this.lengths[this.count] = plain.length;
+    this.types[this.count] = type === "tree" ? 1 : 0;
+    this.used += plain.length;
+    this.count++;
+  }
+
+  /** The batch so far, in buffers of its own (ready to transfer); the builder starts afresh. */
+  take(): BlobBatch {
+    const batch: BlobBatch = {
+      // Handed over whole rather than copied: the next batch gets a new buffer.
+      data: this.data.subarray(0, this.used),
+      ids: this.ids.slice(0, this.count * 32),
+      lengths: this.lengths.slice(0, this.count),
+      types: this.types.slice(0, this.count),
+    };
+    this.data = new Uint8Array(this.capacity);
+    this.count = 0;
+    this.used = 0;
+    return batch;
+  }
+}
