@@ -1,5 +1,5 @@
 /** Messages between the backup's main thread and its blob workers. */
-import type { BlobType, PackEntry } from "../repository/pack.js";
+import type { PackEntry } from "../repository/pack.js";
 
 export interface WorkerInit {
   readonly encryptionKey: Uint8Array;

@@ -19,7 +19,7 @@ const builders: Record<BlobType, PackBuilder> = {
 };
 const spareBuffers: Uint8Array[] = [];
 /** Beyond this, handed-back buffers are dropped: they only bound allocation churn. */
-const MAX_SPARE_BUFFERS = 2;
+const MAX_SPARE_BUFFERS = 1;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   (port as NonNullable<typeof port>).postMessage(message, transfer);

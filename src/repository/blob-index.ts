@@ -1,10 +1,10 @@
 /** The in-memory map from blob id to where its sealed bytes live. */
+
+import type { BlobLocation } from "./blob-decoder.js";
 import type { IndexedPack } from "./index-file.js";
 import type { BlobType, PackEntry } from "./pack.js";
 
-export interface BlobLocation extends PackEntry {
-  readonly pack: string;
-}
+export type { BlobLocation } from "./blob-decoder.js";
 
 export class BlobIndex {
   private readonly blobs = new Map<string, BlobLocation>();

@@ -42,10 +42,23 @@ export class BlobCompressor {
 
 export class BlobDecompressor {
   private readonly context = new zstd.DCtx();
+  private scratch = new Uint8Array(0);
 
-  /** Decompresses into a new buffer of exactly rawLength bytes, or reports corruption. */
+  /**
+   * @param reuseOutput return a view of one internal buffer, valid until the next call: for
+   *   callers that write the plaintext out at once, sparing an allocation per blob.
+   */
+  constructor(private readonly reuseOutput = false) {}
+
+  private output(rawLength: number): Uint8Array {
+    if (!this.reuseOutput) return Buffer.allocUnsafe(rawLength);
+    if (this.scratch.length < rawLength) this.scratch = new Uint8Array(rawLength);
+    return this.scratch.subarray(0, rawLength);
+  }
+
+  /** Decompresses into exactly rawLength bytes, or reports corruption. */
   decompress(compressed: Uint8Array, rawLength: number, what: string): Uint8Array {
-    const out = Buffer.allocUnsafe(rawLength);
+    const out = this.output(rawLength);
     let written: number;
     try {
       written = this.context.decompress(out, compressed);

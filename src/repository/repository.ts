@@ -4,7 +4,6 @@
  * damaged or substituted blob is reported, never returned.
  */
 import { createHash } from "node:crypto";
-import { open as openSealed } from "../crypto/aead.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
 import {
   createEscrowSlot,
@@ -19,11 +18,11 @@ import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-k
 import { isRempartError, RempartError } from "../errors.js";
 import { decodeTree, type Tree } from "../snapshot/tree.js";
 import type { ByteRange, ObjectInfo, ObjectStore } from "../storage/object-store.js";
+import { BlobDecoder } from "./blob-decoder.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
-import { BlobDecompressor } from "./compression.js";
 import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
 import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
-import { blobAad, locateHeader, openHeader, PACK_TRAILER_SIZE, type PackEntry } from "./pack.js";
+import { locateHeader, openHeader, PACK_TRAILER_SIZE, type PackEntry } from "./pack.js";
 import { openSnapshot, type Snapshot, sealSnapshot } from "./snapshot.js";
 
 export interface OpenSecret {
@@ -74,7 +73,7 @@ async function readKeySlots(store: ObjectStore): Promise<StoredKeySlot[]> {
 
 export class Repository {
   readonly index = new BlobIndex();
-  private readonly decompressor = new BlobDecompressor();
+  private readonly decoder: BlobDecoder;
   private readonly treePacks = new Map<string, Uint8Array>();
   private treePackBytes = 0;
 
@@ -84,7 +83,9 @@ export class Repository {
     readonly config: RepositoryConfig,
     /** the key slot this session opened with */
     readonly openedWith: string,
-  ) {}
+  ) {
+    this.decoder = new BlobDecoder(masterKey);
+  }
 
   static async init(
     store: ObjectStore,
@@ -240,23 +241,7 @@ export class Repository {
 
   /** Authenticates, decompresses and verifies one blob's sealed bytes; throws RepositoryCorrupt. */
   decodeBlob(location: BlobLocation, sealed: Uint8Array): Uint8Array {
-    const what = `${location.type} blob ${location.id} in pack ${location.pack}`;
-    const id = Buffer.from(location.id, "hex");
-    const payload = openSealed(
-      this.masterKey.encryption,
-      sealed,
-      blobAad(id, location.type, location.compressed),
-      what,
-    );
-    const plain = location.compressed
-      ? this.decompressor.decompress(payload, location.rawLength, what)
-      : payload;
-    if (plain.length !== location.rawLength || !id.equals(blobId(this.masterKey.id, plain)))
-      throw new RempartError("RepositoryCorrupt", `${what} does not match its id`, {
-        pack: location.pack,
-        blob: location.id,
-      });
-    return plain;
+    return this.decoder.decode(location, sealed);
   }
 
   locate(id: string): BlobLocation {

@@ -1,0 +1,365 @@
+/**
+ * The server's metadata: tenants, operators and their sessions, enrollment tokens, agents, the
+ * objects and snapshots each tenant holds, and the audit log. SQLite implements it now and
+ * PostgreSQL later; both must pass `describeCatalogConformance` (catalog-suite.ts), which is the
+ * behaviour the server may rely on.
+ *
+ * Rules every implementation keeps:
+ * - The catalog never reads the clock: every time is a `now` from the caller, so expiry, retention
+ *   and immutability are decided by code a test can drive to any instant.
+ * - The catalog never sees a secret: it stores and compares only hashes the caller computed
+ *   (lowercase hex SHA-256 for tokens and agent secrets, an opaque KDF string for passwords).
+ * - Lookups answer `undefined` for an absent record; changing an absent record fails `NotFound`;
+ *   malformed input fails `InvalidArgument` and changes nothing.
+ * - Anything an agent can reach only adds: there is no method that deletes an object, a snapshot
+ *   record or an audit entry. Snapshots leave only by state `deleted`, and never before
+ *   `immutableUntil`, which is fixed at commit from the server's receipt time.
+ */
+import type { ObjectKind, PutOutcome } from "../storage/object-store.js";
+
+export const TENANT_STATUSES = ["active", "offboarding", "deleted"] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+/** The client company. `name` is a slug (`^[a-z0-9][a-z0-9-]{0,62}$`) used on command lines. */
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly retentionDays: number;
+  /** Applied to snapshots committed from now on; earlier snapshots keep the window they got. */
+  readonly immutableDays: number;
+  /** `null`: unlimited. */
+  readonly quotaBytes: number | null;
+  /** `active` → `offboarding` → `deleted`; offboarding can be cancelled, deleted is final. */
+  readonly status: TenantStatus;
+}
+
+export const DEFAULT_IMMUTABLE_DAYS = 14;
+
+export interface NewTenant {
+  readonly name: string;
+  readonly retentionDays: number;
+  /** Default `DEFAULT_IMMUTABLE_DAYS`. */
+  readonly immutableDays?: number;
+  /** Default `null` (unlimited). */
+  readonly quotaBytes?: number | null;
+}
+
+/** Only the fields given change. */
+export interface TenantChanges {
+  readonly retentionDays?: number;
+  readonly immutableDays?: number;
+  readonly quotaBytes?: number | null;
+  readonly status?: TenantStatus;
+}
+
+export const OPERATOR_ROLES = ["admin", "technician"] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+/** MSP staff. `passwordHash` is what the caller's KDF produced; the server must never send it out. */
+export interface Operator {
+  readonly id: string;
+  /** Lowercase, `^[a-z0-9][a-z0-9._@-]{0,127}$`, so that two spellings never name one person. */
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly role: OperatorRole;
+  readonly createdAt: Date;
+  readonly disabled: boolean;
+}
+
+export interface NewOperator {
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly role: OperatorRole;
+}
+
+export interface Session {
+  readonly tokenHash: string;
+  readonly operatorId: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly revoked: boolean;
+}
+
+export interface NewSession {
+  readonly tokenHash: string;
+  readonly operatorId: string;
+  readonly expiresAt: Date;
+}
+
+export interface ValidSession {
+  readonly session: Session;
+  readonly operator: Operator;
+}
+
+/** Every agent may back up; `restore` is the one optional extra. Nothing grants deletion. */
+export const AGENT_SCOPES = ["backup", "restore"] as const;
+export type AgentScope = (typeof AGENT_SCOPES)[number];
+
+export interface EnrollmentToken {
+  readonly tokenHash: string;
+  readonly tenantId: string;
+  /** The operator who issued it. */
+  readonly createdBy: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+  /** Sorted, without repeats, always containing `backup`. */
+  readonly scopes: readonly AgentScope[];
+}
+
+export interface NewEnrollmentToken {
+  readonly tokenHash: string;
+  readonly tenantId: string;
+  readonly createdBy: string;
+  readonly expiresAt: Date;
+  readonly scopes: readonly AgentScope[];
+}
+
+export const BACKUP_OUTCOMES = ["success", "partial", "failure"] as const;
+export type BackupOutcome = (typeof BACKUP_OUTCOMES)[number];
+
+/**
+ * A machine of a tenant. The secret's hash stays inside the catalog (`authenticateAgent` compares
+ * it), so an agent record can be shown or serialized without leaking a credential.
+ */
+export interface Agent {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly hostname: string;
+  readonly scopes: readonly AgentScope[];
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly revokedAt: Date | null;
+  readonly lastSeenAt: Date | null;
+  readonly version: string | null;
+  readonly lastBackupAt: Date | null;
+  readonly lastBackupStatus: BackupOutcome | null;
+  readonly lastError: string | null;
+}
+
+export interface NewAgent {
+  readonly tenantId: string;
+  readonly hostname: string;
+  readonly secretHash: string;
+  readonly scopes: readonly AgentScope[];
+  readonly expiresAt: Date;
+  readonly version?: string | null;
+}
+
+export interface BackupReport {
+  readonly at: Date;
+  readonly status: BackupOutcome;
+  /** At most `MAX_ERROR_LENGTH` characters; `null` when the backup succeeded. */
+  readonly error: string | null;
+}
+
+export interface AgentCheckIn {
+  readonly version: string;
+  /** Absent: the agent has no new result since its last check-in, and the last one is kept. */
+  readonly lastBackup?: BackupReport;
+}
+
+/** An object as the catalog accounts for it: one row per tenant, kind and name (first write wins). */
+export interface StoredObject {
+  readonly tenantId: string;
+  readonly kind: ObjectKind;
+  readonly name: string;
+  readonly size: number;
+  readonly createdAt: Date;
+  /** `null` when the server itself or an operator stored it. */
+  readonly createdByAgent: string | null;
+}
+
+export interface NewObject {
+  readonly tenantId: string;
+  readonly kind: ObjectKind;
+  readonly name: string;
+  readonly size: number;
+  readonly createdByAgent: string | null;
+}
+
+export interface KindUsage {
+  readonly count: number;
+  readonly bytes: number;
+}
+
+export interface ObjectUsage {
+  readonly totalBytes: number;
+  readonly totalCount: number;
+  readonly byKind: Readonly<Record<ObjectKind, KindUsage>>;
+}
+
+/** Keyset paging: names strictly after `after` (byte order), at most `limit` (1 to `MAX_PAGE`). */
+export interface Page {
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export const MAX_PAGE = 10_000;
+
+export const SNAPSHOT_STATES = ["active", "held", "deleted"] as const;
+export type SnapshotState = (typeof SNAPSHOT_STATES)[number];
+
+/** The server's record of a committed snapshot; `id` is the name of its `snapshots` object. */
+export interface SnapshotRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly agentId: string;
+  /** The server's receipt time: the only time retention and immutability are computed from. */
+  readonly committedAt: Date;
+  /** What the agent says; kept to show and to flag skew, never trusted. */
+  readonly claimedTime: Date;
+  /** `committedAt + immutableDays` of the tenant at commit; nobody can delete it before then. */
+  readonly immutableUntil: Date;
+  /** `active` ⇄ `held`; `active` → `deleted` (final). A held snapshot must be released first. */
+  readonly state: SnapshotState;
+}
+
+export interface NewSnapshot {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly agentId: string;
+  readonly claimedTime: Date;
+  /** Names of the `data` objects (packs) the snapshot needs; each must be recorded already. */
+  readonly packs: readonly string[];
+}
+
+/** Packs no `active` or `held` snapshot references and recorded before `createdBefore`. */
+export interface UnreferencedPackQuery extends Page {
+  /** The grace period's start: packs of backups still in flight are newer and never listed. */
+  readonly createdBefore: Date;
+}
+
+export const ACTOR_KINDS = ["operator", "agent", "system"] as const;
+export type ActorKind = (typeof ACTOR_KINDS)[number];
+
+/** `id` is required for operators and agents; the system may name a job (`"gc"`) or give `null`. */
+export interface AuditActor {
+  readonly kind: ActorKind;
+  readonly id: string | null;
+}
+
+export interface AuditEntry {
+  /** Increasing in append order, never reused. */
+  readonly id: number;
+  readonly at: Date;
+  readonly actor: AuditActor;
+  /** Dotted lowercase, e.g. `tenant.create`, `snapshot.hold.release`. */
+  readonly action: string;
+  readonly tenantId: string | null;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface NewAuditEntry {
+  readonly actor: AuditActor;
+  readonly action: string;
+  readonly tenantId: string | null;
+  /** A JSON object of at most `MAX_AUDIT_DETAILS_BYTES` once serialized. Default `{}`. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** Entries matching every given filter, newest first. */
+export interface AuditQuery {
+  readonly tenantId?: string;
+  /** Entries at or after this time. */
+  readonly since?: Date;
+  /** Entries with a smaller id: the cursor for the next (older) page. */
+  readonly beforeId?: number;
+  readonly limit: number;
+}
+
+export interface Catalog {
+  createTenant(tenant: NewTenant, now: Date): Promise<Tenant>;
+  getTenant(id: string): Promise<Tenant | undefined>;
+  getTenantByName(name: string): Promise<Tenant | undefined>;
+  /** Every tenant, whatever its status, by name. */
+  listTenants(): Promise<Tenant[]>;
+  updateTenant(id: string, changes: TenantChanges): Promise<Tenant>;
+
+  createOperator(operator: NewOperator, now: Date): Promise<Operator>;
+  getOperator(id: string): Promise<Operator | undefined>;
+  getOperatorByUsername(username: string): Promise<Operator | undefined>;
+  /** By username. */
+  listOperators(): Promise<Operator[]>;
+  /** Also ends every session of the operator: a new password means the old ones are suspect. */
+  setOperatorPasswordHash(id: string, passwordHash: string): Promise<void>;
+  /** Also ends every session of the operator. */
+  disableOperator(id: string): Promise<void>;
+
+  /** For an enabled operator; `expiresAt` must be after `now`. */
+  createSession(session: NewSession, now: Date): Promise<Session>;
+  /** The session and its operator while unrevoked, `now < expiresAt` and the operator is enabled. */
+  findValidSession(tokenHash: string, now: Date): Promise<ValidSession | undefined>;
+  /** Idempotent; an unknown token is not an error (logging out twice is fine). */
+  revokeSession(tokenHash: string): Promise<void>;
+
+  /** For an active tenant, by an enabled operator. */
+  createEnrollmentToken(token: NewEnrollmentToken, now: Date): Promise<EnrollmentToken>;
+  /**
+   * Marks the token used and returns it, atomically: of any number of concurrent calls exactly one
+   * succeeds. Refusals change nothing: unknown → `NotFound`; used → `ObjectConflict` (reason
+   * `used`); `now >= expiresAt` → `InvalidArgument` (reason `expired`); tenant no longer active →
+   * `InvalidArgument` (reason `tenant-inactive`). The reason is in `error.details.reason`.
+   */
+  consumeEnrollmentToken(tokenHash: string, now: Date): Promise<EnrollmentToken>;
+
+  /** For an active tenant; `expiresAt` must be after `now`. */
+  createAgent(agent: NewAgent, now: Date): Promise<Agent>;
+  getAgent(id: string): Promise<Agent | undefined>;
+  /** The tenant's agents, revoked ones included, by hostname. */
+  listAgents(tenantId: string): Promise<Agent[]>;
+  /** Idempotent: a second revocation keeps the first `revokedAt`. */
+  revokeAgent(id: string, now: Date): Promise<void>;
+  /** Revokes every unrevoked agent of the tenant at once (offboarding); returns how many. */
+  revokeTenantAgents(tenantId: string, now: Date): Promise<number>;
+  /**
+   * The agent when `secretHash` matches, it is unrevoked, `now < expiresAt` and its tenant is
+   * active; otherwise `undefined`, without saying which check failed.
+   */
+  authenticateAgent(id: string, secretHash: string, now: Date): Promise<Agent | undefined>;
+  /** Records `now` as last seen, the agent's version and, when given, its last backup result. */
+  recordAgentCheckIn(id: string, checkIn: AgentCheckIn, now: Date): Promise<void>;
+
+  /**
+   * `created` for a new name; `exists` when the name is recorded with the same size (the first
+   * record is kept); a different size fails `ObjectConflict`. `createdByAgent` must be an agent
+   * of the same tenant.
+   */
+  recordObject(object: NewObject, now: Date): Promise<PutOutcome>;
+  /** Only ever about this tenant's objects: another tenant's object of that name does not count. */
+  objectExists(tenantId: string, kind: ObjectKind, name: string): Promise<boolean>;
+  listObjectNames(tenantId: string, kind: ObjectKind, page: Page): Promise<string[]>;
+  objectUsage(tenantId: string): Promise<ObjectUsage>;
+
+  /**
+   * Records a committed snapshot at `now`. Refused with `NotFound` (and `details.missing`) unless
+   * its `snapshots` object and every pack are recorded for the tenant, and the agent belongs to
+   * the tenant; an id already recorded for the tenant fails `ObjectConflict`.
+   */
+  recordSnapshot(snapshot: NewSnapshot, now: Date): Promise<SnapshotRecord>;
+  getSnapshot(tenantId: string, id: string): Promise<SnapshotRecord | undefined>;
+  /** Every state, by `committedAt` then id. */
+  listSnapshots(tenantId: string): Promise<SnapshotRecord[]>;
+  /** Sorted; `NotFound` for an unknown snapshot. */
+  listSnapshotPacks(tenantId: string, id: string): Promise<string[]>;
+  /**
+   * Moves a snapshot between states. Refused (`ObjectConflict`, `details.reason`): leaving
+   * `deleted` (`deleted-is-final`), deleting a held snapshot (`held`), deleting before
+   * `immutableUntil` (`immutable`).
+   */
+  setSnapshotState(
+    tenantId: string,
+    id: string,
+    state: SnapshotState,
+    now: Date,
+  ): Promise<SnapshotRecord>;
+  /** Pack names, sorted, for GC: referenced by no `active` or `held` snapshot. */
+  listUnreferencedPacks(tenantId: string, query: UnreferencedPackQuery): Promise<string[]>;
+
+  /** There is deliberately no way to change or remove an entry. */
+  appendAudit(entry: NewAuditEntry, now: Date): Promise<AuditEntry>;
+  listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  close(): Promise<void>;
+}

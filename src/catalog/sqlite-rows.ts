@@ -1,0 +1,215 @@
+/**
+ * Rows as the SQLite catalog stores them, the columns it selects, and their conversion to the
+ * records of catalog.ts. The casts to union types are safe because each column has a CHECK
+ * constraint listing exactly those values.
+ */
+import type {
+  ActorKind,
+  Agent,
+  AgentScope,
+  AuditEntry,
+  BackupOutcome,
+  EnrollmentToken,
+  Operator,
+  OperatorRole,
+  Session,
+  SnapshotRecord,
+  SnapshotState,
+  Tenant,
+  TenantStatus,
+} from "./catalog.js";
+
+/** Scopes are stored as their sorted list joined by commas: `backup` or `backup,restore`. */
+export function encodeScopes(scopes: readonly AgentScope[]): string {
+  return scopes.join(",");
+}
+
+function decodeScopes(scopes: string): AgentScope[] {
+  return scopes.split(",") as AgentScope[];
+}
+
+function dateOrNull(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}
+
+export const TENANT_COLUMNS =
+  "id, name, created_at, retention_days, immutable_days, quota_bytes, status";
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  created_at: number;
+  retention_days: number;
+  immutable_days: number;
+  quota_bytes: number | null;
+  status: string;
+}
+
+export function toTenant(row: TenantRow): Tenant {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: new Date(row.created_at),
+    retentionDays: row.retention_days,
+    immutableDays: row.immutable_days,
+    quotaBytes: row.quota_bytes,
+    status: row.status as TenantStatus,
+  };
+}
+
+export const OPERATOR_COLUMNS = "id, username, password_hash, role, created_at, disabled";
+
+export interface OperatorRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: string;
+  created_at: number;
+  disabled: number;
+}
+
+export function toOperator(row: OperatorRow): Operator {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    role: row.role as OperatorRole,
+    createdAt: new Date(row.created_at),
+    disabled: row.disabled === 1,
+  };
+}
+
+export const SESSION_COLUMNS = "token_hash, operator_id, created_at, expires_at, revoked";
+
+export interface SessionRow {
+  token_hash: string;
+  operator_id: string;
+  created_at: number;
+  expires_at: number;
+  revoked: number;
+}
+
+export function toSession(row: SessionRow): Session {
+  return {
+    tokenHash: row.token_hash,
+    operatorId: row.operator_id,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    revoked: row.revoked === 1,
+  };
+}
+
+export const TOKEN_COLUMNS =
+  "token_hash, tenant_id, created_by, created_at, expires_at, used_at, scopes";
+
+export interface TokenRow {
+  token_hash: string;
+  tenant_id: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  scopes: string;
+}
+
+export function toEnrollmentToken(row: TokenRow): EnrollmentToken {
+  return {
+    tokenHash: row.token_hash,
+    tenantId: row.tenant_id,
+    createdBy: row.created_by,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    usedAt: dateOrNull(row.used_at),
+    scopes: decodeScopes(row.scopes),
+  };
+}
+
+/** Without secret_hash: it is read only where it is compared. */
+export const AGENT_COLUMNS = `id, tenant_id, hostname, scopes, created_at, expires_at, revoked_at,
+  last_seen_at, version, last_backup_at, last_backup_status, last_error`;
+
+export interface AgentRow {
+  id: string;
+  tenant_id: string;
+  hostname: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_seen_at: number | null;
+  version: string | null;
+  last_backup_at: number | null;
+  last_backup_status: string | null;
+  last_error: string | null;
+}
+
+export function toAgent(row: AgentRow): Agent {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    hostname: row.hostname,
+    scopes: decodeScopes(row.scopes),
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: dateOrNull(row.revoked_at),
+    lastSeenAt: dateOrNull(row.last_seen_at),
+    version: row.version,
+    lastBackupAt: dateOrNull(row.last_backup_at),
+    lastBackupStatus: row.last_backup_status as BackupOutcome | null,
+    lastError: row.last_error,
+  };
+}
+
+export const SNAPSHOT_COLUMNS =
+  "tenant_id, id, agent_id, committed_at, claimed_time, immutable_until, state";
+
+export interface SnapshotRow {
+  tenant_id: string;
+  id: string;
+  agent_id: string;
+  committed_at: number;
+  claimed_time: number;
+  immutable_until: number;
+  state: string;
+}
+
+export function toSnapshot(row: SnapshotRow): SnapshotRecord {
+  return {
+    tenantId: row.tenant_id,
+    id: row.id,
+    agentId: row.agent_id,
+    committedAt: new Date(row.committed_at),
+    claimedTime: new Date(row.claimed_time),
+    immutableUntil: new Date(row.immutable_until),
+    state: row.state as SnapshotState,
+  };
+}
+
+export interface UsageRow {
+  kind: string;
+  count: number;
+  bytes: number;
+}
+
+export const AUDIT_COLUMNS = "id, at, actor_kind, actor_id, action, tenant_id, details";
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  actor_kind: string;
+  actor_id: string | null;
+  action: string;
+  tenant_id: string | null;
+  details: string;
+}
+
+export function toAuditEntry(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    at: new Date(row.at),
+    actor: { kind: row.actor_kind as ActorKind, id: row.actor_id },
+    action: row.action,
+    tenantId: row.tenant_id,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The SQLite catalog's schema, as an ordered list of migrations: migration i brings the database
+ * to `PRAGMA user_version` i + 1. A released migration is never edited, only followed by another.
+ *
+ * Times are INTEGER milliseconds since the epoch (UTC); booleans are 0/1; tables are STRICT so a
+ * wrong type fails instead of being stored. Foreign keys hold the invariants the server relies on
+ * even against a bug in the code above: an object, snapshot or pack reference always points
+ * inside its own tenant, and a pack row cannot go while a snapshot still lists it.
+ */
+import type { Database } from "better-sqlite3";
+import { RempartError } from "../errors.js";
+
+const SCOPES_CHECK = "scopes IN ('backup', 'backup,restore')";
+
+const VERSION_1 = `
+CREATE TABLE tenants (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  retention_days INTEGER NOT NULL CHECK (retention_days >= 1),
+  immutable_days INTEGER NOT NULL DEFAULT 14 CHECK (immutable_days >= 0),
+  quota_bytes INTEGER CHECK (quota_bytes IS NULL OR quota_bytes >= 0),
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'offboarding', 'deleted'))
+) STRICT;
+
+CREATE TABLE operators (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL CHECK (password_hash <> ''),
+  role TEXT NOT NULL CHECK (role IN ('admin', 'technician')),
+  created_at INTEGER NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))
+) STRICT;
+
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  operator_id TEXT NOT NULL REFERENCES operators (id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+) STRICT;
+CREATE INDEX sessions_by_operator ON sessions (operator_id);
+
+CREATE TABLE enrollment_tokens (
+  token_hash TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  created_by TEXT NOT NULL REFERENCES operators (id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER,
+  scopes TEXT NOT NULL CHECK (${SCOPES_CHECK})
+) STRICT;
+
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  hostname TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  scopes TEXT NOT NULL CHECK (${SCOPES_CHECK}),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  last_seen_at INTEGER,
+  version TEXT,
+  last_backup_at INTEGER,
+  last_backup_status TEXT CHECK (last_backup_status IN ('success', 'partial', 'failure')),
+  last_error TEXT,
+  UNIQUE (tenant_id, id)
+) STRICT;
+CREATE INDEX agents_by_tenant ON agents (tenant_id, hostname);
+
+CREATE TABLE objects (
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  kind TEXT NOT NULL CHECK (kind IN ('config', 'keys', 'data', 'index', 'snapshots')),
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  created_at INTEGER NOT NULL,
+  created_by_agent TEXT,
+  PRIMARY KEY (tenant_id, kind, name),
+  FOREIGN KEY (tenant_id, created_by_agent) REFERENCES agents (tenant_id, id)
+) STRICT, WITHOUT ROWID;
+
+-- object_kind is the constant 'snapshots': it lets the foreign key demand the snapshot's object.
+CREATE TABLE snapshots (
+  tenant_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  object_kind TEXT NOT NULL DEFAULT 'snapshots' CHECK (object_kind = 'snapshots'),
+  agent_id TEXT NOT NULL,
+  committed_at INTEGER NOT NULL,
+  claimed_time INTEGER NOT NULL,
+  immutable_until INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'held', 'deleted')),
+  PRIMARY KEY (tenant_id, id),
+  FOREIGN KEY (tenant_id, object_kind, id) REFERENCES objects (tenant_id, kind, name),
+  FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX snapshots_by_commit ON snapshots (tenant_id, committed_at, id);
+
+-- What GC reads without tenant keys. pack_kind is the constant 'data' for the foreign key.
+CREATE TABLE snapshot_packs (
+  tenant_id TEXT NOT NULL,
+  snapshot_id TEXT NOT NULL,
+  pack TEXT NOT NULL,
+  pack_kind TEXT NOT NULL DEFAULT 'data' CHECK (pack_kind = 'data'),
+  PRIMARY KEY (tenant_id, snapshot_id, pack),
+  FOREIGN KEY (tenant_id, snapshot_id) REFERENCES snapshots (tenant_id, id),
+  FOREIGN KEY (tenant_id, pack_kind, pack) REFERENCES objects (tenant_id, kind, name)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX snapshot_packs_by_pack ON snapshot_packs (tenant_id, pack);
+
+-- No foreign keys: an audit entry must be written even when what it names is unknown or bogus.
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor_kind TEXT NOT NULL CHECK (actor_kind IN ('operator', 'agent', 'system')),
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  tenant_id TEXT,
+  details TEXT NOT NULL CHECK (json_valid(details))
+) STRICT;
+CREATE INDEX audit_by_tenant ON audit_log (tenant_id, id);
+
+-- Append-only below the application too. INSERT OR REPLACE removes the old row without firing
+-- DELETE triggers (unless recursive_triggers is on), hence the INSERT trigger. This stops bugs and
+-- injected SQL, not someone who can write the file: they can drop the triggers.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log
+WHEN EXISTS (SELECT 1 FROM audit_log WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+`;
+
+export const MIGRATIONS: readonly string[] = [VERSION_1];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database to `SCHEMA_VERSION`, each step in the same write transaction as its version
+ * bump, so a crash leaves the old version or the new one and two processes opening a fresh file
+ * at once migrate it once. A newer schema than this code knows is refused, never downgraded.
+ */
+export function migrate(db: Database): void {
+  db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new RempartError(
+        "Unsupported",
+        `the catalog has schema version ${current}, newer than this Rempart knows (${SCHEMA_VERSION}); upgrade Rempart`,
+        { version: current, supported: SCHEMA_VERSION },
+      );
+    }
+    for (let version = current + 1; version <= SCHEMA_VERSION; version += 1) {
+      db.exec(MIGRATIONS[version - 1] ?? "");
+      db.pragma(`user_version = ${version}`);
+    }
+  }).immediate();
+}

@@ -1,0 +1,263 @@
+/**
+ * The checks every Catalog implementation applies before touching its database, so that SQLite
+ * and PostgreSQL refuse exactly the same input with the same error. Each returns the value to
+ * store (normalized where there is a canonical form) or throws `InvalidArgument`.
+ */
+import { RempartError } from "../errors.js";
+import { isValidRef, OBJECT_KINDS, type ObjectKind } from "../storage/object-store.js";
+import {
+  ACTOR_KINDS,
+  AGENT_SCOPES,
+  type AgentScope,
+  type AuditActor,
+  BACKUP_OUTCOMES,
+  MAX_PAGE,
+  OPERATOR_ROLES,
+  type Page,
+  SNAPSHOT_STATES,
+  TENANT_STATUSES,
+} from "./catalog.js";
+
+export const TENANT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
+/** Lowercase hex SHA-256: the form of every token and agent-secret hash the catalog accepts. */
+const SECRET_HASH = /^[0-9a-f]{64}$/;
+const AUDIT_ACTION = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+/** Printable ASCII without spaces, as version strings are. */
+const VERSION = /^[\x21-\x7e]{1,64}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export const MAX_DAYS = 36_500;
+export const MAX_HOSTNAME_LENGTH = 255;
+export const MAX_ERROR_LENGTH = 4096;
+export const MAX_PASSWORD_HASH_LENGTH = 1024;
+export const MAX_ACTOR_ID_LENGTH = 128;
+export const MAX_AUDIT_ACTION_LENGTH = 64;
+export const MAX_AUDIT_DETAILS_BYTES = 64 * 1024;
+export const DAY_MS = 86_400_000;
+
+function invalid(message: string, details: Record<string, unknown>): RempartError {
+  return new RempartError("InvalidArgument", message, details);
+}
+
+export function checkTenantName(name: string): string {
+  if (typeof name !== "string" || !TENANT_NAME.test(name)) {
+    throw invalid(
+      `${JSON.stringify(name)} is not a tenant name: use 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit`,
+      { field: "name", value: name },
+    );
+  }
+  return name;
+}
+
+export function checkUsername(username: string): string {
+  if (typeof username !== "string" || !USERNAME.test(username)) {
+    throw invalid(
+      `${JSON.stringify(username)} is not a username: use 1 to 128 lowercase letters, digits and . _ @ -, starting with a letter or digit`,
+      { field: "username", value: username },
+    );
+  }
+  return username;
+}
+
+/** Never echoes the value: a caller that passed the secret itself by mistake must not log it. */
+export function checkSecretHash(field: string, hash: string): string {
+  if (typeof hash !== "string" || !SECRET_HASH.test(hash)) {
+    throw invalid(`${field} must be a lowercase hex SHA-256 (64 characters)`, { field });
+  }
+  return hash;
+}
+
+export function checkPasswordHash(hash: string): string {
+  if (typeof hash !== "string" || hash.length === 0 || hash.length > MAX_PASSWORD_HASH_LENGTH) {
+    throw invalid(
+      `passwordHash must be a non-empty string of at most ${MAX_PASSWORD_HASH_LENGTH} characters`,
+      { field: "passwordHash" },
+    );
+  }
+  return hash;
+}
+
+export function checkTime(field: string, time: Date): number {
+  const ms = time instanceof Date ? time.getTime() : Number.NaN;
+  if (!Number.isSafeInteger(ms)) throw invalid(`${field} must be a valid Date`, { field });
+  return ms;
+}
+
+/** Checks `expiresAt` and `now`, and that the credential is not born expired. */
+export function checkExpiry(expiresAt: Date, now: Date): { expiresAt: number; now: number } {
+  const times = { expiresAt: checkTime("expiresAt", expiresAt), now: checkTime("now", now) };
+  if (times.expiresAt <= times.now) {
+    throw invalid("expiresAt must be after now", { field: "expiresAt" });
+  }
+  return times;
+}
+
+export function checkDays(field: string, days: number, min: number): number {
+  if (!Number.isInteger(days) || days < min || days > MAX_DAYS) {
+    throw invalid(`${field} must be a whole number of days from ${min} to ${MAX_DAYS}`, {
+      field,
+      value: days,
+    });
+  }
+  return days;
+}
+
+export function checkQuota(quotaBytes: number | null): number | null {
+  if (quotaBytes !== null && !(Number.isSafeInteger(quotaBytes) && quotaBytes >= 0)) {
+    throw invalid("quotaBytes must be a whole number of bytes, or null for unlimited", {
+      field: "quotaBytes",
+      value: quotaBytes,
+    });
+  }
+  return quotaBytes;
+}
+
+export function checkOneOf<T extends string>(
+  field: string,
+  allowed: readonly T[],
+  value: string,
+): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw invalid(`${field} must be one of ${allowed.join(", ")}`, { field, value });
+  }
+  return value as T;
+}
+
+export const checkTenantStatus = (value: string) => checkOneOf("status", TENANT_STATUSES, value);
+export const checkRole = (value: string) => checkOneOf("role", OPERATOR_ROLES, value);
+export const checkSnapshotState = (value: string) => checkOneOf("state", SNAPSHOT_STATES, value);
+export const checkBackupOutcome = (value: string) => checkOneOf("status", BACKUP_OUTCOMES, value);
+export const checkObjectKind = (value: string) => checkOneOf("kind", OBJECT_KINDS, value);
+
+/** Sorted and without repeats; `backup` is required, since an agent exists to back up. */
+export function normalizeScopes(scopes: readonly AgentScope[]): AgentScope[] {
+  if (!Array.isArray(scopes)) throw invalid("scopes must be a list", { field: "scopes" });
+  const set = new Set(scopes.map((scope) => checkOneOf("scopes", AGENT_SCOPES, scope)));
+  if (!set.has("backup")) {
+    throw invalid("scopes must include backup", { field: "scopes", value: scopes });
+  }
+  return AGENT_SCOPES.filter((scope) => set.has(scope));
+}
+
+export function checkHostname(hostname: string): string {
+  if (
+    typeof hostname !== "string" ||
+    hostname.length === 0 ||
+    hostname.length > MAX_HOSTNAME_LENGTH ||
+    CONTROL.test(hostname)
+  ) {
+    throw invalid(
+      `hostname must be 1 to ${MAX_HOSTNAME_LENGTH} characters without control characters`,
+      { field: "hostname" },
+    );
+  }
+  return hostname;
+}
+
+export function checkVersion(version: string): string {
+  if (typeof version !== "string" || !VERSION.test(version)) {
+    throw invalid("version must be 1 to 64 printable characters without spaces", {
+      field: "version",
+    });
+  }
+  return version;
+}
+
+export function checkBackupError(error: string | null): string | null {
+  if (error !== null && (typeof error !== "string" || error.length > MAX_ERROR_LENGTH)) {
+    throw invalid(`error must be null or at most ${MAX_ERROR_LENGTH} characters`, {
+      field: "error",
+    });
+  }
+  return error;
+}
+
+export function checkObjectName(kind: ObjectKind, name: string): string {
+  if (!isValidRef({ kind, name })) {
+    throw invalid(`${JSON.stringify(name)} is not a valid name for a ${kind} object`, {
+      field: "name",
+      kind,
+      value: name,
+    });
+  }
+  return name;
+}
+
+export function checkSize(size: number): number {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw invalid("size must be a whole number of bytes", { field: "size", value: size });
+  }
+  return size;
+}
+
+/** The pack names, each a valid `data` name, without repeats and sorted. */
+export function normalizePacks(packs: readonly string[]): string[] {
+  if (!Array.isArray(packs)) throw invalid("packs must be a list", { field: "packs" });
+  return [...new Set(packs.map((pack) => checkObjectName("data", pack)))].sort();
+}
+
+export function checkPage(page: Page): { after: string; limit: number } {
+  const after = page.after ?? "";
+  if (typeof after !== "string") throw invalid("after must be a string", { field: "after" });
+  return { after, limit: checkLimit(page.limit) };
+}
+
+export function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw invalid(`limit must be a whole number from 1 to ${MAX_PAGE}`, {
+      field: "limit",
+      value: limit,
+    });
+  }
+  return limit;
+}
+
+export function checkActor(actor: AuditActor): AuditActor {
+  const kind = checkOneOf("actor.kind", ACTOR_KINDS, actor?.kind);
+  const id = actor.id;
+  const idOk =
+    id === null
+      ? kind === "system"
+      : typeof id === "string" && id.length > 0 && id.length <= MAX_ACTOR_ID_LENGTH;
+  if (!idOk) {
+    throw invalid(
+      `actor.id must be 1 to ${MAX_ACTOR_ID_LENGTH} characters (only the system may have none)`,
+      { field: "actor.id" },
+    );
+  }
+  return { kind, id };
+}
+
+export function checkAuditAction(action: string): string {
+  if (
+    typeof action !== "string" ||
+    action.length > MAX_AUDIT_ACTION_LENGTH ||
+    !AUDIT_ACTION.test(action)
+  ) {
+    throw invalid("action must be dotted lowercase words, e.g. tenant.create", {
+      field: "action",
+      value: action,
+    });
+  }
+  return action;
+}
+
+/** The JSON text to store: a plain object whose serialization fits the limit. */
+export function serializeAuditDetails(details: Readonly<Record<string, unknown>>): string {
+  const isObject = typeof details === "object" && details !== null && !Array.isArray(details);
+  let json: string | undefined;
+  try {
+    json = isObject ? JSON.stringify(details) : undefined;
+  } catch {
+    json = undefined; // cycles and BigInt: reported as not JSON just below
+  }
+  if (json === undefined || Buffer.byteLength(json) > MAX_AUDIT_DETAILS_BYTES) {
+    throw invalid(
+      `details must be a JSON object of at most ${MAX_AUDIT_DETAILS_BYTES} bytes once serialized`,
+      { field: "details" },
+    );
+  }
+  return json;
+}
