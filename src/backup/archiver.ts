@@ -141,6 +141,8 @@ class Archiver {
   };
   /** blob ids sent to a worker in this run, not yet in a stored pack */
   private readonly pending = new Set<string>();
+  /** every blob the new snapshot references, new or reused */
+  private readonly referenced = new Set<string>();
   private readonly newPacks: IndexedPack[] = [];
   private unsavedPacks: IndexedPack[] = [];
   private readonly hardLinks = new Map<string, ReadResult>();
@@ -186,6 +188,7 @@ class Archiver {
   }
 
   private addBlob(type: "data" | "tree", id: Uint8Array, hexId: string, bytes: Uint8Array): void {
+    this.referenced.add(hexId);
     if (this.known(hexId)) return;
     this.pending.add(hexId);
     this.pool.add(type, id, bytes);
@@ -229,7 +232,10 @@ class Archiver {
   private async readFile(path: string, stats: Stats): Promise<ReadResult | undefined> {
     const linkKey = stats.nlink > 1 ? `${stats.dev}:${stats.ino}` : undefined;
     const linked = linkKey === undefined ? undefined : this.hardLinks.get(linkKey);
-    if (linked) return linked;
+    if (linked) {
+      for (const id of linked.content) this.referenced.add(id);
+      return linked;
+    }
     this.currentPath = path;
     try {
       const result = await this.chunker.read(path, {
@@ -258,6 +264,7 @@ class Archiver {
     if (unchanged && previous.content.every((id) => this.repo.index.has(id))) {
       this.counters.filesUnchanged++;
       this.counters.totalBytes += stats.size;
+      for (const id of previous.content) this.referenced.add(id);
       return { ...metadata, size: previous.size, content: previous.content };
     }
     const result = await this.readFile(path, stats);
@@ -417,7 +424,7 @@ class Archiver {
         summary,
         program: "rempart 0.1.0",
       };
-      const id = await repo.saveSnapshot(snapshot);
+      const id = await repo.saveSnapshot(snapshot, this.referenced);
       this.reportProgress();
       return { id, snapshot };
     } finally {

@@ -573,33 +573,37 @@ async function forgeSnapshots(repoPath: string, outside: string): Promise<Map<st
   const pack = builder.finish();
   await repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
   await repo.saveIndex([{ pack: pack.name, blobs: pack.entries }]);
+  repo.index.addPack({ pack: pack.name, blobs: pack.entries });
   const snapshots = new Map<string, string>();
   let second = 0;
   for (const [name, root] of roots) {
-    const id = await repo.saveSnapshot({
-      version: 1,
-      // Distinct times keep the forged snapshots from becoming anyone's "latest" by accident.
-      time: new Date(Date.UTC(2000, 0, 1, 0, 0, second++)).toISOString(),
-      host: "forger",
-      username: "mallory",
-      paths: ["/"],
-      tags: [],
-      tree: root,
-      summary: {
-        filesNew: 0,
-        filesChanged: 0,
-        filesUnchanged: 0,
-        dirs: 0,
-        bytesRead: 0,
-        bytesAdded: 0,
-        bytesStored: 0,
-        totalBytes: 0,
-        totalFiles: 0,
-        unreadable: 0,
-        durationMs: 0,
+    const id = await repo.saveSnapshot(
+      {
+        version: 1,
+        // Distinct times keep the forged snapshots from becoming anyone's "latest" by accident.
+        time: new Date(Date.UTC(2000, 0, 1, 0, 0, second++)).toISOString(),
+        host: "forger",
+        username: "mallory",
+        paths: ["/"],
+        tags: [],
+        tree: root,
+        summary: {
+          filesNew: 0,
+          filesChanged: 0,
+          filesUnchanged: 0,
+          dirs: 0,
+          bytesRead: 0,
+          bytesAdded: 0,
+          bytesStored: 0,
+          totalBytes: 0,
+          totalFiles: 0,
+          unreadable: 0,
+          durationMs: 0,
+        },
+        program: "forged",
       },
-      program: "forged",
-    });
+      pack.entries.map((entry) => entry.id),
+    );
     snapshots.set(name, id);
   }
   return snapshots;

@@ -289,10 +289,16 @@ export class Repository {
     return decodeTree(this.decodeBlob(location, sealed), id);
   }
 
-  async saveSnapshot(snapshot: Snapshot): Promise<string> {
-    const sealed = sealSnapshot(this.masterKey.encryption, snapshot);
-    const name = sha256Hex(sealed);
-    await this.store.put({ kind: "snapshots", name }, sealed);
+  /**
+   * Commits a snapshot; `blobs` are the ids of every tree and data blob it references, from
+   * which the packs it needs are listed for the store to check (and a server to record).
+   */
+  async saveSnapshot(snapshot: Snapshot, blobs: Iterable<string>): Promise<string> {
+    const packs = new Set<string>();
+    for (const id of blobs) packs.add(this.locate(id).pack);
+    const bytes = sealSnapshot(this.masterKey.encryption, snapshot);
+    const name = sha256Hex(bytes);
+    await this.store.commitSnapshot({ name, bytes, packs: [...packs], claimedTime: snapshot.time });
     return name;
   }
 

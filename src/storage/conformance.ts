@@ -277,6 +277,38 @@ export function describeObjectStoreConformance(
       assert.deepEqual(await store.stat(ref), { kind: "keys", name: ref.name, size: 0 });
       await rejectsWith(store.put(ref, randomBytes(1)), "ObjectConflict");
     });
+
+    it("commits a snapshot whose packs are all stored, and stores it write-once", async () => {
+      const pack = randomBytes(1000);
+      await store.put(refFor("data", pack), pack);
+      const bytes = randomBytes(200);
+      const commit = {
+        name: refFor("snapshots", bytes).name,
+        bytes,
+        packs: [refFor("data", pack).name],
+        claimedTime: new Date().toISOString(),
+      };
+      assert.equal(await store.commitSnapshot(commit), "created");
+      assert.equal(await store.commitSnapshot(commit), "exists");
+      assertSameBytes(await store.get({ kind: "snapshots", name: commit.name }), bytes);
+    });
+
+    it("refuses a snapshot that needs a pack it does not hold, naming the pack", async () => {
+      const bytes = randomBytes(200);
+      const absent = refFor("data", randomBytes(10)).name;
+      const commit = {
+        name: refFor("snapshots", bytes).name,
+        bytes,
+        packs: [absent],
+        claimedTime: new Date().toISOString(),
+      };
+      await assert.rejects(
+        store.commitSnapshot(commit),
+        (error) =>
+          isRempartError(error, "NotFound") && JSON.stringify(error.details).includes(absent),
+      );
+      assert.equal(await store.stat({ kind: "snapshots", name: commit.name }), undefined);
+    });
   });
 }
 

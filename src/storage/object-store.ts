@@ -29,6 +29,20 @@ export type PutOutcome = "created" | "exists";
 
 export type ObjectBody = Uint8Array | readonly Uint8Array[];
 
+/**
+ * A snapshot is committed, not merely put: the store refuses it unless every pack it needs is
+ * present, and a server records the pack list so that garbage collection never needs tenant keys.
+ */
+export interface SnapshotCommit {
+  /** SHA-256 hex of `bytes` */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** every pack (data and tree) the snapshot references */
+  readonly packs: readonly string[];
+  /** the committing machine's clock; informational, never used for retention */
+  readonly claimedTime: string;
+}
+
 export interface ObjectStore {
   /**
    * Stores the body atomically under ref, or nothing at all. Identical bytes under an existing
@@ -42,6 +56,11 @@ export interface ObjectStore {
   list(kind: ObjectKind): AsyncIterable<ObjectInfo>;
   /** Removes the object; removing an absent object is not an error. */
   delete(ref: ObjectRef): Promise<void>;
+  /**
+   * Stores a snapshot object after checking that every listed pack exists; `NotFound` (with the
+   * missing names in `details.missing`) otherwise. Write-once like `put`.
+   */
+  commitSnapshot(commit: SnapshotCommit): Promise<PutOutcome>;
 }
 
 const CONTENT_NAME = /^[0-9a-f]{64}$/;

@@ -24,6 +24,7 @@ import {
   type ObjectRef,
   type ObjectStore,
   type PutOutcome,
+  type SnapshotCommit,
 } from "../object-store.js";
 
 /** Long enough that no live put (which touches its temp file as it writes) is mistaken for debris. */
@@ -178,6 +179,19 @@ export class FsObjectStore implements ObjectStore {
         if (info !== undefined) yield info;
       }
     }
+  }
+
+  async commitSnapshot(commit: SnapshotCommit): Promise<PutOutcome> {
+    const missing: string[] = [];
+    for (const pack of commit.packs)
+      if (!(await this.stat({ kind: "data", name: pack }))) missing.push(pack);
+    if (missing.length > 0)
+      throw new RempartError(
+        "NotFound",
+        `snapshot ${commit.name} refused: ${missing.length} pack(s) it needs are not stored (first: ${missing[0]})`,
+        { missing },
+      );
+    return this.put({ kind: "snapshots", name: commit.name }, commit.bytes);
   }
 
   async delete(ref: ObjectRef): Promise<void> {
