@@ -7,6 +7,7 @@
 import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { type ChunkerParams, gearTable } from "../chunker/fastcdc.js";
 import type { RempartError } from "../errors.js";
 import type { IndexedPack } from "../repository/index-file.js";
@@ -16,12 +17,17 @@ import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
 import { compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
 import { BlobPool } from "./blob-pool.js";
-import type { ExcludeMatcher } from "./excludes.js";
+import { compileExcludes, type ExcludeMatcher } from "./excludes.js";
 import { FileChunker, type ReadResult } from "./file-reader.js";
+import type { ScanRequest, ScanTotals } from "./scan-worker.js";
 
 export interface BackupProgress {
   readonly files: number;
   readonly dirs: number;
+  /** bytes of files done, read or found unchanged */
+  readonly bytesDone: number;
+  /** what the scan found to do, once it has finished */
+  readonly scanned?: ScanTotals;
   readonly bytesRead: number;
   readonly bytesAdded: number;
   readonly bytesStored: number;
@@ -49,7 +55,8 @@ export interface BackupOptions {
   readonly paths: readonly string[];
   readonly tags: readonly string[];
   readonly host?: string;
-  readonly exclude: ExcludeMatcher;
+  /** exclude patterns (see excludes.ts) */
+  readonly excludes: readonly string[];
   readonly parent?: StoredSnapshot;
   readonly workers: number;
   readonly onProgress?: (progress: BackupProgress) => void;
@@ -148,11 +155,14 @@ class Archiver {
   private readonly hardLinks = new Map<string, ReadResult>();
   private readonly pool: BlobPool;
   private readonly chunker: FileChunker;
+  private readonly exclude: ExcludeMatcher;
+  private scanned: ScanTotals | undefined;
 
   constructor(
     private readonly repo: Repository,
     private readonly options: BackupOptions,
   ) {
+    this.exclude = compileExcludes(options.excludes);
     const { chunker, packSize } = repo.config;
     const params: ChunkerParams = chunker;
     this.chunker = new FileChunker(
@@ -221,6 +231,8 @@ class Archiver {
     this.options.onProgress?.({
       files: c.filesNew + c.filesChanged + c.filesUnchanged,
       dirs: c.dirs,
+      bytesDone: c.totalBytes,
+      ...(this.scanned ? { scanned: this.scanned } : {}),
       bytesRead: c.bytesRead,
       bytesAdded: c.bytesAdded,
       bytesStored: c.bytesStored,
@@ -318,7 +330,7 @@ class Archiver {
     const nodes: TreeNode[] = [];
     for (const name of names) {
       const child = join(path, name);
-      if (this.options.exclude(child, name)) continue;
+      if (this.exclude(child, name)) continue;
       const node = await this.entryNode(child, name, before.get(name));
       if (node) nodes.push(node);
       await this.breathe();
@@ -380,8 +392,25 @@ class Archiver {
     return this.storeTree(nodes);
   }
 
+  /** Starts counting the work in another thread; only the progress display uses the result. */
+  private startScan(): Worker | undefined {
+    if (!this.options.onProgress) return undefined;
+    const request: ScanRequest = { paths: this.options.paths, excludes: this.options.excludes };
+    const scanner = new Worker(new URL("./scan-worker.js", import.meta.url), {
+      workerData: request,
+    });
+    scanner.on("message", (totals: ScanTotals) => {
+      this.scanned = totals;
+    });
+    scanner.on("error", () => {
+      // Without totals the display shows no ETA; the backup itself is unaffected.
+    });
+    return scanner;
+  }
+
   async run(): Promise<BackupResult> {
     const { repo, options } = this;
+    const scanner = this.startScan();
     try {
       const unindexed = await repo.loadIndex();
       const { adopted, damaged } = await repo.adoptPacks(unindexed);
@@ -428,7 +457,7 @@ class Archiver {
       this.reportProgress();
       return { id, snapshot };
     } finally {
-      await this.pool.close();
+      await Promise.all([this.pool.close(), scanner?.terminate()]);
     }
   }
 }

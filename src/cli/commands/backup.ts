@@ -1,6 +1,6 @@
 import { availableParallelism, hostname } from "node:os";
 import { type BackupProgress, backup, normalizeBackupPaths } from "../../backup/archiver.js";
-import { compileExcludes, readExcludeFile } from "../../backup/excludes.js";
+import { readExcludeFile } from "../../backup/excludes.js";
 import { RempartError } from "../../errors.js";
 import type { StoredSnapshot } from "../../repository/repository.js";
 import type { Command, OptionTable } from "../command.js";
@@ -16,8 +16,12 @@ const options = {
 
 function progressLine(p: BackupProgress): string {
   const seconds = p.elapsedMs / 1000;
-  const rate = seconds > 0 ? p.bytesRead / seconds : 0;
-  return `${p.files} files, ${formatBytes(p.bytesRead)} read (${formatBytes(rate)}/s), ${formatBytes(p.bytesAdded)} new, ${formatDuration(p.elapsedMs)}  ${p.currentPath}`;
+  const rate = seconds > 0 ? p.bytesDone / seconds : 0;
+  const total = p.scanned ? ` of ${p.scanned.files}` : "";
+  const done = p.scanned ? ` of ${formatBytes(p.scanned.bytes)}` : "";
+  const remaining = p.scanned ? Math.max(0, p.scanned.bytes - p.bytesDone) : 0;
+  const eta = p.scanned && rate > 0 ? `, ETA ${formatDuration((remaining / rate) * 1000)}` : "";
+  return `${p.files}${total} files, ${formatBytes(p.bytesDone)}${done} (${formatBytes(rate)}/s${eta}), ${formatBytes(p.bytesAdded)} new  ${p.currentPath}`;
 }
 
 export const backupCommand: Command = {
@@ -45,7 +49,7 @@ export const backupCommand: Command = {
       paths,
       tags: context.strings("tag"),
       host,
-      exclude: compileExcludes(patterns),
+      excludes: patterns,
       ...(parent ? { parent } : {}),
       workers: Math.max(1, Math.min(2, availableParallelism())),
       onProgress: (p) => {
