@@ -53,10 +53,7 @@ export async function refuses(
 
 type RempartDetails = Readonly<Record<string, unknown>>;
 
-export function describeCatalogConformance(
-  name: string,
-  open: () => Promise<OpenedCatalog>,
-): void {
+export function describeCatalogConformance(name: string, open: () => Promise<OpenedCatalog>): void {
   describe(`${name} behaves as a Catalog`, () => {
     let catalog: Catalog;
     let cleanup: () => Promise<void>;
@@ -71,7 +68,10 @@ export function describeCatalogConformance(
     const tenant = (name: string, settings: { immutableDays?: number } = {}) =>
       catalog.createTenant({ name, retentionDays: 30, ...settings }, at(0));
     const admin = (username = "alice") =>
-      catalog.createOperator({ username, passwordHash: `$scrypt$${username}`, role: "admin" }, at(0));
+      catalog.createOperator(
+        { username, passwordHash: `$scrypt$${username}`, role: "admin" },
+        at(0),
+      );
     const agent = (owner: Tenant, overrides: Partial<NewAgent> = {}) =>
       catalog.createAgent(
         {
@@ -135,9 +135,21 @@ export function describeCatalogConformance(
         assert.equal(ids.size, 20);
       });
 
-      for (const bad of ["", "Acme", "-acme", "acme corp", "acme_corp", "a".repeat(64), "é", "../x"]) {
+      for (const bad of [
+        "",
+        "Acme",
+        "-acme",
+        "acme corp",
+        "acme_corp",
+        "a".repeat(64),
+        "é",
+        "../x",
+      ]) {
         it(`refuses the tenant name ${JSON.stringify(bad)} with InvalidArgument`, async () => {
-          await refuses(catalog.createTenant({ name: bad, retentionDays: 30 }, at(0)), "InvalidArgument");
+          await refuses(
+            catalog.createTenant({ name: bad, retentionDays: 30 }, at(0)),
+            "InvalidArgument",
+          );
           assert.deepEqual(await catalog.listTenants(), []);
         });
       }
@@ -166,7 +178,10 @@ export function describeCatalogConformance(
         ]) {
           await refuses(create(settings), "InvalidArgument");
         }
-        await refuses(catalog.createTenant({ name: "acme", retentionDays: 30 }, new Date(Number.NaN)), "InvalidArgument");
+        await refuses(
+          catalog.createTenant({ name: "acme", retentionDays: 30 }, new Date(Number.NaN)),
+          "InvalidArgument",
+        );
         assert.deepEqual(await catalog.listTenants(), []);
       });
 
@@ -183,7 +198,10 @@ export function describeCatalogConformance(
           { name: "acme", retentionDays: 30, quotaBytes: 1000 },
           at(0),
         );
-        const changed = await catalog.updateTenant(acme.id, { retentionDays: 60, immutableDays: 30 });
+        const changed = await catalog.updateTenant(acme.id, {
+          retentionDays: 60,
+          immutableDays: 30,
+        });
         assert.deepEqual(changed, { ...acme, retentionDays: 60, immutableDays: 30 });
         assert.deepEqual(await catalog.getTenant(acme.id), changed);
         const unlimited = await catalog.updateTenant(acme.id, { quotaBytes: null });
@@ -196,15 +214,32 @@ export function describeCatalogConformance(
 
       it("moves a tenant through offboarding to deletion, which is final", async () => {
         const acme = await tenant("acme");
-        await refuses(catalog.updateTenant(acme.id, { status: "deleted" }), "ObjectConflict", "status-transition");
-        assert.equal((await catalog.updateTenant(acme.id, { status: "offboarding" })).status, "offboarding");
+        await refuses(
+          catalog.updateTenant(acme.id, { status: "deleted" }),
+          "ObjectConflict",
+          "status-transition",
+        );
+        assert.equal(
+          (await catalog.updateTenant(acme.id, { status: "offboarding" })).status,
+          "offboarding",
+        );
         assert.equal((await catalog.updateTenant(acme.id, { status: "active" })).status, "active");
         await catalog.updateTenant(acme.id, { status: "offboarding" });
-        assert.equal((await catalog.updateTenant(acme.id, { status: "deleted" })).status, "deleted");
+        assert.equal(
+          (await catalog.updateTenant(acme.id, { status: "deleted" })).status,
+          "deleted",
+        );
         for (const status of ["active", "offboarding"] as const) {
-          await refuses(catalog.updateTenant(acme.id, { status }), "ObjectConflict", "status-transition");
+          await refuses(
+            catalog.updateTenant(acme.id, { status }),
+            "ObjectConflict",
+            "status-transition",
+          );
         }
-        await refuses(catalog.updateTenant(acme.id, { status: "gone" as "deleted" }), "InvalidArgument");
+        await refuses(
+          catalog.updateTenant(acme.id, { status: "gone" as "deleted" }),
+          "InvalidArgument",
+        );
         assert.equal((await catalog.getTenant(acme.id))?.status, "deleted");
       });
     });
@@ -349,17 +384,33 @@ export function describeCatalogConformance(
         });
         const used = await catalog.consumeEnrollmentToken(hashOf("t1"), at(MINUTE));
         assert.deepEqual(used, { ...issued, usedAt: at(MINUTE) });
-        await refuses(catalog.consumeEnrollmentToken(hashOf("t1"), at(2 * MINUTE)), "ObjectConflict", "used");
+        await refuses(
+          catalog.consumeEnrollmentToken(hashOf("t1"), at(2 * MINUTE)),
+          "ObjectConflict",
+          "used",
+        );
       });
 
       it("refuses an unknown token and an expired one, each with its own error", async () => {
         const acme = await tenant("acme");
         await issue(acme, await admin(), "t1");
         await refuses(catalog.consumeEnrollmentToken(hashOf("t2"), at(1)), "NotFound", "unknown");
-        await refuses(catalog.consumeEnrollmentToken(hashOf("t1"), at(DAY)), "InvalidArgument", "expired");
-        await refuses(catalog.consumeEnrollmentToken(hashOf("t1"), at(DAY + 1)), "InvalidArgument", "expired");
+        await refuses(
+          catalog.consumeEnrollmentToken(hashOf("t1"), at(DAY)),
+          "InvalidArgument",
+          "expired",
+        );
+        await refuses(
+          catalog.consumeEnrollmentToken(hashOf("t1"), at(DAY + 1)),
+          "InvalidArgument",
+          "expired",
+        );
         // A refusal consumed nothing: the token is still "expired", not "used".
-        await refuses(catalog.consumeEnrollmentToken(hashOf("t1"), at(2 * DAY)), "InvalidArgument", "expired");
+        await refuses(
+          catalog.consumeEnrollmentToken(hashOf("t1"), at(2 * DAY)),
+          "InvalidArgument",
+          "expired",
+        );
       });
 
       it("lets exactly one of many concurrent consumers win", async () => {
@@ -382,9 +433,16 @@ export function describeCatalogConformance(
         const acme = await tenant("acme");
         await issue(acme, await admin(), "t1");
         await catalog.updateTenant(acme.id, { status: "offboarding" });
-        await refuses(catalog.consumeEnrollmentToken(hashOf("t1"), at(1)), "InvalidArgument", "tenant-inactive");
+        await refuses(
+          catalog.consumeEnrollmentToken(hashOf("t1"), at(1)),
+          "InvalidArgument",
+          "tenant-inactive",
+        );
         await catalog.updateTenant(acme.id, { status: "active" });
-        assert.equal((await catalog.consumeEnrollmentToken(hashOf("t1"), at(2))).usedAt?.getTime(), at(2).getTime());
+        assert.equal(
+          (await catalog.consumeEnrollmentToken(hashOf("t1"), at(2))).usedAt?.getTime(),
+          at(2).getTime(),
+        );
       });
 
       it("is issued only for an active tenant, by an enabled operator, with backup among valid scopes", async () => {
@@ -485,11 +543,11 @@ export function describeCatalogConformance(
           { version: "0.2.0", lastBackup: { at: at(100), status: "failure", error: "disk gone" } },
           at(110),
         );
-        await catalog.recordAgentCheckIn(pc.id, { version: "0.2.1" }, at(200));
+        await catalog.recordAgentCheckIn(pc.id, { version: "0.2.1 (linux x64)" }, at(200));
         assert.deepEqual(await catalog.getAgent(pc.id), {
           ...pc,
           lastSeenAt: at(200),
-          version: "0.2.1",
+          version: "0.2.1 (linux x64)",
           lastBackupAt: at(100),
           lastBackupStatus: "failure",
           lastError: "disk gone",
@@ -502,11 +560,23 @@ export function describeCatalogConformance(
         const after = await catalog.getAgent(pc.id);
         assert.equal(after?.lastBackupStatus, "success");
         assert.equal(after?.lastError, null);
-        await refuses(catalog.recordAgentCheckIn("0123456789abcdef", { version: "1" }, at(1)), "NotFound");
         await refuses(
-          catalog.recordAgentCheckIn(pc.id, { version: "1", lastBackup: { at: at(1), status: "success", error: "x".repeat(5000) } }, at(1)),
+          catalog.recordAgentCheckIn("0123456789abcdef", { version: "1" }, at(1)),
+          "NotFound",
+        );
+        await refuses(
+          catalog.recordAgentCheckIn(
+            pc.id,
+            { version: "1", lastBackup: { at: at(1), status: "success", error: "x".repeat(5000) } },
+            at(1),
+          ),
           "InvalidArgument",
         );
+        await refuses(
+          catalog.recordAgentCheckIn(pc.id, { version: "1\r\n" }, at(1)),
+          "InvalidArgument",
+        );
+        assert.equal((await catalog.getAgent(pc.id))?.lastSeenAt?.getTime(), at(310).getTime());
       });
 
       it("is created only for an active tenant, with a valid hostname, hash and expiry", async () => {
@@ -535,7 +605,10 @@ export function describeCatalogConformance(
           createdByAgent: pc.id,
         };
         assert.equal(await catalog.recordObject(object, at(1)), "created");
-        assert.equal(await catalog.recordObject({ ...object, createdByAgent: null }, at(2)), "exists");
+        assert.equal(
+          await catalog.recordObject({ ...object, createdByAgent: null }, at(2)),
+          "exists",
+        );
         await refuses(catalog.recordObject({ ...object, size: 4097 }, at(3)), "ObjectConflict");
         assert.equal(await catalog.objectExists(acme.id, "data", hashOf("p1")), true);
         assert.equal(await catalog.objectExists(acme.id, "index", hashOf("p1")), false);
@@ -563,7 +636,13 @@ export function describeCatalogConformance(
         const otherAgent = await agent(other);
         await refuses(
           catalog.recordObject(
-            { tenantId: acme.id, kind: "data", name: hashOf("p2"), size: 1, createdByAgent: otherAgent.id },
+            {
+              tenantId: acme.id,
+              kind: "data",
+              name: hashOf("p2"),
+              size: 1,
+              createdByAgent: otherAgent.id,
+            },
             at(3),
           ),
           "NotFound",
@@ -587,9 +666,14 @@ export function describeCatalogConformance(
           pages.push(page);
           after = page.at(-1);
         }
-        assert.deepEqual(pages.map((page) => page.length), [10, 10, 5]);
+        assert.deepEqual(
+          pages.map((page) => page.length),
+          [10, 10, 5],
+        );
         assert.deepEqual(pages.flat(), names);
-        assert.deepEqual(await catalog.listObjectNames(acme.id, "index", { limit: 10 }), [hashOf("i")]);
+        assert.deepEqual(await catalog.listObjectNames(acme.id, "index", { limit: 10 }), [
+          hashOf("i"),
+        ]);
         await refuses(catalog.listObjectNames(acme.id, "data", { limit: 0 }), "InvalidArgument");
       });
 
@@ -655,7 +739,10 @@ export function describeCatalogConformance(
         assert.equal(await catalog.getSnapshot(acme.id, hashOf("snapshot none")), undefined);
         // Shortening the window applies to new snapshots only.
         await catalog.updateTenant(acme.id, { immutableDays: 1 });
-        assert.deepEqual((await catalog.getSnapshot(acme.id, recorded.id))?.immutableUntil, at(15 * DAY));
+        assert.deepEqual(
+          (await catalog.getSnapshot(acme.id, recorded.id))?.immutableUntil,
+          at(15 * DAY),
+        );
         const later = await commit(acme, pc, "s2", [], at(2 * DAY));
         assert.deepEqual(later.immutableUntil, at(3 * DAY));
       });
@@ -678,7 +765,10 @@ export function describeCatalogConformance(
         const acme = await tenant("acme");
         const packs = [hashOf("p3"), hashOf("p1"), hashOf("p2"), hashOf("p1")];
         const snap = await commit(acme, await agent(acme), "s1", packs, at(1));
-        assert.deepEqual(await catalog.listSnapshotPacks(acme.id, snap.id), [...new Set(packs)].sort());
+        assert.deepEqual(
+          await catalog.listSnapshotPacks(acme.id, snap.id),
+          [...new Set(packs)].sort(),
+        );
         await refuses(catalog.listSnapshotPacks(acme.id, hashOf("snapshot none")), "NotFound");
         const other = await tenant("other");
         await refuses(catalog.listSnapshotPacks(other.id, snap.id), "NotFound");
@@ -772,7 +862,13 @@ export function describeCatalogConformance(
       it("lists for GC only old packs that no active or held snapshot references", async () => {
         const acme = await tenant("acme", { immutableDays: 0 });
         const pc = await agent(acme);
-        const [shared, onlyDeleted, onlyHeld, orphan, fresh] = ["shared", "deleted", "held", "orphan", "fresh"].map(hashOf) as [string, string, string, string, string];
+        const [shared, onlyDeleted, onlyHeld, orphan, fresh] = [
+          "shared",
+          "deleted",
+          "held",
+          "orphan",
+          "fresh",
+        ].map(hashOf) as [string, string, string, string, string];
         await commit(acme, pc, "kept", [shared], at(1));
         const gone = await commit(acme, pc, "gone", [shared, onlyDeleted], at(2));
         const held = await commit(acme, pc, "held", [onlyHeld], at(3));
@@ -852,8 +948,16 @@ export function describeCatalogConformance(
         }
         const ids = (list: { id: number }[]) => list.map((entry) => entry.id);
         const e = ids(entries);
-        assert.deepEqual(ids(await catalog.listAudit({ tenantId: acme.id, limit: 10 })), [e[4], e[2], e[0]]);
-        assert.deepEqual(ids(await catalog.listAudit({ since: at(3 * MINUTE), limit: 10 })), [e[5], e[4], e[3]]);
+        assert.deepEqual(ids(await catalog.listAudit({ tenantId: acme.id, limit: 10 })), [
+          e[4],
+          e[2],
+          e[0],
+        ]);
+        assert.deepEqual(ids(await catalog.listAudit({ since: at(3 * MINUTE), limit: 10 })), [
+          e[5],
+          e[4],
+          e[3],
+        ]);
         assert.deepEqual(ids(await catalog.listAudit({ limit: 2 })), [e[5], e[4]]);
         assert.deepEqual(ids(await catalog.listAudit({ beforeId: e[4], limit: 2 })), [e[3], e[2]]);
         assert.deepEqual(
@@ -865,10 +969,16 @@ export function describeCatalogConformance(
 
       it("records an entry about a tenant or actor it does not know", async () => {
         const entry = await catalog.appendAudit(
-          { actor: { kind: "agent", id: "forged" }, action: "auth.refused", tenantId: "no-such-tenant" },
+          {
+            actor: { kind: "agent", id: "forged" },
+            action: "auth.refused",
+            tenantId: "no-such-tenant",
+          },
           at(1),
         );
-        assert.deepEqual(await catalog.listAudit({ tenantId: "no-such-tenant", limit: 1 }), [entry]);
+        assert.deepEqual(await catalog.listAudit({ tenantId: "no-such-tenant", limit: 1 }), [
+          entry,
+        ]);
       });
 
       it("refuses malformed entries and writes nothing", async () => {

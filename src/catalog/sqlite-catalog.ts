@@ -490,7 +490,7 @@ export class SqliteCatalog implements Catalog {
       name: checkObjectName(kind, object.name),
       size: checkSize(object.size),
       created_at: checkTime("now", now),
-      created_by_agent: object.createdByAgent,
+      created_by_agent: object.createdByAgent ?? null,
     };
     return this.write(() => {
       this.tenantRow(row.tenant_id) ?? notFound("tenant", row.tenant_id);
@@ -686,7 +686,7 @@ export class SqliteCatalog implements Catalog {
       actor_kind: actor.kind,
       actor_id: actor.id,
       action: checkAuditAction(entry.action),
-      tenant_id: entry.tenantId,
+      tenant_id: entry.tenantId ?? null,
       details: serializeAuditDetails(entry.details ?? {}),
     };
     return this.write(() => {

@@ -23,13 +23,12 @@ export const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
 /** Lowercase hex SHA-256: the form of every token and agent-secret hash the catalog accepts. */
 const SECRET_HASH = /^[0-9a-f]{64}$/;
 const AUDIT_ACTION = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
-/** Printable ASCII without spaces, as version strings are. */
-const VERSION = /^[\x21-\x7e]{1,64}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export const MAX_DAYS = 36_500;
 export const MAX_HOSTNAME_LENGTH = 255;
+export const MAX_VERSION_LENGTH = 64;
 export const MAX_ERROR_LENGTH = 4096;
 export const MAX_PASSWORD_HASH_LENGTH = 1024;
 export const MAX_ACTOR_ID_LENGTH = 128;
@@ -141,29 +140,24 @@ export function normalizeScopes(scopes: readonly AgentScope[]): AgentScope[] {
   return AGENT_SCOPES.filter((scope) => set.has(scope));
 }
 
-export function checkHostname(hostname: string): string {
+/** Text an agent reports about itself (host name, version): bounded, one line, printable. */
+function checkLabel(field: string, value: string, maxLength: number): string {
   if (
-    typeof hostname !== "string" ||
-    hostname.length === 0 ||
-    hostname.length > MAX_HOSTNAME_LENGTH ||
-    CONTROL.test(hostname)
+    typeof value !== "string" ||
+    value.length === 0 ||
+    value.length > maxLength ||
+    CONTROL.test(value)
   ) {
-    throw invalid(
-      `hostname must be 1 to ${MAX_HOSTNAME_LENGTH} characters without control characters`,
-      { field: "hostname" },
-    );
-  }
-  return hostname;
-}
-
-export function checkVersion(version: string): string {
-  if (typeof version !== "string" || !VERSION.test(version)) {
-    throw invalid("version must be 1 to 64 printable characters without spaces", {
-      field: "version",
+    throw invalid(`${field} must be 1 to ${maxLength} characters without control characters`, {
+      field,
     });
   }
-  return version;
+  return value;
 }
+
+export const checkHostname = (hostname: string) =>
+  checkLabel("hostname", hostname, MAX_HOSTNAME_LENGTH);
+export const checkVersion = (version: string) => checkLabel("version", version, MAX_VERSION_LENGTH);
 
 export function checkBackupError(error: string | null): string | null {
   if (error !== null && (typeof error !== "string" || error.length > MAX_ERROR_LENGTH)) {
@@ -215,8 +209,11 @@ export function checkLimit(limit: number): number {
 }
 
 export function checkActor(actor: AuditActor): AuditActor {
-  const kind = checkOneOf("actor.kind", ACTOR_KINDS, actor?.kind);
-  const id = actor.id;
+  if (typeof actor !== "object" || actor === null) {
+    throw invalid("actor must be an object with kind and id", { field: "actor" });
+  }
+  const kind = checkOneOf("actor.kind", ACTOR_KINDS, actor.kind);
+  const id = actor.id ?? null;
   const idOk =
     id === null
       ? kind === "system"
@@ -248,14 +245,19 @@ export function checkAuditAction(action: string): string {
 export function serializeAuditDetails(details: Readonly<Record<string, unknown>>): string {
   const isObject = typeof details === "object" && details !== null && !Array.isArray(details);
   let json: string | undefined;
+  let problem = "it is not an object";
   try {
     json = isObject ? JSON.stringify(details) : undefined;
-  } catch {
-    json = undefined; // cycles and BigInt: reported as not JSON just below
+  } catch (error) {
+    problem = String(error); // a cycle or a BigInt: the caller's bug, reported as such
   }
-  if (json === undefined || Buffer.byteLength(json) > MAX_AUDIT_DETAILS_BYTES) {
+  if (json !== undefined && Buffer.byteLength(json) > MAX_AUDIT_DETAILS_BYTES) {
+    problem = `it takes ${Buffer.byteLength(json)} bytes`;
+    json = undefined;
+  }
+  if (json === undefined) {
     throw invalid(
-      `details must be a JSON object of at most ${MAX_AUDIT_DETAILS_BYTES} bytes once serialized`,
+      `details must be a JSON object of at most ${MAX_AUDIT_DETAILS_BYTES} bytes once serialized; ${problem}`,
       { field: "details" },
     );
   }

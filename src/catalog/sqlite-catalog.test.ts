@@ -1,0 +1,343 @@
+import assert from "node:assert/strict";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { describe, it } from "node:test";
+import Sqlite from "better-sqlite3";
+import { at, describeCatalogConformance, hashOf, refuses } from "./catalog-suite.js";
+import { SqliteCatalog } from "./sqlite-catalog.js";
+import { SCHEMA_VERSION } from "./sqlite-schema.js";
+
+describeCatalogConformance("SqliteCatalog", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-catalog-"));
+  const catalog = SqliteCatalog.open(join(dir, "catalog.db"));
+  return {
+    catalog,
+    cleanup: async () => {
+      await catalog.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+async function withDir(work: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-catalog-"));
+  try {
+    await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const CATALOG_MODULE = new URL("./sqlite-catalog.js", import.meta.url).href;
+
+/**
+ * A separate Node process holding its own connection to the catalog. It reads one line of
+ * JavaScript (the body of an async function of `catalog`) per request and answers one JSON line,
+ * so a test can line several processes up and release them together.
+ */
+class CatalogProcess {
+  private readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  private readonly lines: AsyncIterator<string>;
+
+  constructor(path: string) {
+    const program = `
+      import { createInterface } from "node:readline";
+      const { SqliteCatalog } = await import(${JSON.stringify(CATALOG_MODULE)});
+      const catalog = SqliteCatalog.open(${JSON.stringify(path)});
+      console.log(JSON.stringify({ ready: true }));
+      for await (const line of createInterface({ input: process.stdin })) {
+        const body = JSON.parse(line);
+        try {
+          const value = await new Function("catalog", "return (async () => {" + body + "})()")(catalog);
+          console.log(JSON.stringify({ value }));
+        } catch (error) {
+          console.log(JSON.stringify({ error: { code: error.code, reason: error.details?.reason } }));
+        }
+      }
+      await catalog.close();
+    `;
+    this.child = spawn(process.execPath, ["--input-type=module", "-e", program], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<{
+    ready?: true;
+    value?: unknown;
+    error?: { code: string; reason?: string };
+  }> {
+    const line = await this.lines.next();
+    assert.ok(!line.done, "the catalog process ended without answering");
+    return JSON.parse(line.value);
+  }
+
+  send(body: string): void {
+    this.child.stdin.write(`${JSON.stringify(body)}\n`);
+  }
+
+  async run(body: string): Promise<unknown> {
+    this.send(body);
+    const answer = await this.next();
+    assert.equal(answer.error, undefined, `the catalog process failed: ${JSON.stringify(answer)}`);
+    return answer.value;
+  }
+
+  /** For cleanup after a failure; a process that already ended is left alone. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
+  }
+
+  async end(): Promise<void> {
+    const exited = new Promise<number | null>((resolve) => this.child.once("exit", resolve));
+    this.child.stdin.end();
+    assert.equal(await exited, 0);
+  }
+}
+
+/** Opens a catalog here and in `count` other processes, every one connected before work starts. */
+async function withProcesses(
+  count: number,
+  work: (catalog: SqliteCatalog, others: CatalogProcess[]) => Promise<void>,
+): Promise<void> {
+  await withDir(async (dir) => {
+    const path = join(dir, "catalog.db");
+    const catalog = SqliteCatalog.open(path);
+    const others = Array.from({ length: count }, () => new CatalogProcess(path));
+    try {
+      for (const other of others) assert.deepEqual(await other.next(), { ready: true });
+      await work(catalog, others);
+      await Promise.all(others.map((other) => other.end()));
+    } finally {
+      for (const other of others) other.kill();
+      await catalog.close();
+    }
+  });
+}
+
+describe("SqliteCatalog on disk", () => {
+  it("keeps its schema and data across close and reopen", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      const first = SqliteCatalog.open(path);
+      const acme = await first.createTenant({ name: "acme", retentionDays: 90 }, at(0));
+      const entry = await first.appendAudit(
+        { actor: { kind: "system", id: null }, action: "tenant.create", tenantId: acme.id },
+        at(0),
+      );
+      await first.close();
+
+      const second = SqliteCatalog.open(path);
+      assert.deepEqual(await second.getTenantByName("acme"), acme);
+      assert.deepEqual(await second.listAudit({ limit: 10 }), [entry]);
+      await refuses(
+        second.createTenant({ name: "acme", retentionDays: 1 }, at(1)),
+        "ObjectConflict",
+      );
+      await second.close();
+
+      const raw = new Sqlite(path, { readonly: true });
+      try {
+        assert.equal(raw.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+        assert.equal(raw.pragma("journal_mode", { simple: true }), "wal");
+        const tables = raw
+          .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+          .pluck()
+          .all();
+        assert.deepEqual(tables, [
+          "agents",
+          "audit_log",
+          "enrollment_tokens",
+          "objects",
+          "operators",
+          "sessions",
+          "snapshot_packs",
+          "snapshots",
+          "sqlite_sequence",
+          "tenants",
+        ]);
+      } finally {
+        raw.close();
+      }
+    });
+  });
+
+  it("refuses a catalog written by a newer schema, and leaves it untouched", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      await (await SqliteCatalog.open(path)).close();
+      const raw = new Sqlite(path);
+      raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      raw.close();
+      assert.throws(
+        () => SqliteCatalog.open(path),
+        (error: unknown) =>
+          error instanceof Error && "code" in error && error.code === "Unsupported",
+      );
+      const after = new Sqlite(path, { readonly: true });
+      assert.equal(after.pragma("user_version", { simple: true }), SCHEMA_VERSION + 1);
+      after.close();
+    });
+  });
+
+  it("refuses a file that is not a catalog with an Io error", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      await writeFile(path, "this is not a database, just some text long enough to have a header");
+      assert.throws(
+        () => SqliteCatalog.open(path),
+        (error: unknown) => error instanceof Error && "code" in error && error.code === "Io",
+      );
+    });
+  });
+
+  it("refuses to update, delete or replace audit rows even through raw SQL", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      const catalog = SqliteCatalog.open(path);
+      const entry = await catalog.appendAudit(
+        { actor: { kind: "operator", id: "op1" }, action: "tenant.delete", tenantId: null },
+        at(0),
+      );
+      await catalog.close();
+      const raw = new Sqlite(path);
+      try {
+        for (const sql of [
+          "UPDATE audit_log SET action = 'nothing.happened'",
+          "UPDATE audit_log SET details = '{}' WHERE id = 1",
+          "DELETE FROM audit_log",
+          "DELETE FROM audit_log WHERE id = 1",
+          `INSERT OR REPLACE INTO audit_log (id, at, actor_kind, actor_id, action, tenant_id, details)
+            VALUES (1, 0, 'system', NULL, 'nothing.happened', NULL, '{}')`,
+          `INSERT INTO audit_log (id, at, actor_kind, actor_id, action, tenant_id, details)
+            VALUES (1, 0, 'system', NULL, 'nothing.happened', NULL, '{}')
+            ON CONFLICT (id) DO UPDATE SET action = excluded.action`,
+        ]) {
+          assert.throws(() => raw.exec(sql), /append-only/, sql);
+        }
+        // Appending stays possible from raw SQL, as from the catalog.
+        raw.exec(`INSERT INTO audit_log (at, actor_kind, actor_id, action, tenant_id, details)
+          VALUES (1, 'system', NULL, 'raw.append', NULL, '{}')`);
+      } finally {
+        raw.close();
+      }
+      const reopened = SqliteCatalog.open(path);
+      const entries = await reopened.listAudit({ limit: 10 });
+      assert.deepEqual(entries.at(-1), entry);
+      assert.deepEqual(
+        entries.map((e) => e.action),
+        ["raw.append", "tenant.delete"],
+      );
+      await reopened.close();
+    });
+  });
+
+  it("keeps references inside their tenant in the schema itself", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      const catalog = SqliteCatalog.open(path);
+      const acme = await catalog.createTenant({ name: "acme", retentionDays: 90 }, at(0));
+      const other = await catalog.createTenant({ name: "other", retentionDays: 90 }, at(0));
+      const agentOf = (tenantId: string) =>
+        catalog.createAgent(
+          {
+            tenantId,
+            hostname: "pc",
+            secretHash: hashOf("s"),
+            scopes: ["backup"],
+            expiresAt: at(86_400_000),
+          },
+          at(0),
+        );
+      const acmeAgent = await agentOf(acme.id);
+      const otherAgent = await agentOf(other.id);
+      const record = (tenantId: string, kind: "data" | "snapshots", name: string) =>
+        catalog.recordObject({ tenantId, kind, name, size: 1, createdByAgent: null }, at(0));
+      await record(acme.id, "data", hashOf("acme pack"));
+      await record(other.id, "data", hashOf("other pack"));
+      await record(acme.id, "snapshots", hashOf("snap"));
+      await catalog.recordSnapshot(
+        {
+          tenantId: acme.id,
+          id: hashOf("snap"),
+          agentId: acmeAgent.id,
+          claimedTime: at(0),
+          packs: [hashOf("acme pack")],
+        },
+        at(0),
+      );
+      await catalog.close();
+
+      // The catalog turns foreign keys on for its connection; so does this one.
+      const raw = new Sqlite(path);
+      raw.pragma("foreign_keys = ON");
+      try {
+        for (const sql of [
+          `INSERT INTO objects (tenant_id, kind, name, size, created_at, created_by_agent)
+            VALUES ('${acme.id}', 'data', '${hashOf("x")}', 1, 0, '${otherAgent.id}')`,
+          `INSERT INTO snapshot_packs (tenant_id, snapshot_id, pack)
+            VALUES ('${acme.id}', '${hashOf("snap")}', '${hashOf("other pack")}')`,
+          `INSERT INTO snapshots (tenant_id, id, agent_id, committed_at, claimed_time, immutable_until)
+            VALUES ('${acme.id}', '${hashOf("no object")}', '${acmeAgent.id}', 0, 0, 0)`,
+          `INSERT INTO snapshots (tenant_id, id, agent_id, committed_at, claimed_time, immutable_until)
+            VALUES ('${other.id}', '${hashOf("snap")}', '${acmeAgent.id}', 0, 0, 0)`,
+          `DELETE FROM objects WHERE name = '${hashOf("acme pack")}'`,
+        ]) {
+          assert.throws(() => raw.exec(sql), { code: "SQLITE_CONSTRAINT_FOREIGNKEY" }, sql);
+        }
+      } finally {
+        raw.close();
+      }
+    });
+  });
+
+  it("shares committed data with a catalog opened by another process, both ways", async () => {
+    await withProcesses(1, async (catalog, [other]) => {
+      assert.ok(other);
+      const acme = await catalog.createTenant({ name: "acme", retentionDays: 90 }, at(0));
+      assert.equal(await other.run(`return (await catalog.getTenantByName("acme")).id;`), acme.id);
+      await other.run(
+        `await catalog.createTenant({ name: "beta", retentionDays: 7 }, new Date(${at(1).getTime()}));`,
+      );
+      assert.deepEqual(
+        (await catalog.listTenants()).map((t) => t.name),
+        ["acme", "beta"],
+      );
+    });
+  });
+
+  it("lets exactly one of several processes consume an enrollment token", async () => {
+    await withProcesses(4, async (catalog, racers) => {
+      const acme = await catalog.createTenant({ name: "acme", retentionDays: 90 }, at(0));
+      const alice = await catalog.createOperator(
+        { username: "alice", passwordHash: "x", role: "admin" },
+        at(0),
+      );
+      await catalog.createEnrollmentToken(
+        {
+          tokenHash: hashOf("token"),
+          tenantId: acme.id,
+          createdBy: alice.id,
+          expiresAt: at(86_400_000),
+          scopes: ["backup"],
+        },
+        at(0),
+      );
+      // Every process is connected and waiting: release them together.
+      const consume = `return (await catalog.consumeEnrollmentToken(${JSON.stringify(hashOf("token"))}, new Date(${at(1).getTime()}))).tenantId;`;
+      for (const racer of racers) racer.send(consume);
+      const answers = await Promise.all(racers.map((racer) => racer.next()));
+      const winners = answers.filter((answer) => answer.error === undefined);
+      assert.deepEqual(winners, [{ value: acme.id }]);
+      for (const answer of answers) {
+        if (answer.error !== undefined) {
+          assert.deepEqual(answer.error, { code: "ObjectConflict", reason: "used" });
+        }
+      }
+    });
+  });
+});
