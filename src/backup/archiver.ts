@@ -15,7 +15,7 @@ import type { FinishedPack } from "../repository/pack.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
-import { compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
+import { childPath, compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
 import { BlobPool } from "./blob-pool.js";
 import { compileExcludes, type ExcludeMatcher } from "./excludes.js";
 import { FileChunker, type ReadResult } from "./file-reader.js";
@@ -329,7 +329,7 @@ class Archiver {
     }
     const nodes: TreeNode[] = [];
     for (const name of names) {
-      const child = join(path, name);
+      const child = childPath(path, name);
       if (this.exclude(child, name)) continue;
       const node = await this.entryNode(child, name, before.get(name));
       if (node) nodes.push(node);
@@ -367,23 +367,23 @@ class Archiver {
     const before = await this.previousChildren(previousSubtree);
     const nodes: TreeNode[] = [];
     for (const [name, child] of trie.children) {
-      const childPath = join(path, name);
+      const entryPath = childPath(path, name);
       if (child.selected) {
-        const node = await this.entryNode(childPath, name, before.get(name));
+        const node = await this.entryNode(entryPath, name, before.get(name));
         if (node) nodes.push(node);
         continue;
       }
       let stats: Stats;
       try {
-        stats = lstatSync(childPath);
+        stats = lstatSync(entryPath);
       } catch (error) {
-        this.warn(childPath, error);
+        this.warn(entryPath, error);
         continue;
       }
-      const metadata = captureMetadata(childPath, name, stats);
+      const metadata = captureMetadata(entryPath, name, stats);
       const previous = before.get(name);
       const subtree = await this.walkTrie(
-        childPath,
+        entryPath,
         child,
         previous?.type === "dir" ? previous.subtree : undefined,
       );

@@ -7,11 +7,10 @@
  */
 import type { Stats } from "node:fs";
 import { link, lstat, mkdir, rm, symlink } from "node:fs/promises";
-import { join } from "node:path";
 import { RempartError } from "../errors.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import { applyMetadata, createSpecialNode } from "../snapshot/fs-metadata.js";
-import type { TreeNode } from "../snapshot/tree.js";
+import { childPath, type TreeNode } from "../snapshot/tree.js";
 import { writeContents } from "./content-writer.js";
 
 export interface RestoreProgress {
@@ -101,7 +100,7 @@ class Restorer {
       const snapshotPath = `${snapshotDir}/${node.name}`;
       const selected = selection(this.include, snapshotPath);
       if (selected === "none") continue;
-      const entry = { path: join(dir, node.name), snapshotPath, node };
+      const entry = { path: childPath(dir, node.name), snapshotPath, node };
       if (node.type === "dir" && node.subtree !== undefined) {
         // Parents are listed before their children, so directories are created top-down.
         const at = this.dirs.push(entry) - 1;
