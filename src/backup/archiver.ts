@@ -150,7 +150,6 @@ class Archiver {
   private readonly pending = new Set<string>();
   /** every blob the new snapshot references, new or reused */
   private readonly referenced = new Set<string>();
-  private readonly newPacks: IndexedPack[] = [];
   private unsavedPacks: IndexedPack[] = [];
   private readonly hardLinks = new Map<string, ReadResult>();
   private readonly pool: BlobPool;
@@ -183,7 +182,6 @@ class Archiver {
     await this.repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
     const indexed = { pack: pack.name, blobs: pack.entries };
     this.repo.index.addPack(indexed);
-    this.newPacks.push(indexed);
     this.unsavedPacks.push(indexed);
     this.counters.bytesStored += pack.bytes.length;
     if (this.unsavedPacks.length >= PACKS_PER_INDEX) {
