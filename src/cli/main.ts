@@ -1,6 +1,7 @@
 /** Entry point of the `rempart` command: dispatches to a command and maps errors to exit codes. */
 import { isRempartError } from "../errors.js";
 import { type Command, parseCommandLine } from "./command.js";
+import { adminCommand } from "./commands/admin.js";
 import { backupCommand } from "./commands/backup.js";
 import { catCommand } from "./commands/cat.js";
 import { checkCommand } from "./commands/check.js";
@@ -9,6 +10,7 @@ import { initCommand } from "./commands/init.js";
 import { keyCommand } from "./commands/key.js";
 import { lsCommand } from "./commands/ls.js";
 import { restoreCommand } from "./commands/restore.js";
+import { serverCommand } from "./commands/server.js";
 import { snapshotsCommand } from "./commands/snapshots.js";
 import { statsCommand } from "./commands/stats.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
@@ -24,6 +26,8 @@ const COMMANDS: readonly Command[] = [
   catCommand,
   statsCommand,
   keyCommand,
+  serverCommand,
+  adminCommand,
 ];
 
 function help(): string {

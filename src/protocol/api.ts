@@ -40,6 +40,7 @@ export const ERROR_STATUS = {
   HashMismatch: 422,
   MissingPacks: 422,
   QuotaExceeded: 507,
+  StorageFull: 507,
   Internal: 500,
 } as const;
 export type ApiErrorCode = keyof typeof ERROR_STATUS;

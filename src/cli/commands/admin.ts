@@ -1,0 +1,288 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Catalog } from "../../catalog/catalog.js";
+import { RempartError } from "../../errors.js";
+import {
+  type AdminActor,
+  type AdminContext,
+  type AgentView,
+  type AuditView,
+  createEnrollmentToken,
+  createTenant,
+  listAgents,
+  listTenants,
+  readAudit,
+  revokeAgent,
+  showTenant,
+  type TenantView,
+} from "../../server/admin.js";
+import { ADMIN_USERNAME, ensureAdminOperator, openDataDir } from "../../server/data-dir.js";
+import { certificateFingerprint } from "../../server/tls.js";
+import type { Command, CommandContext, OptionTable } from "../command.js";
+import { EXIT } from "../exit-codes.js";
+import { formatBytes, type Output } from "../output.js";
+
+const options = {
+  data: { type: "string" },
+  "retention-days": { type: "string" },
+  "immutable-days": { type: "string" },
+  quota: { type: "string" },
+  expires: { type: "string" },
+  restore: { type: "boolean" },
+  tenant: { type: "string" },
+  limit: { type: "string" },
+} satisfies OptionTable;
+
+const USAGE = [
+  "rempart admin tenant create NAME --retention-days N [--immutable-days N] [--quota SIZE]",
+  "       rempart admin tenant list | tenant show NAME",
+  "       rempart admin enroll-token NAME --expires 24h [--restore]",
+  "       rempart admin agent list NAME | agent revoke AGENT_ID",
+  "       rempart admin audit [--tenant NAME] [--limit N]",
+  "       (all: [--data DIR] [--json]; DIR defaults to ./data)",
+].join("\n");
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+  p: 2 ** 50,
+};
+
+/** `500G`, `1.5T`, `200MiB`, `1024`: binary units, as `formatBytes` prints them. */
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
+  const bytes = match
+    ? Math.floor(Number(match[1]) * (UNITS[(match[2] ?? "").toLowerCase()] ?? 1))
+    : 0;
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new RempartError(
+      "InvalidArgument",
+      `--quota wants a size such as 500G or 2T, not ${JSON.stringify(text)}`,
+    );
+  return bytes;
+}
+
+const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90s`, `30m`, `24h`, `7d`. */
+export function parseDuration(text: string): number {
+  const match = /^(\d{1,9})([smhd])$/.exec(text.trim());
+  if (!match)
+    throw new RempartError(
+      "InvalidArgument",
+      `--expires wants a duration such as 30m, 24h or 7d, not ${JSON.stringify(text)}`,
+    );
+  return Number(match[1]) * (SECONDS[match[2] ?? "s"] ?? 1);
+}
+
+function wholeNumber(context: CommandContext, name: string): number | undefined {
+  const text = context.string(name);
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text))
+    throw new RempartError(
+      "InvalidArgument",
+      `--${name} wants a whole number, not ${JSON.stringify(text)}`,
+    );
+  return Number(text);
+}
+
+function argument(context: CommandContext, index: number, what: string): string {
+  const value = context.positionals[index];
+  if (value === undefined)
+    throw new RempartError("InvalidArgument", `${what} is missing\nusage: ${USAGE}`);
+  return value;
+}
+
+const day = (iso: string | null) => (iso === null ? "never" : iso.replace("T", " ").slice(0, 19));
+
+function agentStatus(agent: AgentView, now: Date): string {
+  if (agent.revoked_at !== null) return "revoked";
+  return new Date(agent.expires_at) <= now ? "expired" : "active";
+}
+
+function printTenant(output: Output, tenant: TenantView): void {
+  const quota =
+    tenant.quota_bytes === null ? "no quota" : `quota ${formatBytes(tenant.quota_bytes)}`;
+  output.line(
+    `${tenant.name}  ${tenant.status}  retention ${tenant.retention_days} d, immutable ${tenant.immutable_days} d, ${quota}  (id ${tenant.id}, created ${day(tenant.created_at)})`,
+  );
+}
+
+function printAgents(output: Output, agents: readonly AgentView[], now: Date): void {
+  if (agents.length === 0) output.line("no agents");
+  for (const agent of agents)
+    output.line(
+      `${agent.id}  ${agent.hostname}  ${agentStatus(agent, now)}  scopes ${agent.scopes.join(",")}  last seen ${day(agent.last_seen_at)}  version ${agent.version ?? "?"}  last backup ${agent.last_backup_status ?? "none"} ${agent.last_backup_at ? day(agent.last_backup_at) : ""}`.trimEnd(),
+    );
+}
+
+function printAudit(
+  output: Output,
+  entries: readonly AuditView[],
+  names: ReadonlyMap<string, string>,
+): void {
+  if (entries.length === 0) output.line("no audit entries");
+  for (const entry of entries) {
+    const tenant = entry.tenant_id === null ? "-" : (names.get(entry.tenant_id) ?? entry.tenant_id);
+    output.line(
+      `${entry.id}  ${day(entry.at)}  ${entry.actor.kind}:${entry.actor.id ?? "-"}  ${entry.action}  ${tenant}  ${JSON.stringify(entry.details)}`,
+    );
+  }
+}
+
+/** The `admin` operator issues the CLI's enrollment tokens; the audit log names the CLI itself. */
+async function cliActor(catalog: Catalog, output: Output, now: Date): Promise<AdminActor> {
+  const password = await ensureAdminOperator(catalog, now);
+  if (password !== undefined)
+    output.warn(
+      `created the first admin login: username ${ADMIN_USERNAME}, password ${password} (shown this once)`,
+    );
+  const admin = await catalog.getOperatorByUsername(ADMIN_USERNAME);
+  if (admin === undefined) throw new RempartError("NotFound", "the admin operator is missing");
+  return { audit: { kind: "system", id: "admin-cli" }, operatorId: admin.id };
+}
+
+function fingerprintIn(dataDir: string): string | undefined {
+  try {
+    return certificateFingerprint(readFileSync(join(dataDir, "tls", "cert.pem")));
+  } catch {
+    return undefined;
+  }
+}
+
+async function run(context: CommandContext, ctx: AdminContext, dataDir: string): Promise<number> {
+  const { output } = context;
+  const [group, action] = context.positionals;
+  const now = ctx.now();
+  const actor = () => cliActor(ctx.catalog, output, now);
+  if (group === "tenant" && action === "create") {
+    const name = argument(context, 2, "the tenant NAME");
+    const retention = wholeNumber(context, "retention-days");
+    if (retention === undefined)
+      throw new RempartError("InvalidArgument", "--retention-days is required");
+    const immutable = wholeNumber(context, "immutable-days");
+    const quota = context.string("quota");
+    const tenant = await createTenant(ctx, await actor(), {
+      name,
+      retention_days: retention,
+      ...(immutable === undefined ? {} : { immutable_days: immutable }),
+      ...(quota === undefined ? {} : { quota_bytes: parseSize(quota) }),
+    });
+    if (output.json) output.object(tenant);
+    else {
+      output.line("created tenant:");
+      printTenant(output, tenant);
+      output.line(`next: rempart admin enroll-token ${tenant.name} --expires 24h`);
+    }
+    return EXIT.ok;
+  }
+  if (group === "tenant" && action === "list") {
+    const tenants = await listTenants(ctx);
+    if (output.json) output.object(tenants);
+    else if (tenants.length === 0) output.line("no tenants");
+    else for (const tenant of tenants) printTenant(output, tenant);
+    return EXIT.ok;
+  }
+  if (group === "tenant" && action === "show") {
+    const details = await showTenant(ctx, argument(context, 2, "the tenant NAME"));
+    if (output.json) {
+      output.object(details);
+      return EXIT.ok;
+    }
+    printTenant(output, details);
+    const kinds = Object.entries(details.usage.by_kind)
+      .map(([kind, usage]) => `${kind} ${usage.count} (${formatBytes(usage.bytes)})`)
+      .join(", ");
+    output.line(
+      `stored: ${formatBytes(details.usage.stored_bytes)} in ${details.usage.object_count} objects: ${kinds}`,
+    );
+    const s = details.snapshots;
+    output.line(
+      `snapshots: ${s.active} active, ${s.held} held, ${s.deleted} deleted; last committed ${day(s.last_committed_at)}`,
+    );
+    output.line(`agents (${details.agents.length}):`);
+    printAgents(output, details.agents, now);
+    return EXIT.ok;
+  }
+  if (group === "enroll-token") {
+    const name = argument(context, 1, "the tenant NAME");
+    const expires = context.string("expires");
+    if (expires === undefined)
+      throw new RempartError("InvalidArgument", "--expires is required (e.g. --expires 24h)");
+    const answer = await createEnrollmentToken(ctx, await actor(), name, {
+      expires_in_seconds: parseDuration(expires),
+      scopes: context.flag("restore") ? ["backup", "restore"] : ["backup"],
+    });
+    const fingerprint = fingerprintIn(dataDir);
+    if (output.json) output.object({ ...answer, tenant: name, fingerprint: fingerprint ?? null });
+    else {
+      output.line(`one-time enrollment token for ${name}, valid until ${answer.expires_at}:`);
+      output.line(`  ${answer.token}`);
+      output.line(
+        `on the client: rempart agent enroll --server https://SERVER:8443 --token ${answer.token}${fingerprint ? ` --fingerprint ${fingerprint}` : ""}`,
+      );
+    }
+    return EXIT.ok;
+  }
+  if (group === "agent" && action === "list") {
+    const agents = await listAgents(ctx, argument(context, 2, "the tenant NAME"));
+    if (output.json) output.object(agents);
+    else printAgents(output, agents, now);
+    return EXIT.ok;
+  }
+  if (group === "agent" && action === "revoke") {
+    const agent = await revokeAgent(ctx, await actor(), argument(context, 2, "the AGENT_ID"));
+    if (output.json) output.object(agent);
+    else
+      output.line(
+        `revoked agent ${agent.id} (${agent.hostname}) at ${agent.revoked_at}: its next request is refused`,
+      );
+    return EXIT.ok;
+  }
+  if (group === "audit") {
+    const entries = await readAudit(ctx, {
+      tenantName: context.string("tenant"),
+      limit: wholeNumber(context, "limit"),
+    });
+    if (output.json) output.object(entries);
+    else {
+      const names = new Map((await listTenants(ctx)).map((t) => [t.id, t.name]));
+      printAudit(output, entries, names);
+    }
+    return EXIT.ok;
+  }
+  throw new RempartError(
+    "InvalidArgument",
+    `unknown admin command ${JSON.stringify(context.positionals.join(" "))}\nusage: ${USAGE}`,
+  );
+}
+
+export const adminCommand: Command = {
+  name: "admin",
+  summary:
+    "manage the server's tenants, enrollment tokens, agents and audit log (on the server machine)",
+  usage: USAGE,
+  options,
+  async run(context) {
+    const dataDir = resolve(context.string("data") ?? "data");
+    if (!existsSync(join(dataDir, "catalog.sqlite")))
+      throw new RempartError(
+        "NotFound",
+        `there is no Rempart server data in ${dataDir}: start \`rempart server --data ${dataDir}\` once, or pass --data DIR`,
+        { data: dataDir },
+      );
+    const data = await openDataDir(dataDir);
+    try {
+      return await run(
+        context,
+        { catalog: data.catalog, stores: data.stores, now: () => new Date() },
+        dataDir,
+      );
+    } finally {
+      await data.catalog.close();
+    }
+  },
+};

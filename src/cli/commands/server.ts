@@ -1,0 +1,86 @@
+import { resolve } from "node:path";
+import { RempartError } from "../../errors.js";
+import { startServer } from "../../server/server.js";
+import type { Command, OptionTable } from "../command.js";
+import { EXIT } from "../exit-codes.js";
+
+const options = {
+  data: { type: "string" },
+  listen: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+} satisfies OptionTable;
+
+export const DEFAULT_LISTEN = "127.0.0.1:8443";
+
+/** `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8443`). */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  const host = match?.[1] ?? match?.[2];
+  if (host === undefined || !Number.isInteger(port) || port > 65535)
+    throw new RempartError(
+      "InvalidArgument",
+      `--listen wants HOST:PORT (e.g. ${DEFAULT_LISTEN}, 0.0.0.0:8443 or [::]:8443), not ${JSON.stringify(text)}`,
+    );
+  return { host, port };
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      // A second signal while closing: the operator wants out now.
+      const force = () => process.exit(EXIT.error);
+      process.once("SIGINT", force);
+      process.once("SIGTERM", force);
+      resolve(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+export const serverCommand: Command = {
+  name: "server",
+  summary: "run the backup server (HTTPS) until SIGINT or SIGTERM",
+  usage:
+    "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--json]",
+  options,
+  async run(context) {
+    const { output } = context;
+    const dataDir = resolve(context.string("data") ?? "data");
+    const stopped = untilSignal();
+    const server = await startServer({
+      dataDir,
+      listen: parseListen(context.string("listen") ?? DEFAULT_LISTEN),
+      tlsCert: context.string("tls-cert"),
+      tlsKey: context.string("tls-key"),
+      log: (line) => output.warn(line),
+    });
+    const admin = server.firstAdminPassword;
+    if (output.json) {
+      output.object({
+        url: server.url,
+        fingerprint: server.fingerprint,
+        data: dataDir,
+        first_admin: admin === undefined ? null : { username: "admin", password: admin },
+      });
+    } else {
+      output.line(`Rempart server listening on ${server.url} (data in ${dataDir})`);
+      output.line(`TLS certificate SHA-256 fingerprint (agents pin it): ${server.fingerprint}`);
+      if (admin !== undefined) {
+        output.line(`first admin login: username admin, password ${admin}`);
+        output.line("  (shown this once; only its hash is stored)");
+      }
+      output.line(
+        `create a tenant: rempart admin tenant create NAME --retention-days 90 --data ${dataDir}`,
+      );
+    }
+    const signal = await stopped;
+    output.warn(`${signal}: closing (in-flight requests get a few seconds to finish)`);
+    await server.close();
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,128 @@
+/**
+ * Who is asking. Every credential is a bearer token whose prefix says its kind; the catalog holds
+ * only SHA-256 hashes and compares them. Refusals are precise for a credential that was real
+ * (expired, revoked, tenant offboarded) and uniform for anything else.
+ */
+import type {
+  Agent,
+  AgentScope,
+  Catalog,
+  Operator,
+  OperatorRole,
+  Session,
+  Tenant,
+} from "../catalog/catalog.js";
+import { ApiError } from "./api-error.js";
+import {
+  bearerToken,
+  isWellFormedToken,
+  parseAgentCredential,
+  sha256Hex,
+  type TokenKind,
+  tokenKind,
+} from "./tokens.js";
+
+export interface AgentPrincipal {
+  readonly agent: Agent;
+  readonly tenant: Tenant;
+}
+
+export interface OperatorPrincipal {
+  readonly operator: Operator;
+  readonly session: Session;
+}
+
+const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="rempart"' };
+
+function unauthorized(message: string): ApiError {
+  return new ApiError("Unauthorized", message, undefined, CHALLENGE);
+}
+
+const EXPECTED: Record<"agent" | "session", string> = {
+  agent: "an agent credential (rmpa_…)",
+  session: "an operator session (rmps_… from POST /v1/login)",
+};
+
+/** The bearer token, refused unless it is of the kind the route needs. */
+function tokenOf(authorization: string | undefined, wanted: "agent" | "session"): string {
+  const token = bearerToken(authorization);
+  if (token === undefined)
+    throw unauthorized(`this route needs an Authorization: Bearer header with ${EXPECTED[wanted]}`);
+  const kind: TokenKind | undefined = tokenKind(token);
+  if (kind === undefined) throw unauthorized("the bearer token is not a Rempart credential");
+  if (kind !== wanted)
+    throw new ApiError("Forbidden", `this route needs ${EXPECTED[wanted]}, not a ${kind} token`, {
+      needed: wanted,
+      offered: kind,
+    });
+  return token;
+}
+
+export async function authenticateAgent(
+  catalog: Catalog,
+  authorization: string | undefined,
+  now: Date,
+): Promise<AgentPrincipal> {
+  const parsed = parseAgentCredential(tokenOf(authorization, "agent"));
+  if (parsed === undefined) throw unauthorized("the agent credential is malformed");
+  const agent = await catalog.authenticateAgent(parsed.agentId, sha256Hex(parsed.secret), now);
+  if (agent !== undefined) {
+    const tenant = await catalog.getTenant(agent.tenantId);
+    if (tenant?.status === "active") return { agent, tenant };
+    throw tenantInactive();
+  }
+  // The catalog does not say which check failed; the agent record does. This tells whoever knows
+  // an agent id (not a secret) whether that agent is revoked, expired or offboarded, nothing more.
+  const known = await catalog.getAgent(parsed.agentId);
+  if (known === undefined) throw unauthorized("the agent credential is not valid");
+  if (known.revokedAt !== null)
+    throw new ApiError(
+      "CredentialRevoked",
+      `this agent credential was revoked at ${known.revokedAt.toISOString()}; enroll the machine again`,
+      undefined,
+      CHALLENGE,
+    );
+  if (known.expiresAt.getTime() <= now.getTime())
+    throw new ApiError(
+      "CredentialExpired",
+      `this agent credential expired at ${known.expiresAt.toISOString()}; enroll the machine again`,
+      undefined,
+      CHALLENGE,
+    );
+  if ((await catalog.getTenant(known.tenantId))?.status !== "active") throw tenantInactive();
+  throw unauthorized("the agent credential is not valid");
+}
+
+function tenantInactive(): ApiError {
+  return new ApiError("Forbidden", "this agent's tenant is no longer active (offboarded)", {
+    reason: "tenant-inactive",
+  });
+}
+
+export async function authenticateOperator(
+  catalog: Catalog,
+  authorization: string | undefined,
+  now: Date,
+): Promise<OperatorPrincipal> {
+  const token = tokenOf(authorization, "session");
+  if (!isWellFormedToken(token, "session")) throw unauthorized("the session token is malformed");
+  const valid = await catalog.findValidSession(sha256Hex(token), now);
+  if (valid === undefined)
+    throw unauthorized("the session is unknown, expired or ended; log in again");
+  return valid;
+}
+
+export function requireScope(principal: AgentPrincipal, scope: AgentScope): void {
+  if (!principal.agent.scopes.includes(scope))
+    throw new ApiError("Forbidden", `this agent credential lacks the ${scope} scope`, {
+      needed: scope,
+      scopes: principal.agent.scopes,
+    });
+}
+
+export function requireRole(principal: OperatorPrincipal, role: OperatorRole): void {
+  if (principal.operator.role !== role)
+    throw new ApiError("Forbidden", `only operators with the ${role} role may do this`, {
+      needed: role,
+    });
+}

@@ -1,0 +1,48 @@
+/** Every route the server answers; the OpenAPI document is built from this same list. */
+import { sendJson } from "../http.js";
+import { openApiDocument } from "../openapi.js";
+import type { Route } from "../router.js";
+import { getObject, headObject, listObjects, putObject } from "./objects.js";
+import {
+  agentRevoke,
+  agentsList,
+  auditList,
+  enrollTokenCreate,
+  tenantShow,
+  tenantsCreate,
+  tenantsList,
+} from "./operator.js";
+import { enroll, health, login } from "./public.js";
+import { checkin, commitSnapshot } from "./repo.js";
+
+const openApi: Route = {
+  method: "GET",
+  path: "/v1/openapi.json",
+  auth: "public",
+  summary: "This API, as an OpenAPI 3.1 document",
+  responses: { 200: { description: "the document", schema: { type: "object" } } },
+  errors: [],
+  async handle({ res, ctx }) {
+    sendJson(res, 200, openApiDocument(ROUTES, ctx.version));
+  },
+};
+
+export const ROUTES: readonly Route[] = [
+  health,
+  openApi,
+  enroll,
+  login,
+  listObjects,
+  headObject,
+  getObject,
+  putObject,
+  commitSnapshot,
+  checkin,
+  tenantsList,
+  tenantsCreate,
+  tenantShow,
+  enrollTokenCreate,
+  agentsList,
+  agentRevoke,
+  auditList,
+];

@@ -1,0 +1,172 @@
+/** Operator routes (session token): thin doors onto admin.ts, which `rempart admin` shares. */
+import { MAX_PAGE } from "../../catalog/catalog.js";
+import { parseEnrollTokenRequest, parseTenantRequest } from "../../protocol/api.js";
+import {
+  type AdminActor,
+  type AdminContext,
+  createEnrollmentToken,
+  createTenant,
+  listAgents,
+  listTenants,
+  readAudit,
+  revokeAgent,
+  showTenant,
+} from "../admin.js";
+import { ApiError } from "../api-error.js";
+import type { OperatorPrincipal } from "../auth.js";
+import { readJson, sendJson } from "../http.js";
+import type { ParamDoc, Route } from "../router.js";
+
+const TENANT_PARAM: ParamDoc = {
+  description: "the tenant's name",
+  schema: { type: "string", pattern: "^[a-z0-9][a-z0-9-]{0,62}$" },
+};
+
+function actorOf(who: OperatorPrincipal): AdminActor {
+  return { audit: { kind: "operator", id: who.operator.id }, operatorId: who.operator.id };
+}
+
+function param(params: Readonly<Record<string, string>>, name: string): string {
+  const value = params[name];
+  if (value === undefined) throw new ApiError("BadRequest", `the path lacks ${name}`);
+  return value;
+}
+
+function wholeNumber(query: URLSearchParams, name: string, max: number): number | undefined {
+  const raw = query.get(name);
+  if (raw === null) return undefined;
+  if (!/^\d{1,16}$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
+    throw new ApiError(
+      "BadRequest",
+      `the query parameter ${name} must be a whole number from 1 to ${max}`,
+    );
+  return Number(raw);
+}
+
+export const tenantsList: Route = {
+  method: "GET",
+  path: "/v1/tenants",
+  auth: "operator",
+  summary: "List every tenant",
+  responses: {
+    200: {
+      description: "the tenants, by name",
+      schema: { type: "array", items: { $ref: "#/components/schemas/Tenant" } },
+    },
+  },
+  errors: [],
+  async handle({ res, ctx }) {
+    sendJson(res, 200, await listTenants(ctx satisfies AdminContext));
+  },
+};
+
+export const tenantsCreate: Route = {
+  method: "POST",
+  path: "/v1/tenants",
+  auth: "operator",
+  role: "admin",
+  summary: "Create a tenant (admin role)",
+  body: { contentType: "application/json", schema: "TenantRequest" },
+  responses: { 201: { description: "created", schema: "Tenant" } },
+  errors: ["Conflict", "UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, who, ctx }) {
+    const request = parseTenantRequest(await readJson(req, res));
+    sendJson(res, 201, await createTenant(ctx, actorOf(who), request));
+  },
+};
+
+export const tenantShow: Route = {
+  method: "GET",
+  path: "/v1/tenants/{name}",
+  auth: "operator",
+  summary: "A tenant with its usage, snapshot counts and agents",
+  params: { name: TENANT_PARAM },
+  responses: { 200: { description: "the tenant", schema: "TenantDetails" } },
+  errors: ["NotFound"],
+  async handle({ res, params, ctx }) {
+    sendJson(res, 200, await showTenant(ctx, param(params, "name")));
+  },
+};
+
+export const enrollTokenCreate: Route = {
+  method: "POST",
+  path: "/v1/tenants/{name}/enroll-tokens",
+  auth: "operator",
+  summary: "Issue a one-time enrollment token for a tenant",
+  params: { name: TENANT_PARAM },
+  body: { contentType: "application/json", schema: "EnrollTokenRequest" },
+  responses: { 201: { description: "the token, shown this once", schema: "EnrollTokenResponse" } },
+  errors: ["NotFound", "UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, params, who, ctx }) {
+    const request = parseEnrollTokenRequest(await readJson(req, res));
+    sendJson(
+      res,
+      201,
+      await createEnrollmentToken(ctx, actorOf(who), param(params, "name"), request),
+    );
+  },
+};
+
+export const agentsList: Route = {
+  method: "GET",
+  path: "/v1/tenants/{name}/agents",
+  auth: "operator",
+  summary: "A tenant's agents, revoked ones included",
+  params: { name: TENANT_PARAM },
+  responses: {
+    200: {
+      description: "the agents",
+      schema: { type: "array", items: { $ref: "#/components/schemas/Agent" } },
+    },
+  },
+  errors: ["NotFound"],
+  async handle({ res, params, ctx }) {
+    sendJson(res, 200, await listAgents(ctx, param(params, "name")));
+  },
+};
+
+export const agentRevoke: Route = {
+  method: "POST",
+  path: "/v1/agents/{id}/revoke",
+  auth: "operator",
+  summary: "Revoke an agent's credential, effective at its next request",
+  params: { id: { description: "the agent's id", schema: { type: "string" } } },
+  responses: { 200: { description: "the agent, revoked", schema: "Agent" } },
+  errors: ["NotFound"],
+  async handle({ res, params, who, ctx }) {
+    sendJson(res, 200, await revokeAgent(ctx, actorOf(who), param(params, "id")));
+  },
+};
+
+export const auditList: Route = {
+  method: "GET",
+  path: "/v1/audit",
+  auth: "operator",
+  summary: "The audit log, newest first",
+  queryParams: {
+    tenant: { description: "only this tenant's entries", schema: { type: "string" } },
+    limit: {
+      description: `at most this many (default 100, at most ${MAX_PAGE})`,
+      schema: { type: "integer" },
+    },
+    before: {
+      description: "entries with a smaller id (the next page)",
+      schema: { type: "integer" },
+    },
+  },
+  responses: {
+    200: {
+      description: "entries",
+      schema: { type: "array", items: { $ref: "#/components/schemas/AuditEntry" } },
+    },
+  },
+  errors: ["NotFound"],
+  async handle({ res, query, ctx }) {
+    const entries = await readAudit(ctx, {
+      tenantName: query.get("tenant") ?? undefined,
+      limit: wholeNumber(query, "limit", MAX_PAGE),
+      beforeId: wholeNumber(query, "before", Number.MAX_SAFE_INTEGER),
+    });
+    sendJson(res, 200, entries);
+  },
+};

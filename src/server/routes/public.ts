@@ -1,0 +1,156 @@
+/** Routes without a credential: health, enrollment (the token is the credential) and login. */
+import { checkHostname, checkVersion } from "../../catalog/validation.js";
+import { isRempartError } from "../../errors.js";
+import {
+  type EnrollResponse,
+  type LoginResponse,
+  parseEnrollRequest,
+  parseLoginRequest,
+} from "../../protocol/api.js";
+import { agentView } from "../admin.js";
+import { ApiError } from "../api-error.js";
+import { readJson, sendJson } from "../http.js";
+import { verifyPassword } from "../passwords.js";
+import type { Route } from "../router.js";
+import { agentCredential, isWellFormedToken, newSecret, newToken, sha256Hex } from "../tokens.js";
+
+/** Agents run unattended; a year between enrollments, and revocation for anything sooner. */
+export const AGENT_CREDENTIAL_DAYS = 365;
+export const SESSION_HOURS = 12;
+const DAY_MS = 86_400_000;
+
+/**
+ * Verified when the username is unknown, so that a login takes as long whether or not the
+ * operator exists (a valid hash of nothing anyone can type).
+ */
+const DECOY_HASH = `scrypt$32768$8$1$${Buffer.alloc(16).toString("base64")}$${Buffer.alloc(32).toString("base64")}`;
+
+export const health: Route = {
+  method: "GET",
+  path: "/v1/health",
+  auth: "public",
+  summary: "Liveness and version",
+  responses: { 200: { description: "the server is up", schema: "Health" } },
+  errors: [],
+  async handle({ res, ctx }) {
+    sendJson(res, 200, { status: "ok", version: ctx.version });
+  },
+};
+
+/** The refusals of `consumeEnrollmentToken`, as the wire names them. */
+function enrollRefusal(error: unknown): unknown {
+  if (isRempartError(error, "NotFound"))
+    return new ApiError("Unauthorized", "this enrollment token is not valid");
+  if (isRempartError(error, "ObjectConflict"))
+    return new ApiError(
+      "TokenUsed",
+      "this enrollment token has already been used; ask for a new one",
+    );
+  if (isRempartError(error, "InvalidArgument") && error.details.reason === "expired")
+    return new ApiError("TokenExpired", "this enrollment token has expired; ask for a new one", {
+      expires_at: error.details.expiresAt,
+    });
+  if (isRempartError(error, "InvalidArgument") && error.details.reason === "tenant-inactive")
+    return new ApiError("Forbidden", "the tenant of this enrollment token is no longer active", {
+      reason: "tenant-inactive",
+    });
+  return error;
+}
+
+export const enroll: Route = {
+  method: "POST",
+  path: "/v1/enroll",
+  auth: "public",
+  summary: "Exchange a one-time enrollment token for an agent credential",
+  body: { contentType: "application/json", schema: "EnrollRequest" },
+  responses: { 201: { description: "the agent is enrolled", schema: "EnrollResponse" } },
+  errors: [
+    "Unauthorized",
+    "TokenUsed",
+    "TokenExpired",
+    "Forbidden",
+    "UnsupportedMediaType",
+    "PayloadTooLarge",
+  ],
+  async handle({ req, res, ctx }) {
+    const request = parseEnrollRequest(await readJson(req, res));
+    // Checked before the token is spent: a typo in the hostname must not cost the token.
+    const hostname = checkHostname(request.hostname);
+    const version = checkVersion(request.version);
+    if (!isWellFormedToken(request.token, "enroll"))
+      throw new ApiError("Unauthorized", "this is not an enrollment token (rmpe_…)");
+    const now = ctx.now();
+    const token = await ctx.catalog
+      .consumeEnrollmentToken(sha256Hex(request.token), now)
+      .catch((error: unknown) => {
+        throw enrollRefusal(error);
+      });
+    const tenant = await ctx.catalog.getTenant(token.tenantId);
+    if (tenant === undefined) throw new ApiError("Internal", "the token's tenant is missing");
+    const secret = newSecret();
+    const agent = await ctx.catalog.createAgent(
+      {
+        tenantId: tenant.id,
+        hostname,
+        secretHash: sha256Hex(secret),
+        scopes: token.scopes,
+        expiresAt: new Date(now.getTime() + AGENT_CREDENTIAL_DAYS * DAY_MS),
+        version,
+      },
+      now,
+    );
+    const view = agentView(agent);
+    await ctx.catalog.appendAudit(
+      {
+        actor: { kind: "agent", id: agent.id },
+        action: "agent.enroll",
+        tenantId: tenant.id,
+        details: { hostname, version, scopes: view.scopes, issued_by: token.createdBy },
+      },
+      now,
+    );
+    const answer: EnrollResponse = {
+      agent_id: agent.id,
+      credential: agentCredential(agent.id, secret),
+      tenant: { id: tenant.id, name: tenant.name },
+      scopes: agent.scopes,
+      expires_at: view.expires_at,
+    };
+    sendJson(res, 201, answer);
+  },
+};
+
+export const login: Route = {
+  method: "POST",
+  path: "/v1/login",
+  auth: "public",
+  summary: "Open an operator session with a username and password",
+  body: { contentType: "application/json", schema: "LoginRequest" },
+  responses: { 200: { description: "a session token", schema: "LoginResponse" } },
+  errors: ["Unauthorized", "UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, ctx }) {
+    const request = parseLoginRequest(await readJson(req, res));
+    const operator = await ctx.catalog.getOperatorByUsername(request.username);
+    const matches = await ctx.passwordHashing.with(1, () =>
+      verifyPassword(request.password, operator?.passwordHash ?? DECOY_HASH),
+    );
+    if (operator === undefined || operator.disabled || !matches)
+      throw new ApiError("Unauthorized", "wrong username or password");
+    const now = ctx.now();
+    const { token, hash } = newToken("session");
+    const session = await ctx.catalog.createSession(
+      {
+        tokenHash: hash,
+        operatorId: operator.id,
+        expiresAt: new Date(now.getTime() + SESSION_HOURS * 3_600_000),
+      },
+      now,
+    );
+    await ctx.catalog.appendAudit(
+      { actor: { kind: "operator", id: operator.id }, action: "operator.login", tenantId: null },
+      now,
+    );
+    const answer: LoginResponse = { token, expires_at: session.expiresAt.toISOString() };
+    sendJson(res, 200, answer);
+  },
+};

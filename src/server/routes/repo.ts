@@ -1,0 +1,190 @@
+/** Committing a snapshot, and an agent's check-in. */
+import type { SnapshotRecord } from "../../catalog/catalog.js";
+import { isRempartError } from "../../errors.js";
+import {
+  type CommitRequest,
+  type CommitResponse,
+  parseCheckinRequest,
+  parseCommitRequest,
+} from "../../protocol/api.js";
+import { ApiError } from "../api-error.js";
+import type { AgentPrincipal } from "../auth.js";
+import type { ServerContext } from "../context.js";
+import { readJson, sendEmpty, sendJson } from "../http.js";
+import { reserveQuota } from "../quota.js";
+import type { Route } from "../router.js";
+import { sha256Hex } from "../tokens.js";
+
+/** How many missing pack names a refusal lists (the count is always complete). */
+const MISSING_SHOWN = 1000;
+
+function missingPacks(missing: readonly string[]): ApiError {
+  return new ApiError(
+    "MissingPacks",
+    `${missing.length} pack(s) the snapshot needs are not stored for this tenant: upload them, then commit again`,
+    { missing: missing.slice(0, MISSING_SHOWN), missing_count: missing.length },
+  );
+}
+
+function committed(record: SnapshotRecord, outcome: CommitResponse["outcome"]): CommitResponse {
+  return { snapshot_id: record.id, committed_at: record.committedAt.toISOString(), outcome };
+}
+
+/** A commit already recorded (a retry after a lost answer, or a concurrent twin) is answered as such. */
+function alreadyCommitted(record: SnapshotRecord): CommitResponse {
+  if (record.state === "deleted")
+    throw new ApiError(
+      "Conflict",
+      `snapshot ${record.id} was committed at ${record.committedAt.toISOString()} and has since been deleted by retention`,
+      { snapshot_id: record.id },
+    );
+  return committed(record, "exists");
+}
+
+async function commit(
+  ctx: ServerContext,
+  who: AgentPrincipal,
+  request: CommitRequest,
+): Promise<{ status: number; answer: CommitResponse }> {
+  const tenantId = who.tenant.id;
+  const bytes = Buffer.from(request.snapshot, "base64");
+  const actual = sha256Hex(bytes);
+  if (actual !== request.name)
+    throw new ApiError(
+      "HashMismatch",
+      `the snapshot's SHA-256 is ${actual}, not its name ${request.name}: nothing was committed`,
+      { expected: request.name, actual },
+    );
+  const claimedTime = new Date(request.claimed_time);
+  if (Number.isNaN(claimedTime.getTime()))
+    throw new ApiError("BadRequest", `"claimed_time" is not a valid time`);
+  const existing = await ctx.catalog.getSnapshot(tenantId, request.name);
+  if (existing !== undefined) return { status: 200, answer: alreadyCommitted(existing) };
+  // The catalog is what listings show, so it decides what is missing; the store checks again.
+  const missing: string[] = [];
+  for (const pack of request.packs)
+    if (!(await ctx.catalog.objectExists(tenantId, "data", pack))) missing.push(pack);
+  if (missing.length > 0) throw missingPacks(missing);
+
+  const recorded = await ctx.catalog.objectExists(tenantId, "snapshots", request.name);
+  const release = recorded ? () => {} : await reserveQuota(ctx, who.tenant, bytes.length);
+  let record: SnapshotRecord;
+  try {
+    const store = await ctx.stores.get(tenantId);
+    await store
+      .commitSnapshot({
+        name: request.name,
+        bytes,
+        packs: request.packs,
+        claimedTime: request.claimed_time,
+      })
+      .catch((error: unknown) => {
+        if (isRempartError(error, "NotFound") && Array.isArray(error.details.missing))
+          throw missingPacks(error.details.missing as string[]);
+        throw error;
+      });
+    await ctx.catalog.recordObject(
+      {
+        tenantId,
+        kind: "snapshots",
+        name: request.name,
+        size: bytes.length,
+        createdByAgent: who.agent.id,
+      },
+      ctx.now(),
+    );
+    // The receipt time is the server's clock, read now: retention never trusts the agent's.
+    record = await ctx.catalog.recordSnapshot(
+      { tenantId, id: request.name, agentId: who.agent.id, claimedTime, packs: request.packs },
+      ctx.now(),
+    );
+  } catch (error) {
+    if (isRempartError(error, "ObjectConflict")) {
+      const twin = await ctx.catalog.getSnapshot(tenantId, request.name);
+      if (twin !== undefined) return { status: 200, answer: alreadyCommitted(twin) };
+    }
+    if (isRempartError(error, "NotFound") && Array.isArray(error.details.missing))
+      throw missingPacks(
+        (error.details.missing as string[]).map((name) => name.replace(/^data\//, "")),
+      );
+    throw error;
+  } finally {
+    release();
+  }
+  await ctx.catalog.appendAudit(
+    {
+      actor: { kind: "agent", id: who.agent.id },
+      action: "snapshot.commit",
+      tenantId,
+      details: {
+        snapshot_id: record.id,
+        packs: request.packs.length,
+        claimed_time: record.claimedTime.toISOString(),
+        // Far from zero: the agent's clock is off, or it is lying about when it ran.
+        skew_seconds: Math.round(
+          (record.claimedTime.getTime() - record.committedAt.getTime()) / 1000,
+        ),
+      },
+    },
+    record.committedAt,
+  );
+  return { status: 201, answer: committed(record, "created") };
+}
+
+export const commitSnapshot: Route = {
+  method: "POST",
+  path: "/v1/repo/snapshots",
+  auth: "agent",
+  scope: "backup",
+  summary: "Commit a snapshot once every pack it needs is stored",
+  body: { contentType: "application/json", schema: "CommitRequest" },
+  responses: {
+    200: { description: "this snapshot was already committed", schema: "CommitResponse" },
+    201: { description: "committed", schema: "CommitResponse" },
+  },
+  errors: [
+    "HashMismatch",
+    "MissingPacks",
+    "Conflict",
+    "QuotaExceeded",
+    "UnsupportedMediaType",
+    "PayloadTooLarge",
+  ],
+  async handle({ req, res, who, ctx }) {
+    const request = parseCommitRequest(await readJson(req, res));
+    const { status, answer } = await commit(ctx, who, request);
+    sendJson(res, status, answer);
+  },
+};
+
+export const checkin: Route = {
+  method: "POST",
+  path: "/v1/agent/checkin",
+  auth: "agent",
+  scope: "backup",
+  summary: "Report the agent's version and last backup result",
+  body: { contentType: "application/json", schema: "CheckinRequest" },
+  responses: { 204: { description: "recorded" } },
+  errors: ["UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, who, ctx }) {
+    const request = parseCheckinRequest(await readJson(req, res));
+    const last = request.last_backup;
+    await ctx.catalog.recordAgentCheckIn(
+      who.agent.id,
+      {
+        version: request.version,
+        ...(last === undefined
+          ? {}
+          : {
+              lastBackup: {
+                at: new Date(last.at),
+                status: last.outcome,
+                error: last.error ?? null,
+              },
+            }),
+      },
+      ctx.now(),
+    );
+    sendEmpty(res, 204);
+  },
+};
