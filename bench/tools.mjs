@@ -66,7 +66,6 @@ export function makeTools(repoRoot) {
   // The launcher users get from `npx rempart` (it tunes glibc's allocator before starting node).
   const rempartBin = path.join(repoRoot, "bin", "rempart");
   const rempartMain = path.join(repoRoot, "dist", "cli", "main.js");
-  const node = process.execPath;
 
   return {
     rempart: {
