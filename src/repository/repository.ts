@@ -186,18 +186,21 @@ export class Repository {
     await this.store.delete({ kind: "keys", name });
   }
 
-  /** Loads every index object into memory. Returns the packs that no index covers. */
+  /**
+   * Loads every index object into memory, keeping only packs the store still holds: a pack the
+   * server collected (GC) must never be deduplicated against. Returns the packs no index covers.
+   */
   async loadIndex(): Promise<ObjectInfo[]> {
+    const stored = new Map<string, ObjectInfo>();
+    for await (const info of this.store.list("data")) stored.set(info.name, info);
     for await (const info of this.store.list("index")) {
       const sealed = await this.store.get(info);
       for (const pack of decodeIndex(this.masterKey.encryption, sealed, info.name))
-        this.index.addPack(pack);
+        if (stored.has(pack.pack)) this.index.addPack(pack);
     }
-    const unindexed: ObjectInfo[] = [];
-    for await (const info of this.store.list("data"))
-      if (!this.index.hasPack(info.name)) unindexed.push(info);
-    return unindexed;
+    return [...stored.values()].filter((info) => !this.index.hasPack(info.name));
   }
+
 
   async readPackHeader(info: ObjectInfo): Promise<PackEntry[]> {
     const trailer = await this.store.get(info, {
