@@ -734,6 +734,7 @@ export function describeCatalogConformance(name: string, open: () => Promise<Ope
           claimedTime: claimed,
           immutableUntil: at(15 * DAY),
           state: "active",
+          knownGood: false,
         });
         assert.deepEqual(await catalog.getSnapshot(acme.id, recorded.id), recorded);
         assert.equal(await catalog.getSnapshot(acme.id, hashOf("snapshot none")), undefined);
@@ -897,6 +898,183 @@ export function describeCatalogConformance(name: string, open: () => Promise<Ope
           }),
           [onlyDeleted, orphan].sort().slice(1),
         );
+      });
+    });
+
+    describe("retention policies, known-good marks and GC", () => {
+      const rules = {
+        keepWithinDays: 14,
+        keepDaily: 7,
+        keepWeekly: 4,
+        keepMonthly: 12,
+        keepYearly: 3,
+        knownGoodAfterDays: 7,
+      };
+
+      it("keeps one policy per tenant and one override per agent, replacing on set", async () => {
+        const acme = await tenant("acme");
+        const pc = await agent(acme);
+        assert.deepEqual(await catalog.listRetentionPolicies(acme.id), []);
+        const override = await catalog.setRetentionPolicy(
+          acme.id,
+          pc.id,
+          { ...rules, keepDaily: 30 },
+          at(2),
+        );
+        const first = await catalog.setRetentionPolicy(acme.id, null, rules, at(1));
+        assert.deepEqual(first, { tenantId: acme.id, agentId: null, rules, updatedAt: at(1) });
+        const second = await catalog.setRetentionPolicy(
+          acme.id,
+          null,
+          { ...rules, keepYearly: 10 },
+          at(3),
+        );
+        assert.deepEqual(await catalog.listRetentionPolicies(acme.id), [second, override]);
+        const other = await tenant("other");
+        assert.deepEqual(await catalog.listRetentionPolicies(other.id), []);
+      });
+
+      it("refuses policies that keep nothing, bad counts, and agents of another tenant", async () => {
+        const acme = await tenant("acme");
+        const other = await tenant("other");
+        const foreign = await agent(other);
+        const zero = {
+          keepWithinDays: 0,
+          keepDaily: 0,
+          keepWeekly: 0,
+          keepMonthly: 0,
+          keepYearly: 0,
+          knownGoodAfterDays: 30,
+        };
+        await refuses(
+          catalog.setRetentionPolicy(acme.id, null, zero, at(1)),
+          "InvalidArgument",
+          "keeps-nothing",
+        );
+        for (const bad of [{ keepDaily: -1 }, { keepWeekly: 1.5 }, { keepMonthly: Number.NaN }])
+          await refuses(
+            catalog.setRetentionPolicy(acme.id, null, { ...rules, ...bad }, at(1)),
+            "InvalidArgument",
+          );
+        await refuses(catalog.setRetentionPolicy(acme.id, foreign.id, rules, at(1)), "NotFound");
+        await refuses(
+          catalog.setRetentionPolicy("0123456789abcdef", null, rules, at(1)),
+          "NotFound",
+        );
+        assert.deepEqual(await catalog.listRetentionPolicies(acme.id), []);
+      });
+
+      it("marks a snapshot known-good, idempotently, but not a deleted one", async () => {
+        const acme = await tenant("acme", { immutableDays: 0 });
+        const pc = await agent(acme);
+        const snap = await commit(acme, pc, "s1", [], at(1));
+        assert.equal((await catalog.markSnapshotKnownGood(acme.id, snap.id)).knownGood, true);
+        assert.equal((await catalog.markSnapshotKnownGood(acme.id, snap.id)).knownGood, true);
+        assert.equal((await catalog.getSnapshot(acme.id, snap.id))?.knownGood, true);
+        const gone = await commit(acme, pc, "s2", [], at(2));
+        await catalog.setSnapshotState(acme.id, gone.id, "deleted", at(3));
+        await refuses(
+          catalog.markSnapshotKnownGood(acme.id, gone.id),
+          "ObjectConflict",
+          "deleted-is-final",
+        );
+        await refuses(catalog.markSnapshotKnownGood(acme.id, hashOf("none")), "NotFound");
+      });
+
+      it("forgets only unreferenced packs older than the grace, with deleted snapshots' lists", async () => {
+        const acme = await tenant("acme", { immutableDays: 0 });
+        const pc = await agent(acme);
+        const [kept, dropped, young] = ["kept", "dropped", "young"].map(hashOf) as [
+          string,
+          string,
+          string,
+        ];
+        await commit(acme, pc, "live", [kept], at(1));
+        const gone = await commit(acme, pc, "gone", [kept, dropped], at(2));
+        await recordPack(acme, young, at(DAY));
+        await catalog.setSnapshotState(acme.id, gone.id, "deleted", at(3));
+        assert.deepEqual(await catalog.unreferencedPackUsage(acme.id, at(DAY)), {
+          count: 1,
+          bytes: 1000,
+        });
+        assert.deepEqual(await catalog.forgetPack(acme.id, kept, at(DAY)), {
+          outcome: "referenced",
+          size: 1000,
+        });
+        assert.equal((await catalog.forgetPack(acme.id, young, at(DAY))).outcome, "recent");
+        assert.deepEqual(await catalog.forgetPack(acme.id, dropped, at(DAY)), {
+          outcome: "forgotten",
+          size: 1000,
+        });
+        assert.deepEqual(await catalog.forgetPack(acme.id, dropped, at(DAY)), {
+          outcome: "absent",
+          size: 0,
+        });
+        assert.equal(await catalog.objectExists(acme.id, "data", dropped), false);
+        assert.deepEqual(await catalog.listSnapshotPacks(acme.id, gone.id), [kept]);
+        assert.deepEqual(await catalog.unreferencedPackUsage(acme.id, at(DAY)), {
+          count: 0,
+          bytes: 0,
+        });
+        // A commit that still names the forgotten pack is refused: it must be uploaded again.
+        const late = hashOf("snapshot late");
+        await catalog.recordObject(
+          { tenantId: acme.id, kind: "snapshots", name: late, size: 1, createdByAgent: pc.id },
+          at(5),
+        );
+        const refusal = await refuses(
+          catalog.recordSnapshot(
+            { tenantId: acme.id, id: late, agentId: pc.id, claimedTime: at(5), packs: [dropped] },
+            at(5),
+          ),
+          "NotFound",
+        );
+        assert.deepEqual(refusal.missing, [`data/${dropped}`]);
+        await refuses(catalog.forgetPack(acme.id, "../x", at(DAY)), "InvalidArgument");
+      });
+
+      it("counts a pack recorded after packsRecordedBy as missing", async () => {
+        const acme = await tenant("acme");
+        const pc = await agent(acme);
+        const id = hashOf("snapshot s1");
+        await recordPack(acme, hashOf("old"), at(1));
+        await recordPack(acme, hashOf("new"), at(10));
+        await catalog.recordObject(
+          { tenantId: acme.id, kind: "snapshots", name: id, size: 1, createdByAgent: pc.id },
+          at(11),
+        );
+        const snapshot = {
+          tenantId: acme.id,
+          id,
+          agentId: pc.id,
+          claimedTime: at(11),
+          packs: [hashOf("old"), hashOf("new")],
+        };
+        const refusal = await refuses(
+          catalog.recordSnapshot({ ...snapshot, packsRecordedBy: at(5) }, at(12)),
+          "NotFound",
+        );
+        assert.deepEqual(refusal.missing, [`data/${hashOf("new")}`]);
+        const recorded = await catalog.recordSnapshot(
+          { ...snapshot, packsRecordedBy: at(10) },
+          at(12),
+        );
+        assert.equal(recorded.state, "active");
+      });
+
+      it("does not count the objects of deleted snapshots as stored", async () => {
+        const acme = await tenant("acme", { immutableDays: 0 });
+        const pc = await agent(acme);
+        const snap = await commit(acme, pc, "s1", [], at(1));
+        assert.deepEqual((await catalog.objectUsage(acme.id)).byKind.snapshots, {
+          count: 1,
+          bytes: 300,
+        });
+        await catalog.setSnapshotState(acme.id, snap.id, "deleted", at(2));
+        assert.deepEqual((await catalog.objectUsage(acme.id)).byKind.snapshots, {
+          count: 0,
+          bytes: 0,
+        });
       });
     });
 

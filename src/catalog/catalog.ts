@@ -11,9 +11,10 @@
  *   (lowercase hex SHA-256 for tokens and agent secrets, an opaque KDF string for passwords).
  * - Lookups answer `undefined` for an absent record; changing an absent record fails `NotFound`;
  *   malformed input fails `InvalidArgument` and changes nothing.
- * - Anything an agent can reach only adds: there is no method that deletes an object, a snapshot
- *   record or an audit entry. Snapshots leave only by state `deleted`, and never before
- *   `immutableUntil`, which is fixed at commit from the server's receipt time.
+ * - Anything an agent can reach only adds: no method deletes a snapshot record or an audit entry.
+ *   Snapshots leave only by state `deleted`, and never before `immutableUntil`, which is fixed at
+ *   commit from the server's receipt time. The one removal is `forgetPack`, for the server's GC:
+ *   it refuses a pack any active or held snapshot references, or one recorded within the grace.
  */
 import type { ObjectKind, PutOutcome } from "../storage/object-store.js";
 
@@ -214,6 +215,8 @@ export interface SnapshotRecord {
   readonly immutableUntil: Date;
   /** `active` ⇄ `held`; `active` → `deleted` (final). A held snapshot must be released first. */
   readonly state: SnapshotState;
+  /** Marked by an operator or a detection as a clean restore point (retention's known-good rule). */
+  readonly knownGood: boolean;
 }
 
 export interface NewSnapshot {
@@ -223,6 +226,39 @@ export interface NewSnapshot {
   readonly claimedTime: Date;
   /** Names of the `data` objects (packs) the snapshot needs; each must be recorded already. */
   readonly packs: readonly string[];
+  /**
+   * When given, a pack recorded after this time counts as missing: the caller checked the packs'
+   * files before then, and a record made since may be a re-upload of a pack GC was removing at
+   * that moment (docs/GC.md). The commit route passes the time it started checking.
+   */
+  readonly packsRecordedBy?: Date;
+}
+
+/** What retention keeps; the fields of `RetentionPolicy` in src/server/retention/policy.ts. */
+export interface RetentionRules {
+  readonly keepWithinDays: number;
+  readonly keepDaily: number;
+  readonly keepWeekly: number;
+  readonly keepMonthly: number;
+  readonly keepYearly: number;
+  /** 0: off. */
+  readonly knownGoodAfterDays: number;
+}
+
+/** A tenant's policy (`agentId` null) or one agent's override of it. */
+export interface PolicyRecord {
+  readonly tenantId: string;
+  readonly agentId: string | null;
+  readonly rules: RetentionRules;
+  readonly updatedAt: Date;
+}
+
+export const FORGET_OUTCOMES = ["forgotten", "referenced", "recent", "absent"] as const;
+export type ForgetOutcome = (typeof FORGET_OUTCOMES)[number];
+
+export interface PackUsage {
+  readonly count: number;
+  readonly bytes: number;
 }
 
 /** Packs no `active` or `held` snapshot references and recorded before `createdBefore`. */
@@ -356,6 +392,35 @@ export interface Catalog {
   ): Promise<SnapshotRecord>;
   /** Pack names, sorted, for GC: referenced by no `active` or `held` snapshot. */
   listUnreferencedPacks(tenantId: string, query: UnreferencedPackQuery): Promise<string[]>;
+  /** How many packs `listUnreferencedPacks` would list in all, and their recorded bytes. */
+  unreferencedPackUsage(tenantId: string, createdBefore: Date): Promise<PackUsage>;
+  /**
+   * GC's only removal, atomic with commits: removes the pack's record (and the pack lists of
+   * deleted snapshots that name it) unless an active or held snapshot references it
+   * (`referenced`) or it was recorded at or after `createdBefore` (`recent`); `absent` when there
+   * is no record. `size` is the recorded size (0 when absent).
+   */
+  forgetPack(
+    tenantId: string,
+    name: string,
+    createdBefore: Date,
+  ): Promise<{ outcome: ForgetOutcome; size: number }>;
+  /** Idempotent; `ObjectConflict` (reason `deleted-is-final`) for a deleted snapshot. */
+  markSnapshotKnownGood(tenantId: string, id: string): Promise<SnapshotRecord>;
+
+  /**
+   * Sets the tenant's policy (`agentId` null) or an agent's override, replacing the one there.
+   * `NotFound` for an unknown tenant or an agent of another tenant; `InvalidArgument` for counts
+   * that are not whole numbers in range, or rules that keep nothing.
+   */
+  setRetentionPolicy(
+    tenantId: string,
+    agentId: string | null,
+    rules: RetentionRules,
+    now: Date,
+  ): Promise<PolicyRecord>;
+  /** The tenant's policy first (if set), then agent overrides by agent id. */
+  listRetentionPolicies(tenantId: string): Promise<PolicyRecord[]>;
 
   /** There is deliberately no way to change or remove an entry. */
   appendAudit(entry: NewAuditEntry, now: Date): Promise<AuditEntry>;

@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3";
 import { at, describeCatalogConformance, hashOf, refuses } from "./catalog-suite.js";
 import { SqliteCatalog } from "./sqlite-catalog.js";
-import { SCHEMA_VERSION } from "./sqlite-schema.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "./sqlite-schema.js";
 
 describeCatalogConformance("SqliteCatalog", async () => {
   const dir = await mkdtemp(join(tmpdir(), "rempart-catalog-"));
@@ -154,6 +154,7 @@ describe("SqliteCatalog on disk", () => {
           "enrollment_tokens",
           "objects",
           "operators",
+          "retention_policies",
           "sessions",
           "snapshot_packs",
           "snapshots",
@@ -163,6 +164,39 @@ describe("SqliteCatalog on disk", () => {
       } finally {
         raw.close();
       }
+    });
+  });
+
+  it("migrates a version 1 catalog to version 2, keeping its snapshots (not known-good)", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      const raw = new Sqlite(path);
+      raw.pragma("foreign_keys = ON");
+      raw.exec(MIGRATIONS[0] ?? "");
+      raw.pragma("user_version = 1");
+      const id = hashOf("snapshot");
+      raw.exec(`
+        INSERT INTO tenants (id, name, created_at, retention_days) VALUES ('t1', 'acme', 0, 30);
+        INSERT INTO agents (id, tenant_id, hostname, secret_hash, scopes, created_at, expires_at)
+          VALUES ('a1', 't1', 'pc', '${hashOf("s")}', 'backup', 0, 1);
+        INSERT INTO objects (tenant_id, kind, name, size, created_at)
+          VALUES ('t1', 'snapshots', '${id}', 10, 0);
+        INSERT INTO snapshots (tenant_id, id, agent_id, committed_at, claimed_time, immutable_until)
+          VALUES ('t1', '${id}', 'a1', 5, 5, 7);
+      `);
+      raw.close();
+      const catalog = SqliteCatalog.open(path);
+      try {
+        const snapshot = await catalog.getSnapshot("t1", id);
+        assert.equal(snapshot?.knownGood, false);
+        assert.equal(snapshot?.committedAt.getTime(), 5);
+        assert.deepEqual(await catalog.listRetentionPolicies("t1"), []);
+      } finally {
+        await catalog.close();
+      }
+      const after = new Sqlite(path, { readonly: true });
+      assert.equal(after.pragma("user_version", { simple: true }), 2);
+      after.close();
     });
   });
 

@@ -18,6 +18,7 @@ import {
   type Catalog,
   DEFAULT_IMMUTABLE_DAYS,
   type EnrollmentToken,
+  type ForgetOutcome,
   type KindUsage,
   type NewAgent,
   type NewAuditEntry,
@@ -29,7 +30,10 @@ import {
   type NewTenant,
   type ObjectUsage,
   type Operator,
+  type PackUsage,
   type Page,
+  type PolicyRecord,
+  type RetentionRules,
   type Session,
   type SnapshotRecord,
   type SnapshotState,
@@ -47,6 +51,8 @@ import {
   encodeScopes,
   OPERATOR_COLUMNS,
   type OperatorRow,
+  POLICY_COLUMNS,
+  type PolicyRow,
   SESSION_COLUMNS,
   type SessionRow,
   SNAPSHOT_COLUMNS,
@@ -59,6 +65,7 @@ import {
   toAuditEntry,
   toEnrollmentToken,
   toOperator,
+  toPolicy,
   toSession,
   toSnapshot,
   toTenant,
@@ -78,6 +85,7 @@ import {
   checkPage,
   checkPasswordHash,
   checkQuota,
+  checkRetentionRules,
   checkRole,
   checkSecretHash,
   checkSize,
@@ -94,6 +102,12 @@ import {
 } from "./validation.js";
 
 export const BUSY_TIMEOUT_MS = 5000;
+
+/** SQL condition on a pack row `o`: no active or held snapshot references it. */
+const UNREFERENCED = `NOT EXISTS (
+  SELECT 1 FROM snapshot_packs sp
+    JOIN snapshots s ON s.tenant_id = sp.tenant_id AND s.id = sp.snapshot_id
+    WHERE sp.tenant_id = o.tenant_id AND sp.pack = o.name AND s.state <> 'deleted')`;
 
 /** Which tenant status may follow which: offboarding can be cancelled, deletion cannot. */
 const TENANT_TRANSITIONS: Readonly<Record<TenantStatus, readonly TenantStatus[]>> = {
@@ -540,9 +554,13 @@ export class SqliteCatalog implements Catalog {
   }
 
   async objectUsage(tenantId: string): Promise<ObjectUsage> {
+    // A deleted snapshot keeps its object's row (its record refers to it) but not its bytes.
     const rows = this.statement<{ kind: ObjectKind; count: number; bytes: number }>(
-      `SELECT kind, count(*) AS count, sum(size) AS bytes FROM objects
-        WHERE tenant_id = ? GROUP BY kind`,
+      `SELECT kind, count(*) AS count, sum(size) AS bytes FROM objects o
+        WHERE tenant_id = ? AND NOT (kind = 'snapshots' AND EXISTS (
+          SELECT 1 FROM snapshots s
+            WHERE s.tenant_id = o.tenant_id AND s.id = o.name AND s.state = 'deleted'))
+        GROUP BY kind`,
     ).all(tenantId);
     const byKind = Object.fromEntries(
       OBJECT_KINDS.map((kind) => [kind, { count: 0, bytes: 0 }]),
@@ -560,6 +578,10 @@ export class SqliteCatalog implements Catalog {
     const packs = normalizePacks(snapshot.packs);
     const committedAt = checkTime("now", now);
     const claimedTime = checkTime("claimedTime", snapshot.claimedTime);
+    const recordedBy =
+      snapshot.packsRecordedBy === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : checkTime("packsRecordedBy", snapshot.packsRecordedBy);
     const tenantId = snapshot.tenantId;
     return this.write(() => {
       const tenant = this.tenantRow(tenantId) ?? notFound("tenant", tenantId);
@@ -570,12 +592,14 @@ export class SqliteCatalog implements Catalog {
         throw new RempartError("ObjectConflict", `snapshot ${id} is already recorded`, { id });
       }
       const exists = this.statement(
-        "SELECT 1 FROM objects WHERE tenant_id = ? AND kind = ? AND name = ?",
+        "SELECT 1 FROM objects WHERE tenant_id = ? AND kind = ? AND name = ? AND created_at <= ?",
       );
       const missing = [
-        ...(exists.get(tenantId, "snapshots", id) === undefined ? [`snapshots/${id}`] : []),
+        ...(exists.get(tenantId, "snapshots", id, Number.MAX_SAFE_INTEGER) === undefined
+          ? [`snapshots/${id}`]
+          : []),
         ...packs
-          .filter((pack) => exists.get(tenantId, "data", pack) === undefined)
+          .filter((pack) => exists.get(tenantId, "data", pack, recordedBy) === undefined)
           .map((pack) => `data/${pack}`),
       ];
       if (missing.length > 0) {
@@ -593,10 +617,11 @@ export class SqliteCatalog implements Catalog {
         claimed_time: claimedTime,
         immutable_until: committedAt + tenant.immutable_days * DAY_MS,
         state: "active",
+        known_good: 0,
       };
       this.statement(
         `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}) VALUES (@tenant_id, @id, @agent_id,
-          @committed_at, @claimed_time, @immutable_until, @state)`,
+          @committed_at, @claimed_time, @immutable_until, @state, @known_good)`,
       ).run(row);
       const addPack = this.statement(
         "INSERT INTO snapshot_packs (tenant_id, snapshot_id, pack) VALUES (?, ?, ?)",
@@ -669,14 +694,107 @@ export class SqliteCatalog implements Catalog {
     return this.statement<string>(
       `SELECT o.name FROM objects o
         WHERE o.tenant_id = ? AND o.kind = 'data' AND o.created_at < ? AND o.name > ?
-          AND NOT EXISTS (
-            SELECT 1 FROM snapshot_packs sp
-              JOIN snapshots s ON s.tenant_id = sp.tenant_id AND s.id = sp.snapshot_id
-              WHERE sp.tenant_id = o.tenant_id AND sp.pack = o.name AND s.state <> 'deleted')
+          AND ${UNREFERENCED}
         ORDER BY o.name LIMIT ?`,
     )
       .pluck()
       .all(tenantId, before, after, limit);
+  }
+
+  async unreferencedPackUsage(tenantId: string, createdBefore: Date): Promise<PackUsage> {
+    const before = checkTime("createdBefore", createdBefore);
+    const row = this.statement<{ count: number; bytes: number | null }>(
+      `SELECT count(*) AS count, sum(o.size) AS bytes FROM objects o
+        WHERE o.tenant_id = ? AND o.kind = 'data' AND o.created_at < ? AND ${UNREFERENCED}`,
+    ).get(tenantId, before);
+    return { count: row?.count ?? 0, bytes: row?.bytes ?? 0 };
+  }
+
+  async forgetPack(
+    tenantId: string,
+    name: string,
+    createdBefore: Date,
+  ): Promise<{ outcome: ForgetOutcome; size: number }> {
+    const pack = checkObjectName("data", name);
+    const before = checkTime("createdBefore", createdBefore);
+    return this.write(() => {
+      const row = this.statement<{ size: number; created_at: number; unreferenced: number }>(
+        `SELECT size, created_at, ${UNREFERENCED} AS unreferenced FROM objects o
+          WHERE o.tenant_id = ? AND o.kind = 'data' AND o.name = ?`,
+      ).get(tenantId, pack);
+      if (row === undefined) return { outcome: "absent", size: 0 };
+      if (row.created_at >= before) return { outcome: "recent", size: row.size };
+      if (row.unreferenced !== 1) return { outcome: "referenced", size: row.size };
+      // Only deleted snapshots still list it; their lists go with it (the foreign key wants so).
+      this.statement("DELETE FROM snapshot_packs WHERE tenant_id = ? AND pack = ?").run(
+        tenantId,
+        pack,
+      );
+      this.statement("DELETE FROM objects WHERE tenant_id = ? AND kind = 'data' AND name = ?").run(
+        tenantId,
+        pack,
+      );
+      return { outcome: "forgotten", size: row.size };
+    });
+  }
+
+  async markSnapshotKnownGood(tenantId: string, id: string): Promise<SnapshotRecord> {
+    return this.write(() => {
+      const row = this.snapshotRow(tenantId, id) ?? notFound("snapshot", id);
+      if (row.state === "deleted")
+        throw new RempartError("ObjectConflict", `snapshot ${id} is deleted`, {
+          reason: "deleted-is-final",
+          id,
+        });
+      this.statement("UPDATE snapshots SET known_good = 1 WHERE tenant_id = ? AND id = ?").run(
+        tenantId,
+        id,
+      );
+      return toSnapshot({ ...row, known_good: 1 });
+    });
+  }
+
+  async setRetentionPolicy(
+    tenantId: string,
+    agentId: string | null,
+    rules: RetentionRules,
+    now: Date,
+  ): Promise<PolicyRecord> {
+    const checked = checkRetentionRules(rules);
+    const row: PolicyRow = {
+      tenant_id: tenantId,
+      agent_id: agentId,
+      keep_within_days: checked.keepWithinDays,
+      keep_daily: checked.keepDaily,
+      keep_weekly: checked.keepWeekly,
+      keep_monthly: checked.keepMonthly,
+      keep_yearly: checked.keepYearly,
+      known_good_after_days: checked.knownGoodAfterDays,
+      updated_at: checkTime("now", now),
+    };
+    return this.write(() => {
+      this.tenantRow(tenantId) ?? notFound("tenant", tenantId);
+      if (agentId !== null && this.agentRow(agentId)?.tenant_id !== tenantId)
+        notFound("agent of this tenant", agentId);
+      this.statement(
+        "DELETE FROM retention_policies WHERE tenant_id = ? AND ifnull(agent_id, '') = ?",
+      ).run(tenantId, agentId ?? "");
+      this.statement(
+        `INSERT INTO retention_policies (${POLICY_COLUMNS}) VALUES (@tenant_id, @agent_id,
+          @keep_within_days, @keep_daily, @keep_weekly, @keep_monthly, @keep_yearly,
+          @known_good_after_days, @updated_at)`,
+      ).run(row);
+      return toPolicy(row);
+    });
+  }
+
+  async listRetentionPolicies(tenantId: string): Promise<PolicyRecord[]> {
+    return this.statement<PolicyRow>(
+      `SELECT ${POLICY_COLUMNS} FROM retention_policies WHERE tenant_id = ?
+        ORDER BY agent_id IS NOT NULL, agent_id`,
+    )
+      .all(tenantId)
+      .map(toPolicy);
   }
 
   async appendAudit(entry: NewAuditEntry, now: Date): Promise<AuditEntry> {

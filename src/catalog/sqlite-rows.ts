@@ -12,6 +12,7 @@ import type {
   EnrollmentToken,
   Operator,
   OperatorRole,
+  PolicyRecord,
   Session,
   SnapshotRecord,
   SnapshotState,
@@ -161,7 +162,7 @@ export function toAgent(row: AgentRow): Agent {
 }
 
 export const SNAPSHOT_COLUMNS =
-  "tenant_id, id, agent_id, committed_at, claimed_time, immutable_until, state";
+  "tenant_id, id, agent_id, committed_at, claimed_time, immutable_until, state, known_good";
 
 export interface SnapshotRow {
   tenant_id: string;
@@ -171,6 +172,7 @@ export interface SnapshotRow {
   claimed_time: number;
   immutable_until: number;
   state: string;
+  known_good: number;
 }
 
 export function toSnapshot(row: SnapshotRow): SnapshotRecord {
@@ -182,6 +184,38 @@ export function toSnapshot(row: SnapshotRow): SnapshotRecord {
     claimedTime: new Date(row.claimed_time),
     immutableUntil: new Date(row.immutable_until),
     state: row.state as SnapshotState,
+    knownGood: row.known_good === 1,
+  };
+}
+
+export const POLICY_COLUMNS = `tenant_id, agent_id, keep_within_days, keep_daily, keep_weekly,
+  keep_monthly, keep_yearly, known_good_after_days, updated_at`;
+
+export interface PolicyRow {
+  tenant_id: string;
+  agent_id: string | null;
+  keep_within_days: number;
+  keep_daily: number;
+  keep_weekly: number;
+  keep_monthly: number;
+  keep_yearly: number;
+  known_good_after_days: number;
+  updated_at: number;
+}
+
+export function toPolicy(row: PolicyRow): PolicyRecord {
+  return {
+    tenantId: row.tenant_id,
+    agentId: row.agent_id,
+    rules: {
+      keepWithinDays: row.keep_within_days,
+      keepDaily: row.keep_daily,
+      keepWeekly: row.keep_weekly,
+      keepMonthly: row.keep_monthly,
+      keepYearly: row.keep_yearly,
+      knownGoodAfterDays: row.known_good_after_days,
+    },
+    updatedAt: new Date(row.updated_at),
   };
 }
 

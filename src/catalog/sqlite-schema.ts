@@ -132,7 +132,27 @@ WHEN EXISTS (SELECT 1 FROM audit_log WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 `;
 
-export const MIGRATIONS: readonly string[] = [VERSION_1];
+// Retention policies per tenant (agent_id NULL) and per agent; the known-good mark on snapshots.
+const VERSION_2 = `
+CREATE TABLE retention_policies (
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  agent_id TEXT,
+  keep_within_days INTEGER NOT NULL CHECK (keep_within_days >= 0),
+  keep_daily INTEGER NOT NULL CHECK (keep_daily >= 0),
+  keep_weekly INTEGER NOT NULL CHECK (keep_weekly >= 0),
+  keep_monthly INTEGER NOT NULL CHECK (keep_monthly >= 0),
+  keep_yearly INTEGER NOT NULL CHECK (keep_yearly >= 0),
+  known_good_after_days INTEGER NOT NULL CHECK (known_good_after_days >= 0),
+  updated_at INTEGER NOT NULL,
+  FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id)
+) STRICT;
+-- One policy per tenant and one per agent: NULLs are distinct in a plain UNIQUE, hence ifnull.
+CREATE UNIQUE INDEX retention_policies_scope ON retention_policies (tenant_id, ifnull(agent_id, ''));
+
+ALTER TABLE snapshots ADD COLUMN known_good INTEGER NOT NULL DEFAULT 0 CHECK (known_good IN (0, 1));
+`;
+
+export const MIGRATIONS: readonly string[] = [VERSION_1, VERSION_2];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

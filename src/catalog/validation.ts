@@ -14,6 +14,7 @@ import {
   MAX_PAGE,
   OPERATOR_ROLES,
   type Page,
+  type RetentionRules,
   SNAPSHOT_STATES,
   TENANT_STATUSES,
 } from "./catalog.js";
@@ -262,4 +263,39 @@ export function serializeAuditDetails(details: Readonly<Record<string, unknown>>
     );
   }
   return json;
+}
+
+/** Most periods a calendar rule may keep: 100 years of days. */
+export const MAX_KEEP = MAX_DAYS;
+
+/** Whole numbers in range, and rules that keep something: a policy of zeros would empty a tenant. */
+export function checkRetentionRules(rules: RetentionRules): RetentionRules {
+  if (typeof rules !== "object" || rules === null)
+    throw invalid("rules must be an object", { field: "rules" });
+  const fields = [
+    "keepWithinDays",
+    "keepDaily",
+    "keepWeekly",
+    "keepMonthly",
+    "keepYearly",
+    "knownGoodAfterDays",
+  ] as const;
+  for (const field of fields) {
+    const value = rules[field];
+    if (!Number.isInteger(value) || value < 0 || value > MAX_KEEP)
+      throw invalid(`${field} must be a whole number from 0 to ${MAX_KEEP}`, { field, value });
+  }
+  if (fields.slice(0, 5).every((field) => rules[field] === 0))
+    throw invalid(
+      "a retention policy must keep something: set keep-within or a daily, weekly, monthly or yearly count",
+      { field: "rules", reason: "keeps-nothing" },
+    );
+  return {
+    keepWithinDays: rules.keepWithinDays,
+    keepDaily: rules.keepDaily,
+    keepWeekly: rules.keepWeekly,
+    keepMonthly: rules.keepMonthly,
+    keepYearly: rules.keepYearly,
+    knownGoodAfterDays: rules.knownGoodAfterDays,
+  };
 }

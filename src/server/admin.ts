@@ -10,6 +10,9 @@ import type {
   AuditEntry,
   Catalog,
   KindUsage,
+  PolicyRecord,
+  RetentionRules,
+  SnapshotRecord,
   Tenant,
   TenantStatus,
 } from "../catalog/catalog.js";
@@ -24,6 +27,9 @@ import {
   ValidationError,
 } from "../protocol/api.js";
 import type { ObjectKind } from "../storage/object-store.js";
+import { collectTenant, type GcReport } from "./gc/gc.js";
+import { type EffectivePolicy, effectivePolicy } from "./retention/effective.js";
+import { type PruneReport, pruneTenant } from "./retention/prune.js";
 import type { TenantStores } from "./tenant-stores.js";
 import { newToken } from "./tokens.js";
 
@@ -59,8 +65,11 @@ export interface TenantDetails extends TenantView {
     readonly active: number;
     readonly held: number;
     readonly deleted: number;
+    readonly known_good: number;
     readonly last_committed_at: string | null;
   };
+  /** Packs no active or held snapshot needs, whatever their age: what GC frees after the grace. */
+  readonly reclaimable: { readonly packs: number; readonly bytes: number };
   readonly agents: readonly AgentView[];
 }
 
@@ -183,10 +192,12 @@ export async function listTenants(ctx: AdminContext): Promise<TenantView[]> {
 
 export async function showTenant(ctx: AdminContext, name: string): Promise<TenantDetails> {
   const tenant = await tenantByName(ctx.catalog, name);
-  const [usage, snapshots, agents] = await Promise.all([
+  const [usage, snapshots, agents, reclaimable] = await Promise.all([
     ctx.catalog.objectUsage(tenant.id),
     ctx.catalog.listSnapshots(tenant.id),
     ctx.catalog.listAgents(tenant.id),
+    // Strictly before the far future: every unreferenced pack, whatever its age.
+    ctx.catalog.unreferencedPackUsage(tenant.id, new Date(8.64e15)),
   ]);
   const count = (state: string) => snapshots.filter((s) => s.state === state).length;
   return {
@@ -200,8 +211,10 @@ export async function showTenant(ctx: AdminContext, name: string): Promise<Tenan
       active: count("active"),
       held: count("held"),
       deleted: count("deleted"),
+      known_good: snapshots.filter((s) => s.knownGood && s.state !== "deleted").length,
       last_committed_at: iso(snapshots.at(-1)?.committedAt ?? null),
     },
+    reclaimable: { packs: reclaimable.count, bytes: reclaimable.bytes },
     agents: agents.map(agentView),
   };
 }
@@ -296,4 +309,236 @@ export async function readAudit(ctx: AdminContext, filter: AuditFilter): Promise
     ...(filter.beforeId === undefined ? {} : { beforeId: filter.beforeId }),
   });
   return entries.map(auditView);
+}
+
+export interface RulesView {
+  readonly keep_within_days: number;
+  readonly keep_daily: number;
+  readonly keep_weekly: number;
+  readonly keep_monthly: number;
+  readonly keep_yearly: number;
+  readonly known_good_after_days: number;
+}
+
+export interface PolicyView {
+  readonly tenant: string;
+  /** The tenant's own policy, or its default from retention_days when none is set. */
+  readonly tenant_policy: RulesView & { readonly source: "tenant" | "default" };
+  readonly agent_overrides: readonly (RulesView & {
+    readonly agent_id: string;
+    readonly hostname: string | null;
+    readonly updated_at: string;
+  })[];
+}
+
+export function rulesView(rules: RetentionRules): RulesView {
+  return {
+    keep_within_days: rules.keepWithinDays,
+    keep_daily: rules.keepDaily,
+    keep_weekly: rules.keepWeekly,
+    keep_monthly: rules.keepMonthly,
+    keep_yearly: rules.keepYearly,
+    known_good_after_days: rules.knownGoodAfterDays,
+  };
+}
+
+export async function showPolicy(ctx: AdminContext, tenantName: string): Promise<PolicyView> {
+  const tenant = await tenantByName(ctx.catalog, tenantName);
+  const [policies, agents] = await Promise.all([
+    ctx.catalog.listRetentionPolicies(tenant.id),
+    ctx.catalog.listAgents(tenant.id),
+  ]);
+  const base = effectivePolicy(tenant, policies, null);
+  return {
+    tenant: tenant.name,
+    tenant_policy: {
+      ...rulesView(base.rules),
+      source: base.source === "tenant" ? "tenant" : "default",
+    },
+    agent_overrides: policies
+      .filter((p): p is PolicyRecord & { agentId: string } => p.agentId !== null)
+      .map((p) => ({
+        agent_id: p.agentId,
+        hostname: agents.find((a) => a.id === p.agentId)?.hostname ?? null,
+        ...rulesView(p.rules),
+        updated_at: p.updatedAt.toISOString(),
+      })),
+  };
+}
+
+/**
+ * Sets the tenant's policy, or an agent's override with `agentId`. Fields not given keep their
+ * value at that level (for a new override: the tenant's effective policy).
+ */
+export async function setPolicy(
+  ctx: AdminContext,
+  actor: AdminActor,
+  tenantName: string,
+  agentId: string | null,
+  changes: Partial<RetentionRules>,
+): Promise<PolicyView> {
+  const tenant = await tenantByName(ctx.catalog, tenantName);
+  const policies = await ctx.catalog.listRetentionPolicies(tenant.id);
+  const current: EffectivePolicy = effectivePolicy(tenant, policies, agentId);
+  const defined = Object.fromEntries(
+    Object.entries(changes).filter(([, value]) => value !== undefined),
+  ) as Partial<RetentionRules>;
+  const rules: RetentionRules = { ...current.rules, ...defined };
+  const now = ctx.now();
+  await ctx.catalog.setRetentionPolicy(tenant.id, agentId, rules, now);
+  await ctx.catalog.appendAudit(
+    {
+      actor: actor.audit,
+      action: "retention.policy.set",
+      tenantId: tenant.id,
+      details: { agent_id: agentId, ...rulesView(rules), previous: rulesView(current.rules) },
+    },
+    now,
+  );
+  return showPolicy(ctx, tenantName);
+}
+
+export interface SnapshotView {
+  readonly id: string;
+  readonly agent_id: string;
+  readonly committed_at: string;
+  readonly claimed_time: string;
+  readonly immutable_until: string;
+  readonly state: string;
+  readonly known_good: boolean;
+}
+
+export function snapshotView(snapshot: SnapshotRecord): SnapshotView {
+  return {
+    id: snapshot.id,
+    agent_id: snapshot.agentId,
+    committed_at: snapshot.committedAt.toISOString(),
+    claimed_time: snapshot.claimedTime.toISOString(),
+    immutable_until: snapshot.immutableUntil.toISOString(),
+    state: snapshot.state,
+    known_good: snapshot.knownGood,
+  };
+}
+
+/** The tenant's one snapshot whose id starts with `prefix` (at least 4 hex digits). */
+async function snapshotByPrefix(
+  ctx: AdminContext,
+  tenant: Tenant,
+  prefix: string,
+): Promise<SnapshotRecord> {
+  if (!/^[0-9a-f]{4,64}$/.test(prefix))
+    throw new RempartError(
+      "InvalidArgument",
+      `${JSON.stringify(prefix)} is not a snapshot id prefix: give at least 4 lowercase hex digits`,
+    );
+  const matches = (await ctx.catalog.listSnapshots(tenant.id)).filter((s) =>
+    s.id.startsWith(prefix),
+  );
+  const [only] = matches;
+  if (only === undefined)
+    throw new RempartError("NotFound", `tenant ${tenant.name} has no snapshot ${prefix}…`, {
+      prefix,
+    });
+  if (matches.length > 1)
+    throw new RempartError(
+      "InvalidArgument",
+      `${matches.length} snapshots of ${tenant.name} start with ${prefix}: give more digits`,
+      { prefix, matches: matches.length },
+    );
+  return only;
+}
+
+export type SnapshotAction = "hold" | "release" | "mark-good";
+
+/**
+ * Holds a snapshot (no policy removes it until released), releases a hold, or marks it
+ * known-good. Releasing lifts a protection, so it needs an operator with the role `admin` (the
+ * admin CLI acts as the `admin` operator); every action is audited.
+ */
+export async function changeSnapshot(
+  ctx: AdminContext,
+  actor: AdminActor,
+  tenantName: string,
+  prefix: string,
+  action: SnapshotAction,
+): Promise<SnapshotView> {
+  const tenant = await tenantByName(ctx.catalog, tenantName);
+  const snapshot = await snapshotByPrefix(ctx, tenant, prefix);
+  if (action === "release") {
+    const operator = await ctx.catalog.getOperator(actor.operatorId);
+    if (operator?.role !== "admin" || operator.disabled)
+      throw new RempartError(
+        "InvalidArgument",
+        "releasing a hold needs an operator with the role admin",
+        { reason: "not-admin" },
+      );
+  }
+  const now = ctx.now();
+  const after =
+    action === "mark-good"
+      ? await ctx.catalog.markSnapshotKnownGood(tenant.id, snapshot.id)
+      : await ctx.catalog.setSnapshotState(
+          tenant.id,
+          snapshot.id,
+          action === "hold" ? "held" : "active",
+          now,
+        );
+  await ctx.catalog.appendAudit(
+    {
+      actor: actor.audit,
+      action: {
+        hold: "snapshot.hold",
+        release: "snapshot.hold.release",
+        "mark-good": "snapshot.known-good",
+      }[action],
+      tenantId: tenant.id,
+      details: {
+        snapshot_id: snapshot.id,
+        operator_id: actor.operatorId,
+        from: snapshot.state,
+        to: after.state,
+      },
+    },
+    now,
+  );
+  return snapshotView(after);
+}
+
+/** The tenants a job covers: the one named, or every tenant not yet deleted. */
+async function jobTenants(ctx: AdminContext, tenantName: string | undefined): Promise<Tenant[]> {
+  if (tenantName !== undefined) return [await tenantByName(ctx.catalog, tenantName)];
+  return (await ctx.catalog.listTenants()).filter((t) => t.status !== "deleted");
+}
+
+export async function prune(
+  ctx: AdminContext,
+  actor: AdminActor,
+  options: { tenantName?: string | undefined; dryRun: boolean },
+): Promise<PruneReport[]> {
+  const now = ctx.now();
+  const reports: PruneReport[] = [];
+  for (const tenant of await jobTenants(ctx, options.tenantName))
+    reports.push(
+      await pruneTenant(ctx, tenant, { now, dryRun: options.dryRun, actor: actor.audit }),
+    );
+  return reports;
+}
+
+export async function collectGarbage(
+  ctx: AdminContext,
+  actor: AdminActor,
+  options: { tenantName?: string | undefined; dryRun: boolean; graceMs: number },
+): Promise<GcReport[]> {
+  const now = ctx.now();
+  const reports: GcReport[] = [];
+  for (const tenant of await jobTenants(ctx, options.tenantName))
+    reports.push(
+      await collectTenant(ctx, tenant, {
+        now,
+        graceMs: options.graceMs,
+        dryRun: options.dryRun,
+        actor: actor.audit,
+      }),
+    );
+  return reports;
 }

@@ -7,16 +7,26 @@ import {
   type AdminContext,
   type AgentView,
   type AuditView,
+  changeSnapshot,
+  collectGarbage,
   createEnrollmentToken,
   createTenant,
   listAgents,
   listTenants,
+  type PolicyView,
+  prune,
+  type RulesView,
   readAudit,
   revokeAgent,
+  type SnapshotAction,
+  setPolicy,
+  showPolicy,
   showTenant,
   type TenantView,
 } from "../../server/admin.js";
 import { ADMIN_USERNAME, ensureAdminOperator, openDataDir } from "../../server/data-dir.js";
+import { DEFAULT_GRACE_MS, type GcReport, withGcLock } from "../../server/gc/gc.js";
+import type { PruneReport } from "../../server/retention/prune.js";
 import { certificateFingerprint } from "../../server/tls.js";
 import type { Command, CommandContext, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
@@ -31,6 +41,15 @@ const options = {
   restore: { type: "boolean" },
   tenant: { type: "string" },
   limit: { type: "string" },
+  agent: { type: "string" },
+  "keep-within": { type: "string" },
+  "keep-daily": { type: "string" },
+  "keep-weekly": { type: "string" },
+  "keep-monthly": { type: "string" },
+  "keep-yearly": { type: "string" },
+  "known-good-after": { type: "string" },
+  "dry-run": { type: "boolean" },
+  grace: { type: "string" },
 } satisfies OptionTable;
 
 const USAGE = [
@@ -39,6 +58,12 @@ const USAGE = [
   "       rempart admin enroll-token NAME --expires 24h [--restore]",
   "       rempart admin agent list NAME | agent revoke AGENT_ID",
   "       rempart admin audit [--tenant NAME] [--limit N]",
+  "       rempart admin policy set NAME [--agent ID] [--keep-within 14d] [--keep-daily 7]",
+  "           [--keep-weekly 4] [--keep-monthly 12] [--keep-yearly 3] [--known-good-after 7d]",
+  "       rempart admin policy show NAME",
+  "       rempart admin prune [--tenant NAME] [--dry-run]",
+  "       rempart admin gc [--tenant NAME] [--grace 24h] [--dry-run]",
+  "       rempart admin snapshot hold|release|mark-good NAME SNAPSHOT_ID_PREFIX",
   "       (all: [--data DIR] [--json]; DIR defaults to ./data)",
 ].join("\n");
 
@@ -67,15 +92,70 @@ export function parseSize(text: string): number {
 
 const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
-/** `90s`, `30m`, `24h`, `7d`. */
-export function parseDuration(text: string): number {
+/** `90s`, `30m`, `24h`, `7d`, in seconds. */
+export function parseDuration(text: string, option = "expires"): number {
   const match = /^(\d{1,9})([smhd])$/.exec(text.trim());
   if (!match)
     throw new RempartError(
       "InvalidArgument",
-      `--expires wants a duration such as 30m, 24h or 7d, not ${JSON.stringify(text)}`,
+      `--${option} wants a duration such as 30m, 24h or 7d, not ${JSON.stringify(text)}`,
     );
   return Number(match[1]) * (SECONDS[match[2] ?? "s"] ?? 1);
+}
+
+/** `14d` or `14`: whole days, as retention counts them. */
+function days(context: CommandContext, option: string): number | undefined {
+  const text = context.string(option);
+  if (text === undefined) return undefined;
+  const match = /^(\d{1,5})d?$/.exec(text.trim());
+  if (!match)
+    throw new RempartError(
+      "InvalidArgument",
+      `--${option} wants whole days such as 14d, not ${JSON.stringify(text)}`,
+    );
+  return Number(match[1]);
+}
+
+function printRules(output: Output, label: string, rules: RulesView): void {
+  const counts = [
+    `within ${rules.keep_within_days} d`,
+    `daily ${rules.keep_daily}`,
+    `weekly ${rules.keep_weekly}`,
+    `monthly ${rules.keep_monthly}`,
+    `yearly ${rules.keep_yearly}`,
+    rules.known_good_after_days > 0
+      ? `known-good older than ${rules.known_good_after_days} d`
+      : "no known-good rule",
+  ];
+  output.line(`${label}: keep ${counts.join(", ")}`);
+}
+
+function printPolicy(output: Output, view: PolicyView): void {
+  const source = view.tenant_policy.source === "default" ? " (default: retention days)" : "";
+  printRules(output, `${view.tenant}${source}`, view.tenant_policy);
+  for (const override of view.agent_overrides)
+    printRules(output, `  agent ${override.agent_id} (${override.hostname ?? "?"})`, override);
+}
+
+function printPrune(output: Output, report: PruneReport): void {
+  const verb = report.dryRun ? "would remove" : "removed";
+  output.line(`tenant ${report.tenant.name}: ${verb} ${report.removed.length} snapshot(s)`);
+  for (const series of report.series) {
+    output.line(`  agent ${series.agentId} (policy: ${series.policy.source})`);
+    for (const d of series.decisions)
+      output.line(
+        `    ${d.id.slice(0, 12)}  ${day(d.committedAt.toISOString())}  ${d.keep ? "keep  " : "remove"}  ${d.reasons.join("; ")}`.trimEnd(),
+      );
+  }
+  for (const refusal of report.refused)
+    output.line(`  refused ${refusal.id.slice(0, 12)}: ${refusal.reason}`);
+}
+
+function printGc(output: Output, report: GcReport): void {
+  const verb = report.dryRun ? "would free" : "freed";
+  output.line(
+    `tenant ${report.tenant.name}: ${verb} ${report.packs} unreferenced pack(s), ${formatBytes(report.bytes)}; ${report.strayFiles} stray file(s), ${formatBytes(report.strayBytes)}${report.restored > 0 ? `; put back ${report.restored} re-uploaded pack(s)` : ""}`,
+  );
 }
 
 function wholeNumber(context: CommandContext, name: string): number | undefined {
@@ -201,7 +281,10 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
     );
     const s = details.snapshots;
     output.line(
-      `snapshots: ${s.active} active, ${s.held} held, ${s.deleted} deleted; last committed ${day(s.last_committed_at)}`,
+      `snapshots: ${s.active} active, ${s.held} held, ${s.deleted} deleted, ${s.known_good} known-good; last committed ${day(s.last_committed_at)}`,
+    );
+    output.line(
+      `reclaimable: ${details.reclaimable.packs} unreferenced pack(s), ${formatBytes(details.reclaimable.bytes)} (freed by gc after the grace period)`,
     );
     output.line(`agents (${details.agents.length}):`);
     printAgents(output, details.agents, now);
@@ -242,6 +325,93 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
       );
     return EXIT.ok;
   }
+  if (group === "policy" && action === "show") {
+    const view = await showPolicy(ctx, argument(context, 2, "the tenant NAME"));
+    if (output.json) output.object(view);
+    else printPolicy(output, view);
+    return EXIT.ok;
+  }
+  if (group === "policy" && action === "set") {
+    const name = argument(context, 2, "the tenant NAME");
+    const view = await setPolicy(ctx, await actor(), name, context.string("agent") ?? null, {
+      keepWithinDays: days(context, "keep-within"),
+      keepDaily: wholeNumber(context, "keep-daily"),
+      keepWeekly: wholeNumber(context, "keep-weekly"),
+      keepMonthly: wholeNumber(context, "keep-monthly"),
+      keepYearly: wholeNumber(context, "keep-yearly"),
+      knownGoodAfterDays: days(context, "known-good-after"),
+    });
+    if (output.json) output.object(view);
+    else printPolicy(output, view);
+    return EXIT.ok;
+  }
+  if (group === "snapshot" && ["hold", "release", "mark-good"].includes(action ?? "")) {
+    const snapshot = await changeSnapshot(
+      ctx,
+      await actor(),
+      argument(context, 2, "the tenant NAME"),
+      argument(context, 3, "the SNAPSHOT_ID_PREFIX"),
+      action as SnapshotAction,
+    );
+    if (output.json) output.object(snapshot);
+    else
+      output.line(
+        `snapshot ${snapshot.id}: ${snapshot.state}${snapshot.known_good ? ", known-good" : ""}, immutable until ${snapshot.immutable_until}`,
+      );
+    return EXIT.ok;
+  }
+  if (group === "prune") {
+    const reports = await prune(ctx, await actor(), {
+      tenantName: context.string("tenant"),
+      dryRun: context.flag("dry-run"),
+    });
+    if (output.json)
+      output.object(
+        reports.map((r) => ({
+          tenant: r.tenant.name,
+          dry_run: r.dryRun,
+          removed: r.removed,
+          refused: r.refused,
+          files_deleted: r.filesDeleted,
+          series: r.series.map((s) => ({
+            agent_id: s.agentId,
+            policy_source: s.policy.source,
+            decisions: s.decisions.map((d) => ({
+              id: d.id,
+              committed_at: d.committedAt.toISOString(),
+              keep: d.keep,
+              reasons: d.reasons,
+            })),
+          })),
+        })),
+      );
+    else for (const report of reports) printPrune(output, report);
+    return EXIT.ok;
+  }
+  if (group === "gc") {
+    const grace = context.string("grace");
+    const graceMs = grace === undefined ? DEFAULT_GRACE_MS : parseDuration(grace, "grace") * 1000;
+    const dryRun = context.flag("dry-run");
+    const run = () =>
+      actor().then((who) =>
+        collectGarbage(ctx, who, { tenantName: context.string("tenant"), dryRun, graceMs }),
+      );
+    const reports = dryRun ? await run() : await withGcLock(dataDir, run);
+    if (output.json)
+      output.object(
+        reports.map((r) => ({
+          tenant: r.tenant.name,
+          dry_run: r.dryRun,
+          packs: r.packs,
+          bytes: r.bytes,
+          stray_files: r.strayFiles,
+          stray_bytes: r.strayBytes,
+          restored: r.restored,
+        })),
+      );
+    else for (const report of reports) printGc(output, report);
+    return EXIT.ok;
+  }
   if (group === "audit") {
     const entries = await readAudit(ctx, {
       tenantName: context.string("tenant"),
@@ -263,7 +433,7 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
 export const adminCommand: Command = {
   name: "admin",
   summary:
-    "manage the server's tenants, enrollment tokens, agents and audit log (on the server machine)",
+    "manage the server's tenants, agents, retention, holds, prune, GC and audit log (on the server machine)",
   usage: USAGE,
   options,
   async run(context) {

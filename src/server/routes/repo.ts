@@ -61,6 +61,9 @@ async function commit(
   const existing = await ctx.catalog.getSnapshot(tenantId, request.name);
   if (existing !== undefined) return { status: 200, answer: alreadyCommitted(existing) };
   // The catalog is what listings show, so it decides what is missing; the store checks again.
+  // Packs re-recorded after this instant (GC collected them while this commit was checked, and an
+  // agent uploaded them again) count as missing: the catalog then refuses the commit.
+  const checkedAt = ctx.now();
   const missing: string[] = [];
   for (const pack of request.packs)
     if (!(await ctx.catalog.objectExists(tenantId, "data", pack))) missing.push(pack);
@@ -95,7 +98,14 @@ async function commit(
     );
     // The receipt time is the server's clock, read now: retention never trusts the agent's.
     record = await ctx.catalog.recordSnapshot(
-      { tenantId, id: request.name, agentId: who.agent.id, claimedTime, packs: request.packs },
+      {
+        tenantId,
+        id: request.name,
+        agentId: who.agent.id,
+        claimedTime,
+        packs: request.packs,
+        packsRecordedBy: checkedAt,
+      },
       ctx.now(),
     );
   } catch (error) {
