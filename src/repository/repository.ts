@@ -201,7 +201,6 @@ export class Repository {
     return [...stored.values()].filter((info) => !this.index.hasPack(info.name));
   }
 
-
   async readPackHeader(info: ObjectInfo): Promise<PackEntry[]> {
     const trailer = await this.store.get(info, {
       offset: info.size - PACK_TRAILER_SIZE,
