@@ -1,10 +1,12 @@
 /** What every command shares: its option table, the repository it opens, and its output. */
 import { resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { type AgentConfig, agentStore, findAgentConfig } from "../agent/config.js";
 import { parseRecoveryPrivateKey } from "../crypto/recovery-key.js";
 import { RempartError } from "../errors.js";
 import { Repository } from "../repository/repository.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
+import type { ObjectStore } from "../storage/object-store.js";
 import { Output } from "./output.js";
 import { readFileSecret, readPassword } from "./secrets.js";
 
@@ -62,18 +64,28 @@ export class CommandContext {
     return resolve(path);
   }
 
-  /** The storage of an existing repository. */
-  store(): Promise<FsObjectStore> {
-    return FsObjectStore.open(this.repositoryPath());
+  /** The storage of an existing repository: --repo, else the server this machine is enrolled with. */
+  async store(): Promise<ObjectStore> {
+    const agent = await this.agentConfig();
+    return agent ? agentStore(agent) : FsObjectStore.open(this.repositoryPath());
   }
 
-  password(confirm = false): Promise<string> {
+  async password(confirm = false): Promise<string> {
+    const given = this.string("password-file") !== undefined || !!process.env.REMPART_PASSWORD;
+    const agent = given ? undefined : await this.agentConfig();
+    if (agent) return agent.repositoryPassword;
     return readPassword({
       file: this.string("password-file"),
       env: "REMPART_PASSWORD",
       prompt: "repository password",
       confirm,
     });
+  }
+
+  /** The agent configuration, when no local repository is named and this machine is enrolled. */
+  private agentConfig(): Promise<AgentConfig | undefined> {
+    if (this.string("repo") ?? process.env.REMPART_REPO) return Promise.resolve(undefined);
+    return findAgentConfig();
   }
 
   async openRepository(): Promise<Repository> {

@@ -2,6 +2,7 @@
 import { isRempartError } from "../errors.js";
 import { type Command, parseCommandLine } from "./command.js";
 import { adminCommand } from "./commands/admin.js";
+import { agentCommand } from "./commands/agent.js";
 import { backupCommand } from "./commands/backup.js";
 import { catCommand } from "./commands/cat.js";
 import { checkCommand } from "./commands/check.js";
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command[] = [
   keyCommand,
   serverCommand,
   adminCommand,
+  agentCommand,
 ];
 
 function help(): string {
@@ -38,7 +40,8 @@ function help(): string {
     "commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "common options: --repo DIR (or REMPART_REPO), --password-file FILE (or REMPART_PASSWORD),",
+    "common options: --repo DIR (or REMPART_REPO, else the enrolled agent's server),",
+    "                --password-file FILE (or REMPART_PASSWORD),",
     "                --recovery-key-file FILE (open with the MSP recovery private key), --json",
     "exit codes: 0 ok, 1 error, 3 backup incomplete (unreadable files), 10 wrong password,",
     "            11 repository corrupt or objects missing",

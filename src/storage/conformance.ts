@@ -13,6 +13,7 @@ import {
   type ObjectKind,
   type ObjectRef,
   type ObjectStore,
+  type SnapshotCommit,
 } from "./object-store.js";
 
 type ContentKind = Exclude<ObjectKind, "config">;
@@ -22,9 +23,25 @@ export interface OpenedStore {
   readonly cleanup: () => Promise<void>;
 }
 
+/** How a store may differ from a plain one, each difference replacing the tests it voids. */
+export interface ConformanceOptions {
+  /**
+   * Every delete is refused with `Unsupported` (an agent's view of a Rempart server): the delete
+   * tests become "refuses every delete, and the object stays".
+   */
+  readonly appendOnly?: boolean;
+  /**
+   * Bytes whose SHA-256 is not their content name are refused with `ObjectConflict` (a server
+   * checks what it is sent), so the race between different bodies under one name runs on the
+   * config object, the one name that is not a hash.
+   */
+  readonly verifiesNames?: boolean;
+}
+
 export function describeObjectStoreConformance(
   name: string,
   openStore: () => Promise<OpenedStore>,
+  options: ConformanceOptions = {},
 ): void {
   describe(`${name} behaves as an ObjectStore`, () => {
     let store: ObjectStore;
@@ -162,13 +179,16 @@ export function describeObjectStoreConformance(
         ["data", new Uint8Array(0)],
         ["index", randomBytes(400)],
         ["index", randomBytes(500)],
-        ["snapshots", randomBytes(600)],
       ];
       for (const [kind, body] of bodies) {
         const ref = refFor(kind, body);
         await store.put(ref, body);
         stored.push({ kind, name: ref.name, size: body.byteLength });
       }
+      // Snapshots arrive by commit, the one way every store (a server too) takes them.
+      const snapshot = commitOf(randomBytes(600), []);
+      await store.commitSnapshot(snapshot);
+      stored.push({ kind: "snapshots", name: snapshot.name, size: 600 });
       await store.put({ kind: "config", name: "config" }, randomBytes(77));
       for (const kind of ["data", "index", "snapshots", "keys"] as const) {
         const expected = stored.filter((info) => info.kind === kind);
@@ -204,33 +224,50 @@ export function describeObjectStoreConformance(
       assert.equal(await putting, "created");
     });
 
-    it("deletes an object so that get, stat and list no longer see it", async () => {
-      const kept = randomBytes(100);
-      const removed = randomBytes(200);
-      await store.put(refFor("index", kept), kept);
-      await store.put(refFor("index", removed), removed);
-      await store.delete(refFor("index", removed));
-      await rejectsWith(store.get(refFor("index", removed)), "NotFound");
-      assert.equal(await store.stat(refFor("index", removed)), undefined);
-      assert.deepEqual(await listAll(store, "index"), [
-        { kind: "index", name: refFor("index", kept).name, size: 100 },
-      ]);
-      assertSameBytes(await store.get(refFor("index", kept)), kept);
-    });
+    if (options.appendOnly) {
+      it("refuses every delete, and the object stays", async () => {
+        const kept = randomBytes(100);
+        await store.put(refFor("index", kept), kept);
+        const snapshot = commitOf(randomBytes(50), []);
+        await store.commitSnapshot(snapshot);
+        const targets = [
+          refFor("index", kept),
+          { kind: "snapshots", name: snapshot.name } as const,
+          refFor("data", randomBytes(10)),
+        ];
+        for (const ref of targets) await rejectsWith(store.delete(ref), "Unsupported");
+        assertSameBytes(await store.get(refFor("index", kept)), kept);
+        assert.equal((await listAll(store, "snapshots")).length, 1);
+      });
+    } else {
+      it("deletes an object so that get, stat and list no longer see it", async () => {
+        const kept = randomBytes(100);
+        const removed = randomBytes(200);
+        await store.put(refFor("index", kept), kept);
+        await store.put(refFor("index", removed), removed);
+        await store.delete(refFor("index", removed));
+        await rejectsWith(store.get(refFor("index", removed)), "NotFound");
+        assert.equal(await store.stat(refFor("index", removed)), undefined);
+        assert.deepEqual(await listAll(store, "index"), [
+          { kind: "index", name: refFor("index", kept).name, size: 100 },
+        ]);
+        assertSameBytes(await store.get(refFor("index", kept)), kept);
+      });
 
-    it("accepts deleting an object that is absent", async () => {
-      await store.delete(refFor("data", randomBytes(10)));
-      await store.delete({ kind: "config", name: "config" });
-    });
+      it("accepts deleting an object that is absent", async () => {
+        await store.delete(refFor("data", randomBytes(10)));
+        await store.delete({ kind: "config", name: "config" });
+      });
 
-    it("lets a deleted name be stored again", async () => {
-      const body = randomBytes(100);
-      const ref = refFor("snapshots", body);
-      await store.put(ref, body);
-      await store.delete(ref);
-      assert.equal(await store.put(ref, body), "created");
-      assertSameBytes(await store.get(ref), body);
-    });
+      it("lets a deleted name be stored again", async () => {
+        const body = randomBytes(100);
+        const ref = refFor("snapshots", body);
+        await store.put(ref, body);
+        await store.delete(ref);
+        assert.equal(await store.put(ref, body), "created");
+        assertSameBytes(await store.get(ref), body);
+      });
+    }
 
     it("creates one object when identical bytes are put concurrently", async () => {
       const body = randomBytes(2 * 1024 * 1024);
@@ -249,7 +286,9 @@ export function describeObjectStoreConformance(
 
     it("lets exactly one of concurrent puts of different bytes under one name win", async () => {
       const bodies = [randomBytes(1024 * 1024), randomBytes(1024 * 1024), randomBytes(1024 * 1024)];
-      const ref = refFor("data", randomBytes(1));
+      const ref: ObjectRef = options.verifiesNames
+        ? { kind: "config", name: "config" }
+        : refFor("data", randomBytes(1));
       const results = await Promise.allSettled(bodies.map((body) => store.put(ref, body)));
       const stored = Buffer.from(await store.get(ref));
       const winner = bodies.findIndex((body) => stored.equals(body));
@@ -266,6 +305,14 @@ export function describeObjectStoreConformance(
       });
     });
 
+    if (options.verifiesNames)
+      it("refuses bytes that are not what their name says, and stores nothing", async () => {
+        const ref = refFor("data", randomBytes(1));
+        await rejectsWith(store.put(ref, randomBytes(1000)), "ObjectConflict");
+        assert.equal(await store.stat(ref), undefined);
+        assert.deepEqual(await listAll(store, "data"), []);
+      });
+
     it("stores and returns an empty object", async () => {
       const empty = new Uint8Array(0);
       const ref = refFor("keys", empty);
@@ -281,27 +328,15 @@ export function describeObjectStoreConformance(
     it("commits a snapshot whose packs are all stored, and stores it write-once", async () => {
       const pack = randomBytes(1000);
       await store.put(refFor("data", pack), pack);
-      const bytes = randomBytes(200);
-      const commit = {
-        name: refFor("snapshots", bytes).name,
-        bytes,
-        packs: [refFor("data", pack).name],
-        claimedTime: new Date().toISOString(),
-      };
+      const commit = commitOf(randomBytes(200), [refFor("data", pack).name]);
       assert.equal(await store.commitSnapshot(commit), "created");
       assert.equal(await store.commitSnapshot(commit), "exists");
-      assertSameBytes(await store.get({ kind: "snapshots", name: commit.name }), bytes);
+      assertSameBytes(await store.get({ kind: "snapshots", name: commit.name }), commit.bytes);
     });
 
     it("refuses a snapshot that needs a pack it does not hold, naming the pack", async () => {
-      const bytes = randomBytes(200);
       const absent = refFor("data", randomBytes(10)).name;
-      const commit = {
-        name: refFor("snapshots", bytes).name,
-        bytes,
-        packs: [absent],
-        claimedTime: new Date().toISOString(),
-      };
+      const commit = commitOf(randomBytes(200), [absent]);
       await assert.rejects(
         store.commitSnapshot(commit),
         (error) =>
@@ -313,6 +348,16 @@ export function describeObjectStoreConformance(
 }
 
 const SOME_HASH = createHash("sha256").update("rempart").digest("hex");
+
+/** A snapshot commit of `bytes`, named as the repository names it. */
+function commitOf(bytes: Uint8Array, packs: readonly string[]): SnapshotCommit {
+  return {
+    name: refFor("snapshots", bytes).name,
+    bytes,
+    packs,
+    claimedTime: new Date().toISOString(),
+  };
+}
 
 /** Refs as hostile input would carry them: the kind is not checked by the compiler. */
 export const MALFORMED_REFS: readonly (readonly [string, ObjectRef])[] = [

@@ -3,6 +3,8 @@
  * Objects are write-once: `put` never replaces bytes that are already stored. Extra behaviour
  * (retry, caching, verification) is a wrapper implementing this same interface.
  */
+import { RempartError } from "../errors.js";
+
 export const OBJECT_KINDS = ["config", "keys", "data", "index", "snapshots"] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
@@ -69,4 +71,25 @@ const CONTENT_NAME = /^[0-9a-f]{64}$/;
 export function isValidRef(ref: ObjectRef): boolean {
   if (!(OBJECT_KINDS as readonly string[]).includes(ref.kind)) return false;
   return ref.kind === "config" ? ref.name === "config" : CONTENT_NAME.test(ref.name);
+}
+
+/** Every store calls this first: a malformed ref is refused before it can touch a path or a URL. */
+export function checkRef(ref: ObjectRef): void {
+  if (isValidRef(ref)) return;
+  throw new RempartError(
+    "InvalidArgument",
+    `Refusing the malformed object reference ${JSON.stringify(ref.kind)}/${JSON.stringify(ref.name)}.`,
+    { kind: ref.kind, name: ref.name },
+  );
+}
+
+export function checkRange(range: ByteRange): void {
+  const { offset, length } = range;
+  if (Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0)
+    return;
+  throw new RempartError(
+    "InvalidArgument",
+    `Refusing the byte range at offset ${offset} of length ${length}: both must be non-negative integers.`,
+    { offset, length },
+  );
 }

@@ -16,6 +16,8 @@ import { dirname, join, resolve } from "node:path";
 import { isRempartError, RempartError } from "../../errors.js";
 import {
   type ByteRange,
+  checkRange,
+  checkRef,
   isValidRef,
   OBJECT_KINDS,
   type ObjectBody,
@@ -285,27 +287,6 @@ function relativePath(ref: ObjectRef): string {
   if (ref.kind === "config") return "config";
   if (ref.kind === "data") return join("data", ref.name.slice(0, 2), ref.name);
   return join(ref.kind, ref.name);
-}
-
-function checkRef(ref: ObjectRef): void {
-  if (isValidRef(ref)) return;
-  throw new RempartError(
-    "InvalidArgument",
-    `Refusing the malformed object reference ${JSON.stringify(ref.kind)}/${JSON.stringify(ref.name)}.`,
-    { kind: ref.kind, name: ref.name },
-  );
-}
-
-function checkRange(range: ByteRange): void {
-  const { offset, length } = range;
-  if (Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0) {
-    return;
-  }
-  throw new RempartError(
-    "InvalidArgument",
-    `Refusing the byte range at offset ${offset} of length ${length}: both must be non-negative integers.`,
-    { offset, length },
-  );
 }
 
 async function writeDurably(

@@ -1,0 +1,335 @@
+/**
+ * The ObjectStore behaviour (src/storage/conformance.ts) of the HTTP store, against a real
+ * server on 127.0.0.1 with a fresh tenant per test. The server is append-only for agents and
+ * verifies content names, so three parts of the common suite read differently here:
+ *
+ * - delete is refused (Unsupported) and the object stays, instead of removing it;
+ * - snapshots are stored by committing them, which is the only way a server takes them;
+ * - a body whose SHA-256 is not its name is refused (ObjectConflict), so the race between
+ *   different bodies under one name is run on the config object, the one name not a hash.
+ *
+ * Everything else is the common suite, test for test. Once describeObjectStoreConformance takes
+ * these differences as options, this file becomes one call to it.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, beforeEach, describe, it } from "node:test";
+import type { Cleanup } from "../../cli/test-support.js";
+import { isRempartError } from "../../errors.js";
+import { startTestServer, type TestServer } from "../../server/test-support.js";
+import { MALFORMED_REFS, refFor, rejectsWith } from "../conformance.js";
+import { OBJECT_KINDS, type ObjectInfo, type ObjectKind, type ObjectRef } from "../object-store.js";
+import { HttpObjectStore } from "./http-store.js";
+
+const cleanups: (() => unknown)[] = [];
+const owner: Cleanup = { after: (fn) => cleanups.push(fn) };
+
+async function listAll(store: HttpObjectStore, kind: ObjectKind): Promise<ObjectInfo[]> {
+  const found: ObjectInfo[] = [];
+  for await (const info of store.list(kind)) found.push(info);
+  return sortByName(found);
+}
+
+function sortByName(infos: ObjectInfo[]): ObjectInfo[] {
+  return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what = "bytes"): void {
+  assert.ok(Buffer.from(actual).equals(expected), `${what}: got ${actual.byteLength} bytes`);
+}
+
+function commitOf(bytes: Uint8Array, packs: readonly string[] = []) {
+  return {
+    name: createHash("sha256").update(bytes).digest("hex"),
+    bytes,
+    packs,
+    claimedTime: new Date().toISOString(),
+  };
+}
+
+describe("HttpObjectStore on a Rempart server behaves as an append-only ObjectStore", () => {
+  let server: TestServer;
+  let session: string;
+  let tenants = 0;
+  let store: HttpObjectStore;
+
+  before(async () => {
+    server = await startTestServer(owner);
+    session = await server.login();
+  });
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  beforeEach(async () => {
+    tenants += 1;
+    const name = `tenant-${tenants}`;
+    await server.createTenant(session, name);
+    const agent = await server.agentOf(session, name);
+    store = new HttpObjectStore({
+      url: server.server.url,
+      fingerprint: server.server.fingerprint,
+      credential: agent.credential,
+    });
+    owner.after(() => store.close());
+  });
+
+  it("returns exactly the bytes that were put", async () => {
+    const body = randomBytes(300_000);
+    const ref = refFor("data", body);
+    assert.equal(await store.put(ref, body), "created");
+    assertSameBytes(await store.get(ref), body);
+    assert.deepEqual(await store.stat(ref), { kind: "data", name: ref.name, size: body.length });
+  });
+
+  it("stores a body given as parts as their concatenation", async () => {
+    const parts = [randomBytes(70_000), new Uint8Array(0), randomBytes(1), randomBytes(130_000)];
+    const whole = Buffer.concat(parts);
+    const ref = refFor("data", whole);
+    assert.equal(await store.put(ref, parts), "created");
+    assertSameBytes(await store.get(ref), whole);
+  });
+
+  it("stores the config object under its fixed name", async () => {
+    const body = randomBytes(500);
+    const ref: ObjectRef = { kind: "config", name: "config" };
+    assert.equal(await store.put(ref, body), "created");
+    assertSameBytes(await store.get(ref), body);
+  });
+
+  it("returns exactly the requested range", async () => {
+    const body = randomBytes(100_000);
+    const ref = refFor("data", body);
+    await store.put(ref, body);
+    for (const [offset, length] of [
+      [0, 10],
+      [12_345, 54_321],
+      [99_990, 10],
+      [0, 100_000],
+      [50_000, 0],
+      [100_000, 0],
+    ] as const) {
+      const got = await store.get(ref, { offset, length });
+      assertSameBytes(got, body.subarray(offset, offset + length), `range ${offset}+${length}`);
+    }
+  });
+
+  it("fails with RepositoryCorrupt when a range reaches past the end of the object", async () => {
+    const body = randomBytes(1000);
+    const ref = refFor("index", body);
+    await store.put(ref, body);
+    await rejectsWith(store.get(ref, { offset: 990, length: 11 }), "RepositoryCorrupt");
+    await rejectsWith(store.get(ref, { offset: 1000, length: 1 }), "RepositoryCorrupt");
+    await rejectsWith(store.get(ref, { offset: 5000, length: 10 }), "RepositoryCorrupt");
+  });
+
+  it("refuses a negative or fractional range with InvalidArgument", async () => {
+    const body = randomBytes(100);
+    const ref = refFor("data", body);
+    await store.put(ref, body);
+    for (const range of [
+      { offset: -1, length: 10 },
+      { offset: 0, length: -1 },
+      { offset: 1.5, length: 10 },
+      { offset: 0, length: Number.NaN },
+    ])
+      await rejectsWith(store.get(ref, range), "InvalidArgument");
+  });
+
+  it("reports a missing object as NotFound from get and as undefined from stat", async () => {
+    const ref = refFor("snapshots", randomBytes(10));
+    await rejectsWith(store.get(ref), "NotFound");
+    await rejectsWith(store.get(ref, { offset: 0, length: 1 }), "NotFound");
+    assert.equal(await store.stat(ref), undefined);
+    await rejectsWith(store.get({ kind: "config", name: "config" }), "NotFound");
+  });
+
+  it("treats storing identical bytes again as a no-op", async () => {
+    const body = randomBytes(20_000);
+    const ref = refFor("keys", body);
+    assert.equal(await store.put(ref, body), "created");
+    assert.equal(await store.put(ref, [body.subarray(0, 7), body.subarray(7)]), "exists");
+    assertSameBytes(await store.get(ref), body);
+    assert.deepEqual(await listAll(store, "keys"), [
+      { kind: "keys", name: ref.name, size: 20_000 },
+    ]);
+  });
+
+  it("refuses different bytes under an existing name and keeps the original", async () => {
+    const original = randomBytes(20_000);
+    const config: ObjectRef = { kind: "config", name: "config" };
+    for (const ref of [refFor("data", original), config]) {
+      await store.put(ref, original);
+      const sameLength = Buffer.from(original);
+      sameLength[19_999] = (sameLength[19_999] ?? 0) ^ 1;
+      for (const other of [
+        sameLength,
+        original.subarray(0, 19_999),
+        Buffer.concat([original, sameLength]),
+      ])
+        await rejectsWith(store.put(ref, other), "ObjectConflict");
+      assertSameBytes(await store.get(ref), original);
+      assert.deepEqual(await store.stat(ref), { ...ref, size: 20_000 });
+    }
+  });
+
+  for (const [label, ref] of MALFORMED_REFS) {
+    it(`refuses ${label} with InvalidArgument and writes nothing`, async () => {
+      const body = randomBytes(100);
+      await rejectsWith(store.put(ref, body), "InvalidArgument");
+      await rejectsWith(store.put(ref, [body]), "InvalidArgument");
+      await rejectsWith(store.get(ref), "InvalidArgument");
+      await rejectsWith(store.get(ref, { offset: 0, length: 1 }), "InvalidArgument");
+      await rejectsWith(store.stat(ref), "InvalidArgument");
+      await rejectsWith(store.delete(ref), "InvalidArgument");
+      for (const kind of OBJECT_KINDS) assert.deepEqual(await listAll(store, kind), [], kind);
+    });
+  }
+
+  it("refuses to list an unknown kind with InvalidArgument", async () => {
+    await rejectsWith(listAll(store, "locks" as ObjectKind), "InvalidArgument");
+  });
+
+  it("lists exactly the objects of a kind with their sizes", async () => {
+    const stored: ObjectInfo[] = [];
+    for (const [kind, body] of [
+      ["data", randomBytes(1000)],
+      ["data", randomBytes(2000)],
+      ["data", randomBytes(3000)],
+      ["data", new Uint8Array(0)],
+      ["index", randomBytes(400)],
+      ["index", randomBytes(500)],
+    ] as const) {
+      const ref = refFor(kind, body);
+      await store.put(ref, body);
+      stored.push({ kind, name: ref.name, size: body.byteLength });
+    }
+    const snapshot = commitOf(randomBytes(600));
+    await store.commitSnapshot(snapshot);
+    stored.push({ kind: "snapshots", name: snapshot.name, size: 600 });
+    await store.put({ kind: "config", name: "config" }, randomBytes(77));
+    for (const kind of ["data", "index", "snapshots", "keys"] as const)
+      assert.deepEqual(
+        await listAll(store, kind),
+        sortByName(stored.filter((info) => info.kind === kind)),
+        kind,
+      );
+    assert.deepEqual(await listAll(store, "config"), [
+      { kind: "config", name: "config", size: 77 },
+    ]);
+  });
+
+  it("shows an object being put either whole or not at all", async () => {
+    const parts = Array.from({ length: 16 }, () => randomBytes(512 * 1024));
+    const whole = Buffer.concat(parts);
+    const ref = refFor("data", whole);
+    let settled = false;
+    const putting = store.put(ref, parts);
+    const settle = () => {
+      settled = true;
+    };
+    putting.then(settle, settle);
+    do {
+      const info = await store.stat(ref);
+      if (info !== undefined) assert.equal(info.size, whole.length, "stat saw a partial object");
+      for (const listed of await listAll(store, "data"))
+        assert.equal(listed.size, whole.length, "list saw a partial object");
+      const got = await store.get(ref).catch((error: unknown) => {
+        if (isRempartError(error, "NotFound")) return undefined;
+        throw error;
+      });
+      if (got !== undefined) assertSameBytes(got, whole, "get saw a partial object");
+    } while (!settled);
+    assert.equal(await putting, "created");
+  });
+
+  it("refuses every delete, and the object stays", async () => {
+    const kept = randomBytes(100);
+    const ref = refFor("index", kept);
+    await store.put(ref, kept);
+    const snapshot = commitOf(randomBytes(50));
+    await store.commitSnapshot(snapshot);
+    for (const target of [
+      ref,
+      { kind: "snapshots", name: snapshot.name } as const,
+      refFor("data", randomBytes(10)),
+    ])
+      await assert.rejects(
+        store.delete(target),
+        (error: unknown) =>
+          isRempartError(error, "Unsupported") && /append-only/.test(error.message),
+      );
+    assertSameBytes(await store.get(ref), kept);
+    assert.equal((await listAll(store, "snapshots")).length, 1);
+  });
+
+  it("creates one object when identical bytes are put concurrently", async () => {
+    const body = randomBytes(2 * 1024 * 1024);
+    const ref = refFor("data", body);
+    const outcomes = await Promise.all([
+      store.put(ref, body),
+      store.put(ref, [body.subarray(0, 1000), body.subarray(1000)]),
+      store.put(ref, body),
+    ]);
+    assert.deepEqual(outcomes.sort(), ["created", "exists", "exists"]);
+    assert.deepEqual(await listAll(store, "data"), [
+      { kind: "data", name: ref.name, size: body.length },
+    ]);
+    assertSameBytes(await store.get(ref), body);
+  });
+
+  it("lets exactly one of concurrent puts of different bytes under one name win", async () => {
+    const bodies = [randomBytes(1024 * 1024), randomBytes(1024 * 1024), randomBytes(1024 * 1024)];
+    const ref: ObjectRef = { kind: "config", name: "config" };
+    const results = await Promise.allSettled(bodies.map((body) => store.put(ref, body)));
+    const stored = Buffer.from(await store.get(ref));
+    const winner = bodies.findIndex((body) => stored.equals(body));
+    assert.notEqual(winner, -1, "the stored bytes are none of the bodies that were put");
+    results.forEach((result, i) => {
+      if (i === winner) assert.deepEqual(result, { status: "fulfilled", value: "created" });
+      else
+        assert.ok(
+          result.status === "rejected" && isRempartError(result.reason, "ObjectConflict"),
+          `a losing put must fail with ObjectConflict, not ${result.status}`,
+        );
+    });
+  });
+
+  it("refuses bytes that are not what their name says, and stores nothing", async () => {
+    const ref = refFor("data", randomBytes(1));
+    await rejectsWith(store.put(ref, randomBytes(1000)), "ObjectConflict");
+    assert.equal(await store.stat(ref), undefined);
+    assert.deepEqual(await listAll(store, "data"), []);
+  });
+
+  it("stores and returns an empty object", async () => {
+    const empty = new Uint8Array(0);
+    const ref = refFor("keys", empty);
+    assert.equal(await store.put(ref, empty), "created");
+    assert.equal(await store.put(ref, []), "exists");
+    assert.equal((await store.get(ref)).length, 0);
+    assert.equal((await store.get(ref, { offset: 0, length: 0 })).length, 0);
+    await rejectsWith(store.get(ref, { offset: 0, length: 1 }), "RepositoryCorrupt");
+    assert.deepEqual(await store.stat(ref), { kind: "keys", name: ref.name, size: 0 });
+    await rejectsWith(store.put(ref, randomBytes(1)), "ObjectConflict");
+  });
+
+  it("commits a snapshot whose packs are all stored, and stores it write-once", async () => {
+    const pack = randomBytes(1000);
+    await store.put(refFor("data", pack), pack);
+    const commit = commitOf(randomBytes(200), [refFor("data", pack).name]);
+    assert.equal(await store.commitSnapshot(commit), "created");
+    assert.equal(await store.commitSnapshot(commit), "exists");
+    assertSameBytes(await store.get({ kind: "snapshots", name: commit.name }), commit.bytes);
+  });
+
+  it("refuses a snapshot that needs a pack it does not hold, naming the pack", async () => {
+    const absent = refFor("data", randomBytes(10)).name;
+    const commit = commitOf(randomBytes(200), [absent]);
+    await assert.rejects(
+      store.commitSnapshot(commit),
+      (error) =>
+        isRempartError(error, "NotFound") && JSON.stringify(error.details).includes(absent),
+    );
+    assert.equal(await store.stat({ kind: "snapshots", name: commit.name }), undefined);
+  });
+});

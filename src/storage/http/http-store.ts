@@ -1,0 +1,213 @@
+/**
+ * An ObjectStore on a Rempart server (routes in docs/SERVER.md), reached over pinned HTTPS with
+ * an agent credential. The tenant is implied by the credential, so no request names one.
+ *
+ * The server is append-only for agents: `delete` is refused here, without a request, and
+ * snapshots arrive only through `commitSnapshot`. Every operation is idempotent (objects are
+ * named by their hash, snapshots too), so all of them are retried after a network failure.
+ */
+
+import { RempartError } from "../../errors.js";
+import {
+  API_PREFIX,
+  type CommitRequest,
+  type CommitResponse,
+  type ObjectListing,
+} from "../../protocol/api.js";
+import {
+  type ByteRange,
+  checkRange,
+  checkRef,
+  isValidRef,
+  OBJECT_KINDS,
+  type ObjectBody,
+  type ObjectInfo,
+  type ObjectKind,
+  type ObjectRef,
+  type ObjectStore,
+  type PutOutcome,
+  type SnapshotCommit,
+} from "../object-store.js";
+import { type ApiResponse, PinnedClient, type PinnedClientOptions } from "./pinned-client.js";
+
+export interface HttpObjectStoreOptions extends PinnedClientOptions {
+  /** the agent credential (`rmpa_…`) */
+  readonly credential: string;
+}
+
+const OBJECTS = `${API_PREFIX}/repo/objects`;
+
+export class HttpObjectStore implements ObjectStore {
+  readonly client: PinnedClient;
+
+  constructor(options: HttpObjectStoreOptions) {
+    this.client = new PinnedClient(options);
+  }
+
+  async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {
+    checkRef(ref);
+    const sent = {
+      method: "PUT",
+      path: objectPath(ref),
+      headers: { "content-type": "application/octet-stream" },
+      body: body instanceof Uint8Array ? [body] : body,
+      idempotent: true,
+    } as const;
+    const response = await this.client.send(sent);
+    if (response.status === 201) return "created";
+    if (response.status === 200) return "exists";
+    throw this.client.failure(response, sent);
+  }
+
+  async get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array> {
+    checkRef(ref);
+    if (range === undefined) return (await this.fetch(ref)).body;
+    checkRange(range);
+    if (range.length === 0) {
+      // "bytes=a-b" cannot ask for nothing: an empty range only needs the object to reach it.
+      const info = await this.stat(ref);
+      if (info === undefined) throw notFound(ref, this.client.origin);
+      if (range.offset > info.size) throw short(ref, info.size, range);
+      return new Uint8Array(0);
+    }
+    const last = range.offset + range.length - 1;
+    const response = await this.fetch(ref, `bytes=${range.offset}-${last}`);
+    // 200: a server (or proxy) that ignores Range sent the whole object.
+    const bytes =
+      response.status === 200
+        ? response.body.subarray(range.offset, range.offset + range.length)
+        : response.body;
+    if (bytes.length < range.length) throw short(ref, contentSize(response), range);
+    if (bytes.length > range.length)
+      throw new RempartError(
+        "Io",
+        `the Rempart server at ${this.client.origin} sent ${bytes.length} bytes for a range of ${range.length}`,
+        { server: this.client.origin, ...ref, ...range },
+      );
+    return bytes;
+  }
+
+  async stat(ref: ObjectRef): Promise<ObjectInfo | undefined> {
+    checkRef(ref);
+    const sent = { method: "HEAD", path: objectPath(ref), idempotent: true } as const;
+    const response = await this.client.send(sent);
+    if (response.status === 404) return undefined;
+    const size = Number(response.headers["content-length"]);
+    if (response.status !== 200) {
+      // An answer to HEAD has no body, so no reason: the same question as a one-byte GET has.
+      const asked = { ...sent, method: "GET", headers: { range: "bytes=0-0" } } as const;
+      const explained = await this.client.send(asked);
+      throw this.client.failure(explained.status === response.status ? explained : response, sent);
+    }
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new RempartError(
+        "Io",
+        `the Rempart server at ${this.client.origin} gave no size for ${ref.kind}/${ref.name}`,
+        { server: this.client.origin, ...ref },
+      );
+    return { kind: ref.kind, name: ref.name, size };
+  }
+
+  async *list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
+    if (!(OBJECT_KINDS as readonly string[]).includes(kind))
+      throw new RempartError("InvalidArgument", `There is no object kind ${JSON.stringify(kind)}.`);
+    const path = `${OBJECTS}/${kind}`;
+    const listing = await this.client.json<ObjectListing>("GET", path, undefined, true);
+    if (!Array.isArray(listing?.objects)) throw this.malformedListing(kind);
+    for (const { name, size } of listing.objects) {
+      if (!isValidRef({ kind, name }) || !Number.isSafeInteger(size) || size < 0)
+        throw this.malformedListing(kind);
+      yield { kind, name, size };
+    }
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    checkRef(ref);
+    throw new RempartError(
+      "Unsupported",
+      `${ref.kind}/${ref.name} cannot be deleted: the Rempart server at ${this.client.origin} is append-only for agents (old snapshots are removed by the server's retention)`,
+      { server: this.client.origin, ...ref },
+    );
+  }
+
+  async commitSnapshot(commit: SnapshotCommit): Promise<PutOutcome> {
+    checkRef({ kind: "snapshots", name: commit.name });
+    const request: CommitRequest = {
+      name: commit.name,
+      snapshot: Buffer.from(commit.bytes).toString("base64"),
+      packs: commit.packs,
+      // The server takes UTC with a Z; any time the snapshot carries is brought to that form.
+      claimed_time: new Date(commit.claimedTime).toISOString(),
+    };
+    const path = `${API_PREFIX}/repo/snapshots`;
+    try {
+      const answer = await this.client.json<CommitResponse>("POST", path, request, true);
+      return answer.outcome === "exists" ? "exists" : "created";
+    } catch (error) {
+      if (error instanceof RempartError && error.details.server_code === "MissingPacks") {
+        const missing = Array.isArray(error.details.missing) ? error.details.missing : [];
+        throw new RempartError(
+          "NotFound",
+          `snapshot ${commit.name} refused by the Rempart server at ${this.client.origin}: ${missing.length} pack(s) it needs are not stored (first: ${String(missing[0])})`,
+          { ...error.details, missing },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Closes the kept-alive connections (they never hold the process open). */
+  close(): void {
+    this.client.close();
+  }
+
+  private async fetch(ref: ObjectRef, range?: string): Promise<ApiResponse> {
+    const sent = {
+      method: "GET",
+      path: objectPath(ref),
+      idempotent: true,
+      ...(range === undefined ? {} : { headers: { range } }),
+    } as const;
+    const response = await this.client.send(sent);
+    if (response.status === 200 || (response.status === 206 && range !== undefined))
+      return response;
+    if (response.status === 404) throw notFound(ref, this.client.origin);
+    throw this.client.failure(response, sent);
+  }
+
+  private malformedListing(kind: ObjectKind): RempartError {
+    return new RempartError(
+      "Io",
+      `the Rempart server at ${this.client.origin} sent a malformed listing of ${kind}`,
+      { server: this.client.origin, kind },
+    );
+  }
+}
+
+function objectPath(ref: ObjectRef): string {
+  // Names are validated (64 hex digits or "config") before they get here: nothing to escape.
+  return `${OBJECTS}/${ref.kind}/${ref.name}`;
+}
+
+function notFound(ref: ObjectRef, server: string): RempartError {
+  return new RempartError(
+    "NotFound",
+    `No object is stored as ${ref.kind}/${ref.name} on the Rempart server at ${server}.`,
+    { server, ...ref },
+  );
+}
+
+function short(ref: ObjectRef, size: number | undefined, range: ByteRange): RempartError {
+  return new RempartError(
+    "RepositoryCorrupt",
+    `The object ${ref.kind}/${ref.name} holds ${size ?? "too few"} bytes, too few for bytes ${range.offset} to ${range.offset + range.length}.`,
+    { ...ref, size: size ?? null, ...range },
+  );
+}
+
+/** The object's full size, from `Content-Range: bytes a-b/size` or the length of a whole body. */
+function contentSize(response: ApiResponse): number | undefined {
+  if (response.status === 200) return response.body.length;
+  const total = /\/(\d+)$/.exec(response.headers["content-range"] ?? "")?.[1];
+  return total === undefined ? undefined : Number(total);
+}

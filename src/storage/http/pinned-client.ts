@@ -1,0 +1,405 @@
+/**
+ * HTTPS to a Rempart server whose (self-signed) certificate is pinned by its SHA-256
+ * fingerprint. The pin is checked on the TLS socket before the socket is handed to HTTP, so a
+ * server that does not hold the pinned certificate never receives a byte of a request, bearer
+ * credential included. Verified sockets are kept alive and reused.
+ *
+ * Requests marked idempotent are sent again, with exponential backoff, after a network failure or
+ * a 5xx answer: a server restarting or a dropped connection costs a wait, not a failed backup.
+ */
+import { randomInt } from "node:crypto";
+import { Agent, type ClientRequestArgs, type IncomingHttpHeaders, request } from "node:http";
+import { isIP } from "node:net";
+import type { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connect } from "node:tls";
+import { type ErrorCode, isRempartError, RempartError } from "../../errors.js";
+import { type ApiErrorBody, type ApiErrorCode, MAX_OBJECT_BYTES } from "../../protocol/api.js";
+import { normalizeFingerprint } from "./fingerprint.js";
+
+export interface PinnedClientOptions {
+  /** `https://host:port`, optionally with a path prefix (a reverse proxy's) */
+  readonly url: string;
+  /** the server certificate's SHA-256 fingerprint, with or without colons, any case */
+  readonly fingerprint: string;
+  /** bearer token sent with every request */
+  readonly credential?: string;
+  /** a request fails when its connection stays silent this long; default 120 s */
+  readonly timeoutMs?: number;
+  /** further attempts of an idempotent request after a network failure or a 5xx; default 6 */
+  readonly retries?: number;
+  /** the first wait between attempts, doubled after each (at most 30 s); default 250 ms */
+  readonly backoffMs?: number;
+  /** told before each wait, so a caller can say why it is waiting */
+  readonly onRetry?: (notice: RetryNotice) => void;
+}
+
+export interface RetryNotice {
+  /** the attempt that failed, from 1 */
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly reason: string;
+}
+
+export interface ApiRequest {
+  readonly method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+  /** below the URL's path, e.g. `/v1/repo/objects/data` */
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** sent with a Content-Length, part after part, never concatenated */
+  readonly body?: readonly Uint8Array[];
+  /** whether sending the request twice has the effect of sending it once */
+  readonly idempotent: boolean;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_RETRIES = 6;
+const DEFAULT_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+/** An object (64 MiB at most) or a JSON answer; anything larger is not a Rempart server's. */
+const MAX_RESPONSE_BYTES = MAX_OBJECT_BYTES + 1024 * 1024;
+/** Enough for a backup's uploads and a restore's reads in parallel. */
+const MAX_SOCKETS = 8;
+const RETRY_STATUSES = new Set([500, 502, 503, 504]);
+/** Failures of the network or of a server going away, which a later attempt may not meet. */
+const TRANSIENT_ERRNOS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EAI_AGAIN",
+]);
+
+/** A verified, reusable connection per server: TLS, then the pin, then HTTP. */
+class PinnedAgent extends Agent {
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly pin: string,
+    private readonly origin: string,
+    private readonly timeoutMs: number,
+  ) {
+    super({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  }
+
+  // Returning nothing and answering through the callback makes HTTP wait for the pin check;
+  // a socket returned here would get the request queued on it before the handshake finished.
+  override createConnection(
+    _options: ClientRequestArgs,
+    callback?: (error: Error | null, socket: Duplex) => void,
+  ): undefined {
+    const socket = connect({
+      host: this.host,
+      port: this.port,
+      ...(isIP(this.host) === 0 ? { servername: this.host } : {}),
+      // The certificate is self-signed: trust comes from the pin below, not from a CA.
+      rejectUnauthorized: false,
+    });
+    let settled = false;
+    const done = (error: Error | null) => {
+      if (settled) return;
+      settled = true;
+      socket.setTimeout(0);
+      socket.off("error", done);
+      if (error) {
+        // Whatever the dying socket still reports has been answered by `error`.
+        socket.on("error", () => undefined);
+        socket.destroy();
+      }
+      callback?.(error, socket);
+    };
+    socket.setTimeout(this.timeoutMs, () => done(timeoutError(this.timeoutMs)));
+    socket.once("error", done);
+    socket.once("secureConnect", () => {
+      const actual = socket.getPeerX509Certificate()?.fingerprint256;
+      if (actual === this.pin) {
+        done(null);
+        return;
+      }
+      done(
+        new RempartError(
+          "InvalidArgument",
+          `the server's certificate fingerprint is ${actual ?? "(none)"}, expected ${this.pin}: refusing to connect to ${this.origin}`,
+          { actual: actual ?? null, expected: this.pin, server: this.origin },
+        ),
+      );
+    });
+    return undefined;
+  }
+}
+
+export class PinnedClient {
+  /** `https://host:port`, as messages name the server */
+  readonly origin: string;
+  private readonly basePath: string;
+  private readonly agent: PinnedAgent;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+
+  constructor(private readonly options: PinnedClientOptions) {
+    const url = parseServerUrl(options.url);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retries = options.retries ?? DEFAULT_RETRIES;
+    this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.agent = new PinnedAgent(
+      url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      Number(url.port || 443),
+      normalizeFingerprint(options.fingerprint),
+      this.origin,
+      this.timeoutMs,
+    );
+  }
+
+  /** The answer, whatever its status; an error only when no answer came (after the retries). */
+  async send(apiRequest: ApiRequest): Promise<ApiResponse> {
+    const attempts = apiRequest.idempotent ? this.retries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      let reason: string;
+      try {
+        const response = await this.attempt(apiRequest);
+        if (!RETRY_STATUSES.has(response.status) || attempt >= attempts) return response;
+        reason = `HTTP ${response.status}`;
+      } catch (error) {
+        const errno = transientErrno(error);
+        if (errno === undefined) throw error;
+        if (attempt >= attempts)
+          throw new RempartError(
+            "Io",
+            `cannot reach the Rempart server at ${this.origin}: ${errno}${attempts > 1 ? ` (${attempts} attempts)` : ""}`,
+            { server: this.origin, errno, attempts },
+          );
+        reason = errno;
+      }
+      const ceiling = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2 ** (attempt - 1));
+      // Jitter, so that agents cut off together do not all come back at the same instant.
+      const delayMs = Math.ceil(ceiling / 2) + randomInt(Math.ceil(ceiling / 2) + 1);
+      this.options.onRetry?.({ attempt, delayMs, reason });
+      await sleep(delayMs);
+    }
+  }
+
+  /** Sends JSON, returns the JSON answer of a 2xx; any other answer becomes its RempartError. */
+  async json<T>(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    idempotent: boolean,
+  ): Promise<T> {
+    const response = await this.send({
+      method,
+      path,
+      idempotent,
+      ...(body === undefined
+        ? {}
+        : {
+            headers: { "content-type": "application/json" },
+            body: [Buffer.from(JSON.stringify(body))],
+          }),
+    });
+    if (response.status < 200 || response.status > 299)
+      throw this.failure(response, { method, path });
+    return response.status === 204 ? (undefined as T) : this.parseJson<T>(response, path);
+  }
+
+  private parseJson<T>(response: ApiResponse, path: string): T {
+    try {
+      return JSON.parse(response.body.toString("utf8")) as T;
+    } catch {
+      throw new RempartError(
+        "Io",
+        `the Rempart server at ${this.origin} answered ${path} with something that is not JSON`,
+        { server: this.origin, path, status: response.status },
+      );
+    }
+  }
+
+  /** The RempartError for an answer that is not a success, from its `ApiErrorBody`. */
+  failure(response: ApiResponse, sent: Pick<ApiRequest, "method" | "path">): RempartError {
+    const error = errorBody(response);
+    const serverCode = error?.code;
+    const code = serverCode === undefined ? codeForStatus(response.status) : CODE_FOR[serverCode];
+    const said = error?.message ?? `HTTP ${response.status}`;
+    return new RempartError(
+      code,
+      `the Rempart server at ${this.origin} refused ${sent.method} ${sent.path}: ${said}${serverCode ? ` (${serverCode})` : ""}`,
+      {
+        ...error?.details,
+        server: this.origin,
+        path: sent.path,
+        status: response.status,
+        server_code: serverCode ?? null,
+      },
+    );
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private attempt(apiRequest: ApiRequest): Promise<ApiResponse> {
+    const body = apiRequest.body ?? [];
+    const length = body.reduce((sum, part) => sum + part.byteLength, 0);
+    const headers: Record<string, string> = { ...apiRequest.headers };
+    if (this.options.credential !== undefined)
+      headers.authorization = `Bearer ${this.options.credential}`;
+    if (apiRequest.body !== undefined) headers["content-length"] = String(length);
+    return new Promise<ApiResponse>((resolve, reject) => {
+      const outgoing = request({
+        agent: this.agent,
+        method: apiRequest.method,
+        path: this.basePath + apiRequest.path,
+        headers,
+      });
+      // The first reason to give up wins: destroying a socket also reports "socket hang up".
+      let cause: Error | undefined;
+      const abandon = (error: Error) => {
+        cause ??= error;
+        outgoing.destroy(error);
+      };
+      outgoing.setTimeout(this.timeoutMs, () => abandon(timeoutError(this.timeoutMs)));
+      outgoing.on("error", (error) => reject(cause ?? error));
+      outgoing.on("response", (incoming) => {
+        const chunks: Buffer[] = [];
+        let received = 0;
+        incoming.on("data", (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > MAX_RESPONSE_BYTES) {
+            abandon(
+              new RempartError(
+                "Io",
+                `the Rempart server at ${this.origin} sent more than ${MAX_RESPONSE_BYTES} bytes for ${apiRequest.path}`,
+              ),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
+        incoming.on("error", (error) => reject(cause ?? error));
+        incoming.on("end", () => {
+          const declared = incoming.headers["content-length"];
+          if (
+            apiRequest.method !== "HEAD" &&
+            declared !== undefined &&
+            Number(declared) !== received
+          ) {
+            reject(Object.assign(new Error("truncated response"), { code: "ECONNRESET" }));
+            return;
+          }
+          resolve({
+            status: incoming.statusCode ?? 0,
+            headers: incoming.headers,
+            body: Buffer.concat(chunks, received),
+          });
+        });
+      });
+      writeParts(outgoing, body).catch(reject);
+    });
+  }
+}
+
+/** `https:` only: the credential must never cross a network in clear. */
+export function parseServerUrl(input: string): URL {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new RempartError("InvalidArgument", `"${input}" is not a URL (https://host:port)`);
+  }
+  if (url.protocol !== "https:" || url.username !== "" || url.password !== "")
+    throw new RempartError(
+      "InvalidArgument",
+      `the server URL must be https://host[:port] without a user name, not "${input}"`,
+    );
+  return url;
+}
+
+async function writeParts(
+  outgoing: ReturnType<typeof request>,
+  parts: readonly Uint8Array[],
+): Promise<void> {
+  for (const part of parts) {
+    if (part.byteLength === 0) continue;
+    if (outgoing.write(part)) continue;
+    // Backpressure: wait for the socket to drain, or give up when the request is gone.
+    await new Promise<void>((resume) => {
+      const proceed = () => {
+        outgoing.off("drain", proceed);
+        outgoing.off("close", proceed);
+        resume();
+      };
+      outgoing.on("drain", proceed);
+      outgoing.on("close", proceed);
+    });
+    if (outgoing.destroyed) return;
+  }
+  outgoing.end();
+}
+
+function timeoutError(ms: number): Error {
+  return Object.assign(new Error(`no answer for ${ms} ms`), { code: "ETIMEDOUT" });
+}
+
+function transientErrno(error: unknown): string | undefined {
+  if (isRempartError(error)) return undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && TRANSIENT_ERRNOS.has(code) ? code : undefined;
+}
+
+function errorBody(response: ApiResponse): ApiErrorBody["error"] | undefined {
+  try {
+    const parsed = JSON.parse(response.body.toString("utf8")) as Partial<ApiErrorBody>;
+    const error = parsed.error;
+    if (typeof error?.code === "string" && error.code in CODE_FOR) return error;
+  } catch {
+    // Not a Rempart error body (a proxy's page, say): the status alone decides.
+  }
+  return undefined;
+}
+
+/** How each server refusal reads to the modules above storage. */
+const CODE_FOR: Record<ApiErrorCode, ErrorCode> = {
+  BadRequest: "InvalidArgument",
+  Unauthorized: "InvalidArgument",
+  CredentialExpired: "InvalidArgument",
+  CredentialRevoked: "InvalidArgument",
+  Forbidden: "InvalidArgument",
+  AppendOnly: "Unsupported",
+  NotFound: "NotFound",
+  MethodNotAllowed: "Unsupported",
+  Conflict: "ObjectConflict",
+  TokenUsed: "InvalidArgument",
+  TokenExpired: "InvalidArgument",
+  PayloadTooLarge: "InvalidArgument",
+  UnsupportedMediaType: "InvalidArgument",
+  // Asked only for ranges of objects the server holds: the object is shorter than the index says.
+  RangeNotSatisfiable: "RepositoryCorrupt",
+  // Bytes that are not what their name promises conflict with that name, stored or not.
+  HashMismatch: "ObjectConflict",
+  MissingPacks: "NotFound",
+  QuotaExceeded: "StorageFull",
+  StorageFull: "StorageFull",
+  Internal: "Io",
+};
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 404) return "NotFound";
+  if (status === 409) return "ObjectConflict";
+  if (status === 416) return "RepositoryCorrupt";
+  if (status === 507) return "StorageFull";
+  if (status >= 500) return "Io";
+  return "InvalidArgument";
+}
