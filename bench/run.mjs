@@ -24,7 +24,7 @@ import {
 import { busiestHost, metricTable, metricValues, renderTable } from "./report.mjs";
 import { ensureCommand, makeTools, restoredRoot } from "./tools.mjs";
 
-const ALL_TOOLS = ["rempart", "restic", "borg"];
+const ALL_TOOLS = ["rempart", "rempart-server", "restic", "borg"];
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(BENCH_DIR, "..");
 const SHARED = path.resolve(REPO_ROOT, "..", "shared");
@@ -237,7 +237,7 @@ async function versionedScenario(ctx, corpus, res) {
  * Runs one scenario for one tool; a failure is recorded, never thrown, and the steps that
  * completed before it stay in the results.
  */
-async function attempt(result, key, fn) {
+async function attempt(result, key, fn, teardown) {
   result[key] = {};
   try {
     await fn(result[key]);
@@ -245,6 +245,8 @@ async function attempt(result, key, fn) {
     result.status = "failed";
     result.errors.push({ scenario: key, step: e.step ?? "setup", message: e.message });
     log(`FAILED ${key}: ${e.message.split("\n")[0]}`);
+  } finally {
+    teardown?.();
   }
 }
 
@@ -348,13 +350,23 @@ async function main() {
     for (const name of ready) {
       if (opts.share) {
         const ctx = toolContext(name, tools[name], "", runInfo);
-        await attempt(results[name], "share", (res) => shareScenario(ctx, corpus, res));
+        await attempt(
+          results[name],
+          "share",
+          (res) => shareScenario(ctx, corpus, res),
+          () => ctx.tool.teardown?.(ctx.repo),
+        );
       }
     }
     for (const name of ready) {
       if (opts.versioned) {
         const ctx = toolContext(name, tools[name], "-versioned", runInfo);
-        await attempt(results[name], "versioned", (res) => versionedScenario(ctx, corpus, res));
+        await attempt(
+          results[name],
+          "versioned",
+          (res) => versionedScenario(ctx, corpus, res),
+          () => ctx.tool.teardown?.(ctx.repo),
+        );
       }
     }
 

@@ -66,8 +66,9 @@ export function makeTools(repoRoot) {
   // The launcher users get from `npx rempart` (it tunes glibc's allocator before starting node).
   const rempartBin = path.join(repoRoot, "bin", "rempart");
   const rempartMain = path.join(repoRoot, "dist", "cli", "main.js");
+  const serverScript = path.join(repoRoot, "bench", "rempart-server.mjs");
 
-  return {
+  const self = {
     rempart: {
       ensure() {
         if (!fs.existsSync(rempartMain)) {
@@ -101,6 +102,29 @@ export function makeTools(repoRoot) {
         }
       },
       describeRepo: () => ({}),
+    },
+
+    // The same client through `rempart server` on loopback: `init` starts a server on the
+    // repository directory (its data dir), makes a tenant and enrolls the agent; the timed commands
+    // then find the server through the agent configuration. Peak RSS is the client's alone.
+    "rempart-server": {
+      ensure() {
+        self.rempart.ensure();
+      },
+      env: (home) => ({
+        REMPART_PASSWORD: PASSWORD,
+        REMPART_AGENT_CONFIG: path.join(home, "agent.json"),
+      }),
+      version: (env) => self.rempart.version(env),
+      init: (repo) => ({ cmd: process.execPath, args: [serverScript, "start", repo] }),
+      backup: (_repo, source) => ({ cmd: rempartBin, args: ["backup", "--json", source] }),
+      restore: (_repo, target) => ({
+        cmd: rempartBin,
+        args: ["restore", "latest", "--target", target],
+      }),
+      summary: (stdoutText) => self.rempart.summary(stdoutText),
+      describeRepo: () => ({ via: "rempart server on 127.0.0.1" }),
+      teardown: (repo) => run(process.execPath, [serverScript, "stop", repo]),
     },
 
     restic: {
@@ -146,4 +170,5 @@ export function makeTools(repoRoot) {
       describeRepo: () => ({ encryption: "repokey-blake2", compression: "zstd,3" }),
     },
   };
+  return self;
 }
