@@ -67,6 +67,8 @@ class Checker {
   private readonly snapshots: StoredSnapshot[] = [];
   private readonly seenTrees = new Set<string>();
   private readonly usedBlobs = new Set<string>();
+  /** blob → pack, for blobs whose pack an index lists but the store no longer holds */
+  private readonly goneBlobs = new Map<string, string>();
 
   constructor(
     private readonly repo: Repository,
@@ -77,13 +79,21 @@ class Checker {
     this.problems.push(problem);
   }
 
-  private async loadIndexes(): Promise<void> {
+  /**
+   * Indexes list packs that may since have gone: collected by the server's GC once no snapshot
+   * needed them (it cannot rewrite encrypted indexes), or lost. Only stored packs are indexed;
+   * the blobs of the others are remembered so that a snapshot still needing one is reported
+   * with the pack it was in.
+   */
+  private async loadIndexes(stored: ReadonlyMap<string, ObjectInfo>): Promise<void> {
     const { repo } = this;
     for await (const info of repo.store.list("index")) {
       try {
         const sealed = await repo.store.get(info);
-        for (const pack of decodeIndex(repo.masterKey.encryption, sealed, info.name))
-          repo.index.addPack(pack);
+        for (const pack of decodeIndex(repo.masterKey.encryption, sealed, info.name)) {
+          if (stored.has(pack.pack)) repo.index.addPack(pack);
+          else for (const blob of pack.blobs) this.goneBlobs.set(blob.id, pack.pack);
+        }
       } catch (error) {
         if (!isRempartError(error)) throw error;
         this.problem({ kind: "index", message: error.message });
@@ -127,8 +137,14 @@ class Checker {
     seen.add(treeId);
     let nodes: Awaited<ReturnType<Repository["readTree"]>>["nodes"];
     try {
-      if (!this.repo.index.has(treeId, "tree"))
-        throw new Error(`tree blob ${treeId} is not in any index`);
+      if (!this.repo.index.has(treeId, "tree")) {
+        const pack = this.goneBlobs.get(treeId);
+        throw new Error(
+          pack
+            ? `tree blob ${treeId} was in pack ${pack}, which is no longer stored`
+            : `tree blob ${treeId} is not in any index`,
+        );
+      }
       nodes = (await this.repo.readTree(treeId)).nodes;
     } catch (error) {
       this.problem({
@@ -162,26 +178,24 @@ class Checker {
         this.seenTrees,
       );
     }
-    for (const [blob, files] of missing)
+    for (const [blob, files] of missing) {
+      const pack = this.goneBlobs.get(blob);
       this.problem({
         kind: "missing-blob",
         blob,
         files,
-        message: `data blob ${blob} is not in any index`,
+        ...(pack ? { pack } : {}),
+        message: pack
+          ? `data blob ${blob} was in pack ${pack}, which is no longer stored`
+          : `data blob ${blob} is not in any index`,
       });
+    }
   }
 
+  /** Only stored packs are indexed (see loadIndexes); each must have the size its index implies. */
   private async checkPacks(packs: Map<string, ObjectInfo>): Promise<void> {
     for (const [pack, blobs] of this.repo.index.packs) {
-      const info = packs.get(pack);
-      if (!info) {
-        this.problem({
-          kind: "missing-pack",
-          pack,
-          message: `pack ${pack} is indexed but missing from storage`,
-        });
-        continue;
-      }
+      const info = packs.get(pack) as ObjectInfo;
       const expected = expectedPackSize(blobs);
       if (info.size !== expected)
         this.problem({
@@ -306,10 +320,10 @@ class Checker {
   }
 
   async run(): Promise<CheckReport> {
-    this.options.onProgress?.("loading indexes");
-    await this.loadIndexes();
     const packs = new Map<string, ObjectInfo>();
     for await (const info of this.repo.store.list("data")) packs.set(info.name, info);
+    this.options.onProgress?.("loading indexes");
+    await this.loadIndexes(packs);
     this.options.onProgress?.("loading snapshots");
     await this.loadSnapshots();
     this.options.onProgress?.("checking trees");
