@@ -91,6 +91,8 @@ export interface CommitRequest {
   readonly packs: readonly string[];
   /** the agent's own clock, kept beside the server's receipt time, never used for retention */
   readonly claimed_time: string;
+  /** total size of the files in the snapshot, as the agent counted it: shown, never trusted */
+  readonly logical_bytes?: number;
 }
 
 export interface CommitResponse {
@@ -193,6 +195,9 @@ export function parseCommitRequest(value: unknown): CommitRequest {
     snapshot: string(body, "snapshot", MAX_JSON_BYTES, /^[A-Za-z0-9+/]+={0,2}$/),
     packs: [...new Set(packs as string[])],
     claimed_time: string(body, "claimed_time", 40, ISO_TIME),
+    ...(body.logical_bytes === undefined
+      ? {}
+      : { logical_bytes: integer(body, "logical_bytes", 0, Number.MAX_SAFE_INTEGER) }),
   };
 }
 

@@ -310,7 +310,13 @@ export class Repository {
     for (const id of blobs) packs.add(this.locate(id).pack);
     const bytes = sealSnapshot(this.masterKey.encryption, snapshot);
     const name = sha256Hex(bytes);
-    await this.store.commitSnapshot({ name, bytes, packs: [...packs], claimedTime: snapshot.time });
+    await this.store.commitSnapshot({
+      name,
+      bytes,
+      packs: [...packs],
+      claimedTime: snapshot.time,
+      logicalBytes: snapshot.summary.totalBytes,
+    });
     return name;
   }
 

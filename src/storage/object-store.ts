@@ -43,6 +43,8 @@ export interface SnapshotCommit {
   readonly packs: readonly string[];
   /** the committing machine's clock; informational, never used for retention */
   readonly claimedTime: string;
+  /** total size of the files in the snapshot, for accounting (the server cannot read it) */
+  readonly logicalBytes?: number;
 }
 
 export interface ObjectStore {
