@@ -14,6 +14,7 @@ import {
   type Agent,
   type AgentCheckIn,
   type AuditEntry,
+  type AuditNote,
   type AuditQuery,
   type Catalog,
   DEFAULT_IMMUTABLE_DAYS,
@@ -28,6 +29,7 @@ import {
   type NewSession,
   type NewSnapshot,
   type NewTenant,
+  type NewTenantDeletion,
   type ObjectUsage,
   type Operator,
   type PackUsage,
@@ -39,6 +41,7 @@ import {
   type SnapshotState,
   type Tenant,
   type TenantChanges,
+  type TenantDeletion,
   type TenantStatus,
   type UnreferencedPackQuery,
   type ValidSession,
@@ -48,6 +51,8 @@ import {
   type AgentRow,
   AUDIT_COLUMNS,
   type AuditRow,
+  DELETION_COLUMNS,
+  type DeletionRow,
   encodeScopes,
   OPERATOR_COLUMNS,
   type OperatorRow,
@@ -69,6 +74,7 @@ import {
   toSession,
   toSnapshot,
   toTenant,
+  toTenantDeletion,
 } from "./sqlite-rows.js";
 import { migrate } from "./sqlite-schema.js";
 import {
@@ -77,6 +83,7 @@ import {
   checkBackupError,
   checkBackupOutcome,
   checkDays,
+  checkDeletionReason,
   checkExpiry,
   checkHostname,
   checkLimit,
@@ -202,6 +209,13 @@ export class SqliteCatalog implements Catalog {
     return this.write(() => {
       const row = this.tenantRow(id) ?? notFound("tenant", id);
       const from = row.status as TenantStatus;
+      if (status !== undefined && status !== from && this.pendingDeletion(id) !== undefined) {
+        throw new RempartError(
+          "ObjectConflict",
+          `tenant ${row.name} has a scheduled deletion: cancel it (another admin) or let it run`,
+          { reason: "deletion-scheduled", from, to: status },
+        );
+      }
       if (status !== undefined && status !== from && !TENANT_TRANSITIONS[from].includes(status)) {
         throw new RempartError(
           "ObjectConflict",
@@ -385,6 +399,20 @@ export class SqliteCatalog implements Catalog {
         throw new RempartError(
           "InvalidArgument",
           `the tenant of this enrollment token is ${row.tenant_status}, not active`,
+          { reason: "tenant-inactive", tenantId: row.tenant_id },
+        );
+      }
+      // An offboarding revokes every credential of the tenant, tokens not yet used included, for
+      // good: cancelling the deletion does not bring them back.
+      const offboarded = this.statement<number | null>(
+        "SELECT max(requested_at) FROM tenant_deletions WHERE tenant_id = ?",
+      )
+        .pluck()
+        .get(row.tenant_id);
+      if (offboarded != null && row.created_at <= offboarded) {
+        throw new RempartError(
+          "InvalidArgument",
+          "this enrollment token was issued before the tenant's offboarding was requested; issue a new one",
           { reason: "tenant-inactive", tenantId: row.tenant_id },
         );
       }
@@ -584,7 +612,7 @@ export class SqliteCatalog implements Catalog {
         : checkTime("packsRecordedBy", snapshot.packsRecordedBy);
     const tenantId = snapshot.tenantId;
     return this.write(() => {
-      const tenant = this.tenantRow(tenantId) ?? notFound("tenant", tenantId);
+      const tenant = this.activeTenant(tenantId);
       if (this.agentRow(snapshot.agentId)?.tenant_id !== tenantId) {
         notFound("agent of this tenant", snapshot.agentId);
       }
@@ -807,14 +835,283 @@ export class SqliteCatalog implements Catalog {
       tenant_id: entry.tenantId ?? null,
       details: serializeAuditDetails(entry.details ?? {}),
     };
+    return this.write(() => this.insertLogEntry(row));
+  }
+
+  private insertLogEntry(row: Omit<AuditRow, "id">): AuditEntry {
+    const id = this.statement<number>(
+      `INSERT INTO audit_log (at, actor_kind, actor_id, action, tenant_id, details)
+        VALUES (@at, @actor_kind, @actor_id, @action, @tenant_id, @details) RETURNING id`,
+    )
+      .pluck()
+      .get(row) as number;
+    return toAuditEntry({ id, ...row });
+  }
+
+  /** Inside a write: the entry of a deletion step, with the catalog's facts over the caller's. */
+  private logStep(
+    note: AuditNote,
+    action: string,
+    tenantId: string,
+    facts: Record<string, unknown>,
+    at: number,
+  ): void {
+    this.insertLogEntry({
+      at,
+      actor_kind: note.actor.kind,
+      actor_id: note.actor.id,
+      action,
+      tenant_id: tenantId,
+      details: serializeAuditDetails({ ...note.details, ...facts }),
+    });
+  }
+
+  async scheduleTenantDeletion(
+    deletion: NewTenantDeletion,
+    audit: AuditNote,
+    now: Date,
+  ): Promise<TenantDeletion> {
+    const at = checkTime("now", now);
+    const dueAt = checkTime("dueAt", deletion.dueAt);
+    const reason = checkDeletionReason(deletion.reason);
+    const note = checkAuditNote(audit);
+    if (dueAt <= at)
+      throw new RempartError("InvalidArgument", "a deletion must be due after it is requested", {
+        field: "dueAt",
+        reason: "not-delayed",
+      });
     return this.write(() => {
+      const tenant = this.tenantRow(deletion.tenantId) ?? notFound("tenant", deletion.tenantId);
+      if (tenant.status !== "active") {
+        const pending = this.pendingDeletion(tenant.id);
+        throw new RempartError(
+          "ObjectConflict",
+          pending === undefined
+            ? `tenant ${tenant.name} is ${tenant.status}`
+            : `the deletion of tenant ${tenant.name} is already scheduled, due at ${iso(pending.due_at)}`,
+          { reason: "tenant-not-active", status: tenant.status },
+        );
+      }
+      const requester = this.enabledAdmin(deletion.requestedBy, "requesting a deletion");
+      const latest = this.statement<number | null>(
+        "SELECT max(immutable_until) FROM snapshots WHERE tenant_id = ? AND state <> 'deleted'",
+      )
+        .pluck()
+        .get(tenant.id);
+      if (latest != null && dueAt < latest) {
+        throw new RempartError(
+          "InvalidArgument",
+          `tenant ${tenant.name} has snapshots immutable until ${iso(latest)}: its deletion cannot be due before then`,
+          { reason: "before-immutability", until: iso(latest) },
+        );
+      }
+      this.statement("UPDATE tenants SET status = 'offboarding' WHERE id = ?").run(tenant.id);
+      const revoked = this.statement(
+        "UPDATE agents SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL",
+      ).run(at, tenant.id).changes;
+      const row: Omit<DeletionRow, "id"> = {
+        tenant_id: tenant.id,
+        requested_by: requester.id,
+        requested_at: at,
+        due_at: dueAt,
+        reason,
+        cancelled_by: null,
+        cancelled_at: null,
+        started_at: null,
+        completed_at: null,
+      };
       const id = this.statement<number>(
-        `INSERT INTO audit_log (at, actor_kind, actor_id, action, tenant_id, details)
-          VALUES (@at, @actor_kind, @actor_id, @action, @tenant_id, @details) RETURNING id`,
+        `INSERT INTO tenant_deletions (${DELETION_COLUMNS}) VALUES (NULL, @tenant_id,
+          @requested_by, @requested_at, @due_at, @reason, @cancelled_by, @cancelled_at,
+          @started_at, @completed_at) RETURNING id`,
       )
         .pluck()
         .get(row) as number;
-      return toAuditEntry({ id, ...row });
+      this.logStep(
+        note,
+        "tenant.delete.schedule",
+        tenant.id,
+        {
+          deletion_id: id,
+          tenant: tenant.name,
+          requested_by: requester.username,
+          requested_by_id: requester.id,
+          due_at: iso(dueAt),
+          reason,
+          agents_revoked: revoked,
+        },
+        at,
+      );
+      return toTenantDeletion({ id, ...row });
+    });
+  }
+
+  async cancelTenantDeletion(
+    tenantId: string,
+    cancelledBy: string,
+    audit: AuditNote,
+    now: Date,
+  ): Promise<TenantDeletion> {
+    const at = checkTime("now", now);
+    const note = checkAuditNote(audit);
+    return this.write(() => {
+      const tenant = this.tenantRow(tenantId) ?? notFound("tenant", tenantId);
+      const row = this.pendingDeletion(tenantId);
+      if (row === undefined)
+        throw new RempartError(
+          "NotFound",
+          `tenant ${tenant.name} has no scheduled deletion to cancel`,
+          { reason: "no-deletion" },
+        );
+      const canceller = this.enabledAdmin(cancelledBy, "cancelling a deletion");
+      if (canceller.id === row.requested_by)
+        throw new RempartError(
+          "InvalidArgument",
+          `${canceller.username} requested this deletion, so another admin must cancel it (two-person rule)`,
+          { reason: "same-operator", operator: canceller.username },
+        );
+      if (row.started_at !== null || at >= row.due_at)
+        throw new RempartError(
+          "ObjectConflict",
+          row.started_at !== null
+            ? `the deletion of tenant ${tenant.name} started at ${iso(row.started_at)}; it can no longer be cancelled`
+            : `the deletion of tenant ${tenant.name} was due at ${iso(row.due_at)}; it can no longer be cancelled`,
+          { reason: "not-cancellable", due_at: iso(row.due_at) },
+        );
+      this.statement(
+        "UPDATE tenant_deletions SET cancelled_by = ?, cancelled_at = ? WHERE id = ?",
+      ).run(canceller.id, at, row.id);
+      this.statement("UPDATE tenants SET status = 'active' WHERE id = ?").run(tenant.id);
+      this.logStep(
+        note,
+        "tenant.delete.cancel",
+        tenant.id,
+        {
+          deletion_id: row.id,
+          tenant: tenant.name,
+          cancelled_by: canceller.username,
+          cancelled_by_id: canceller.id,
+          requested_by: this.operatorRow(row.requested_by)?.username ?? null,
+          requested_by_id: row.requested_by,
+          due_at: iso(row.due_at),
+        },
+        at,
+      );
+      return toTenantDeletion({ ...row, cancelled_by: canceller.id, cancelled_at: at });
+    });
+  }
+
+  async listTenantDeletions(tenantId: string): Promise<TenantDeletion[]> {
+    return this.statement<DeletionRow>(
+      `SELECT ${DELETION_COLUMNS} FROM tenant_deletions WHERE tenant_id = ? ORDER BY id`,
+    )
+      .all(tenantId)
+      .map(toTenantDeletion);
+  }
+
+  async listPendingTenantDeletions(): Promise<TenantDeletion[]> {
+    return this.statement<DeletionRow>(
+      `SELECT ${DELETION_COLUMNS} FROM tenant_deletions
+        WHERE cancelled_at IS NULL AND completed_at IS NULL ORDER BY due_at, id`,
+    )
+      .all()
+      .map(toTenantDeletion);
+  }
+
+  async startTenantDeletion(id: number, audit: AuditNote, now: Date): Promise<TenantDeletion> {
+    const at = checkTime("now", now);
+    const note = checkAuditNote(audit);
+    return this.write(() => {
+      const row = this.deletionRow(id);
+      const tenant = this.tenantRow(row.tenant_id) ?? notFound("tenant", row.tenant_id);
+      const refuse = (reason: string, message: string, more: object = {}): never => {
+        throw new RempartError("ObjectConflict", message, { reason, deletion_id: id, ...more });
+      };
+      if (row.cancelled_at !== null || row.completed_at !== null)
+        refuse(
+          "not-pending",
+          `the deletion of tenant ${tenant.name} was ${row.cancelled_at !== null ? "cancelled" : "completed"}`,
+        );
+      if (at < row.due_at)
+        refuse("not-due", `the deletion of tenant ${tenant.name} is due at ${iso(row.due_at)}`, {
+          due_at: iso(row.due_at),
+        });
+      const blocking = this.statement<{ id: string; state: string; immutable_until: number }>(
+        `SELECT id, state, immutable_until FROM snapshots
+          WHERE tenant_id = ? AND state <> 'deleted' AND (state = 'held' OR immutable_until > ?)
+          ORDER BY immutable_until DESC, id`,
+      ).all(tenant.id, at);
+      const held = blocking.filter((s) => s.state === "held");
+      if (held.length > 0)
+        refuse(
+          "held",
+          `${held.length} snapshot(s) of tenant ${tenant.name} are held: release them before its deletion can run`,
+          { snapshots: held.slice(0, 100).map((s) => s.id), count: held.length },
+        );
+      const [latest] = blocking;
+      if (latest !== undefined)
+        refuse(
+          "immutable",
+          `${blocking.length} snapshot(s) of tenant ${tenant.name} are immutable until ${iso(latest.immutable_until)}: nothing was deleted`,
+          {
+            snapshots: blocking.slice(0, 100).map((s) => s.id),
+            count: blocking.length,
+            until: iso(latest.immutable_until),
+          },
+        );
+      const marked = this.statement(
+        "UPDATE snapshots SET state = 'deleted' WHERE tenant_id = ? AND state <> 'deleted'",
+      ).run(tenant.id).changes;
+      const startedAt = row.started_at ?? at;
+      if (row.started_at === null)
+        this.statement("UPDATE tenant_deletions SET started_at = ? WHERE id = ?").run(at, id);
+      this.logStep(
+        note,
+        "tenant.delete.start",
+        tenant.id,
+        {
+          deletion_id: id,
+          tenant: tenant.name,
+          snapshots_deleted: marked,
+          resumed: row.started_at !== null,
+        },
+        at,
+      );
+      return toTenantDeletion({ ...row, started_at: startedAt });
+    });
+  }
+
+  async completeTenantDeletion(id: number, audit: AuditNote, now: Date): Promise<TenantDeletion> {
+    const at = checkTime("now", now);
+    const note = checkAuditNote(audit);
+    return this.write(() => {
+      const row = this.deletionRow(id);
+      if (row.completed_at !== null) return toTenantDeletion(row);
+      const tenant = this.tenantRow(row.tenant_id) ?? notFound("tenant", row.tenant_id);
+      if (row.cancelled_at !== null || row.started_at === null)
+        throw new RempartError(
+          "ObjectConflict",
+          row.cancelled_at !== null
+            ? `the deletion of tenant ${tenant.name} was cancelled`
+            : `the deletion of tenant ${tenant.name} has not started`,
+          { reason: row.cancelled_at !== null ? "not-pending" : "not-started", deletion_id: id },
+        );
+      // The snapshot rows (deleted) stay as history with their objects' rows; the packs, indexes
+      // and keys are gone from the disk, so their records go.
+      this.statement("DELETE FROM snapshot_packs WHERE tenant_id = ?").run(tenant.id);
+      const forgotten = this.statement(
+        "DELETE FROM objects WHERE tenant_id = ? AND kind <> 'snapshots'",
+      ).run(tenant.id).changes;
+      this.statement("UPDATE tenant_deletions SET completed_at = ? WHERE id = ?").run(at, id);
+      this.statement("UPDATE tenants SET status = 'deleted' WHERE id = ?").run(tenant.id);
+      this.logStep(
+        note,
+        "tenant.delete.complete",
+        tenant.id,
+        { deletion_id: id, tenant: tenant.name, objects_forgotten: forgotten },
+        at,
+      );
+      return toTenantDeletion({ ...row, completed_at: at });
     });
   }
 
@@ -864,6 +1161,33 @@ export class SqliteCatalog implements Catalog {
       });
     }
     return row;
+  }
+
+  private pendingDeletion(tenantId: string): DeletionRow | undefined {
+    return this.statement<DeletionRow>(
+      `SELECT ${DELETION_COLUMNS} FROM tenant_deletions
+        WHERE tenant_id = ? AND cancelled_at IS NULL AND completed_at IS NULL`,
+    ).get(tenantId);
+  }
+
+  private deletionRow(id: number): DeletionRow {
+    return (
+      this.statement<DeletionRow>(
+        `SELECT ${DELETION_COLUMNS} FROM tenant_deletions WHERE id = ?`,
+      ).get(id) ?? notFound("tenant deletion", String(id))
+    );
+  }
+
+  /** An operator who may take part in a deletion: enabled, with the role admin. */
+  private enabledAdmin(id: string, what: string): OperatorRow {
+    const operator = this.operatorRow(id) ?? notFound("operator", id);
+    if (operator.disabled === 1 || operator.role !== "admin")
+      throw new RempartError(
+        "InvalidArgument",
+        `${what} needs an enabled operator with the role admin; ${operator.username} ${operator.disabled === 1 ? "is disabled" : `is a ${operator.role}`}`,
+        { reason: "not-admin", operator: operator.username },
+      );
+    return operator;
   }
 
   private operatorRow(id: string): OperatorRow | undefined {
@@ -918,6 +1242,15 @@ export class SqliteCatalog implements Catalog {
 
 function newId(): string {
   return randomBytes(8).toString("hex");
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Checked before a write: a malformed note must not abort the step half-way, or at all. */
+function checkAuditNote(note: AuditNote): AuditNote {
+  const actor = checkActor(note.actor);
+  serializeAuditDetails(note.details ?? {});
+  return { actor, details: note.details ?? {} };
 }
 
 function notFound(what: string, id: string): never {

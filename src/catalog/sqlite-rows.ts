@@ -9,6 +9,7 @@ import type {
   AgentScope,
   AuditEntry,
   BackupOutcome,
+  DeletionReason,
   EnrollmentToken,
   Operator,
   OperatorRole,
@@ -17,6 +18,7 @@ import type {
   SnapshotRecord,
   SnapshotState,
   Tenant,
+  TenantDeletion,
   TenantStatus,
 } from "./catalog.js";
 
@@ -245,5 +247,36 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
     action: row.action,
     tenantId: row.tenant_id,
     details: JSON.parse(row.details) as Record<string, unknown>,
+  };
+}
+
+export const DELETION_COLUMNS = `id, tenant_id, requested_by, requested_at, due_at, reason,
+  cancelled_by, cancelled_at, started_at, completed_at`;
+
+export interface DeletionRow {
+  id: number;
+  tenant_id: string;
+  requested_by: string;
+  requested_at: number;
+  due_at: number;
+  reason: string;
+  cancelled_by: string | null;
+  cancelled_at: number | null;
+  started_at: number | null;
+  completed_at: number | null;
+}
+
+export function toTenantDeletion(row: DeletionRow): TenantDeletion {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    requestedBy: row.requested_by,
+    requestedAt: new Date(row.requested_at),
+    dueAt: new Date(row.due_at),
+    reason: row.reason as DeletionReason,
+    cancelledBy: row.cancelled_by,
+    cancelledAt: dateOrNull(row.cancelled_at),
+    startedAt: dateOrNull(row.started_at),
+    completedAt: dateOrNull(row.completed_at),
   };
 }

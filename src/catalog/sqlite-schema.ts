@@ -152,7 +152,38 @@ CREATE UNIQUE INDEX retention_policies_scope ON retention_policies (tenant_id, i
 ALTER TABLE snapshots ADD COLUMN known_good INTEGER NOT NULL DEFAULT 0 CHECK (known_good IN (0, 1));
 `;
 
-export const MIGRATIONS: readonly string[] = [VERSION_1, VERSION_2];
+// Scheduled tenant deletions (offboarding). A row is history: never removed, and final once
+// cancelled or completed. The schema itself keeps the two-person rule and one pending deletion
+// per tenant, even against a bug in the code above.
+const VERSION_3 = `
+CREATE TABLE tenant_deletions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  requested_by TEXT NOT NULL REFERENCES operators (id),
+  requested_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  reason TEXT NOT NULL CHECK (reason IN ('delay', 'immutability')),
+  cancelled_by TEXT REFERENCES operators (id),
+  cancelled_at INTEGER,
+  started_at INTEGER,
+  completed_at INTEGER,
+  CHECK (due_at > requested_at),
+  CHECK ((cancelled_by IS NULL) = (cancelled_at IS NULL)),
+  CHECK (cancelled_by IS NULL OR cancelled_by <> requested_by),
+  CHECK (cancelled_at IS NULL OR started_at IS NULL),
+  CHECK (completed_at IS NULL OR started_at IS NOT NULL)
+) STRICT;
+CREATE UNIQUE INDEX tenant_deletions_pending ON tenant_deletions (tenant_id)
+  WHERE cancelled_at IS NULL AND completed_at IS NULL;
+
+CREATE TRIGGER tenant_deletions_no_delete BEFORE DELETE ON tenant_deletions
+BEGIN SELECT RAISE(ABORT, 'tenant_deletions keeps its history'); END;
+CREATE TRIGGER tenant_deletions_final BEFORE UPDATE ON tenant_deletions
+WHEN OLD.cancelled_at IS NOT NULL OR OLD.completed_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a cancelled or completed tenant deletion is final'); END;
+`;
+
+export const MIGRATIONS: readonly string[] = [VERSION_1, VERSION_2, VERSION_3];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

@@ -11,6 +11,7 @@ import {
   type AgentScope,
   type AuditActor,
   BACKUP_OUTCOMES,
+  DELETION_REASONS,
   MAX_PAGE,
   OPERATOR_ROLES,
   type Page,
@@ -130,6 +131,7 @@ export const checkRole = (value: string) => checkOneOf("role", OPERATOR_ROLES, v
 export const checkSnapshotState = (value: string) => checkOneOf("state", SNAPSHOT_STATES, value);
 export const checkBackupOutcome = (value: string) => checkOneOf("status", BACKUP_OUTCOMES, value);
 export const checkObjectKind = (value: string) => checkOneOf("kind", OBJECT_KINDS, value);
+export const checkDeletionReason = (value: string) => checkOneOf("reason", DELETION_REASONS, value);
 
 /** Sorted and without repeats; `backup` is required, since an agent exists to back up. */
 export function normalizeScopes(scopes: readonly AgentScope[]): AgentScope[] {

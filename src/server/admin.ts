@@ -4,12 +4,16 @@
  * Every change appends an audit entry. Answers are plain JSON-ready views in the wire's
  * snake_case, without any secret or secret hash.
  */
+
+import { randomBytes } from "node:crypto";
 import type {
   Agent,
   AuditActor,
   AuditEntry,
   Catalog,
   KindUsage,
+  Operator,
+  OperatorRole,
   PolicyRecord,
   RetentionRules,
   SnapshotRecord,
@@ -17,6 +21,7 @@ import type {
   TenantStatus,
 } from "../catalog/catalog.js";
 import { MAX_PAGE } from "../catalog/catalog.js";
+import { checkRole, checkUsername } from "../catalog/validation.js";
 import { RempartError } from "../errors.js";
 import {
   type EnrollTokenRequest,
@@ -28,6 +33,8 @@ import {
 } from "../protocol/api.js";
 import type { ObjectKind } from "../storage/object-store.js";
 import { collectTenant, type GcReport } from "./gc/gc.js";
+import { currentDeletion, type DeletionView } from "./offboarding/view.js";
+import { hashPassword } from "./passwords.js";
 import { type EffectivePolicy, effectivePolicy } from "./retention/effective.js";
 import { type PruneReport, pruneTenant } from "./retention/prune.js";
 import type { TenantStores } from "./tenant-stores.js";
@@ -71,6 +78,8 @@ export interface TenantDetails extends TenantView {
   /** Packs no active or held snapshot needs, whatever their age: what GC frees after the grace. */
   readonly reclaimable: { readonly packs: number; readonly bytes: number };
   readonly agents: readonly AgentView[];
+  /** The pending deletion, else the last cancelled or completed one; null if never requested. */
+  readonly deletion: DeletionView | null;
 }
 
 export interface AgentView {
@@ -192,12 +201,13 @@ export async function listTenants(ctx: AdminContext): Promise<TenantView[]> {
 
 export async function showTenant(ctx: AdminContext, name: string): Promise<TenantDetails> {
   const tenant = await tenantByName(ctx.catalog, name);
-  const [usage, snapshots, agents, reclaimable] = await Promise.all([
+  const [usage, snapshots, agents, reclaimable, deletion] = await Promise.all([
     ctx.catalog.objectUsage(tenant.id),
     ctx.catalog.listSnapshots(tenant.id),
     ctx.catalog.listAgents(tenant.id),
     // Strictly before the far future: every unreferenced pack, whatever its age.
     ctx.catalog.unreferencedPackUsage(tenant.id, new Date(8.64e15)),
+    currentDeletion(ctx.catalog, tenant.id),
   ]);
   const count = (state: string) => snapshots.filter((s) => s.state === state).length;
   return {
@@ -216,7 +226,60 @@ export async function showTenant(ctx: AdminContext, name: string): Promise<Tenan
     },
     reclaimable: { packs: reclaimable.count, bytes: reclaimable.bytes },
     agents: agents.map(agentView),
+    deletion,
   };
+}
+
+export interface OperatorView {
+  readonly id: string;
+  readonly username: string;
+  readonly role: OperatorRole;
+  readonly created_at: string;
+  readonly disabled: boolean;
+}
+
+export function operatorView(operator: Operator): OperatorView {
+  return {
+    id: operator.id,
+    username: operator.username,
+    role: operator.role,
+    created_at: operator.createdAt.toISOString(),
+    disabled: operator.disabled,
+  };
+}
+
+export async function listOperators(ctx: AdminContext): Promise<OperatorView[]> {
+  return (await ctx.catalog.listOperators()).map(operatorView);
+}
+
+/**
+ * A new operator with a random password, answered this once: only its scrypt hash is stored.
+ * They log in with it (and should change it); deletions name them for the two-person rule.
+ */
+export async function addOperator(
+  ctx: AdminContext,
+  actor: AdminActor,
+  username: string,
+  role: string,
+): Promise<{ readonly operator: OperatorView; readonly password: string }> {
+  const name = checkUsername(username);
+  const checkedRole = checkRole(role);
+  const password = randomBytes(18).toString("base64url");
+  const now = ctx.now();
+  const operator = await ctx.catalog.createOperator(
+    { username: name, passwordHash: await hashPassword(password), role: checkedRole },
+    now,
+  );
+  await ctx.catalog.appendAudit(
+    {
+      actor: actor.audit,
+      action: "operator.create",
+      tenantId: null,
+      details: { operator_id: operator.id, username: name, role: checkedRole },
+    },
+    now,
+  );
+  return { operator: operatorView(operator), password };
 }
 
 export async function createEnrollmentToken(

@@ -7,11 +7,13 @@ import {
   type AdminContext,
   type AgentView,
   type AuditView,
+  addOperator,
   changeSnapshot,
   collectGarbage,
   createEnrollmentToken,
   createTenant,
   listAgents,
+  listOperators,
   listTenants,
   type PolicyView,
   prune,
@@ -26,6 +28,14 @@ import {
 } from "../../server/admin.js";
 import { ADMIN_USERNAME, ensureAdminOperator, openDataDir } from "../../server/data-dir.js";
 import { DEFAULT_GRACE_MS, type GcReport, withGcLock } from "../../server/gc/gc.js";
+import {
+  cancelTenantDeletion,
+  type DeletionReport,
+  requestTenantDeletion,
+  runDeletions,
+} from "../../server/offboarding/offboarding.js";
+import { describeDelay } from "../../server/offboarding/plan.js";
+import type { DeletionView } from "../../server/offboarding/view.js";
 import type { PruneReport } from "../../server/retention/prune.js";
 import { certificateFingerprint } from "../../server/tls.js";
 import type { Command, CommandContext, OptionTable } from "../command.js";
@@ -50,11 +60,19 @@ const options = {
   "known-good-after": { type: "string" },
   "dry-run": { type: "boolean" },
   grace: { type: "string" },
+  "requested-by": { type: "string" },
+  by: { type: "string" },
+  delay: { type: "string" },
+  role: { type: "string" },
 } satisfies OptionTable;
 
 const USAGE = [
   "rempart admin tenant create NAME --retention-days N [--immutable-days N] [--quota SIZE]",
   "       rempart admin tenant list | tenant show NAME",
+  "       rempart admin tenant delete NAME --requested-by ADMIN [--delay 72h]   (at least 24h)",
+  "       rempart admin tenant cancel-delete NAME --by OTHER_ADMIN",
+  "       rempart admin run-deletions [--dry-run]",
+  "       rempart admin operator add USERNAME --role admin|technician | operator list",
   "       rempart admin enroll-token NAME --expires 24h [--restore]",
   "       rempart admin agent list NAME | agent revoke AGENT_ID",
   "       rempart admin audit [--tenant NAME] [--limit N]",
@@ -156,6 +174,40 @@ function printGc(output: Output, report: GcReport): void {
   output.line(
     `tenant ${report.tenant.name}: ${verb} ${report.packs} unreferenced pack(s), ${formatBytes(report.bytes)}; ${report.strayFiles} stray file(s), ${formatBytes(report.strayBytes)}${report.restored > 0 ? `; put back ${report.restored} re-uploaded pack(s)` : ""}`,
   );
+}
+
+function printDeletion(output: Output, deletion: DeletionView): void {
+  const why =
+    deletion.reason === "immutability" ? "end of the immutability window" : "end of the delay";
+  output.line(
+    `deletion #${deletion.id}: requested by ${deletion.requested_by} at ${day(deletion.requested_at)}, due at ${day(deletion.due_at)} UTC (${why})`,
+  );
+  if (deletion.completed_at !== null) output.line(`  completed at ${day(deletion.completed_at)}`);
+  else if (deletion.cancelled_at !== null)
+    output.line(`  cancelled by ${deletion.cancelled_by} at ${day(deletion.cancelled_at)}`);
+  else if (deletion.started_at !== null)
+    output.line(`  started at ${day(deletion.started_at)}: no longer cancellable`);
+  else
+    output.line(
+      `  cancellable until ${day(deletion.cancellable_until)} UTC by an admin other than ${deletion.requested_by}`,
+    );
+}
+
+function printDeletionRun(output: Output, report: DeletionReport): void {
+  output.line(
+    `tenant ${report.tenant} (deletion #${report.deletionId}): ${report.outcome}: ${report.reason}`,
+  );
+}
+
+/** An operator's username given with `--option`, required. */
+function requiredString(context: CommandContext, option: string, example: string): string {
+  const value = context.string(option);
+  if (value === undefined)
+    throw new RempartError(
+      "InvalidArgument",
+      `--${option} is required (e.g. --${option} ${example})`,
+    );
+  return value;
 }
 
 function wholeNumber(context: CommandContext, name: string): number | undefined {
@@ -288,6 +340,102 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
     );
     output.line(`agents (${details.agents.length}):`);
     printAgents(output, details.agents, now);
+    if (details.deletion !== null) printDeletion(output, details.deletion);
+    return EXIT.ok;
+  }
+  if (group === "tenant" && action === "delete") {
+    const name = argument(context, 2, "the tenant NAME");
+    const requestedBy = requiredString(context, "requested-by", "alice");
+    const delay = context.string("delay");
+    const scheduled = await requestTenantDeletion(ctx, await actor(), name, {
+      requestedBy,
+      delayMs: delay === undefined ? undefined : parseDuration(delay, "delay") * 1000,
+    });
+    if (output.json) {
+      output.object(scheduled);
+      return EXIT.ok;
+    }
+    const { deletion, plan } = scheduled;
+    output.line(
+      `tenant ${name} is now offboarding: its agents are refused and their credentials revoked (a new enrollment is needed even if the deletion is cancelled)`,
+    );
+    output.line(
+      deletion.reason === "immutability"
+        ? `its data will be deleted at ${day(deletion.due_at)} UTC, when the last snapshot's immutability window ends (the delay alone would end at ${day(plan.delay_ends_at)} UTC)`
+        : `its data will be deleted at ${day(deletion.due_at)} UTC, at the end of the ${describeDelay(Date.parse(deletion.due_at) - Date.parse(deletion.requested_at))} delay${plan.immutable_until === null ? "" : ` (the last immutability window ends at ${day(plan.immutable_until)} UTC)`}`,
+    );
+    output.line(
+      `requested by ${deletion.requested_by}; another admin can cancel it until then: rempart admin tenant cancel-delete ${name} --by OTHER_ADMIN`,
+    );
+    if (plan.held_snapshots > 0)
+      output.warn(
+        `warning: ${plan.held_snapshots} snapshot(s) are held; the deletion will not run until their holds are released`,
+      );
+    return EXIT.ok;
+  }
+  if (group === "tenant" && action === "cancel-delete") {
+    const name = argument(context, 2, "the tenant NAME");
+    const cancelled = await cancelTenantDeletion(
+      ctx,
+      await actor(),
+      name,
+      requiredString(context, "by", "bob"),
+    );
+    if (output.json) output.object(cancelled);
+    else {
+      output.line(
+        `cancelled the deletion of ${name} requested by ${cancelled.deletion.requested_by}; the tenant is active again`,
+      );
+      output.line(
+        `its agents stay revoked: enroll them again (rempart admin enroll-token ${name} --expires 24h)`,
+      );
+    }
+    return EXIT.ok;
+  }
+  if (group === "run-deletions") {
+    const dryRun = context.flag("dry-run");
+    const job = () => actor().then((who) => runDeletions(ctx, { now, dryRun, actor: who.audit }));
+    // One destructive job at a time per data directory: GC would recreate a store being removed.
+    const reports = dryRun ? await job() : await withGcLock(dataDir, job);
+    if (output.json)
+      output.object(
+        reports.map((r) => ({
+          tenant: r.tenant,
+          deletion_id: r.deletionId,
+          due_at: r.dueAt.toISOString(),
+          outcome: r.outcome,
+          reason: r.reason,
+          snapshots_deleted: r.snapshotsDeleted,
+          store_removed: r.storeRemoved,
+        })),
+      );
+    else if (reports.length === 0) output.line("no scheduled deletions");
+    else for (const report of reports) printDeletionRun(output, report);
+    return reports.some((r) => r.outcome === "blocked") ? EXIT.error : EXIT.ok;
+  }
+  if (group === "operator" && action === "add") {
+    const username = argument(context, 2, "the USERNAME");
+    const { operator, password } = await addOperator(
+      ctx,
+      await actor(),
+      username,
+      requiredString(context, "role", "admin"),
+    );
+    if (output.json) output.object({ ...operator, password });
+    else {
+      output.line(`created operator ${operator.username} (${operator.role}, id ${operator.id})`);
+      output.line(`password (shown this once, only its hash is stored): ${password}`);
+    }
+    return EXIT.ok;
+  }
+  if (group === "operator" && action === "list") {
+    const operators = await listOperators(ctx);
+    if (output.json) output.object(operators);
+    else
+      for (const operator of operators)
+        output.line(
+          `${operator.username}  ${operator.role}${operator.disabled ? "  disabled" : ""}  (id ${operator.id}, created ${day(operator.created_at)})`,
+        );
     return EXIT.ok;
   }
   if (group === "enroll-token") {
@@ -433,7 +581,7 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
 export const adminCommand: Command = {
   name: "admin",
   summary:
-    "manage the server's tenants, agents, retention, holds, prune, GC and audit log (on the server machine)",
+    "manage the server's tenants, operators, agents, retention, holds, prune, GC, deletions and audit log (on the server machine)",
   usage: USAGE,
   options,
   async run(context) {
