@@ -735,6 +735,7 @@ export function describeCatalogConformance(name: string, open: () => Promise<Ope
           immutableUntil: at(15 * DAY),
           state: "active",
           knownGood: false,
+          logicalBytes: null,
         });
         assert.deepEqual(await catalog.getSnapshot(acme.id, recorded.id), recorded);
         assert.equal(await catalog.getSnapshot(acme.id, hashOf("snapshot none")), undefined);

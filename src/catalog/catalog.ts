@@ -221,6 +221,8 @@ export interface SnapshotRecord {
   readonly state: SnapshotState;
   /** Marked by an operator or a detection as a clean restore point (retention's known-good rule). */
   readonly knownGood: boolean;
+  /** Size of the snapshot's files as its agent reported it: accounting only, never trusted. */
+  readonly logicalBytes: number | null;
 }
 
 export interface NewSnapshot {
@@ -236,6 +238,7 @@ export interface NewSnapshot {
    * that moment (docs/GC.md). The commit route passes the time it started checking.
    */
   readonly packsRecordedBy?: Date;
+  readonly logicalBytes?: number;
 }
 
 /** What retention keeps; the fields of `RetentionPolicy` in src/server/retention/policy.ts. */

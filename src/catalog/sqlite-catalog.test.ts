@@ -228,7 +228,7 @@ describe("SqliteCatalog on disk", () => {
         await catalog.close();
       }
       const after = new Sqlite(path, { readonly: true });
-      assert.equal(after.pragma("user_version", { simple: true }), 3);
+      assert.equal(after.pragma("user_version", { simple: true }), SCHEMA_VERSION);
       after.close();
     });
   });

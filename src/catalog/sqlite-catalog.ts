@@ -646,10 +646,11 @@ export class SqliteCatalog implements Catalog {
         immutable_until: committedAt + tenant.immutable_days * DAY_MS,
         state: "active",
         known_good: 0,
+        logical_bytes: snapshot.logicalBytes ?? null,
       };
       this.statement(
         `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}) VALUES (@tenant_id, @id, @agent_id,
-          @committed_at, @claimed_time, @immutable_until, @state, @known_good)`,
+          @committed_at, @claimed_time, @immutable_until, @state, @known_good, @logical_bytes)`,
       ).run(row);
       const addPack = this.statement(
         "INSERT INTO snapshot_packs (tenant_id, snapshot_id, pack) VALUES (?, ?, ?)",

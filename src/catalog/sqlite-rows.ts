@@ -164,7 +164,7 @@ export function toAgent(row: AgentRow): Agent {
 }
 
 export const SNAPSHOT_COLUMNS =
-  "tenant_id, id, agent_id, committed_at, claimed_time, immutable_until, state, known_good";
+  "tenant_id, id, agent_id, committed_at, claimed_time, immutable_until, state, known_good, logical_bytes";
 
 export interface SnapshotRow {
   tenant_id: string;
@@ -175,6 +175,7 @@ export interface SnapshotRow {
   immutable_until: number;
   state: string;
   known_good: number;
+  logical_bytes: number | null;
 }
 
 export function toSnapshot(row: SnapshotRow): SnapshotRecord {
@@ -187,6 +188,7 @@ export function toSnapshot(row: SnapshotRow): SnapshotRecord {
     immutableUntil: new Date(row.immutable_until),
     state: row.state as SnapshotState,
     knownGood: row.known_good === 1,
+    logicalBytes: row.logical_bytes,
   };
 }
 

@@ -183,7 +183,13 @@ WHEN OLD.cancelled_at IS NOT NULL OR OLD.completed_at IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a cancelled or completed tenant deletion is final'); END;
 `;
 
-export const MIGRATIONS: readonly string[] = [VERSION_1, VERSION_2, VERSION_3];
+/** The agent-reported logical size of each snapshot, for accounting (dedup ratio) only. */
+const VERSION_4 = `
+ALTER TABLE snapshots ADD COLUMN logical_bytes INTEGER
+  CHECK (logical_bytes IS NULL OR logical_bytes >= 0);
+`;
+
+export const MIGRATIONS: readonly string[] = [VERSION_1, VERSION_2, VERSION_3, VERSION_4];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

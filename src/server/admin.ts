@@ -77,6 +77,11 @@ export interface TenantDetails extends TenantView {
   };
   /** Packs no active or held snapshot needs, whatever their age: what GC frees after the grace. */
   readonly reclaimable: { readonly packs: number; readonly bytes: number };
+  /**
+   * The files the kept snapshots hold, summed as their agents reported them (the server cannot
+   * read snapshots), against what is stored: the deduplication and compression factor.
+   */
+  readonly logical: { readonly bytes: number; readonly dedup_ratio: number | null };
   readonly agents: readonly AgentView[];
   /** The pending deletion, else the last cancelled or completed one; null if never requested. */
   readonly deletion: DeletionView | null;
@@ -210,6 +215,9 @@ export async function showTenant(ctx: AdminContext, name: string): Promise<Tenan
     currentDeletion(ctx.catalog, tenant.id),
   ]);
   const count = (state: string) => snapshots.filter((s) => s.state === state).length;
+  const logicalBytes = snapshots
+    .filter((s) => s.state !== "deleted")
+    .reduce((sum, s) => sum + (s.logicalBytes ?? 0), 0);
   return {
     ...tenantView(tenant),
     usage: {
@@ -225,6 +233,10 @@ export async function showTenant(ctx: AdminContext, name: string): Promise<Tenan
       last_committed_at: iso(snapshots.at(-1)?.committedAt ?? null),
     },
     reclaimable: { packs: reclaimable.count, bytes: reclaimable.bytes },
+    logical: {
+      bytes: logicalBytes,
+      dedup_ratio: usage.totalBytes > 0 ? logicalBytes / usage.totalBytes : null,
+    },
     agents: agents.map(agentView),
     deletion,
   };

@@ -194,3 +194,44 @@ describe("committing snapshots", () => {
     );
   });
 });
+
+describe("accounting", () => {
+  it("sums the logical size agents report for kept snapshots against what the tenant stores", async (t) => {
+    const server = await startTestServer(t);
+    const session = await server.login();
+    await server.createTenant(session, "acme");
+    const agent = await server.agentOf(session, "acme", "pc");
+    const pack = randomBytes(4000);
+    assert.equal((await server.put(agent.credential, "data", sha256(pack), pack)).status, 201);
+    for (const [i, logical] of [10_000, 30_000].entries()) {
+      const snapshot = randomBytes(200 + i);
+      const answer = await server.send({
+        method: "POST",
+        path: "/v1/repo/snapshots",
+        token: agent.credential,
+        json: {
+          ...commitBody(snapshot, [sha256(pack)], "2026-01-01T00:00:00Z"),
+          logical_bytes: logical,
+        },
+      });
+      assert.equal(answer.status, 201, answer.body.toString());
+    }
+    const shown = await server.send({ method: "GET", path: "/v1/tenants/acme", token: session });
+    const details = json<{
+      usage: { stored_bytes: number };
+      logical: { bytes: number; dedup_ratio: number };
+    }>(shown);
+    assert.equal(details.logical.bytes, 40_000);
+    assert.equal(details.logical.dedup_ratio, 40_000 / details.usage.stored_bytes);
+    const refused = await server.send({
+      method: "POST",
+      path: "/v1/repo/snapshots",
+      token: agent.credential,
+      json: {
+        ...commitBody(randomBytes(50), [sha256(pack)], "2026-01-01T00:00:00Z"),
+        logical_bytes: -1,
+      },
+    });
+    assertError(refused, "BadRequest");
+  });
+});

@@ -338,6 +338,10 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
     output.line(
       `reclaimable: ${details.reclaimable.packs} unreferenced pack(s), ${formatBytes(details.reclaimable.bytes)} (freed by gc after the grace period)`,
     );
+    const ratio = details.logical.dedup_ratio;
+    output.line(
+      `logical: ${formatBytes(details.logical.bytes)} in kept snapshots (agent-reported)${ratio === null ? "" : `, ${ratio.toFixed(2)}x deduplication and compression`}`,
+    );
     output.line(`agents (${details.agents.length}):`);
     printAgents(output, details.agents, now);
     if (details.deletion !== null) printDeletion(output, details.deletion);

@@ -34,6 +34,7 @@ function record(id: string, agentId: string, committedAt: Date): SnapshotRecord 
     immutableUntil: committedAt,
     state: "active",
     knownGood: false,
+    logicalBytes: null,
   };
 }
 

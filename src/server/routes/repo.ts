@@ -105,6 +105,7 @@ async function commit(
         claimedTime,
         packs: request.packs,
         packsRecordedBy: checkedAt,
+        ...(request.logical_bytes === undefined ? {} : { logicalBytes: request.logical_bytes }),
       },
       ctx.now(),
     );
