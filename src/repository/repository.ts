@@ -340,12 +340,30 @@ export class Repository {
     );
   }
 
-  /** `latest`, a full id, or a unique id prefix. */
-  async findSnapshot(reference: string): Promise<StoredSnapshot> {
+  /**
+   * `latest` (of the snapshots from `latestOf.host` that include `latestOf.path`, when given: a
+   * tenant's repository holds every machine's snapshots), a full id, or a unique id prefix.
+   */
+  async findSnapshot(
+    reference: string,
+    latestOf: { readonly host?: string; readonly path?: string } = {},
+  ): Promise<StoredSnapshot> {
     const snapshots = await this.listSnapshots();
     if (reference === "latest") {
-      const latest = snapshots.at(-1);
-      if (!latest) throw new RempartError("NotFound", "the repository has no snapshots yet");
+      const { host, path } = latestOf;
+      const latest = snapshots
+        .filter(
+          (s) =>
+            (host === undefined || s.snapshot.host === host) &&
+            (path === undefined || s.snapshot.paths.includes(path)),
+        )
+        .at(-1);
+      if (!latest) {
+        const filter = [host && `from host ${host}`, path && `of ${path}`]
+          .filter(Boolean)
+          .join(" ");
+        throw new RempartError("NotFound", `there is no snapshot${filter ? ` ${filter}` : " yet"}`);
+      }
       return latest;
     }
     if (!/^[0-9a-f]+$/.test(reference))

@@ -8,12 +8,15 @@ import { formatBytes } from "../output.js";
 const options = {
   target: { type: "string", short: "t" },
   include: { type: "string", multiple: true },
+  host: { type: "string" },
+  path: { type: "string" },
 } satisfies OptionTable;
 
 export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot (or parts of it) into a directory",
-  usage: "rempart restore --repo DIR SNAPSHOT --target DIR [--include PATH]…",
+  usage:
+    "rempart restore --repo DIR SNAPSHOT --target DIR [--include PATH]… [--host H] [--path P] (with latest: the latest from host H / of path P)",
   options,
   async run(context) {
     const { output } = context;
@@ -22,7 +25,12 @@ export const restoreCommand: Command = {
     if (reference === undefined || context.positionals.length > 1 || !target)
       throw new RempartError("InvalidArgument", `usage: ${this.usage}`);
     const repo = await context.openRepository();
-    const snapshot = await repo.findSnapshot(reference);
+    const host = context.string("host");
+    const path = context.string("path");
+    const snapshot = await repo.findSnapshot(reference, {
+      ...(host === undefined ? {} : { host }),
+      ...(path === undefined ? {} : { path: resolve(path) }),
+    });
     await repo.loadIndex();
     const result = await restore(repo, snapshot, {
       target: resolve(target),
