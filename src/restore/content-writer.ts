@@ -34,6 +34,12 @@ export interface ContentCallbacks {
 const CREATE_FLAGS =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const WORKERS = 2;
+/**
+ * A worker's garbage is short-lived decode output: a small young generation collects it sooner.
+ * Measured on the benchmark restore: 8 MB instead of V8's default cut peak RSS by ~60-90 MB with
+ * no measurable change in time.
+ */
+const WORKER_YOUNG_GENERATION_MB = 8;
 /** Packs queued per worker: one being written while the next is read. */
 const TASKS_PER_WORKER = 1;
 /** Below this share of a pack's bytes, the needed blobs are read as ranges instead. */
@@ -251,6 +257,7 @@ class ContentWriter {
     for (let i = 0; i < WORKERS; i++) {
       const worker = new Worker(new URL("./restore-worker.js", import.meta.url), {
         workerData: init,
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       });
       worker.on("message", (message: FromRestoreWorker) => {
         const settle = this.pending.get(message.id);
