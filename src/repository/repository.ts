@@ -227,6 +227,9 @@ export class Repository {
         this.index.addPack(pack);
         adopted.push(pack);
       } catch (error) {
+        // Gone since it was listed: collected by the server (another machine's upload that was
+        // never committed), so there is nothing to adopt.
+        if (isRempartError(error, "NotFound")) continue;
         if (!isRempartError(error, "RepositoryCorrupt")) throw error;
         damaged.push(error);
       }
