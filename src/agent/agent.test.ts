@@ -16,7 +16,6 @@ import {
   describeResult,
   expectExit,
   jsonOutput,
-  PASSWORD,
   runCli,
   startCli,
   tempDir,
@@ -24,7 +23,7 @@ import {
 } from "../cli/test-support.js";
 import { HttpObjectStore } from "../storage/http/http-store.js";
 import { findAgentConfig } from "./config.js";
-import { Operator, ServerProcess } from "./test-support.js";
+import { enrollCli, Operator, ServerProcess } from "./test-support.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -43,35 +42,6 @@ interface Agent {
 }
 
 let counter = 0;
-
-interface EnrollOptions {
-  readonly configPath: string;
-  /** default: the server's own */
-  readonly fingerprint?: string;
-  readonly password?: string;
-  readonly extra?: readonly string[];
-}
-
-/** `rempart agent enroll` with its configuration at `configPath`. */
-function enrollCli(server: ServerProcess, token: string, options: EnrollOptions) {
-  return runCli(
-    [
-      "agent",
-      "enroll",
-      "--server",
-      server.url,
-      "--token",
-      token,
-      "--fingerprint",
-      options.fingerprint ?? server.fingerprint,
-      ...(options.extra ?? []),
-    ],
-    {
-      password: options.password ?? PASSWORD,
-      env: { REMPART_AGENT_CONFIG: options.configPath },
-    },
-  );
-}
 
 async function enrollAgent(
   server: ServerProcess,

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, type Cleanup, PROJECT_ROOT } from "../cli/test-support.js";
+import { CLI, type Cleanup, PASSWORD, PROJECT_ROOT, runCli } from "../cli/test-support.js";
 import type { EnrollTokenResponse, LoginResponse } from "../protocol/api.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
 
@@ -143,4 +143,33 @@ export class Operator {
   close(): void {
     this.client.close();
   }
+}
+
+export interface EnrollOptions {
+  readonly configPath: string;
+  /** default: the server's own */
+  readonly fingerprint?: string;
+  readonly password?: string;
+  readonly extra?: readonly string[];
+}
+
+/** `rempart agent enroll` with its configuration at `configPath`. */
+export function enrollCli(server: ServerInfo, token: string, options: EnrollOptions) {
+  return runCli(
+    [
+      "agent",
+      "enroll",
+      "--server",
+      server.url,
+      "--token",
+      token,
+      "--fingerprint",
+      options.fingerprint ?? server.fingerprint,
+      ...(options.extra ?? []),
+    ],
+    {
+      password: options.password ?? PASSWORD,
+      env: { REMPART_AGENT_CONFIG: options.configPath },
+    },
+  );
 }

@@ -241,14 +241,15 @@ export interface NewSnapshot {
   readonly logicalBytes?: number;
 }
 
-/** What retention keeps; the fields of `RetentionPolicy` in src/server/retention/policy.ts. */
+/** What retention keeps (evaluated by src/server/retention/policy.ts). */
 export interface RetentionRules {
+  /** keep every snapshot committed within this many days */
   readonly keepWithinDays: number;
   readonly keepDaily: number;
   readonly keepWeekly: number;
   readonly keepMonthly: number;
   readonly keepYearly: number;
-  /** 0: off. */
+  /** keep the newest known-good snapshot committed at least this many days ago (0: off) */
   readonly knownGoodAfterDays: number;
 }
 

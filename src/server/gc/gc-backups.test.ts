@@ -10,14 +10,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Operator, ServerProcess } from "../../agent/test-support.js";
+import { enrollCli, Operator, ServerProcess } from "../../agent/test-support.js";
 import {
   assertSameTree,
   type CliOptions,
   type CliResult,
   describeResult,
   expectExit,
-  PASSWORD,
   runCli,
   tempDir,
   writePseudoRandomFile,
@@ -48,23 +47,7 @@ test("GC racing four concurrent backups never leaves a committed snapshot withou
   for (let i = 0; i < AGENTS; i++) {
     const configPath = join(base, `agent-${i}.json`);
     const token = await operator.enrollToken("acme");
-    expectExit(
-      await runCli(
-        [
-          "agent",
-          "enroll",
-          "--server",
-          server.url,
-          "--token",
-          token,
-          "--fingerprint",
-          server.fingerprint,
-        ],
-        { password: PASSWORD, env: { REMPART_AGENT_CONFIG: configPath } },
-      ),
-      0,
-      `enroll agent ${i}`,
-    );
+    expectExit(await enrollCli(server, token, { configPath }), 0, `enroll agent ${i}`);
     const src = join(base, `src-${i}`);
     mkdirSync(src);
     machines.push({ as: { password: null, env: { REMPART_AGENT_CONFIG: configPath } }, src });

@@ -13,16 +13,10 @@
  *   slow, undetected encryption still leaves a clean restore point.
  */
 
-export interface RetentionPolicy {
-  /** keep every snapshot committed within this many days */
-  readonly keepWithinDays: number;
-  readonly keepDaily: number;
-  readonly keepWeekly: number;
-  readonly keepMonthly: number;
-  readonly keepYearly: number;
-  /** keep the newest known-good snapshot committed at least this many days ago (0: off) */
-  readonly knownGoodAfterDays: number;
-}
+import type { RetentionRules } from "../../catalog/catalog.js";
+
+/** The rules as the catalog stores them, per tenant or per agent. */
+export type RetentionPolicy = RetentionRules;
 
 export interface RetentionCandidate {
   readonly id: string;
