@@ -19,6 +19,13 @@ export interface ObjectRef {
 
 export interface ObjectInfo extends ObjectRef {
   readonly size: number;
+  /**
+   * When a server received the object (ISO 8601, the server's clock), for stores that know it.
+   * "Newest" choices use it instead of any time claimed inside the object.
+   */
+  readonly receivedAt?: string;
+  /** The agent id that uploaded it, when a server knows, so hostile objects can be named. */
+  readonly uploadedBy?: string;
 }
 
 export interface ByteRange {
