@@ -8,18 +8,36 @@ export type { BlobLocation } from "./blob-decoder.js";
 
 export class BlobIndex {
   private readonly blobs = new Map<string, BlobLocation>();
+  /** Further locations of blobs stored more than once (rare: kept apart to keep the map small). */
+  private readonly alternates = new Map<string, BlobLocation[]>();
   private readonly packBlobs = new Map<string, readonly PackEntry[]>();
 
   addPack({ pack, blobs }: IndexedPack): void {
     this.packBlobs.set(pack, blobs);
     for (const blob of blobs) {
-      // First location wins: a duplicate blob in a later pack is harmless, never a replacement.
-      if (!this.blobs.has(blob.id)) this.blobs.set(blob.id, { ...blob, pack });
+      const location = { ...blob, pack };
+      if (!this.blobs.has(blob.id)) this.blobs.set(blob.id, location);
+      else {
+        // An index may lie about where a blob is: every location is kept so a reader can move on
+        // to the next when one fails authentication.
+        const more = this.alternates.get(blob.id);
+        if (more) more.push(location);
+        else this.alternates.set(blob.id, [location]);
+      }
     }
   }
 
+  /** The first known location of a blob. */
   get(id: string): BlobLocation | undefined {
     return this.blobs.get(id);
+  }
+
+  /** Every known location of a blob, the first one first. */
+  getAll(id: string): readonly BlobLocation[] {
+    const first = this.blobs.get(id);
+    if (!first) return [];
+    const more = this.alternates.get(id);
+    return more ? [first, ...more] : [first];
   }
 
   has(id: string, type?: BlobType): boolean {
