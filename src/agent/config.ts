@@ -28,6 +28,12 @@ export interface AgentConfig {
   readonly credential: string;
   readonly tenant: { readonly id: string; readonly name: string };
   readonly repositoryPassword: string;
+  /**
+   * The key slot the password opened at enrollment (its object name). Tried first on every
+   * open, so key slots a compromised machine of the tenant adds cost this machine nothing.
+   * Absent in configurations written before it was recorded.
+   */
+  readonly keySlot?: string;
   /** five-field cron expression, local time */
   readonly schedule: string;
   /** absolute paths `rempart agent run` backs up */
@@ -128,6 +134,11 @@ export function agentConnection(
   };
 }
 
+/** How this agent opens the tenant's repository: its enrolled key slot first. */
+export function agentOpenOptions(config: AgentConfig): { preferredSlot?: string } {
+  return config.keySlot === undefined ? {} : { preferredSlot: config.keySlot };
+}
+
 /** The store of the tenant's repository on the server. */
 export function agentStore(
   config: AgentConfig,
@@ -173,6 +184,9 @@ export function parseAgentConfig(value: unknown, path: string): AgentConfig {
   const server = text("server");
   const schedule = text("schedule");
   const fingerprint = text("fingerprint");
+  const keySlot = body.keySlot;
+  if (keySlot !== undefined && (typeof keySlot !== "string" || !/^[0-9a-f]{64}$/.test(keySlot)))
+    throw fail(`"keySlot" must be a key slot name (64 hex digits)`);
   guarded("server", () => parseServerUrl(server));
   guarded("schedule", () => nextRun(schedule, new Date()));
   return {
@@ -182,6 +196,7 @@ export function parseAgentConfig(value: unknown, path: string): AgentConfig {
     credential,
     tenant: { id: tenant.id, name: tenant.name },
     repositoryPassword: text("repositoryPassword"),
+    ...(keySlot === undefined ? {} : { keySlot }),
     schedule,
     paths: texts("paths", isAbsolute, "absolute paths"),
     exclude: texts("exclude", () => true, "patterns"),

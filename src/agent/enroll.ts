@@ -93,8 +93,10 @@ export async function enroll(options: EnrollOptions): Promise<EnrollResult> {
         `wrong password for the repository of tenant ${config.tenant.name}: no key slot matches. Nothing was written, and the enrollment token is used up: enroll again with a new token and the tenant's repository password`,
       );
     });
-    await writeAgentConfig(config, options.configPath);
-    return { config, repository: outcome, repositoryId: repo.config.id };
+    // The slot the password opened (or created) is tried first on every later open.
+    const enrolled = { ...config, keySlot: repo.openedWith };
+    await writeAgentConfig(enrolled, options.configPath);
+    return { config: enrolled, repository: outcome, repositoryId: repo.config.id };
   } finally {
     store.close();
   }

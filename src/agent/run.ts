@@ -12,7 +12,7 @@ import { API_PREFIX, type CheckinRequest } from "../protocol/api.js";
 import { Repository } from "../repository/repository.js";
 import { SERVER_VERSION as VERSION } from "../server/version.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
-import { type AgentConfig, agentConnection, agentStore } from "./config.js";
+import { type AgentConfig, agentConnection, agentOpenOptions, agentStore } from "./config.js";
 import { nextRun, parseCron } from "./cron.js";
 
 export interface BackupAttempt {
@@ -86,7 +86,17 @@ export async function backupOnce(
   );
   try {
     log(`backing up ${config.paths.join(", ")}`);
-    const repo = await Repository.open(store, { password: config.repositoryPassword });
+    const repo = await Repository.open(
+      store,
+      { password: config.repositoryPassword },
+      {
+        ...agentOpenOptions(config),
+        onSkipped: (objects) =>
+          log(
+            `skipped ${objects.length} object(s) that fail to open: ${objects.map((o) => `${o.kind}/${o.name.slice(0, 16)}`).join(", ")}`,
+          ),
+      },
+    );
     const host = hostname();
     const parent = (await repo.listSnapshots()).findLast(
       (s) =>

@@ -6,18 +6,9 @@
  * files that need it.
  */
 import { createHash, randomInt } from "node:crypto";
-import { SEAL_OVERHEAD } from "../crypto/aead.js";
 import { isRempartError } from "../errors.js";
-import { decodeIndex } from "../repository/index-file.js";
-import {
-  HEADER_ENTRY_SIZE,
-  locateHeader,
-  openHeader,
-  PACK_TRAILER_SIZE,
-  type PackEntry,
-} from "../repository/pack.js";
-import type { Repository, StoredSnapshot } from "../repository/repository.js";
-import { openSnapshot } from "../repository/snapshot.js";
+import { locateHeader, openHeader, PACK_TRAILER_SIZE, packSizeFor } from "../repository/pack.js";
+import type { Repository, SkippedObject, StoredSnapshot } from "../repository/repository.js";
 import type { ObjectInfo } from "../storage/object-store.js";
 
 export interface CheckOptions {
@@ -28,6 +19,7 @@ export interface CheckOptions {
 
 export interface CheckProblem {
   readonly kind:
+    | "key"
     | "index"
     | "snapshot"
     | "tree"
@@ -37,6 +29,10 @@ export interface CheckProblem {
     | "pack"
     | "blob";
   readonly message: string;
+  /** the stored object at fault (key slot, index, snapshot or pack name), when one is */
+  readonly object?: string;
+  /** the agent that uploaded that object, when the store knows */
+  readonly uploadedBy?: string;
   readonly pack?: string;
   readonly blob?: string;
   readonly snapshot?: string;
@@ -55,11 +51,25 @@ export interface CheckReport {
   readonly problems: readonly CheckProblem[];
 }
 
-/** Exact pack size implied by its blobs: blob area, sealed header, trailer. */
-function expectedPackSize(blobs: readonly PackEntry[]): number {
-  const blobArea = blobs.reduce((sum, blob) => Math.max(sum, blob.offset + blob.length), 0);
-  const header = 9 + blobs.length * HEADER_ENTRY_SIZE + SEAL_OVERHEAD;
-  return blobArea + header + PACK_TRAILER_SIZE;
+const PROBLEM_KIND = {
+  keys: "key",
+  index: "index",
+  snapshots: "snapshot",
+  data: "pack",
+  config: "key",
+} as const;
+
+/** An object a reader skipped, as a problem naming it (and who uploaded it, when known). */
+function problemOf(object: SkippedObject): CheckProblem {
+  const by = object.uploadedBy === undefined ? "" : ` (uploaded by agent ${object.uploadedBy})`;
+  return {
+    kind: PROBLEM_KIND[object.kind],
+    object: object.name,
+    message: `${object.reason.includes(object.name) ? "" : `${object.kind} object ${object.name}: `}${object.reason}${by}`,
+    ...(object.kind === "data" ? { pack: object.name } : {}),
+    ...(object.kind === "snapshots" ? { snapshot: object.name } : {}),
+    ...(object.uploadedBy === undefined ? {} : { uploadedBy: object.uploadedBy }),
+  };
 }
 
 class Checker {
@@ -83,40 +93,33 @@ class Checker {
    * Indexes list packs that may since have gone: collected by the server's GC once no snapshot
    * needed them (it cannot rewrite encrypted indexes), or lost. Only stored packs are indexed;
    * the blobs of the others are remembered so that a snapshot still needing one is reported
-   * with the pack it was in.
+   * with the pack it was in. Indexes that fail, or that lie about a pack, are skipped by the
+   * repository and reported at the end with everything else it skipped.
    */
-  private async loadIndexes(stored: ReadonlyMap<string, ObjectInfo>): Promise<void> {
-    const { repo } = this;
-    for await (const info of repo.store.list("index")) {
-      try {
-        const sealed = await repo.store.get(info);
-        for (const pack of decodeIndex(repo.masterKey.encryption, sealed, info.name)) {
-          if (stored.has(pack.pack)) repo.index.addPack(pack);
-          else for (const blob of pack.blobs) this.goneBlobs.set(blob.id, pack.pack);
-        }
-      } catch (error) {
-        if (!isRempartError(error)) throw error;
-        this.problem({ kind: "index", message: error.message });
-      }
-    }
+  private async loadIndexes(): Promise<ObjectInfo[]> {
+    return this.repo.loadIndex((pack) => {
+      for (const blob of pack.blobs) this.goneBlobs.set(blob.id, pack.pack);
+    });
   }
 
-  private async loadSnapshots(): Promise<void> {
-    const { repo } = this;
-    for await (const info of repo.store.list("snapshots")) {
+  /**
+   * Packs no index lists are leftovers of an interrupted backup, which the next backup adopts,
+   * or uploads of someone else: each must at least be a well-formed pack.
+   */
+  private async checkUnindexedPacks(unindexed: readonly ObjectInfo[]): Promise<void> {
+    for (const info of unindexed) {
       try {
-        const sealed = await repo.store.get(info);
-        const actual = createHash("sha256").update(sealed).digest("hex");
-        if (actual !== info.name) throw new Error(`snapshot ${info.name} does not match its name`);
-        this.snapshots.push({
-          id: info.name,
-          snapshot: openSnapshot(repo.masterKey.encryption, sealed, info.name),
-        });
+        await this.repo.readPackHeader(info);
       } catch (error) {
+        if (!isRempartError(error)) throw error;
+        if (error.code === "NotFound") continue;
+        const by = info.uploadedBy === undefined ? "" : ` (uploaded by agent ${info.uploadedBy})`;
         this.problem({
-          kind: "snapshot",
-          snapshot: info.name,
-          message: error instanceof Error ? error.message : String(error),
+          kind: "pack",
+          pack: info.name,
+          object: info.name,
+          message: `unindexed pack ${info.name} is not a well-formed pack: ${error.message}${by}`,
+          ...(info.uploadedBy === undefined ? {} : { uploadedBy: info.uploadedBy }),
         });
       }
     }
@@ -195,8 +198,9 @@ class Checker {
   /** Only stored packs are indexed (see loadIndexes); each must have the size its index implies. */
   private async checkPacks(packs: Map<string, ObjectInfo>): Promise<void> {
     for (const [pack, blobs] of this.repo.index.packs) {
-      const info = packs.get(pack) as ObjectInfo;
-      const expected = expectedPackSize(blobs);
+      const info = packs.get(pack);
+      if (info === undefined) continue;
+      const expected = packSizeFor(blobs);
       if (info.size !== expected)
         this.problem({
           kind: "pack-size",
@@ -320,15 +324,19 @@ class Checker {
   }
 
   async run(): Promise<CheckReport> {
+    const { repo } = this;
     const packs = new Map<string, ObjectInfo>();
-    for await (const info of this.repo.store.list("data")) packs.set(info.name, info);
+    for await (const info of repo.store.list("data")) packs.set(info.name, info);
+    this.options.onProgress?.("checking key slots");
+    await repo.listKeySlots();
     this.options.onProgress?.("loading indexes");
-    await this.loadIndexes(packs);
+    const unindexed = await this.loadIndexes();
     this.options.onProgress?.("loading snapshots");
-    await this.loadSnapshots();
+    this.snapshots.push(...(await repo.listSnapshots()));
     this.options.onProgress?.("checking trees");
     await this.checkStructure();
     await this.checkPacks(packs);
+    await this.checkUnindexedPacks(unindexed);
     const packsRead = this.options.readDataFraction > 0 ? await this.readData(packs) : 0;
     await this.nameAffectedFiles();
     return {
@@ -337,8 +345,9 @@ class Checker {
       blobs: this.usedBlobs.size,
       packs: packs.size,
       packsRead,
-      unindexedPacks: [...packs.keys()].filter((pack) => !this.repo.index.hasPack(pack)),
-      problems: this.problems,
+      unindexedPacks: unindexed.map((info) => info.name),
+      // Everything the repository skipped this session, key slots met while opening included.
+      problems: [...repo.skipped.map(problemOf), ...this.problems],
     };
   }
 }

@@ -1,10 +1,15 @@
 /** What every command shares: its option table, the repository it opens, and its output. */
 import { resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { type AgentConfig, agentStore, findAgentConfig } from "../agent/config.js";
+import {
+  type AgentConfig,
+  agentOpenOptions,
+  agentStore,
+  findAgentConfig,
+} from "../agent/config.js";
 import { parseRecoveryPrivateKey } from "../crypto/recovery-key.js";
 import { RempartError } from "../errors.js";
-import { Repository } from "../repository/repository.js";
+import { Repository, type SkippedObject } from "../repository/repository.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { Output } from "./output.js";
@@ -95,8 +100,33 @@ export class CommandContext {
           recoveryPrivateKey: parseRecoveryPrivateKey(readFileSecret(keyFile, "recovery key file")),
         }
       : { password: await this.password() };
-    return Repository.open(await this.store(), secret);
+    const agent = await this.agentConfig();
+    return Repository.open(await this.store(), secret, {
+      ...(agent ? agentOpenOptions(agent) : {}),
+      onSkipped: (objects) => warnSkipped(this.output, objects),
+    });
   }
+}
+
+/**
+ * Objects a command's reads skipped (they failed to open or authenticate: damage, or uploads of
+ * a compromised machine) are announced on stderr, and the command goes on without them.
+ */
+export function warnSkipped(output: Output, objects: readonly SkippedObject[]): void {
+  if (output.json) {
+    for (const object of objects)
+      output.warn(JSON.stringify({ message_type: "skipped", ...object }));
+    return;
+  }
+  const shown = objects.slice(0, 5);
+  for (const { kind, name, reason, uploadedBy } of shown)
+    output.warn(
+      `warning: skipped ${kind} object ${name.slice(0, 16)}: ${reason}${uploadedBy === undefined ? "" : ` (uploaded by agent ${uploadedBy})`}`,
+    );
+  if (objects.length > shown.length)
+    output.warn(
+      `warning: ${objects.length - shown.length} more object(s) skipped; \`rempart check\` lists them all`,
+    );
 }
 
 export function parseCommandLine(command: Command, args: string[]): CommandContext {

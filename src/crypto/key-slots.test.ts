@@ -7,7 +7,10 @@ import {
   createPasswordSlot,
   DEFAULT_SCRYPT,
   type EscrowSlot,
+  KDF_WORK_BUDGET,
   type KeySlot,
+  kdfWork,
+  MAX_SCRYPT,
   openAnySlot,
   openEscrowSlot,
   openPasswordSlot,
@@ -88,7 +91,7 @@ describe("password key slots", () => {
       }),
       editKdf(slot, "N", 2 ** 11),
       editKdf(slot, "r", 1),
-      editKdf(slot, "p", 2),
+      editKdf(slot, "r", 4),
       editKdf(slot, "salt", otherSalt),
     ];
     for (const forged of forgeries) {
@@ -238,7 +241,7 @@ describe("opening any slot", () => {
     );
     await assert.rejects(
       openAnySlot(slots, { recoveryPrivateKey: generateRecoveryKeyPair().privateKey }),
-      failsWith("WrongPassword", /^wrong recovery key: no key slot matches$/),
+      failsWith("WrongPassword", /^wrong recovery key: no key slot matches \(.*#1\)$/),
     );
   });
 
@@ -251,6 +254,40 @@ describe("parsing stored slots", () => {
   it("keeps only the known fields of a slot", async () => {
     const slot = await createPasswordSlot(generateMasterKey(), "pw", "laptop", LOW_COST);
     assert.deepEqual(parseKeySlot({ ...slot, extra: "ignored" }), slot);
+  });
+
+  it("refuses KDF parameters above what Rempart creates, without running scrypt", async () => {
+    const slot = await createPasswordSlot(generateMasterKey(), "pw", "laptop", LOW_COST);
+    // The slot a stolen credential uploaded in issue 8: 1 GiB and 2.5 s per open, per slot.
+    const hostile = [
+      editKdf(slot, "N", 2 ** 20),
+      editKdf(slot, "N", 2 ** 18),
+      editKdf(slot, "r", 16),
+      editKdf(slot, "p", 2),
+      editKdf({ ...slot, kdf: { ...slot.kdf, N: 2 ** 17 } }, "r", 9),
+    ];
+    const started = performance.now();
+    for (const forged of hostile)
+      assert.throws(
+        () => parseKeySlot(forged),
+        failsWith("RepositoryCorrupt", /out of bounds/),
+        JSON.stringify(forged.kdf),
+      );
+    assert.ok(performance.now() - started < 50, "refused before any KDF runs");
+    // The bound itself still opens: a later, costlier default stays readable.
+    const atBound = await createPasswordSlot(generateMasterKey(), "pw", "bound", MAX_SCRYPT);
+    assert.deepEqual(parseKeySlot(atBound), atBound);
+    assert.deepEqual(MAX_SCRYPT, { N: 2 ** 17, r: 8, p: 1 });
+  });
+
+  it("prices a slot's KDF in the unit of the open budget", async () => {
+    const slot = await createPasswordSlot(generateMasterKey(), "pw", "laptop", LOW_COST);
+    assert.equal(kdfWork(slot), 2 ** 10 * 8);
+    assert.equal(
+      kdfWork(createEscrowSlot(generateMasterKey(), generateRecoveryKeyPair().publicKey, "x")),
+      0,
+    );
+    assert.equal(KDF_WORK_BUDGET, 8 * DEFAULT_SCRYPT.N * DEFAULT_SCRYPT.r);
   });
 
   it("refuses values that are not slots", () => {

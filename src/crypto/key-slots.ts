@@ -84,14 +84,28 @@ const WRAPPED_BYTES = MASTER_KEY_BYTES + SEAL_OVERHEAD;
 const ESCROW_INFO = "rempart escrow v1";
 const X25519_KEY_BYTES = 32;
 const FINGERPRINT = /^[0-9a-f]{64}$/;
-// Bounds checked before scrypt runs, so a forged slot cannot make a client allocate gigabytes or
-// spin for hours. The per-parameter caps alone would still allow 128·2^20·32 = 4 GiB, hence the
-// separate cap on scrypt's memory, 128·N·r.
+/**
+ * Bounds on the KDF parameters a reader accepts, checked by `parseKeySlot` before anything is
+ * derived: a slot is plaintext anyone who can write `keys/` may forge (a compromised agent can,
+ * through the server), and scrypt's cost is whatever the slot says. Rempart creates N=2^15, r=8,
+ * p=1 (32 MiB); readers accept up to 4 times that work and memory (N ≤ 2^17, r ≤ 8, p = 1,
+ * 128·N·r ≤ 128 MiB, ~1.6 s here), so a slot made by a later, costlier default still opens, while
+ * one that asks for a gigabyte or an hour is refused without running.
+ */
+export const MAX_SCRYPT: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
 const MIN_N = 2 ** 10;
-const MAX_N = 2 ** 20;
-const MAX_R = 32;
-const MAX_P = 16;
-const MAX_SCRYPT_MEMORY = 2 ** 30;
+const MAX_SCRYPT_MEMORY = 128 * 1024 * 1024;
+/**
+ * The most KDF work one open may spend over all the slots it tries, in units of N·r·p: 8 slots
+ * at the default cost (~3 s here), 2 at the bound. Slots a compromised agent adds cannot make
+ * opening slower than this; past it, opening stops and says why.
+ */
+export const KDF_WORK_BUDGET = 8 * DEFAULT_SCRYPT.N * DEFAULT_SCRYPT.r * DEFAULT_SCRYPT.p;
+
+/** The work a password slot's KDF costs, in the unit of KDF_WORK_BUDGET; 0 for other slots. */
+export function kdfWork(slot: KeySlot): number {
+  return slot.kind === "password" ? slot.kdf.N * slot.kdf.r * slot.kdf.p : 0;
+}
 
 export async function createPasswordSlot(
   masterKey: MasterKey,
@@ -126,10 +140,6 @@ export async function openPasswordSlot(slot: PasswordSlot, password: string): Pr
   if (checked.kind !== "password")
     throw corrupt(`key slot is of kind ${checked.kind}, not password`);
   const { kdf } = checked;
-  const problem = scryptCostProblem(kdf);
-  if (problem !== undefined) {
-    throw corrupt(`${slotName(checked)} has scrypt parameters out of bounds: ${problem}`);
-  }
   const salt = decodeBase64Exact(kdf.salt, SALT_BYTES);
   if (salt === undefined) throw corrupt(`${slotName(checked)} has a malformed salt`);
   const wrapped = wrappedBytes(checked);
@@ -251,7 +261,9 @@ export async function openAnySlot(
 
 /**
  * Checks that a value read from `keys/` (JSON.parse output) has the shape of a version-1 slot and
- * returns a copy holding only the known fields. Ranges and encodings are checked when opening.
+ * returns a copy holding only the known fields. KDF parameters out of bounds (MAX_SCRYPT) are
+ * refused here, so a reader (or the server, validating an upload) never pays for them; encodings
+ * of salt, keys and wrapped bytes are checked when opening.
  */
 export function parseKeySlot(value: unknown): KeySlot {
   if (!isRecord(value)) throw corrupt("key slot is not a JSON object");
@@ -281,6 +293,9 @@ export function parseKeySlot(value: unknown): KeySlot {
       throw corrupt(`${slotName({ label })} has malformed scrypt parameters`);
     }
     const { N, r, p, salt } = kdf;
+    const problem = scryptCostProblem({ N, r, p });
+    if (problem !== undefined)
+      throw corrupt(`${slotName({ label })} has scrypt parameters out of bounds: ${problem}`);
     return { version: 1, kind, created, label, kdf: { name: "scrypt", N, r, p, salt }, wrapped };
   }
   if (kind === "escrow") {
@@ -335,12 +350,13 @@ function slotAad(slot: Omit<PasswordSlot, "wrapped"> | Omit<EscrowSlot, "wrapped
 
 function scryptCostProblem({ N, r, p }: ScryptCost): string | undefined {
   // The range check comes first so that the bitwise power-of-two test sees a 32-bit integer.
-  if (!Number.isInteger(N) || N < MIN_N || N > MAX_N || (N & (N - 1)) !== 0) {
-    return `N=${N} is not a power of two from 2^10 to 2^20`;
+  if (!Number.isInteger(N) || N < MIN_N || N > MAX_SCRYPT.N || (N & (N - 1)) !== 0) {
+    return `N=${N} is not a power of two from 2^10 to 2^17`;
   }
-  if (!Number.isInteger(r) || r < 1 || r > MAX_R) return `r=${r} is not from 1 to ${MAX_R}`;
-  if (!Number.isInteger(p) || p < 1 || p > MAX_P) return `p=${p} is not from 1 to ${MAX_P}`;
-  if (128 * N * r > MAX_SCRYPT_MEMORY) return `N=${N}, r=${r} would need more than 1 GiB`;
+  if (!Number.isInteger(r) || r < 1 || r > MAX_SCRYPT.r)
+    return `r=${r} is not from 1 to ${MAX_SCRYPT.r}`;
+  if (!Number.isInteger(p) || p < 1 || p > MAX_SCRYPT.p) return `p=${p} is not ${MAX_SCRYPT.p}`;
+  if (128 * N * r > MAX_SCRYPT_MEMORY) return `N=${N}, r=${r} would need more than 128 MiB`;
   return undefined;
 }
 

@@ -8,7 +8,7 @@ import { blobId } from "../crypto/blob-id.js";
 import type { MasterKey } from "../crypto/master-key.js";
 import { RempartError } from "../errors.js";
 import { BlobDecompressor } from "./compression.js";
-import { blobAad, type PackEntry } from "./pack.js";
+import { blobAad, MAX_BLOB_PLAINTEXT, type PackEntry } from "./pack.js";
 
 export interface BlobLocation extends PackEntry {
   readonly pack: string;
@@ -28,6 +28,12 @@ export class BlobDecoder {
   /** Throws RepositoryCorrupt naming the blob and its pack. */
   decode(location: BlobLocation, sealed: Uint8Array): Uint8Array {
     const what = `${location.type} blob ${location.id} in pack ${location.pack}`;
+    // The claimed length sizes the decompression buffer; indexes are not trusted to choose it.
+    if (location.rawLength > MAX_BLOB_PLAINTEXT)
+      throw new RempartError("RepositoryCorrupt", `${what} claims an impossible length`, {
+        pack: location.pack,
+        blob: location.id,
+      });
     const id = Buffer.from(location.id, "hex");
     const payload = open(
       this.masterKey.encryption,

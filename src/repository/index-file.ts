@@ -9,10 +9,10 @@
  * An index is an accelerator, not the truth: every pack carries its own sealed header, and
  * `check` compares the two.
  */
-import { open, seal } from "../crypto/aead.js";
+import { open, SEAL_OVERHEAD, seal } from "../crypto/aead.js";
 import { fromHex, toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
-import type { PackEntry } from "./pack.js";
+import { MAX_BLOB_PLAINTEXT, type PackEntry } from "./pack.js";
 
 export interface IndexedPack {
   readonly pack: string;
@@ -72,9 +72,17 @@ export function decodeIndex(
     if (at + count * ENTRY_SIZE > bytes.length) throw corrupt("truncated");
     const blobs: PackEntry[] = [];
     for (let b = 0; b < count; b++, at += ENTRY_SIZE) {
+      const type = bytes[at];
+      const compressed = bytes[at + 1];
+      if ((type !== 0 && type !== 1) || (compressed !== 0 && compressed !== 1))
+        throw corrupt(`entry ${b} of pack ${pack} has invalid flags`);
+      if (bytes.readUInt32LE(at + 38) < SEAL_OVERHEAD)
+        throw corrupt(`entry ${b} of pack ${pack} is shorter than a sealed blob`);
+      if (bytes.readUInt32LE(at + 42) > MAX_BLOB_PLAINTEXT)
+        throw corrupt(`entry ${b} of pack ${pack} claims a blob larger than any Rempart writes`);
       blobs.push({
-        type: bytes[at] === 1 ? "tree" : "data",
-        compressed: bytes[at + 1] === 1,
+        type: type === 1 ? "tree" : "data",
+        compressed: compressed === 1,
         id: toHex(bytes.subarray(at + 2, at + 34)),
         offset: bytes.readUInt32LE(at + 34),
         length: bytes.readUInt32LE(at + 38),

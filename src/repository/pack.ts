@@ -35,6 +35,15 @@ const HEADER_AAD = Buffer.from("rempart pack header v1");
 const TRAILER_SIZE = 4;
 /** Largest header a reader accepts before allocating: ~400k blobs, far above any real pack. */
 const MAX_HEADER = 16 * 1024 * 1024;
+/**
+ * Largest plaintext a blob may claim. Data chunks are at most the chunker's maximum (1 MiB);
+ * a tree is one directory's listing, ~300 bytes per entry. A claimed length is what a reader
+ * allocates before decompressing, and an index or header (sealed by anyone with the password)
+ * chooses it, so it is bounded: 256 MiB is a directory of ~800,000 entries.
+ */
+export const MAX_BLOB_PLAINTEXT = 256 * 1024 * 1024;
+/** The smallest well-formed pack: an empty sealed header and its trailer. */
+const MIN_PACK = HEADER_PREFIX + SEAL_OVERHEAD + 4;
 
 export function blobAad(id: Uint8Array, type: BlobType, compressed: boolean): Uint8Array {
   const aad = Buffer.allocUnsafe(34);
@@ -83,6 +92,8 @@ function decodeHeader(plain: Uint8Array, packName: string, blobArea: number): Pa
       throw corrupt(packName, `header entry ${i} has invalid flags`);
     const length = header.readUInt32LE(at + 34);
     if (length < SEAL_OVERHEAD) throw corrupt(packName, `header entry ${i} is too short`);
+    if (header.readUInt32LE(at + 38) > MAX_BLOB_PLAINTEXT)
+      throw corrupt(packName, `header entry ${i} claims a blob larger than any Rempart writes`);
     entries.push({
       type: typeByte === 1 ? "tree" : "data",
       compressed: compressedByte === 1,
@@ -97,14 +108,46 @@ function decodeHeader(plain: Uint8Array, packName: string, blobArea: number): Pa
   return entries;
 }
 
+/**
+ * Refuses a pack too small to hold a header before anything is read from it: the trailer's
+ * offset would be negative (a 3-byte pack asked for bytes at -1).
+ */
+export function checkPackSize(packSize: number, packName: string): void {
+  if (!Number.isSafeInteger(packSize) || packSize < MIN_PACK)
+    throw corrupt(packName, `too short to be a pack (${packSize} bytes)`);
+}
+
+/** The exact size of a pack holding `entries`: blob area, sealed header, trailer. */
+export function packSizeFor(entries: readonly PackEntry[]): number {
+  const blobArea = entries.reduce((sum, blob) => Math.max(sum, blob.offset + blob.length), 0);
+  return blobArea + HEADER_PREFIX + entries.length * HEADER_ENTRY_SIZE + SEAL_OVERHEAD + 4;
+}
+
+/**
+ * Whether entries (an index's claim) are laid out as a writer lays out a pack of `packSize`
+ * bytes: offsets the running sum of sealed lengths from 0, and exactly that size. An index that
+ * passes can still lie about ids (each blob read catches that); one that fails is not used
+ * without reading the pack's own header.
+ */
+export function claimFitsPack(entries: readonly PackEntry[], packSize: number): boolean {
+  let offset = 0;
+  for (const entry of entries) {
+    if (entry.offset !== offset || entry.length < SEAL_OVERHEAD) return false;
+    offset += entry.length;
+  }
+  return (
+    packSize === offset + HEADER_PREFIX + entries.length * HEADER_ENTRY_SIZE + SEAL_OVERHEAD + 4
+  );
+}
+
 /** Where the sealed header sits, given the last 4 bytes of a pack of `packSize` bytes. */
 export function locateHeader(
   trailer: Uint8Array,
   packSize: number,
   packName: string,
 ): { offset: number; length: number } {
-  if (packSize < TRAILER_SIZE + SEAL_OVERHEAD || trailer.length !== TRAILER_SIZE)
-    throw corrupt(packName, `too short (${packSize} bytes)`);
+  checkPackSize(packSize, packName);
+  if (trailer.length !== TRAILER_SIZE) throw corrupt(packName, "trailer is not 4 bytes");
   const length = Buffer.from(trailer.buffer, trailer.byteOffset, TRAILER_SIZE).readUInt32LE(0);
   if (length < SEAL_OVERHEAD || length > MAX_HEADER || length > packSize - TRAILER_SIZE)
     throw corrupt(packName, "trailer names an impossible header length (truncated pack?)");

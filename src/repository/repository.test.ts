@@ -105,9 +105,16 @@ describe("repository", () => {
     const info = await repo.store.stat({ kind: "data", name: pack });
     const entries = await repo.readPackHeader(info as NonNullable<typeof info>);
     const [entryA, entryB] = entries as [(typeof entries)[0], (typeof entries)[0]];
-    // A forged index that maps a's id to b's bytes.
+    // A forged index that swaps the ids of two blobs of one size: laid out like a real pack,
+    // so nothing but reading the blob can tell.
     await repo.saveIndex([
-      { pack, blobs: [{ ...entryA, offset: entryB.offset, length: entryB.length }] },
+      {
+        pack,
+        blobs: [
+          { ...entryA, id: entryB.id },
+          { ...entryB, id: entryA.id },
+        ],
+      },
     ]);
     const reopened = await Repository.open(repo.store, { password: "secret" });
     await reopened.loadIndex();

@@ -8,7 +8,10 @@ import { blobId, toHex } from "../crypto/blob-id.js";
 import {
   createEscrowSlot,
   createPasswordSlot,
+  DEFAULT_SCRYPT,
+  KDF_WORK_BUDGET,
   type KeySlot,
+  kdfWork,
   openAnySlot,
   parseKeySlot,
   type ScryptCost,
@@ -22,8 +25,25 @@ import { BlobDecoder } from "./blob-decoder.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
 import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
 import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
-import { locateHeader, openHeader, PACK_TRAILER_SIZE, type PackEntry } from "./pack.js";
-import { openSnapshot, type Snapshot, sealSnapshot } from "./snapshot.js";
+import { type DecodedIndex, reconcileIndexes } from "./index-reconcile.js";
+import {
+  checkPackSize,
+  locateHeader,
+  openHeader,
+  PACK_TRAILER_SIZE,
+  type PackEntry,
+} from "./pack.js";
+import { openSnapshot, type Snapshot, type StoredSnapshot, sealSnapshot } from "./snapshot.js";
+import {
+  isObjectFault,
+  orderSnapshots,
+  receiptOrder,
+  type SkippedObject,
+  skipped,
+} from "./untrusted.js";
+
+export type { StoredSnapshot } from "./snapshot.js";
+export type { SkippedObject } from "./untrusted.js";
 
 export interface OpenSecret {
   readonly password?: string;
@@ -39,9 +59,20 @@ export interface InitOptions {
   readonly kdfCost?: ScryptCost;
 }
 
-export interface StoredSnapshot {
-  readonly id: string;
-  readonly snapshot: Snapshot;
+/** How a reader opens a repository; every field is optional. */
+export interface OpenOptions {
+  /**
+   * The key slot to try first: the one this machine enrolled with (agent.json `keySlot`). Its
+   * name is the SHA-256 of its bytes, so nobody can replace it with a costlier one.
+   */
+  readonly preferredSlot?: string;
+  /**
+   * Told about objects readers skip (they failed to open, authenticate or decode) or distrust,
+   * each object once per session, in batches: the CLI warns, `check` lists them.
+   */
+  readonly onSkipped?: (objects: readonly SkippedObject[]) => void;
+  /** the clock that bounds claimed snapshot times (tests move it) */
+  readonly now?: () => Date;
 }
 
 export interface StoredKeySlot {
@@ -52,23 +83,57 @@ export interface StoredKeySlot {
 const CONFIG_REF = { kind: "config", name: "config" } as const;
 /** Tree packs kept in memory, least recently used dropped first. */
 const TREE_CACHE_BYTES = 32 * 1024 * 1024;
+/** A slot is ~500 bytes of JSON; anything far larger is not one, and is not read. */
+const MAX_KEY_SLOT_BYTES = 64 * 1024;
+/**
+ * Key slot objects one open reads at most: each is a request to the server (a few ms), and a
+ * slot that asks for too much KDF work is refused unread by parseKeySlot, so reading is the only
+ * cost hostile slots add once the enrolled slot is not the first tried.
+ */
+const MAX_KEY_SLOT_READS = 1024;
+/**
+ * A sealed snapshot is a few hundred bytes of JSON (the server takes commits of at most 1 MiB of
+ * JSON); anything larger is skipped unread.
+ */
+const MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024;
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-async function readKeySlots(store: ObjectStore): Promise<StoredKeySlot[]> {
-  const slots: StoredKeySlot[] = [];
-  for await (const info of store.list("keys")) {
-    const bytes = await store.get(info);
-    try {
-      const slot = parseKeySlot(JSON.parse(Buffer.from(bytes).toString("utf8")));
-      slots.push({ name: info.name, slot });
-    } catch {
-      // A garbled slot must not lock the owner out of the others; opening reports if none work.
-    }
+async function collect(store: ObjectStore, kind: "keys" | "index" | "snapshots" | "data") {
+  const infos: ObjectInfo[] = [];
+  for await (const info of store.list(kind)) infos.push(info);
+  return infos;
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One stored key slot, parsed (with its KDF bounds) but not opened. Throws for anything else. */
+async function readKeySlot(store: ObjectStore, info: ObjectInfo): Promise<KeySlot> {
+  if (info.size > MAX_KEY_SLOT_BYTES)
+    throw new RempartError(
+      "RepositoryCorrupt",
+      `key slot ${info.name} is ${info.size} bytes, too large to be a key slot`,
+    );
+  const bytes = await store.get(info);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    throw new RempartError("RepositoryCorrupt", `key slot ${info.name} is not JSON`);
   }
-  return slots;
+  return parseKeySlot(value);
+}
+
+/** The preferred slot first, then the oldest received (receiptOrder). */
+function slotOrder(infos: readonly ObjectInfo[], preferred: string | undefined): ObjectInfo[] {
+  const ordered = receiptOrder(infos);
+  const at = ordered.findIndex((info) => info.name === preferred);
+  if (at > 0) ordered.unshift(...ordered.splice(at, 1));
+  return ordered;
 }
 
 export class Repository {
@@ -76,6 +141,7 @@ export class Repository {
   private readonly decoder: BlobDecoder;
   private readonly treePacks = new Map<string, Uint8Array>();
   private treePackBytes = 0;
+  private readonly skippedObjects = new Map<string, SkippedObject>();
 
   private constructor(
     readonly store: ObjectStore,
@@ -83,8 +149,29 @@ export class Repository {
     readonly config: RepositoryConfig,
     /** the key slot this session opened with */
     readonly openedWith: string,
+    private readonly options: OpenOptions = {},
   ) {
     this.decoder = new BlobDecoder(masterKey);
+  }
+
+  /** Every object skipped or distrusted so far in this session, in the order met. */
+  get skipped(): readonly SkippedObject[] {
+    return [...this.skippedObjects.values()];
+  }
+
+  /** Records objects skipped; the new ones go to `onSkipped`, once each. */
+  private report(objects: readonly SkippedObject[]): void {
+    const fresh = objects.filter((object) => {
+      const key = `${object.kind}/${object.name}`;
+      if (this.skippedObjects.has(key)) return false;
+      this.skippedObjects.set(key, object);
+      return true;
+    });
+    if (fresh.length > 0) this.options.onSkipped?.(fresh);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
   }
 
   static async init(
@@ -113,36 +200,83 @@ export class Repository {
     return new Repository(store, masterKey, config, slotName);
   }
 
-  static async open(store: ObjectStore, secret: OpenSecret): Promise<Repository> {
+  /**
+   * Opens with the first key slot the secret opens whose master key also authenticates the
+   * config. Slots are tried preferred first, then oldest received; a slot is parsed (KDF bounds
+   * included) before its KDF runs, and one open reads at most MAX_KEY_SLOT_READS slots and
+   * spends at most KDF_WORK_BUDGET, so slots a compromised agent adds cannot make it slow.
+   */
+  static async open(
+    store: ObjectStore,
+    secret: OpenSecret,
+    options: OpenOptions = {},
+  ): Promise<Repository> {
     if (!(await store.stat(CONFIG_REF)))
       throw new RempartError("RepositoryNotFound", "no repository here (no config object)");
-    const slots = await readKeySlots(store);
-    if (slots.length === 0)
-      throw new RempartError("RepositoryCorrupt", "the repository has no readable key slots");
+    const infos = slotOrder(await collect(store, "keys"), options.preferredSlot);
     const sealedConfig = await store.get(CONFIG_REF);
+    const damaged: SkippedObject[] = [];
+    let readable = 0;
+    let work = 0;
+    let tried = 0;
     // A slot counts only if its master key also authenticates the config: anyone who can write
     // keys/ can add an escrow slot (it needs only the public key) holding a key of their own.
     let configError: RempartError | undefined;
-    for (const { name, slot } of slots) {
+    for (const [position, info] of infos.entries()) {
+      if (position >= MAX_KEY_SLOT_READS)
+        throw Repository.slotBudgetError(infos.length, position, tried, damaged);
+      let slot: KeySlot;
+      try {
+        slot = await readKeySlot(store, info);
+      } catch (error) {
+        if (isRempartError(error, "NotFound") || !isObjectFault(error)) throw error;
+        damaged.push(skipped(info, reasonOf(error)));
+        continue;
+      }
+      readable++;
+      const usable =
+        (slot.kind === "password" && secret.password !== undefined) ||
+        (slot.kind === "escrow" && secret.recoveryPrivateKey !== undefined);
+      if (!usable) continue;
+      if (work + kdfWork(slot) > KDF_WORK_BUDGET)
+        throw Repository.slotBudgetError(infos.length, position, tried, damaged);
+      work += kdfWork(slot);
+      tried++;
       let masterKey: MasterKey;
       try {
         ({ masterKey } = await openAnySlot([slot], secret));
       } catch (error) {
-        if (isRempartError(error, "WrongPassword")) continue;
+        if (isRempartError(error, "WrongPassword")) {
+          const damagedSlots = error.details.damagedSlots;
+          if (Array.isArray(damagedSlots) && damagedSlots.length > 0)
+            damaged.push(skipped(info, `key slot ${info.name} is damaged: ${error.message}`));
+          continue;
+        }
         throw error;
       }
+      let config: RepositoryConfig;
       try {
-        return new Repository(
-          store,
-          masterKey,
-          openConfig(masterKey.encryption, sealedConfig),
-          name,
-        );
+        config = openConfig(masterKey.encryption, sealedConfig);
       } catch (error) {
         if (!isRempartError(error, "RepositoryCorrupt")) throw error;
         configError ??= error;
+        damaged.push(
+          skipped(info, `key slot ${info.name} holds a key that does not open the config`),
+        );
+        continue;
       }
+      const repo = new Repository(store, masterKey, config, info.name, options);
+      repo.report(damaged);
+      return repo;
     }
+    if (readable === 0)
+      throw new RempartError(
+        "RepositoryCorrupt",
+        infos.length === 0
+          ? "the repository has no key slots"
+          : `the repository has no readable key slots (${damaged.length} damaged)`,
+        { damagedSlots: damaged.map((d) => d.name) },
+      );
     throw (
       configError ??
       new RempartError(
@@ -150,7 +284,21 @@ export class Repository {
         secret.password !== undefined
           ? "wrong password: no key slot matches"
           : "wrong recovery key: no key slot matches",
+        { damagedSlots: damaged.map((d) => d.name) },
       )
+    );
+  }
+
+  private static slotBudgetError(
+    total: number,
+    position: number,
+    tried: number,
+    damaged: readonly SkippedObject[],
+  ): RempartError {
+    return new RempartError(
+      "WrongPassword",
+      `no key slot opened within the limit of one open (${MAX_KEY_SLOT_READS} slots read, scrypt work of ${KDF_WORK_BUDGET / (DEFAULT_SCRYPT.N * DEFAULT_SCRYPT.r)} default slots): ${tried} tried, ${damaged.length} damaged, ${total - position} not tried. The repository holds ${total} key slots, far more than Rempart creates; slots added by a compromised agent may be crowding out yours. Open with the key slot this machine enrolled with ("keySlot" in agent.json), and have the MSP check the tenant's key slots`,
+      { tried, untried: total - position, total, damagedSlots: damaged.map((d) => d.name) },
     );
   }
 
@@ -161,8 +309,21 @@ export class Repository {
     return name;
   }
 
-  listKeySlots(): Promise<StoredKeySlot[]> {
-    return readKeySlots(this.store);
+  /** Every key slot that parses, oldest received first; the others are reported as skipped. */
+  async listKeySlots(): Promise<StoredKeySlot[]> {
+    const slots: StoredKeySlot[] = [];
+    const bad: SkippedObject[] = [];
+    for (const info of receiptOrder(await collect(this.store, "keys"))) {
+      try {
+        slots.push({ name: info.name, slot: await readKeySlot(this.store, info) });
+      } catch (error) {
+        if (isRempartError(error, "NotFound")) continue;
+        if (!isObjectFault(error)) throw error;
+        bad.push(skipped(info, reasonOf(error)));
+      }
+    }
+    this.report(bad);
+    return slots;
   }
 
   addPasswordSlot(password: string, label: string, cost?: ScryptCost): Promise<string> {
@@ -187,21 +348,50 @@ export class Repository {
   }
 
   /**
-   * Loads every index object into memory, keeping only packs the store still holds: a pack the
-   * server collected (GC) must never be deduplicated against. Returns the packs no index covers.
+   * Loads the index objects into memory, oldest received first (so a blob's first location is
+   * the one uploaded first), keeping only packs the store still holds: a pack the server
+   * collected (GC) must never be deduplicated against. An index that fails to authenticate or
+   * decode is skipped and reported; indexes that disagree about a pack are settled by the pack's
+   * own header (reconcileIndexes). Returns the stored packs no accepted index covers.
+   *
+   * `onGonePack` sees each pack an index lists that the store no longer holds (check names it
+   * when a snapshot still needs one of its blobs).
    */
-  async loadIndex(): Promise<ObjectInfo[]> {
+  async loadIndex(onGonePack?: (pack: IndexedPack, index: string) => void): Promise<ObjectInfo[]> {
     const stored = new Map<string, ObjectInfo>();
-    for await (const info of this.store.list("data")) stored.set(info.name, info);
-    for await (const info of this.store.list("index")) {
-      const sealed = await this.store.get(info);
-      for (const pack of decodeIndex(this.masterKey.encryption, sealed, info.name))
-        if (stored.has(pack.pack)) this.index.addPack(pack);
+    for (const info of await collect(this.store, "data")) stored.set(info.name, info);
+    const decoded: DecodedIndex[] = [];
+    const skippedIndexes: SkippedObject[] = [];
+    for (const info of receiptOrder(await collect(this.store, "index"))) {
+      let packs: IndexedPack[];
+      try {
+        packs = decodeIndex(this.masterKey.encryption, await this.store.get(info), info.name);
+      } catch (error) {
+        if (isRempartError(error, "NotFound")) continue;
+        if (!isObjectFault(error)) throw error;
+        skippedIndexes.push(skipped(info, reasonOf(error)));
+        continue;
+      }
+      const kept = packs.filter((pack) => {
+        if (stored.has(pack.pack)) return true;
+        onGonePack?.(pack, info.name);
+        return false;
+      });
+      decoded.push({ info, packs: kept });
     }
+    const settled = await reconcileIndexes(decoded, stored, (info) => this.readPackHeader(info));
+    for (const pack of settled.packs) this.index.addPack(pack);
+    this.report([...skippedIndexes, ...settled.skipped]);
     return [...stored.values()].filter((info) => !this.index.hasPack(info.name));
   }
 
+  /**
+   * A pack's entries from its own sealed header: the trailer, then the header, by ranged reads.
+   * Sizes are checked before any range is asked for, so a pack of 0 or 3 bytes is reported as
+   * damaged (RepositoryCorrupt), never turned into a negative offset.
+   */
   async readPackHeader(info: ObjectInfo): Promise<PackEntry[]> {
+    checkPackSize(info.size, info.name);
     const trailer = await this.store.get(info, {
       offset: info.size - PACK_TRAILER_SIZE,
       length: PACK_TRAILER_SIZE,
@@ -213,15 +403,17 @@ export class Repository {
 
   /**
    * Indexes packs a killed backup stored but never listed in an index, from their own headers,
-   * so their blobs are reused instead of uploaded again. Packs whose header cannot be read are
-   * returned as damaged and left out.
+   * so their blobs are reused instead of uploaded again. Packs that are not well-formed (too
+   * short, header out of bounds, header failing to open) are reported, returned as damaged and
+   * never adopted.
    */
   async adoptPacks(
     infos: readonly ObjectInfo[],
   ): Promise<{ adopted: IndexedPack[]; damaged: RempartError[] }> {
     const adopted: IndexedPack[] = [];
     const damaged: RempartError[] = [];
-    for (const info of infos) {
+    const reported: SkippedObject[] = [];
+    for (const info of receiptOrder(infos)) {
       try {
         const pack = { pack: info.name, blobs: await this.readPackHeader(info) };
         this.index.addPack(pack);
@@ -230,10 +422,15 @@ export class Repository {
         // Gone since it was listed: collected by the server (another machine's upload that was
         // never committed), so there is nothing to adopt.
         if (isRempartError(error, "NotFound")) continue;
-        if (!isRempartError(error, "RepositoryCorrupt")) throw error;
-        damaged.push(error);
+        if (!isObjectFault(error)) throw error;
+        const why = isRempartError(error)
+          ? error
+          : new RempartError("RepositoryCorrupt", reasonOf(error));
+        damaged.push(why);
+        reported.push(skipped(info, `unindexed pack not adopted: ${why.message}`));
       }
     }
+    this.report(reported);
     return { adopted, damaged };
   }
 
@@ -250,15 +447,42 @@ export class Repository {
   }
 
   locate(id: string): BlobLocation {
-    const location = this.index.get(id);
-    if (!location)
-      throw new RempartError("RepositoryCorrupt", `blob ${id} is not in any index`, { blob: id });
-    return location;
+    return this.locateAll(id)[0] as BlobLocation;
   }
 
-  async readBlob(id: string): Promise<Uint8Array> {
-    const location = this.locate(id);
-    return this.decodeBlob(location, await this.fetch(location, location));
+  /** Every location of a blob, the first loaded first; RepositoryCorrupt when none. */
+  locateAll(id: string): readonly BlobLocation[] {
+    const locations = this.index.getAll(id);
+    if (locations.length === 0)
+      throw new RempartError("RepositoryCorrupt", `blob ${id} is not in any index`, { blob: id });
+    return locations;
+  }
+
+  /**
+   * Tries each location of a blob until one authenticates: an index may point at bytes that are
+   * not the blob (a forged or damaged one), and another copy may still be intact. Throws the
+   * first location's failure when none does.
+   */
+  private async firstIntact<T>(
+    id: string,
+    read: (location: BlobLocation) => Promise<T>,
+  ): Promise<T> {
+    let failure: unknown;
+    for (const location of this.locateAll(id)) {
+      try {
+        return await read(location);
+      } catch (error) {
+        if (!isRempartError(error, "RepositoryCorrupt")) throw error;
+        failure ??= error;
+      }
+    }
+    throw failure;
+  }
+
+  readBlob(id: string): Promise<Uint8Array> {
+    return this.firstIntact(id, async (location) =>
+      this.decodeBlob(location, await this.fetch(location, location)),
+    );
   }
 
   /** Reads part or all of the pack holding a blob. */
@@ -282,26 +506,39 @@ export class Repository {
    * (3,300 on the benchmark share), in bounded memory.
    */
   async readTree(id: string): Promise<Tree> {
-    const location = this.locate(id);
+    const plain = await this.firstIntact(id, async (location) => {
+      const pack = await this.treePack(location);
+      if (location.offset + location.length > pack.length)
+        throw new RempartError(
+          "RepositoryCorrupt",
+          `tree blob ${id} lies beyond the end of pack ${location.pack}`,
+          { pack: location.pack, blob: id },
+        );
+      return this.decodeBlob(
+        location,
+        pack.subarray(location.offset, location.offset + location.length),
+      );
+    });
+    return decodeTree(plain, id);
+  }
+
+  private async treePack(location: BlobLocation): Promise<Uint8Array> {
     let pack = this.treePacks.get(location.pack);
     if (pack) {
       // Map order is insertion order: re-inserting marks the pack most recently used.
       this.treePacks.delete(location.pack);
       this.treePacks.set(location.pack, pack);
-    } else {
-      pack = await this.fetch(location, undefined);
-      this.treePacks.set(location.pack, pack);
-      this.treePackBytes += pack.length;
-      for (const [name, bytes] of this.treePacks) {
-        if (this.treePackBytes <= TREE_CACHE_BYTES || name === location.pack) break;
-        this.treePacks.delete(name);
-        this.treePackBytes -= bytes.length;
-      }
+      return pack;
     }
-    return decodeTree(
-      this.decodeBlob(location, pack.subarray(location.offset, location.offset + location.length)),
-      id,
-    );
+    pack = await this.fetch(location, undefined);
+    this.treePacks.set(location.pack, pack);
+    this.treePackBytes += pack.length;
+    for (const [name, bytes] of this.treePacks) {
+      if (this.treePackBytes <= TREE_CACHE_BYTES || name === location.pack) break;
+      this.treePacks.delete(name);
+      this.treePackBytes -= bytes.length;
+    }
+    return pack;
   }
 
   /**
@@ -309,8 +546,10 @@ export class Repository {
    * which the packs it needs are listed for the store to check (and a server to record).
    */
   async saveSnapshot(snapshot: Snapshot, blobs: Iterable<string>): Promise<string> {
+    // Every pack holding a copy is named, not only the first: the server keeps (GC) exactly the
+    // packs commits name, and the first location may be one a forged index pointed at.
     const packs = new Set<string>();
-    for (const id of blobs) packs.add(this.locate(id).pack);
+    for (const id of blobs) for (const location of this.locateAll(id)) packs.add(location.pack);
     const bytes = sealSnapshot(this.masterKey.encryption, snapshot);
     const name = sha256Hex(bytes);
     await this.store.commitSnapshot({
@@ -323,38 +562,65 @@ export class Repository {
     return name;
   }
 
-  /** Every snapshot, oldest first. */
+  /**
+   * One snapshot object, verified: its bytes hash to its name, it authenticates, its fields are
+   * well-formed. Throws RepositoryCorrupt (or NotFound) otherwise.
+   */
+  private async openStoredSnapshot(info: ObjectInfo): Promise<StoredSnapshot> {
+    if (info.size > MAX_SNAPSHOT_BYTES)
+      throw new RempartError(
+        "RepositoryCorrupt",
+        `snapshot ${info.name} is ${info.size} bytes, too large to be a snapshot`,
+        { snapshot: info.name },
+      );
+    const sealed = await this.store.get(info);
+    if (sha256Hex(sealed) !== info.name)
+      throw new RempartError("RepositoryCorrupt", `snapshot ${info.name} does not match its name`, {
+        snapshot: info.name,
+      });
+    return {
+      id: info.name,
+      snapshot: openSnapshot(this.masterKey.encryption, sealed, info.name),
+      ...(info.receivedAt === undefined ? {} : { receivedAt: info.receivedAt }),
+      ...(info.uploadedBy === undefined ? {} : { uploadedBy: info.uploadedBy }),
+    };
+  }
+
+  /**
+   * Every snapshot that opens, oldest first by the server's receipt time when the store records
+   * it, else by the claimed time (a claimed time beyond now + a day counts as oldest: see
+   * orderSnapshots). Snapshots that fail to open, authenticate or match their name are skipped
+   * and reported (`skipped`, `onSkipped`): one bad object never hides the others.
+   */
   async listSnapshots(): Promise<StoredSnapshot[]> {
     const snapshots: StoredSnapshot[] = [];
-    for await (const info of this.store.list("snapshots")) {
-      const sealed = await this.store.get(info);
-      if (sha256Hex(sealed) !== info.name)
-        throw new RempartError(
-          "RepositoryCorrupt",
-          `snapshot ${info.name} does not match its name`,
-        );
-      snapshots.push({
-        id: info.name,
-        snapshot: openSnapshot(this.masterKey.encryption, sealed, info.name),
-      });
+    const bad: SkippedObject[] = [];
+    for (const info of receiptOrder(await collect(this.store, "snapshots"))) {
+      try {
+        snapshots.push(await this.openStoredSnapshot(info));
+      } catch (error) {
+        // Removed by the server's retention since the listing: not damage.
+        if (isRempartError(error, "NotFound")) continue;
+        if (!isObjectFault(error)) throw error;
+        bad.push(skipped(info, reasonOf(error)));
+      }
     }
-    return snapshots.sort(
-      (a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id),
-    );
+    this.report(bad);
+    return orderSnapshots(snapshots, this.now());
   }
 
   /**
    * `latest` (of the snapshots from `latestOf.host` that include `latestOf.path`, when given: a
-   * tenant's repository holds every machine's snapshots), a full id, or a unique id prefix.
+   * tenant's repository holds every machine's snapshots), a full id, or a unique id prefix. An id
+   * or prefix opens only the snapshot it names: a restore depends on nothing else.
    */
   async findSnapshot(
     reference: string,
     latestOf: { readonly host?: string; readonly path?: string } = {},
   ): Promise<StoredSnapshot> {
-    const snapshots = await this.listSnapshots();
     if (reference === "latest") {
       const { host, path } = latestOf;
-      const latest = snapshots
+      const latest = (await this.listSnapshots())
         .filter(
           (s) =>
             (host === undefined || s.snapshot.host === host) &&
@@ -371,12 +637,14 @@ export class Repository {
     }
     if (!/^[0-9a-f]+$/.test(reference))
       throw new RempartError("InvalidArgument", `"${reference}" is not a snapshot id or "latest"`);
-    const matches = snapshots.filter((s) => s.id.startsWith(reference));
+    const matches = (await collect(this.store, "snapshots")).filter((info) =>
+      info.name.startsWith(reference),
+    );
     if (matches.length === 0)
       throw new RempartError("NotFound", `no snapshot matches ${reference}`);
     if (matches.length > 1)
       throw new RempartError("InvalidArgument", `snapshot prefix ${reference} is ambiguous`);
-    return matches[0] as StoredSnapshot;
+    return this.openStoredSnapshot(matches[0] as ObjectInfo);
   }
 
   keyedId(data: Uint8Array): string {

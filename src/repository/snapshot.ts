@@ -45,21 +45,81 @@ export function sealSnapshot(encryptionKey: Uint8Array, snapshot: Snapshot): Uin
   return seal(encryptionKey, Buffer.from(JSON.stringify(snapshot)), AAD);
 }
 
+/**
+ * A snapshot is checked field by field after it authenticates: whoever holds the password (a
+ * stolen agent configuration) can seal any JSON, and a listing must not crash on a snapshot
+ * without a summary or with a host that is not a string.
+ */
 export function openSnapshot(encryptionKey: Uint8Array, sealed: Uint8Array, id: string): Snapshot {
   const plain = open(encryptionKey, sealed, AAD, `snapshot ${id}`);
-  let snapshot: Snapshot;
+  let value: unknown;
   try {
-    snapshot = JSON.parse(Buffer.from(plain).toString("utf8")) as Snapshot;
+    value = JSON.parse(Buffer.from(plain).toString("utf8"));
   } catch {
-    throw new RempartError("RepositoryCorrupt", `snapshot ${id} is not valid JSON`);
+    throw new RempartError("RepositoryCorrupt", `snapshot ${id} is not valid JSON`, {
+      snapshot: id,
+    });
   }
-  const valid =
-    snapshot.version === 1 &&
-    typeof snapshot.time === "string" &&
-    typeof snapshot.tree === "string" &&
-    HEX_ID.test(snapshot.tree) &&
-    Array.isArray(snapshot.paths) &&
-    Array.isArray(snapshot.tags);
-  if (!valid) throw new RempartError("RepositoryCorrupt", `snapshot ${id} has invalid fields`);
-  return snapshot;
+  const problem = snapshotProblem(value);
+  if (problem !== undefined)
+    throw new RempartError("RepositoryCorrupt", `snapshot ${id} has invalid fields: ${problem}`, {
+      snapshot: id,
+    });
+  return value as Snapshot;
+}
+
+const SUMMARY_FIELDS = [
+  "filesNew",
+  "filesChanged",
+  "filesUnchanged",
+  "dirs",
+  "bytesRead",
+  "bytesAdded",
+  "bytesStored",
+  "totalBytes",
+  "totalFiles",
+  "unreadable",
+  "durationMs",
+] as const;
+
+function snapshotProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return "not a JSON object";
+  if (value.version !== 1) return `version ${JSON.stringify(value.version)}`;
+  if (typeof value.time !== "string" || Number.isNaN(Date.parse(value.time)))
+    return "time is not an ISO time";
+  for (const field of ["host", "username", "program"] as const)
+    if (typeof value[field] !== "string") return `${field} is not a string`;
+  for (const field of ["paths", "tags"] as const) {
+    const list = value[field];
+    if (!Array.isArray(list) || !list.every((item) => typeof item === "string"))
+      return `${field} is not a list of strings`;
+  }
+  if (typeof value.tree !== "string" || !HEX_ID.test(value.tree)) return "tree is not an id";
+  if (
+    value.parent !== undefined &&
+    (typeof value.parent !== "string" || !HEX_ID.test(value.parent))
+  )
+    return "parent is not an id";
+  const { summary } = value;
+  if (!isRecord(summary)) return "summary is not an object";
+  for (const field of SUMMARY_FIELDS) {
+    const n = summary[field];
+    if (typeof n !== "number" || !Number.isFinite(n) || n < 0)
+      return `summary.${field} is not a non-negative number`;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A snapshot as a reader found it, with what the store knows of its arrival. */
+export interface StoredSnapshot {
+  readonly id: string;
+  readonly snapshot: Snapshot;
+  /** when the server received it (its clock), when the store knows */
+  readonly receivedAt?: string;
+  /** the agent that committed it, when the store knows */
+  readonly uploadedBy?: string;
 }

@@ -61,11 +61,11 @@ export const backupCommand: Command = {
         output.clearStatus();
         output.warn(`warning: cannot read ${path}: ${message}`);
       },
-      onResume: (adopted, damaged) => {
+      // Leftover packs that are not well-formed were reported by the repository (onSkipped).
+      onResume: (adopted) => {
+        if (adopted === 0) return;
         output.clearStatus();
         output.warn(`resuming: reused ${adopted} pack(s) left by an interrupted backup`);
-        for (const error of damaged)
-          output.warn(`warning: ignoring damaged leftover pack: ${error.message}`);
       },
     });
     output.clearStatus();

@@ -114,10 +114,11 @@ export class HttpObjectStore implements ObjectStore {
     const path = `${OBJECTS}/${kind}`;
     const listing = await this.client.json<ObjectListing>("GET", path, undefined, true);
     if (!Array.isArray(listing?.objects)) throw this.malformedListing(kind);
-    for (const { name, size } of listing.objects) {
+    for (const entry of listing.objects) {
+      const { name, size } = entry;
       if (!isValidRef({ kind, name }) || !Number.isSafeInteger(size) || size < 0)
         throw this.malformedListing(kind);
-      yield { kind, name, size };
+      yield { kind, name, size, ...receipt(entry) };
     }
   }
 
@@ -183,6 +184,25 @@ export class HttpObjectStore implements ObjectStore {
       { server: this.client.origin, kind },
     );
   }
+}
+
+const AGENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The server's receipt time (`received_at`) and uploader (`agent`) of a listed object, when the
+ * server sends them. Both only order and name objects, so a malformed one is left out rather
+ * than failing the listing; the time is normalised to UTC ISO form.
+ */
+function receipt(entry: object): { receivedAt?: string; uploadedBy?: string } {
+  const { received_at: at, agent } = entry as { received_at?: unknown; agent?: unknown };
+  const out: { receivedAt?: string; uploadedBy?: string } = {};
+  if (typeof at === "string" && ISO_TIME.test(at)) {
+    const ms = Date.parse(at);
+    if (!Number.isNaN(ms)) out.receivedAt = new Date(ms).toISOString();
+  }
+  if (typeof agent === "string" && AGENT_ID.test(agent)) out.uploadedBy = agent;
+  return out;
 }
 
 function objectPath(ref: ObjectRef): string {

@@ -1,0 +1,157 @@
+/**
+ * Issue 8 on a local repository: every object an attacker with one machine's password can add
+ * (src/repository/forge-test-support.ts), written straight into the store past any server
+ * check. After each, through the real CLI: `snapshots` still lists the real history, `restore
+ * latest` restores the real snapshot bit-exact, `backup` succeeds with the real parent, and
+ * `check` names the hostile object and exits 11 (or 0 when the object harms nothing).
+ */
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  assertSameTree,
+  type BackupSummary,
+  backupSummary,
+  describeResult,
+  expectExit,
+  initAndBackup,
+  jsonOutput,
+  openRepository,
+  PASSWORD,
+  runCli,
+  tempDir,
+  writePseudoRandomFile,
+} from "../cli/test-support.js";
+import {
+  type Attack,
+  attacks,
+  describeVictim,
+  type Victim,
+} from "../repository/forge-test-support.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
+
+const KiB = 1024;
+
+interface Listed {
+  readonly id: string;
+  readonly time: string;
+}
+
+interface CheckReport {
+  readonly problems: readonly {
+    readonly kind: string;
+    readonly message: string;
+    readonly object?: string;
+  }[];
+}
+
+function buildSource(src: string): void {
+  mkdirSync(join(src, "docs"), { recursive: true });
+  writePseudoRandomFile(join(src, "big.bin"), 900 * KiB, "hostile-big");
+  writePseudoRandomFile(join(src, "docs", "small.bin"), 5000, "hostile-small");
+  writeFileSync(join(src, "docs", "note.txt"), "a note\n".repeat(50));
+}
+
+describe("a local repository with objects forged by a stolen password", () => {
+  const base = tempDir({ after }, "hostile");
+  const src = join(base, "src");
+  const fixture = join(base, "fixture");
+  let first: BackupSummary;
+  let victim: Victim;
+  let catalog: Attack[];
+  let copies = 0;
+
+  before(async () => {
+    buildSource(src);
+    first = await initAndBackup(fixture, [src]);
+    const attacker = await openRepository(fixture);
+    victim = await describeVictim(attacker);
+    catalog = await attacks(attacker, victim, PASSWORD);
+  });
+
+  /** A copy of the fixture with the attack's objects stored in it. */
+  const attacked = async (attack: Attack): Promise<string> => {
+    const repo = join(base, `repo-${++copies}`);
+    cpSync(fixture, repo, { recursive: true });
+    const store = await FsObjectStore.open(repo);
+    for (const { kind, name, bytes } of attack.objects) await store.put({ kind, name }, bytes);
+    return repo;
+  };
+
+  // The catalog is built in `before`, so the cases are one test that walks it, each attack a
+  // subtest with its own name.
+  it("leaves listing, restore, backup and check working, for every attack", async (t) => {
+    assert.ok(catalog.length >= 15, "the catalog covers the table of issue 8 and its variants");
+    for (const attack of catalog) {
+      await t.test(attack.title, async () => {
+        const repo = await attacked(attack);
+        const why = (what: string) => `${attack.title}: ${what}`;
+
+        const listing = expectExit(
+          await runCli(["snapshots", "--repo", repo, "--json"]),
+          0,
+          why("snapshots"),
+        );
+        const listed = jsonOutput<Listed[]>(listing);
+        assert.ok(
+          listed.some((s) => s.id === first.snapshot_id),
+          why(`the real snapshot is listed\n${describeResult(listing)}`),
+        );
+
+        const target = join(base, `restore-${copies}`);
+        const restored = expectExit(
+          await runCli(["restore", "--repo", repo, "latest", "--target", target, "--json"]),
+          0,
+          why("restore latest"),
+        );
+        assert.equal(
+          jsonOutput<{ snapshot_id: string }>(restored).snapshot_id,
+          first.snapshot_id,
+          why("latest is the real snapshot"),
+        );
+        await assertSameTree(src, join(target, src));
+
+        const again = backupSummary(
+          expectExit(
+            await runCli(["backup", "--repo", repo, "--json", src]),
+            0,
+            why("backup after the attack"),
+          ),
+        );
+        assert.equal(again.parent, first.snapshot_id, why("the parent is the real snapshot"));
+        assert.equal(again.files_unchanged, 3, why("nothing read again"));
+
+        const checked = await runCli(["check", "--repo", repo, "--json"]);
+        expectExit(checked, attack.damage ? 11 : 0, why("check"));
+        const report = jsonOutput<CheckReport>(checked);
+        const text = JSON.stringify(report.problems);
+        for (const name of attack.reported ??
+          (attack.damage ? attack.objects.map((o) => o.name) : []))
+          assert.ok(text.includes(name), why(`check names ${name}\n${describeResult(checked)}`));
+      });
+    }
+  });
+
+  it("prints skipped snapshots on stderr, with their count, and goes on", async () => {
+    const attack = catalog.find((a) => a.title.startsWith("300 random bytes"));
+    assert.ok(attack);
+    const repo = await attacked(attack);
+    const listing = expectExit(await runCli(["snapshots", "--repo", repo]), 0, "snapshots");
+    const forged = (attack.objects[0] as { name: string }).name;
+    assert.match(
+      listing.stderr,
+      new RegExp(`1 snapshot\\(s\\) could not be opened.*${forged.slice(0, 8)}`),
+    );
+    assert.ok(listing.stdout.includes(first.snapshot_id.slice(0, 8)), describeResult(listing));
+    const json = expectExit(await runCli(["snapshots", "--repo", repo, "--json"]), 0, "--json");
+    const warning = json.stderr
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { message_type: string; name: string; kind: string });
+    assert.deepEqual(
+      warning.map((w) => [w.message_type, w.kind, w.name]),
+      [["skipped", "snapshots", forged]],
+    );
+  });
+});
