@@ -76,6 +76,8 @@ class Checker {
   private readonly problems: CheckProblem[] = [];
   private readonly snapshots: StoredSnapshot[] = [];
   private readonly seenTrees = new Set<string>();
+  /** tree id → why it could not be read */
+  private readonly failedTrees = new Map<string, string>();
   private readonly usedBlobs = new Set<string>();
   /** blob → pack, for blobs whose pack an index lists but the store no longer holds */
   private readonly goneBlobs = new Map<string, string>();
@@ -136,7 +138,14 @@ class Checker {
     visit: (blob: string, file: string) => void,
     seen: Set<string>,
   ): Promise<void> {
-    if (seen.has(treeId)) return;
+    if (seen.has(treeId)) {
+      // A root tree that failed for an earlier snapshot fails for this one too: name it, so
+      // every snapshot that cannot be restored is listed (forged ones often share a tree).
+      const failed = this.failedTrees.get(treeId);
+      if (failed !== undefined && path === "" && seen === this.seenTrees)
+        this.problem({ kind: "tree", blob: treeId, snapshot, message: `/: ${failed}` });
+      return;
+    }
     seen.add(treeId);
     let nodes: Awaited<ReturnType<Repository["readTree"]>>["nodes"];
     try {
@@ -150,12 +159,9 @@ class Checker {
       }
       nodes = (await this.repo.readTree(treeId)).nodes;
     } catch (error) {
-      this.problem({
-        kind: "tree",
-        blob: treeId,
-        snapshot,
-        message: `${path || "/"}: ${error instanceof Error ? error.message : String(error)}`,
-      });
+      const message = error instanceof Error ? error.message : String(error);
+      this.failedTrees.set(treeId, message);
+      this.problem({ kind: "tree", blob: treeId, snapshot, message: `${path || "/"}: ${message}` });
       return;
     }
     for (const node of nodes) {
