@@ -107,7 +107,7 @@ describe("a local repository with objects forged by a stolen password", () => {
     ...(attack.reported ?? (attack.damage ? attack.objects.map((o) => o.name) : [])),
   ];
 
-  it("after each attack alone, restore latest is bit-exact and check names the object", async () => {
+  it("after each attack alone, restore latest is bit-exact, backup works, check names the object", async () => {
     assert.ok(catalog.length >= 15, "the catalog covers the table of issue 8 and its variants");
     const failures: string[] = [];
     // Four attacks at a time: each is a few CLI runs on its own copy of the repository.
@@ -117,6 +117,14 @@ describe("a local repository with objects forged by a stolen password", () => {
           try {
             const repo = await attacked(attack);
             await restoresLatest(repo, attack.title, first.snapshot_id);
+            const again = backupSummary(
+              expectExit(
+                await runCli(["backup", "--repo", repo, "--json", src]),
+                0,
+                `${attack.title}: backup`,
+              ),
+            );
+            assert.equal(again.parent, first.snapshot_id, `${attack.title}: the real parent`);
             await checkNames(repo, attack.title, attack.damage, mustName(attack));
           } catch (error) {
             failures.push(error instanceof Error ? error.message : String(error));

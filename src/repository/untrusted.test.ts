@@ -22,7 +22,7 @@ import type {
   ObjectStore,
   SnapshotCommit,
 } from "../storage/object-store.js";
-import { costlySlots, describeVictim, poisonedCopy } from "./forge-test-support.js";
+import { attacks, costlySlots, describeVictim, poisonedCopy } from "./forge-test-support.js";
 import { encodeIndex } from "./index-file.js";
 import { PackBuilder } from "./pack.js";
 import { Repository } from "./repository.js";
@@ -45,9 +45,12 @@ class ReceiptStore implements ObjectStore {
     this.commits.push(commit);
     return this.inner.commitSnapshot(commit);
   }
+  /** In name order, as the server's catalog lists. */
   async *list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
+    const infos: ObjectInfo[] = [];
     for await (const info of this.inner.list(kind))
-      yield { ...info, ...this.received.get(`${kind}/${info.name}`) };
+      infos.push({ ...info, ...this.received.get(`${kind}/${info.name}`) });
+    yield* infos.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
   receive(ref: ObjectRef, receivedAt: string, uploadedBy: string): void {
     this.received.set(`${ref.kind}/${ref.name}`, { receivedAt, uploadedBy });
@@ -300,6 +303,25 @@ describe("a repository holding objects forged with the password", () => {
     const commit = store.commits.at(-1) as SnapshotCommit;
     for (const location of [...reader.index.getAll(contentId), ...reader.index.getAll(treeId)])
       assert.ok(commit.packs.includes(location.pack), location.pack);
+  });
+
+  it("settles an index pointing every blob 1 byte off, named to sort first, by the pack headers", async () => {
+    const root = join(dir, "one-off");
+    const { store, repo, content, contentId, treeId } = await smallRepository(root);
+    const victim = await describeVictim(repo);
+    const attack = (await attacks(repo, victim, "pw")).find((a) => a.title.includes("1 byte off"));
+    const forged = attack?.objects[0];
+    assert.ok(forged && forged.name < (victim.indexNames[0] as string));
+    await store.put(forged, forged.bytes);
+    const reader = await Repository.open(store, { password: "pw" });
+    await reader.loadIndex();
+    assert.deepEqual(Buffer.from(await reader.readBlob(contentId)), content);
+    assert.equal((await reader.readTree(treeId)).nodes[0]?.name, "file");
+    assert.deepEqual(
+      reader.skipped.map((s) => [s.kind, s.name]),
+      [["index", forged.name]],
+      "the lying index is reported, and none of its entries used",
+    );
   });
 
   it("takes latest by the server's receipt time: a claimed 9999-12-31 does not win", async () => {

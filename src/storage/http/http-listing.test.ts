@@ -1,0 +1,64 @@
+/**
+ * The server's object listing carries, per object, when it was received and which agent
+ * uploaded it. Readers order by the first and name hostile objects by the second, so both are
+ * parsed with care: a malformed one is left out, never trusted, never fatal.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { ObjectInfo } from "../object-store.js";
+import { HttpObjectStore } from "./http-store.js";
+import { makeCertificate, startHttpsServer, type TestServer } from "./test-tls.js";
+
+const A = "a".repeat(64);
+const B = "b".repeat(64);
+const C = "c".repeat(64);
+const D = "d".repeat(64);
+
+describe("the HTTP store's object listing", () => {
+  let server: TestServer;
+  let store: HttpObjectStore;
+
+  before(async () => {
+    const certificate = await makeCertificate();
+    server = await startHttpsServer(certificate, (_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          objects: [
+            { name: A, size: 10, received_at: "2026-11-30T10:00:00.123Z", agent: "0123abcd" },
+            { name: B, size: 11, received_at: "2026-11-30T11:00:00+01:00", agent: "x y" },
+            { name: C, size: 12, received_at: "yesterday", agent: 42 },
+            { name: D, size: 13 },
+          ],
+        }),
+      );
+    });
+    store = new HttpObjectStore({
+      url: server.url,
+      fingerprint: certificate.fingerprint,
+      credential: "rmpa_0123abcd_secret",
+    });
+  });
+  after(async () => {
+    store.close();
+    await server.close();
+  });
+
+  it("reads received_at and agent into receivedAt and uploadedBy, and leaves out bad ones", async () => {
+    const listed: ObjectInfo[] = [];
+    for await (const info of store.list("index")) listed.push(info);
+    assert.deepEqual(listed, [
+      {
+        kind: "index",
+        name: A,
+        size: 10,
+        receivedAt: "2026-11-30T10:00:00.123Z",
+        uploadedBy: "0123abcd",
+      },
+      // Normalised to UTC; an agent id with a space is not one.
+      { kind: "index", name: B, size: 11, receivedAt: "2026-11-30T10:00:00.000Z" },
+      { kind: "index", name: C, size: 12 },
+      { kind: "index", name: D, size: 13 },
+    ]);
+  });
+});
