@@ -229,7 +229,9 @@ export class Repository {
       try {
         slot = await readKeySlot(store, info);
       } catch (error) {
-        if (isRempartError(error, "NotFound") || !isObjectFault(error)) throw error;
+        // Removed since the listing (`key remove` elsewhere): nothing to try.
+        if (isRempartError(error, "NotFound")) continue;
+        if (!isObjectFault(error)) throw error;
         damaged.push(skipped(info, reasonOf(error)));
         continue;
       }

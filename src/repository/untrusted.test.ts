@@ -324,6 +324,31 @@ describe("a repository holding objects forged with the password", () => {
     );
   });
 
+  it("keeps the index entries of a pack whose header is lost, reports it, reads what is intact", async () => {
+    const root = join(dir, "truncated");
+    const { store, repo } = await smallRepository(root);
+    const [first, second] = [randomBytes(3000), randomBytes(3000)];
+    const builder = new PackBuilder(repo.masterKey.encryption, 1024);
+    for (const blob of [first, second])
+      builder.add("data", Buffer.from(repo.keyedId(blob), "hex"), blob, blob.length, false);
+    const pack = builder.finish();
+    // Stored without its header and trailer: a write cut short, or a disk that lost the tail.
+    const cut = pack.bytes.subarray(0, (pack.entries[1]?.offset ?? 0) + 100);
+    const name = createHash("sha256").update(cut).digest("hex");
+    await store.put({ kind: "data", name }, cut);
+    await repo.saveIndex([{ pack: name, blobs: pack.entries }]);
+    const reader = await Repository.open(store, { password: "pw" });
+    await reader.loadIndex();
+    assert.deepEqual(Buffer.from(await reader.readBlob(repo.keyedId(first))), first);
+    await assert.rejects(reader.readBlob(repo.keyedId(second)), (error) =>
+      isRempartError(error, "RepositoryCorrupt"),
+    );
+    assert.deepEqual(
+      reader.skipped.map((s) => [s.kind, s.name]),
+      [["data", name]],
+    );
+  });
+
   it("takes latest by the server's receipt time: a claimed 9999-12-31 does not win", async () => {
     const root = join(dir, "latest");
     const { store, repo, id, snapshot } = await smallRepository(root);
