@@ -76,6 +76,8 @@ class Checker {
   private readonly problems: CheckProblem[] = [];
   private readonly snapshots: StoredSnapshot[] = [];
   private readonly seenTrees = new Set<string>();
+  /** blobs with at least one copy read and verified (--read-data) */
+  private readonly intactBlobs = new Set<string>();
   /** tree id → why it could not be read */
   private readonly failedTrees = new Map<string, string>();
   private readonly usedBlobs = new Set<string>();
@@ -273,6 +275,7 @@ class Checker {
           location,
           bytes.subarray(location.offset, location.offset + location.length),
         );
+        this.intactBlobs.add(location.id);
       } catch (error) {
         this.problem({
           kind: "blob",
@@ -304,7 +307,10 @@ class Checker {
    */
   private async nameAffectedFiles(): Promise<void> {
     const blobsOf = (problem: CheckProblem): readonly string[] => {
-      if (problem.kind === "blob" && problem.blob) return [problem.blob];
+      // A copy that fails while another verified copy exists (a forged or damaged duplicate)
+      // is still named, but no file is affected: readers move on to the intact copy.
+      if (problem.kind === "blob" && problem.blob)
+        return this.intactBlobs.has(problem.blob) ? [] : [problem.blob];
       if ((problem.kind === "missing-pack" || problem.kind === "pack-size") && problem.pack)
         return (this.repo.index.packs.get(problem.pack) ?? []).map((entry) => entry.id);
       return [];

@@ -27,6 +27,7 @@ import {
   type Attack,
   attacks,
   describeVictim,
+  poisonedCopy,
   type Victim,
 } from "../repository/forge-test-support.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
@@ -156,6 +157,23 @@ describe("a local repository with objects forged by a stolen password", () => {
     assert.equal(again.bytes_added, 0, "nothing uploaded again");
     await restoresLatest(repo, `${why}, after the backup`, again.snapshot_id);
     await checkNames(repo, why, true, catalog.flatMap(mustName));
+  });
+
+  it("check --read-data names a forged copy of a blob, and no file, when the real copy is intact", async () => {
+    const attack = poisonedCopy(await openRepository(fixture), victim);
+    const repo = await attacked(attack);
+    const poisoned = attack.objects[0]?.name as string;
+    expectExit(await runCli(["check", "--repo", repo]), 0, "the structure is sound");
+    const checked = await runCli(["check", "--repo", repo, "--read-data", "--json"]);
+    expectExit(checked, 11, "the forged copy fails its keyed-id check");
+    const { problems } = jsonOutput<{
+      problems: { kind: string; pack?: string; files?: string[] }[];
+    }>(checked);
+    assert.deepEqual(
+      problems.map((p) => [p.kind, p.pack, p.files]),
+      [["blob", poisoned, undefined]],
+      describeResult(checked),
+    );
   });
 
   it("prints skipped snapshots on stderr, with their count, and goes on", async () => {
