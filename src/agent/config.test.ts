@@ -41,6 +41,17 @@ describe("the agent configuration", () => {
     assert.deepEqual(readdirSync(join(path, "..")), ["agent.json"], "no temp file is left");
   });
 
+  it("keeps the key slot the machine enrolled with, and refuses one that is not a slot name", async (t) => {
+    const path = join(tempDir(t, "agent-config"), "agent.json");
+    const keySlot = "0f".repeat(32);
+    await writeAgentConfig({ ...CONFIG, keySlot }, path);
+    assert.equal((await readAgentConfig(path)).keySlot, keySlot);
+    writeFileSync(path, JSON.stringify({ ...CONFIG, keySlot: "../keys" }));
+    await assert.rejects(readAgentConfig(path), (error: unknown) =>
+      isRempartError(error, "InvalidArgument"),
+    );
+  });
+
   it("is absent rather than an error when the machine is not enrolled", async (t) => {
     const path = join(tempDir(t, "agent-config"), "agent.json");
     assert.equal(await findAgentConfig(path), undefined);

@@ -6,7 +6,7 @@
  * bit-exact, in bounded time. Nothing stored before the attack changes by a byte.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -162,6 +162,10 @@ describe("a stolen agent credential and password (issue 8)", () => {
       return { as: { password: null, env: { REMPART_AGENT_CONFIG: configPath } }, configPath, src };
     };
     machineB = await enroll("machine-b");
+    // B opens with the key slot it enrolled with first: slots added later cost it nothing.
+    const enrolledSlot = (await readAgentConfig(machineB.configPath)).keySlot;
+    assert.match(enrolledSlot ?? "", /^[0-9a-f]{64}$/);
+    assert.ok(existsSync(join(storeDir, "keys", enrolledSlot as string)), "it is a stored slot");
     const machineA = await enroll("machine-a");
     backupSummary(
       expectExit(await runCli(["backup", "--json", machineB.src], machineB.as), 0, "B backs up"),
