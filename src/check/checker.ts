@@ -9,6 +9,7 @@ import { createHash, randomInt } from "node:crypto";
 import { isRempartError } from "../errors.js";
 import { locateHeader, openHeader, PACK_TRAILER_SIZE, packSizeFor } from "../repository/pack.js";
 import type { Repository, SkippedObject, StoredSnapshot } from "../repository/repository.js";
+import { skipped } from "../repository/untrusted.js";
 import type { ObjectInfo } from "../storage/object-store.js";
 
 export interface CheckOptions {
@@ -117,14 +118,14 @@ class Checker {
       } catch (error) {
         if (!isRempartError(error)) throw error;
         if (error.code === "NotFound") continue;
-        const by = info.uploadedBy === undefined ? "" : ` (uploaded by agent ${info.uploadedBy})`;
-        this.problem({
-          kind: "pack",
-          pack: info.name,
-          object: info.name,
-          message: `unindexed pack ${info.name} is not a well-formed pack: ${error.message}${by}`,
-          ...(info.uploadedBy === undefined ? {} : { uploadedBy: info.uploadedBy }),
-        });
+        this.problem(
+          problemOf(
+            skipped(
+              info,
+              `unindexed pack ${info.name} is not a well-formed pack: ${error.message}`,
+            ),
+          ),
+        );
       }
     }
   }

@@ -2,6 +2,11 @@
  * A repository opened with its master key: the one place that turns stored objects into
  * verified plaintext. Every blob read is authenticated (AEAD) and its keyed id recomputed, so a
  * damaged or substituted blob is reported, never returned.
+ *
+ * Everything read here may have been written by an attacker holding a machine's credential and
+ * the password (untrusted.ts): objects that fail are skipped and reported (`skipped`,
+ * `onSkipped`), never fatal to the others; what loads first follows the server's receipt order,
+ * not names; every cost an object can impose (KDF work, slot reads, sizes) is bounded first.
  */
 import { createHash } from "node:crypto";
 import { blobId, toHex } from "../crypto/blob-id.js";
