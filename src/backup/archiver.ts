@@ -14,7 +14,7 @@ import type { IndexedPack } from "../repository/index-file.js";
 import type { FinishedPack } from "../repository/pack.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
-import { fsPath } from "../snapshot/filename.js";
+import { argumentSpellings, fsPath } from "../snapshot/filename.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
 import { readDirectory, xattrsReadable } from "../snapshot/fs-paths.js";
 import { childPath, compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
@@ -492,13 +492,20 @@ export function backup(repo: Repository, options: BackupOptions): Promise<Backup
   return new Archiver(repo, options).run();
 }
 
-/** Normalizes user-given paths: absolute, no trailing slash, and no path nested in another. */
+/**
+ * Normalizes user-given paths: absolute, no trailing slash, and no path nested in another. A path
+ * that does not exist as typed but does as its \xNN escapes spell (filename.ts: Node reads
+ * arguments as UTF-8, so a name that is not UTF-8 is typed as ls shows it) is taken that way.
+ */
 export function normalizeBackupPaths(paths: readonly string[], cwd: string): string[] {
   const absolute = [
     ...new Set(
       paths.map((p) => {
-        const resolved = join(p.startsWith("/") ? "" : cwd, p);
-        return resolved.length > 1 ? resolved.replace(/\/+$/, "") : resolved;
+        const spellings = argumentSpellings(p).map((spelling) => {
+          const resolved = join(spelling.startsWith("/") ? "" : cwd, spelling);
+          return resolved.length > 1 ? resolved.replace(/\/+$/, "") : resolved;
+        });
+        return spellings.find(exists) ?? (spellings[0] as string);
       }),
     ),
   ].sort();
@@ -506,4 +513,13 @@ export function normalizeBackupPaths(paths: readonly string[], cwd: string): str
     (path) =>
       !absolute.some((other) => other !== path && (other === "/" || path.startsWith(`${other}/`))),
   );
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(fsPath(path));
+    return true;
+  } catch {
+    return false;
+  }
 }

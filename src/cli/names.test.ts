@@ -182,6 +182,21 @@ describe("file names that are not UTF-8, end to end", () => {
     );
   });
 
+  it("backs up a directory given on the command line as ls shows it", async () => {
+    const summary = backupSummary(
+      expectExit(
+        await runCli(["backup", "--repo", repo, "--json", `${src}/r\\xe9pertoire`]),
+        0,
+        "backup of an escaped path",
+      ),
+    );
+    assert.equal(summary.files_new + summary.files_unchanged, 2);
+    const snapshot = JSON.parse(
+      expectExit(await runCli(["cat", "--repo", repo, "snapshot", summary.snapshot_id]), 0).stdout,
+    ) as { paths: string[] };
+    assert.deepEqual(snapshot.paths, [decodeName(at(src, DIR_LATIN1))]);
+  });
+
   it("excludes a Latin-1 name written as \\xNN, and only that name", async () => {
     const summary = backupSummary(
       expectExit(
