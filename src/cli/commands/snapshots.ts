@@ -1,3 +1,4 @@
+import { displayName } from "../../snapshot/filename.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
@@ -33,7 +34,7 @@ export const snapshotsCommand: Command = {
     for (const { id, snapshot } of snapshots) {
       const tags = snapshot.tags.length > 0 ? `  [${snapshot.tags.join(",")}]` : "";
       output.line(
-        `${id.slice(0, 8)}  ${snapshot.time.replace("T", " ").slice(0, 19)}  ${snapshot.host}  ${formatBytes(snapshot.summary.totalBytes)}  ${snapshot.paths.join(" ")}${tags}`,
+        `${id.slice(0, 8)}  ${snapshot.time.replace("T", " ").slice(0, 19)}  ${snapshot.host}  ${formatBytes(snapshot.summary.totalBytes)}  ${snapshot.paths.map(displayName).join(" ")}${tags}`,
       );
     }
     return EXIT.ok;
