@@ -4,7 +4,7 @@
  * that lists them are stored. A killed backup leaves only complete packs behind; the next run
  * adopts them from their headers instead of uploading their blobs again.
  */
-import { lstatSync, readdirSync, type Stats } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -14,7 +14,9 @@ import type { IndexedPack } from "../repository/index-file.js";
 import type { FinishedPack } from "../repository/pack.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
+import { argumentSpellings, fsPath } from "../snapshot/filename.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
+import { readDirectory, xattrsReadable } from "../snapshot/fs-paths.js";
 import { childPath, compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
 import { BlobPool } from "./blob-pool.js";
 import { compileExcludes, type ExcludeMatcher } from "./excludes.js";
@@ -156,6 +158,9 @@ class Archiver {
   private readonly chunker: FileChunker;
   private readonly exclude: ExcludeMatcher;
   private scanned: ScanTotals | undefined;
+  /** entries whose extended attributes cannot be read (fs-paths.ts): how many, and the first */
+  private xattrsUnread = 0;
+  private firstXattrsUnread = "";
 
   constructor(
     private readonly repo: Repository,
@@ -320,7 +325,7 @@ class Archiver {
     );
     let names: string[];
     try {
-      names = readdirSync(path);
+      names = readDirectory(path);
     } catch (error) {
       this.warn(path, error);
       names = [];
@@ -343,11 +348,12 @@ class Archiver {
   ): Promise<TreeNode | undefined> {
     let stats: Stats;
     try {
-      stats = lstatSync(path);
+      stats = lstatSync(fsPath(path));
     } catch (error) {
       this.warn(path, error);
       return undefined;
     }
+    this.checkXattrsReadable(path, stats);
     if (stats.isFile()) return this.fileNode(path, name, stats, previous);
     if (stats.isDirectory()) {
       const metadata = captureMetadata(path, name, stats);
@@ -373,7 +379,7 @@ class Archiver {
       }
       let stats: Stats;
       try {
-        stats = lstatSync(entryPath);
+        stats = lstatSync(fsPath(entryPath));
       } catch (error) {
         this.warn(entryPath, error);
         continue;
@@ -388,6 +394,27 @@ class Archiver {
       nodes.push({ ...metadata, subtree });
     }
     return this.storeTree(nodes);
+  }
+
+  private checkXattrsReadable(path: string, stats: Stats): void {
+    if (xattrsReadable(path, stats.isDirectory())) return;
+    if (this.xattrsUnread++ === 0) this.firstXattrsUnread = path;
+  }
+
+  /**
+   * One warning for all the entries whose xattrs could not be read: on a share of Latin-1 names
+   * that is every such file on every run, and the files themselves are backed up. It does not
+   * count as unreadable (exit 3) for that reason.
+   */
+  private reportXattrsUnread(): void {
+    if (this.xattrsUnread === 0) return;
+    const others = this.xattrsUnread - 1;
+    this.options.onWarning?.({
+      path: this.firstXattrsUnread,
+      message:
+        "extended attributes not backed up: the name is not UTF-8, and the xattr binding only " +
+        `takes UTF-8 paths${others > 0 ? ` (likewise for ${others} other entries)` : ""}`,
+    });
   }
 
   /** Starts counting the work in another thread; only the progress display uses the result. */
@@ -421,6 +448,7 @@ class Archiver {
         buildTrie(options.paths),
         options.parent?.snapshot.tree,
       );
+      this.reportXattrsUnread();
       await this.pool.flush();
       if (this.unsavedPacks.length > 0) await repo.saveIndex(this.unsavedPacks);
       this.unsavedPacks = [];
@@ -464,13 +492,20 @@ export function backup(repo: Repository, options: BackupOptions): Promise<Backup
   return new Archiver(repo, options).run();
 }
 
-/** Normalizes user-given paths: absolute, no trailing slash, and no path nested in another. */
+/**
+ * Normalizes user-given paths: absolute, no trailing slash, and no path nested in another. A path
+ * that does not exist as typed but does as its \xNN escapes spell (filename.ts: Node reads
+ * arguments as UTF-8, so a name that is not UTF-8 is typed as ls shows it) is taken that way.
+ */
 export function normalizeBackupPaths(paths: readonly string[], cwd: string): string[] {
   const absolute = [
     ...new Set(
       paths.map((p) => {
-        const resolved = join(p.startsWith("/") ? "" : cwd, p);
-        return resolved.length > 1 ? resolved.replace(/\/+$/, "") : resolved;
+        const spellings = argumentSpellings(p).map((spelling) => {
+          const resolved = join(spelling.startsWith("/") ? "" : cwd, spelling);
+          return resolved.length > 1 ? resolved.replace(/\/+$/, "") : resolved;
+        });
+        return spellings.find(exists) ?? (spellings[0] as string);
       }),
     ),
   ].sort();
@@ -478,4 +513,13 @@ export function normalizeBackupPaths(paths: readonly string[], cwd: string): str
     (path) =>
       !absolute.some((other) => other !== path && (other === "/" || path.startsWith(`${other}/`))),
   );
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(fsPath(path));
+    return true;
+  } catch {
+    return false;
+  }
 }

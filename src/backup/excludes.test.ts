@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { compileExcludes } from "./excludes.js";
+import { decodeName } from "../snapshot/filename.js";
+import { compileExcludes, readExcludeFile } from "./excludes.js";
+
+/** `caf\xe9.txt` as the walker decodes it from a Latin-1 directory entry. */
+const LATIN1_NAME = decodeName(Buffer.from("caf\xe9.txt", "latin1"));
 
 describe("exclude patterns", () => {
   it("match a single component by name anywhere in the tree", () => {
@@ -32,5 +39,29 @@ describe("exclude patterns", () => {
     assert.equal(excluded("/x/a+b(1).txt", "a+b(1).txt"), true);
     assert.equal(excluded("/x/aab1.txt", "aab1.txt"), false);
     assert.equal(compileExcludes(["# only"])("/x", "x"), false);
+  });
+
+  it("exclude a name that is not UTF-8 written as ls shows it, \\xNN", () => {
+    const excluded = compileExcludes(["caf\\xe9.txt", "/srv/r\\xe9pertoire/**"]);
+    assert.equal(excluded(`/srv/${LATIN1_NAME}`, LATIN1_NAME), true);
+    assert.equal(excluded("/srv/café.txt", "café.txt"), false, "the UTF-8 name is another name");
+    assert.equal(excluded("/srv/r\udce9pertoire/a/b", "b"), true);
+    // Bytes that spell UTF-8 are that character.
+    assert.equal(compileExcludes(["caf\\xc3\\xa9.txt"])("/srv/café.txt", "café.txt"), true);
+    assert.equal(compileExcludes(["caf?.txt"])(`/srv/${LATIN1_NAME}`, LATIN1_NAME), true);
+  });
+
+  it("read exclude files as bytes, so a Latin-1 line names the Latin-1 file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rempart-excludes-"));
+    try {
+      const file = join(dir, "excludes.txt");
+      writeFileSync(file, Buffer.from("# comment\ncaf\xe9.txt\r\n*.tmp\n", "latin1"));
+      const excluded = compileExcludes(readExcludeFile(file));
+      assert.equal(excluded(`/srv/${LATIN1_NAME}`, LATIN1_NAME), true);
+      assert.equal(excluded("/srv/café.txt", "café.txt"), false);
+      assert.equal(excluded("/srv/x.tmp", "x.tmp"), true);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });

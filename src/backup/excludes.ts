@@ -3,9 +3,14 @@
  * ("*.tmp", "node_modules"); a pattern with "/" matches the whole absolute path when it starts
  * with "/", or any trailing part of it otherwise. "*" and "?" stay within one component, "**"
  * spans any number of them.
+ *
+ * Paths and names are matched as decoded strings (filename.ts). A pattern may spell a byte that
+ * is not UTF-8 the way ls shows it, `\xNN` (`caf\xe9.txt`, `\\` for a backslash), or hold the raw
+ * bytes in an exclude file; `?` matches one such byte, and `*` any number of them.
  */
 import { readFileSync } from "node:fs";
 import { RempartError } from "../errors.js";
+import { decodeName, unescapeName } from "../snapshot/filename.js";
 
 export type ExcludeMatcher = (absolutePath: string, name: string) => boolean;
 
@@ -33,7 +38,7 @@ export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
   const byName: RegExp[] = [];
   const byPath: RegExp[] = [];
   for (const raw of patterns) {
-    const pattern = raw.trim();
+    const pattern = unescapeName(raw.trim());
     if (pattern === "" || pattern.startsWith("#")) continue;
     const trimmed = pattern.length > 1 ? pattern.replace(/\/+$/, "") : pattern;
     if (!trimmed.includes("/")) byName.push(new RegExp(`^${globToRegExp(trimmed)}$`));
@@ -45,10 +50,13 @@ export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
     byName.some((re) => re.test(name)) || byPath.some((re) => re.test(absolutePath));
 }
 
-/** Patterns from a file, one per line; blank lines and "#" comments are ignored. */
+/**
+ * Patterns from a file, one per line; blank lines and "#" comments are ignored. Lines are bytes,
+ * decoded like names, so a Latin-1 file lists Latin-1 names.
+ */
 export function readExcludeFile(path: string): string[] {
   try {
-    return readFileSync(path, "utf8").split(/\r?\n/);
+    return decodeName(readFileSync(path)).split(/\r?\n/);
   } catch (error) {
     throw new RempartError(
       "InvalidArgument",

@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { type ChunkerParams, findBoundary } from "../chunker/fastcdc.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
+import { fsPath } from "../snapshot/filename.js";
 
 export interface ChunkSink {
   /** called for every chunk; `chunk` is a view into the read buffer, valid during the call */
@@ -34,9 +35,9 @@ export class FileChunker {
     this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 8 * 1024 * 1024));
   }
 
-  /** Throws the fs error if the file cannot be opened or read. */
+  /** `path` is decoded (filename.ts). Throws the fs error if the file cannot be opened or read. */
   async read(path: string, sink: ChunkSink): Promise<ReadResult> {
-    const fd = openSync(path, "r");
+    const fd = openSync(fsPath(path), "r");
     try {
       return await this.readOpen(fd, sink);
     } finally {

@@ -2,9 +2,11 @@
  * Counts what a backup will walk (files and bytes, excludes applied) on another thread, so the
  * progress display can show an ETA without slowing the walk itself: restic's scanner does the same.
  */
-import { lstatSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { lstatSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
+import { fsPath } from "../snapshot/filename.js";
+import { readDirectory } from "../snapshot/fs-paths.js";
+import { childPath } from "../snapshot/tree.js";
 import { compileExcludes } from "./excludes.js";
 
 export interface ScanRequest {
@@ -24,7 +26,7 @@ const totals = { files: 0, bytes: 0 };
 function visit(path: string): void {
   let stats: ReturnType<typeof lstatSync>;
   try {
-    stats = lstatSync(path);
+    stats = lstatSync(fsPath(path));
   } catch {
     return; // the backup itself reports what it cannot read
   }
@@ -34,12 +36,12 @@ function visit(path: string): void {
   } else if (stats.isDirectory()) {
     let names: string[];
     try {
-      names = readdirSync(path);
+      names = readDirectory(path);
     } catch {
       return;
     }
     for (const name of names) {
-      const child = join(path, name);
+      const child = childPath(path, name);
       if (!excluded(child, name)) visit(child);
     }
   }

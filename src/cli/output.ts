@@ -1,4 +1,6 @@
 /** The only place that prints: human text on a TTY, JSON lines for machines. */
+import { encodeName, hasEscapedBytes } from "../snapshot/filename.js";
+
 export class Output {
   constructor(readonly json: boolean) {}
 
@@ -46,4 +48,18 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(ms / 60_000);
   const seconds = Math.round((ms % 60_000) / 1000);
   return `${minutes} min ${seconds} s`;
+}
+
+/**
+ * A snapshot path or link target for JSON output. `key` holds the decoded string (filename.ts):
+ * JSON.stringify writes each byte that is not UTF-8 as a lone surrogate escape `\udcNN` (which
+ * Python's json reads back as its own surrogateescape), and only then `<key>_bytes` holds the
+ * exact bytes in base64, for readers that would replace lone surrogates.
+ */
+export function jsonPath(key: string, value: string): Record<string, string> {
+  if (!hasEscapedBytes(value)) return { [key]: value };
+  return {
+    [key]: value,
+    [`${key}_bytes`]: (encodeName(value) ?? Buffer.from(value)).toString("base64"),
+  };
 }

@@ -79,6 +79,19 @@ export function encodeName(name: string): Buffer | undefined {
   return decodeName(bytes) === name ? bytes : undefined;
 }
 
+/**
+ * Whether `name` is what decodeName gives for some bytes: a plain string without surrogates
+ * (nearly every name, checked without allocating) or one encodeName accepts.
+ */
+export function isCanonicalName(name: string): boolean {
+  return !SURROGATE.test(name) || encodeName(name) !== undefined;
+}
+
+/** Whether a canonical name or path stands for bytes that are not valid UTF-8. */
+export function hasEscapedBytes(name: string): boolean {
+  return ESCAPED_BYTE.test(name);
+}
+
 /** The byte length of a decoded name (what the kernel's 255-byte limit counts). */
 export function nameByteLength(name: string): number {
   return ESCAPED_BYTE.test(name)
@@ -94,24 +107,76 @@ export function fsPath(path: string): string | Buffer {
   return ESCAPED_BYTE.test(path) ? (encodeName(path) ?? Buffer.from(path, "utf8")) : path;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const NEEDS_QUOTING = /[\udc80-\udcff\u0000-\u001f\u007f"\\]/;
+/**
+ * Characters shown as the \xNN of their UTF-8 bytes: the escaped bytes, C0 and C1 controls, the
+ * quote and the backslash (the quoting's own syntax), and the invisible or reordering characters
+ * (soft hyphen, zero-width characters, bidirectional controls, line and paragraph separators, the
+ * BOM) with which `invoice\u202efdp.exe` would pass for `invoiceexe.pdf`. Visible spaces, the
+ * no-break space of French typography included, are shown as they are.
+ */
+const NEEDS_ESCAPE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+  /[\udc80-\udcff\u0000-\u001f\u007f-\u009f"\\\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 /**
- * A name for people: unchanged when it is printable UTF-8; otherwise quoted, with undecodable
- * bytes as \xNN and control characters, quotes and backslashes escaped, so two different names
- * never look alike (`"caf\xe9.txt"` is the Latin-1 name, `café.txt` the UTF-8 one).
+ * A name (or a whole path) for people: unchanged when it is printable UTF-8; otherwise quoted,
+ * with every character above written as the \xNN of its bytes (`"caf\xe9.txt"` is the Latin-1
+ * name, `café.txt` the UTF-8 one, `"a\xe2\x80\xaeb"` holds a right-to-left override), so two
+ * different names never look alike. unescapeName reads it back.
  */
 export function displayName(name: string): string {
-  if (!NEEDS_QUOTING.test(name)) return name;
+  if (!NEEDS_ESCAPE.test(name)) return name;
   let out = '"';
   for (const char of name) {
     const code = char.charCodeAt(0);
-    if (code >= 0xdc80 && code <= 0xdcff)
-      out += `\\x${(code - ESCAPE_BASE).toString(16).padStart(2, "0")}`;
+    if (code >= 0xdc80 && code <= 0xdcff) out += hexByte(code - ESCAPE_BASE);
     else if (char === '"' || char === "\\") out += `\\${char}`;
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (NEEDS_ESCAPE.test(char)) for (const byte of Buffer.from(char)) out += hexByte(byte);
     else out += char;
   }
   return `${out}"`;
+}
+
+function hexByte(byte: number): string {
+  return `\\x${byte.toString(16).padStart(2, "0")}`;
+}
+
+const ESCAPE_SEQUENCE = /\\(?:x([0-9a-fA-F]{2})|(["\\]))/g;
+
+/**
+ * The name (or path) that `text` spells with displayName's escapes: `\xNN` is the byte NN, `\\`
+ * a backslash, `\"` a quote; any other backslash stands for itself. The bytes are decoded as a
+ * whole, so `caf\xc3\xa9` is `café` and `caf\xe9` the Latin-1 name. With `quoted`, enclosing
+ * quotes are removed (a path copied from ls). This is how a name that is not UTF-8 reaches Rempart
+ * from a command line, which Node only reads as (lossy) UTF-8.
+ */
+export function unescapeName(text: string, quoted = false): string {
+  const inner = quoted && text.length >= 2 && text.startsWith('"') && text.endsWith('"');
+  const body = inner ? text.slice(1, -1) : text;
+  if (!body.includes("\\")) return body;
+  const parts: Buffer[] = [];
+  let last = 0;
+  for (const match of body.matchAll(ESCAPE_SEQUENCE)) {
+    parts.push(textBytes(body.slice(last, match.index)));
+    const [, hex, char] = match;
+    parts.push(hex === undefined ? Buffer.from(char ?? "") : Buffer.of(Number.parseInt(hex, 16)));
+    last = match.index + match[0].length;
+  }
+  parts.push(textBytes(body.slice(last)));
+  return decodeName(Buffer.concat(parts));
+}
+
+/**
+ * What a command-line argument naming a path may mean: itself, and, when it holds escapes or
+ * enclosing quotes, what they spell (unescapeName). Callers try them in that order, so an existing
+ * name with a literal backslash is still found as typed.
+ */
+export function argumentSpellings(text: string): string[] {
+  const unescaped = unescapeName(text, true);
+  return unescaped === text ? [text] : [text, unescaped];
+}
+
+/** The bytes of text that may already hold escaped bytes (an exclude file's line, say). */
+function textBytes(text: string): Buffer {
+  return encodeName(text) ?? Buffer.from(text, "utf8");
 }

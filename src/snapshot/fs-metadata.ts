@@ -2,12 +2,17 @@
  * The metadata half of a TreeNode: captured from an lstat result on backup, applied to a restored
  * entry, and compared between the two. Nothing here follows symlinks: a link's own times and
  * extended attributes are what it carries.
+ *
+ * Paths and names are decoded strings (filename.ts): every fs call gets fsPath(path), so a name
+ * that is not UTF-8 is read and written byte-exact, and costs nothing when it is UTF-8.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { constants as osConstants } from "node:os";
 import { getAttributeSync, listAttributesSync, setAttributeSync } from "@napi-rs/xattr";
 import { RempartError } from "../errors.js";
+import { decodeName, displayName, fsPath } from "./filename.js";
+import { createThroughTextPath, withWritableXattrPath, withXattrPath } from "./fs-paths.js";
 import { compareNames, type NodeType, type TreeNode, type Xattr } from "./tree.js";
 
 /** What the filesystem says about an entry; the walker adds `content` or `subtree`. */
@@ -81,9 +86,12 @@ export function captureMetadata(
     links: stats.nlink,
   };
   if (type === "file") node.size = stats.size;
-  if (type === "symlink") node.target = attempt("read the link", path, () => fs.readlinkSync(path));
+  if (type === "symlink")
+    node.target = attempt("read the link", path, () =>
+      decodeName(fs.readlinkSync(fsPath(path), { encoding: "buffer" })),
+    );
   if (type === "chardev" || type === "blockdev") node.rdev = stats.rdev;
-  const xattrs = knownXattrs ? knownXattrs.xattrs : readXattrs(path);
+  const xattrs = knownXattrs ? knownXattrs.xattrs : readXattrs(path, type === "dir");
   if (xattrs !== undefined) node.xattrs = xattrs;
   return node;
 }
@@ -96,33 +104,48 @@ export function captureMetadata(
  */
 export function applyMetadata(path: string, node: NodeMetadata, options: ApplyOptions): string[] {
   const warnings: string[] = [];
+  const target = fsPath(path);
   // chown first: the kernel clears setuid, setgid and file capabilities (security.capability)
   // when ownership changes, so the xattrs and the mode must come after it.
   if (options.owner) {
     attempt(`set owner ${node.uid}:${node.gid} on`, path, () =>
-      fs.lchownSync(path, node.uid, node.gid),
+      fs.lchownSync(target, node.uid, node.gid),
     );
   }
   // Before chmod, which may remove the write permission that user.* attributes require.
   // @napi-rs/xattr uses lsetxattr, so a symlink's own attributes are set, never its target's.
-  for (const xattr of node.xattrs ?? []) {
+  if (node.xattrs !== undefined && node.xattrs.length > 0) {
+    const xattrs = node.xattrs;
     try {
-      setAttributeSync(path, xattr.name, Buffer.from(xattr.value, "base64"));
+      const reached = withWritableXattrPath(path, node.type === "dir", (textPath) => {
+        for (const xattr of xattrs) {
+          try {
+            setAttributeSync(textPath, xattr.name, Buffer.from(xattr.value, "base64"));
+          } catch (error) {
+            warnings.push(
+              `could not set xattr ${xattr.name} on ${displayName(path)}: ${reason(error)}`,
+            );
+          }
+        }
+        return true;
+      });
+      if (reached === undefined)
+        warnings.push(`could not set the xattrs of ${displayName(path)}: /proc is not mounted`);
     } catch (error) {
-      warnings.push(`could not set xattr ${xattr.name} on ${path}: ${reason(error)}`);
+      warnings.push(`could not set the xattrs of ${displayName(path)}: ${reason(error)}`);
     }
   }
   // Linux has no lchmod and a symlink's own mode means nothing.
   if (node.type !== "symlink") {
     const mode = node.mode & 0o7777;
-    attempt(`set mode ${mode.toString(8)} on`, path, () => fs.chmodSync(path, mode));
+    attempt(`set mode ${mode.toString(8)} on`, path, () => fs.chmodSync(target, mode));
   }
   // Last, so that no other change to the entry can move them.
   const setTimes = node.type === "symlink" ? fs.lutimesSync : fs.utimesSync;
   try {
-    setTimes(path, utimesSeconds(node.atimeMs), utimesSeconds(node.mtimeMs));
+    setTimes(target, utimesSeconds(node.atimeMs), utimesSeconds(node.mtimeMs));
   } catch (error) {
-    warnings.push(`could not set times on ${path}: ${reason(error)}`);
+    warnings.push(`could not set times on ${displayName(path)}: ${reason(error)}`);
   }
   return warnings;
 }
@@ -134,28 +157,34 @@ export function applyMetadata(path: string, node: NodeMetadata, options: ApplyOp
 export function createSpecialNode(path: string, node: NodeMetadata): string | undefined {
   switch (node.type) {
     case "fifo":
-      run("mkfifo", ["--", path], path);
+      run("mkfifo", (textPath) => ["--", textPath], path);
       return undefined;
     case "chardev":
     case "blockdev": {
       if (process.getuid?.() !== 0)
-        return `device ${path} not restored: creating devices needs root`;
+        return `device ${displayName(path)} not restored: creating devices needs root`;
       // Trees are untrusted: decodeTree does not insist on rdev.
       if (node.rdev === undefined || !Number.isSafeInteger(node.rdev) || node.rdev < 0)
-        throw new RempartError("RepositoryCorrupt", `device ${path} has no valid device number`, {
-          path,
-        });
+        throw new RempartError(
+          "RepositoryCorrupt",
+          `device ${displayName(path)} has no valid device number`,
+          { path },
+        );
       const { major, minor } = splitDeviceNumber(node.rdev);
       const kind = node.type === "chardev" ? "c" : "b";
-      run("mknod", ["--", path, kind, String(major), String(minor)], path);
+      run("mknod", (textPath) => ["--", textPath, kind, String(major), String(minor)], path);
       return undefined;
     }
     case "socket":
-      return `socket ${path} not restored: sockets cannot be recreated`;
+      return `socket ${displayName(path)} not restored: sockets cannot be recreated`;
     default:
-      throw new RempartError("InvalidArgument", `${node.type} ${path} is not a special file`, {
-        path,
-      });
+      throw new RempartError(
+        "InvalidArgument",
+        `${node.type} ${displayName(path)} is not a special file`,
+        {
+          path,
+        },
+      );
   }
 }
 
@@ -256,23 +285,28 @@ function utimesSeconds(ms: number): string {
 
 // One llistxattr per entry, measured at 4-8 µs (ext4 and tmpfs, 50,000 empty files): about what the
 // walker's lstat costs, so capture doubles the per-entry metadata time but not the backup's.
-function readXattrs(path: string): Xattr[] | undefined {
-  let names: string[];
+// An entry whose own name is not UTF-8 and is not a directory has no path the binding can take
+// (fs-paths.ts): its xattrs are not read, and the caller tells the user (xattrsReadable).
+function readXattrs(path: string, isDirectory: boolean): Xattr[] | undefined {
+  let xattrs: Xattr[] | undefined;
   try {
-    names = listAttributesSync(path);
+    xattrs = withXattrPath(path, isDirectory, listXattrs);
   } catch (error) {
     // The filesystem has no xattrs, or this entry's are closed to us: the entry is still backed up.
     if (XATTRS_UNREADABLE.has(errnoOf(error) ?? "")) return undefined;
     throw ioError("list the extended attributes of", path, error);
   }
-  if (names.length === 0) return undefined;
+  return xattrs !== undefined && xattrs.length > 0 ? xattrs : undefined;
+}
+
+function listXattrs(path: string): Xattr[] {
   const xattrs: Xattr[] = [];
-  for (const name of names.sort(compareNames)) {
+  for (const name of listAttributesSync(path).sort(compareNames)) {
     // The binding reports every failure as null; after a listing that means removed meanwhile.
     const value = getAttributeSync(path, name);
     if (value !== null) xattrs.push({ name, value: value.toString("base64") });
   }
-  return xattrs.length > 0 ? xattrs : undefined;
+  return xattrs;
 }
 
 const XATTRS_UNREADABLE: ReadonlySet<string> = new Set(["ENOTSUP", "EACCES", "EPERM"]);
@@ -286,15 +320,26 @@ function splitDeviceNumber(rdev: number): { major: bigint; minor: bigint } {
   };
 }
 
-// Node has no mkfifo or mknod; the coreutils binaries get arguments, never a shell line.
-function run(command: string, args: string[], path: string): void {
-  const result = spawnSync(command, args, {
-    encoding: "utf8",
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  if (result.error !== undefined) throw ioError(`run ${command} for`, path, result.error);
-  if (result.status !== 0)
-    throw new RempartError("Io", `could not create ${path}: ${result.stderr.trim()}`, { path });
+// Node has no mkfifo or mknod; the coreutils binaries get arguments, never a shell line, and a
+// path they can take as text (fs-paths.ts).
+function run(command: string, args: (textPath: string) => string[], path: string): void {
+  attempt(`create`, path, () =>
+    createThroughTextPath(path, (textPath, directoryFd) => {
+      const result = spawnSync(command, args(textPath), {
+        encoding: "utf8",
+        stdio: ["ignore", "ignore", "pipe", ...(directoryFd === undefined ? [] : [directoryFd])],
+      });
+      if (result.error !== undefined) throw ioError(`run ${command} for`, path, result.error);
+      if (result.status !== 0)
+        throw new RempartError(
+          "Io",
+          `could not create ${displayName(path)}: ${result.stderr.trim()}`,
+          {
+            path,
+          },
+        );
+    }),
+  );
 }
 
 function attempt<T>(action: string, path: string, operation: () => T): T {
@@ -306,7 +351,8 @@ function attempt<T>(action: string, path: string, operation: () => T): T {
 }
 
 function ioError(action: string, path: string, error: unknown): RempartError {
-  return new RempartError("Io", `could not ${action} ${path}: ${reason(error)}`, {
+  if (error instanceof RempartError) return error;
+  return new RempartError("Io", `could not ${action} ${displayName(path)}: ${reason(error)}`, {
     path,
     errno: errnoOf(error),
   });

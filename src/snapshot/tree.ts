@@ -1,8 +1,11 @@
 /**
  * Tree blobs: one per directory, listing its entries. Trees are untrusted input at restore time
  * (anyone who can write storage can forge one), so decoding validates every name and field.
+ * Names and link targets are bytes, held as decoded strings (filename.ts); a tree may only hold
+ * the one canonical spelling of each, so that two entries never name one file.
  */
 import { RempartError } from "../errors.js";
+import { isCanonicalName, nameByteLength } from "./filename.js";
 
 export type NodeType = "file" | "dir" | "symlink" | "fifo" | "socket" | "chardev" | "blockdev";
 
@@ -13,7 +16,10 @@ export interface Xattr {
 }
 
 export interface TreeNode {
-  /** one path component: never empty, ".", "..", nor containing "/" or NUL */
+  /**
+   * one path component, its bytes decoded (filename.ts): never empty, ".", "..", nor containing
+   * "/" or NUL, at most 255 bytes
+   */
   readonly name: string;
   readonly type: NodeType;
   /** permission bits, including setuid, setgid and sticky (mode & 0o7777) */
@@ -33,7 +39,7 @@ export interface TreeNode {
   readonly content?: readonly string[];
   /** dir: hex id of its tree blob */
   readonly subtree?: string;
-  /** symlink: the link target, verbatim */
+  /** symlink: the link target, its bytes decoded like names (filename.ts) */
   readonly target?: string;
   /** chardev, blockdev: the device number */
   readonly rdev?: number;
@@ -41,7 +47,7 @@ export interface TreeNode {
 }
 
 export interface Tree {
-  /** sorted by name (UTF-16 code unit order, as Array.prototype.sort), names unique */
+  /** sorted by decoded name (UTF-16 code unit order, as Array.prototype.sort), names unique */
   readonly nodes: readonly TreeNode[];
 }
 
@@ -55,6 +61,10 @@ const NODE_TYPES: ReadonlySet<string> = new Set([
   "blockdev",
 ]);
 const HEX_ID = /^[0-9a-f]{64}$/;
+/** NAME_MAX: what every Linux filesystem allows in one component. */
+const MAX_NAME_BYTES = 255;
+/** PATH_MAX less its NUL: readlink(2) never returns more. */
+const MAX_TARGET_BYTES = 4095;
 
 export function isSafeName(name: unknown): name is string {
   return (
@@ -64,7 +74,17 @@ export function isSafeName(name: unknown): name is string {
     name !== ".." &&
     !name.includes("/") &&
     !name.includes("\0") &&
-    Buffer.byteLength(name) <= 255
+    isCanonicalName(name) &&
+    nameByteLength(name) <= MAX_NAME_BYTES
+  );
+}
+
+function isSafeTarget(target: unknown): target is string {
+  return (
+    typeof target === "string" &&
+    !target.includes("\0") &&
+    isCanonicalName(target) &&
+    nameByteLength(target) <= MAX_TARGET_BYTES
   );
 }
 
@@ -117,8 +137,7 @@ function validateNode(node: unknown, treeId: string): TreeNode {
         throw invalid(treeId, `${where} subtree`);
       break;
     case "symlink":
-      if (typeof n.target !== "string" || n.target.includes("\0"))
-        throw invalid(treeId, `${where} target`);
+      if (!isSafeTarget(n.target)) throw invalid(treeId, `${where} target`);
       break;
     default:
       break;

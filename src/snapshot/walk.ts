@@ -1,4 +1,5 @@
 /** Depth-first traversal of a snapshot's trees, in name order. */
+import { argumentSpellings } from "./filename.js";
 import type { Tree, TreeNode } from "./tree.js";
 
 export interface WalkEntry {
@@ -37,4 +38,21 @@ export async function findNode(
     treeId = node.type === "dir" ? node.subtree : undefined;
   }
   return node;
+}
+
+/**
+ * The node a path typed on a command line names, and the path it was found under: the argument
+ * as given, else what its \xNN escapes spell (argumentSpellings), since Node reads arguments as
+ * UTF-8 and a name that is not UTF-8 can only be typed as ls shows it.
+ */
+export async function findArgumentPath(
+  readTree: (id: string) => Promise<Tree>,
+  rootTree: string,
+  argument: string,
+): Promise<WalkEntry | undefined> {
+  for (const path of argumentSpellings(argument)) {
+    const node = await findNode(readTree, rootTree, path);
+    if (node !== undefined) return { path, node };
+  }
+  return undefined;
 }

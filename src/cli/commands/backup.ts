@@ -3,6 +3,7 @@ import { type BackupProgress, backup, normalizeBackupPaths } from "../../backup/
 import { readExcludeFile } from "../../backup/excludes.js";
 import { RempartError } from "../../errors.js";
 import type { StoredSnapshot } from "../../repository/repository.js";
+import { displayName } from "../../snapshot/filename.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes, formatDuration } from "../output.js";
@@ -21,7 +22,7 @@ function progressLine(p: BackupProgress): string {
   const done = p.scanned ? ` of ${formatBytes(p.scanned.bytes)}` : "";
   const remaining = p.scanned ? Math.max(0, p.scanned.bytes - p.bytesDone) : 0;
   const eta = p.scanned && rate > 0 ? `, ETA ${formatDuration((remaining / rate) * 1000)}` : "";
-  return `${p.files}${total} files, ${formatBytes(p.bytesDone)}${done} (${formatBytes(rate)}/s${eta}), ${formatBytes(p.bytesAdded)} new  ${p.currentPath}`;
+  return `${p.files}${total} files, ${formatBytes(p.bytesDone)}${done} (${formatBytes(rate)}/s${eta}), ${formatBytes(p.bytesAdded)} new  ${displayName(p.currentPath)}`;
 }
 
 export const backupCommand: Command = {
@@ -59,7 +60,7 @@ export const backupCommand: Command = {
       onWarning: ({ path, message }) => {
         warnings.push(path);
         output.clearStatus();
-        output.warn(`warning: cannot read ${path}: ${message}`);
+        output.warn(`warning: cannot read ${displayName(path)}: ${message}`);
       },
       // Leftover packs that are not well-formed were reported by the repository (onSkipped).
       onResume: (adopted) => {

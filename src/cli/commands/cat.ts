@@ -1,5 +1,6 @@
 import { RempartError } from "../../errors.js";
-import { findNode } from "../../snapshot/walk.js";
+import { displayName } from "../../snapshot/filename.js";
+import { findArgumentPath } from "../../snapshot/walk.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -9,7 +10,7 @@ export const catCommand: Command = {
   name: "cat",
   summary: "print a file from a snapshot, or the snapshot/config itself as JSON",
   usage:
-    "rempart cat --repo DIR SNAPSHOT PATH | rempart cat --repo DIR snapshot SNAPSHOT | rempart cat --repo DIR config",
+    "rempart cat --repo DIR SNAPSHOT PATH | rempart cat --repo DIR snapshot SNAPSHOT | rempart cat --repo DIR config (PATH as ls shows it: \\xNN for a byte that is not UTF-8)",
   options,
   async run(context) {
     const { positionals, output } = context;
@@ -29,11 +30,15 @@ export const catCommand: Command = {
       throw new RempartError("InvalidArgument", `usage: ${this.usage}`);
     const snapshot = await repo.findSnapshot(first);
     await repo.loadIndex();
-    const node = await findNode((id) => repo.readTree(id), snapshot.snapshot.tree, second);
-    if (!node)
+    const found = await findArgumentPath((id) => repo.readTree(id), snapshot.snapshot.tree, second);
+    if (!found)
       throw new RempartError("NotFound", `${second} is not in snapshot ${snapshot.id.slice(0, 8)}`);
+    const { path, node } = found;
     if (node.type !== "file")
-      throw new RempartError("InvalidArgument", `${second} is a ${node.type}, not a file`);
+      throw new RempartError(
+        "InvalidArgument",
+        `${displayName(path)} is a ${node.type}, not a file`,
+      );
     for (const id of node.content ?? []) {
       const data = await repo.readBlob(id);
       if (!process.stdout.write(data))

@@ -1,8 +1,9 @@
 import { RempartError } from "../../errors.js";
+import { displayName } from "../../snapshot/filename.js";
 import { type WalkEntry, walkTree } from "../../snapshot/walk.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
-import { formatBytes } from "../output.js";
+import { formatBytes, jsonPath } from "../output.js";
 
 const options = {} satisfies OptionTable;
 
@@ -56,12 +57,15 @@ export const diffCommand: Command = {
     for (const [path, node] of before)
       if (!after.has(path)) changes.push({ change: "removed", path, size: node.size ?? 0 });
     changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    if (output.json) output.object(changes);
+    if (output.json)
+      output.object(
+        changes.map(({ path, ...change }) => ({ ...jsonPath("path", path), ...change })),
+      );
     else {
       const sign = { added: "+", removed: "-", modified: "M" } as const;
       for (const c of changes)
         output.line(
-          `${sign[c.change]}  ${c.path}  ${c.change === "modified" ? `${formatBytes(c.previous_size ?? 0)} -> ` : ""}${formatBytes(c.size)}`,
+          `${sign[c.change]}  ${displayName(c.path)}  ${c.change === "modified" ? `${formatBytes(c.previous_size ?? 0)} -> ` : ""}${formatBytes(c.size)}`,
         );
       const count = (kind: string) => changes.filter((c) => c.change === kind).length;
       output.line(

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { RempartError } from "../../errors.js";
 import { restore } from "../../restore/restorer.js";
+import { argumentSpellings } from "../../snapshot/filename.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
@@ -34,7 +35,8 @@ export const restoreCommand: Command = {
     await repo.loadIndex();
     const result = await restore(repo, snapshot, {
       target: resolve(target),
-      include: context.strings("include"),
+      // A name that is not UTF-8 is typed as ls shows it (\xNN); both spellings are selected.
+      include: context.strings("include").flatMap(argumentSpellings),
       owner: process.getuid?.() === 0,
       onProgress: (p) =>
         output.status(

@@ -1,3 +1,4 @@
+import { displayName } from "../../snapshot/filename.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
@@ -41,7 +42,7 @@ export const snapshotsCommand: Command = {
       const tags = snapshot.tags.length > 0 ? `  [${snapshot.tags.join(",")}]` : "";
       const received = receivedAt === undefined ? "" : `  (received ${shortTime(receivedAt)})`;
       output.line(
-        `${id.slice(0, 8)}  ${shortTime(snapshot.time)}  ${snapshot.host}  ${formatBytes(snapshot.summary.totalBytes)}  ${snapshot.paths.join(" ")}${tags}${received}`,
+        `${id.slice(0, 8)}  ${shortTime(snapshot.time)}  ${snapshot.host}  ${formatBytes(snapshot.summary.totalBytes)}  ${snapshot.paths.map(displayName).join(" ")}${tags}${received}`,
       );
     }
     if (skipped.length > 0) {
