@@ -1601,6 +1601,26 @@ export function describeCatalogConformance(name: string, open: () => Promise<Ope
         assert.equal(audit[0]?.details.since, at(20).toISOString());
       });
 
+      it("never hides the config, nor the key slots recorded up to it, which every machine needs to open the repository", async () => {
+        const acme = await tenant("acme");
+        const first = await agent(acme, { hostname: "created the repository" });
+        const record = (kind: "keys" | "config", name: string, now: Date) =>
+          catalog.recordObject(
+            { tenantId: acme.id, kind, name, size: 400, createdByAgent: first.id },
+            now,
+          );
+        await record("keys", hashOf("enrollment slot"), at(1));
+        await record("config", "config", at(2));
+        await record("keys", hashOf("slot added later"), at(3));
+        const quarantine = await catalog.quarantineAgent(acme.id, first.id, at(0), note, at(4));
+        assert.deepEqual(quarantine.hidden, { objects: 1, bytes: 400 });
+        assert.ok(await catalog.getVisibleObject(acme.id, "config", "config"));
+        assert.deepEqual(
+          (await catalog.listVisibleObjects(acme.id, "keys", { limit: 10 })).map((o) => o.name),
+          [hashOf("enrollment slot")],
+        );
+      });
+
       it("counts the other agents' snapshots a quarantine takes packs from, and refuses agents of another tenant", async () => {
         const acme = await tenant("acme");
         const bad = await agent(acme, { hostname: "bad" });

@@ -328,6 +328,8 @@ export interface AuditQuery {
  * `since` is hidden from every agent's listings and reads, and commits that need such a pack are
  * refused as missing. Nothing is deleted: retention, immutability and GC treat the objects as
  * before, and releasing the quarantine shows them again. Rows are history: never removed.
+ * Never hidden: the repository's config and the key slots recorded up to it (the enrollment that
+ * created the repository; agents can add neither afterwards), without which nothing opens.
  */
 export interface Quarantine {
   /** Increasing, never reused. */

@@ -124,11 +124,19 @@ const UNREFERENCED = `NOT EXISTS (
     JOIN snapshots s ON s.tenant_id = sp.tenant_id AND s.id = sp.snapshot_id
     WHERE sp.tenant_id = o.tenant_id AND sp.pack = o.name AND s.state <> 'deleted')`;
 
-/** SQL condition on an object row `o`: an active quarantine of its uploader covers it. */
-const HIDDEN = `EXISTS (
-  SELECT 1 FROM quarantines q
-    WHERE q.tenant_id = o.tenant_id AND q.agent_id = o.created_by_agent
-      AND q.released_at IS NULL AND o.created_at >= q.since)`;
+/**
+ * SQL condition on an object row `o`: an active quarantine of its uploader covers it. Never the
+ * repository's config, nor the key slots recorded up to it (the enrollment that created the
+ * repository): without them no machine opens the repository, and once the config exists the
+ * server lets no agent add either, so these were not written by whoever took the machine later.
+ */
+const HIDDEN = `(o.kind <> 'config' AND NOT (o.kind = 'keys' AND o.created_at <= ifnull((
+    SELECT c.created_at FROM objects c
+      WHERE c.tenant_id = o.tenant_id AND c.kind = 'config' AND c.name = 'config'), -1))
+  AND EXISTS (
+    SELECT 1 FROM quarantines q
+      WHERE q.tenant_id = o.tenant_id AND q.agent_id = o.created_by_agent
+        AND q.released_at IS NULL AND o.created_at >= q.since))`;
 
 /** SQL condition on an object row `o`: what an agent sees (not hidden; snapshots committed). */
 const VISIBLE = `NOT ${HIDDEN} AND (o.kind <> 'snapshots' OR EXISTS (
@@ -1008,9 +1016,9 @@ export class SqliteCatalog implements Catalog {
   private withImpact(row: QuarantineRow): Quarantine {
     if (row.released_at !== null) return toQuarantine(row, { objects: 0, bytes: 0 }, 0);
     const hidden = this.statement<{ objects: number; bytes: number | null }>(
-      `SELECT count(*) AS objects, sum(size) AS bytes FROM objects
-        WHERE tenant_id = ? AND created_by_agent = ? AND created_at >= ?`,
-    ).get(row.tenant_id, row.agent_id, row.since);
+      `SELECT count(*) AS objects, sum(o.size) AS bytes FROM objects o
+        WHERE o.tenant_id = ? AND o.created_by_agent = ? AND ${HIDDEN}`,
+    ).get(row.tenant_id, row.agent_id);
     const affected = this.statement<number>(
       `SELECT count(DISTINCT s.id) FROM snapshots s
         JOIN snapshot_packs sp ON sp.tenant_id = s.tenant_id AND sp.snapshot_id = s.id

@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { EnrollResponse } from "../protocol/api.js";
 import type { RunningServer } from "./server.js";
 import {
+  asPack,
   assertError,
   type Cleanup,
   fingerprintFiles,
@@ -147,7 +148,7 @@ describe("rempart server", () => {
     const session = await first.client.login();
     const tenant = await first.client.createTenant(session, "acme");
     const agent = await first.client.agentOf(session, "acme");
-    const body = Buffer.alloc(4 * 1024 * 1024, 7);
+    const body = asPack(Buffer.alloc(4 * 1024 * 1024, 7));
     const name = sha256(body);
     const socket = await first.client.connectRaw();
     socket.on("error", () => {});
@@ -288,7 +289,7 @@ describe("rempart admin", () => {
       [["tenant", "create", "Bad Name", "--retention-days", "30"], /"name" is malformed/],
       [
         ["tenant", "create", "x", "--retention-days", "30", "--quota", "5X"],
-        /--quota wants a size/,
+        /a size is wanted, such as 500G/,
       ],
       [["tenant", "create", "x"], /--retention-days is required/],
       [["enroll-token", "acme"], /--expires is required/],
