@@ -378,7 +378,17 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
   if (group === "key" && action === "add") {
     const name = argument(context, 2, "the tenant NAME");
     const file = requiredString(context, "file", "slot.json");
-    const added = await addKeySlot(ctx, await actor(), name, readFileSync(file));
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (error) {
+      throw new RempartError(
+        "NotFound",
+        `cannot read the key slot file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        { file },
+      );
+    }
+    const added = await addKeySlot(ctx, await actor(), name, bytes);
     if (output.json) output.object(added);
     else
       output.line(
