@@ -33,18 +33,9 @@ async function withAgent(
   return { server, session, tenant, agent, token: agent.credential };
 }
 
+/** Commits as the attacker did, claiming the end of time. */
 function commit(server: TestServer, token: string, snapshot: Buffer, packs: string[] = []) {
-  return server.send({
-    method: "POST",
-    path: "/v1/repo/snapshots",
-    token,
-    json: {
-      name: sha256(snapshot),
-      snapshot: snapshot.toString("base64"),
-      packs,
-      claimed_time: "9999-12-31T00:00:00Z",
-    },
-  });
+  return server.commit(token, snapshot, packs, "9999-12-31T00:00:00Z");
 }
 
 /** A pack as the repository writes it: sealed blobs, a sealed header, the trailer. */
@@ -156,23 +147,18 @@ describe("key slots", () => {
 
     // An operator (admin role) can, audited; the slot is listed with no uploading agent.
     const operatorSlot = await keySlotOf("added by the MSP");
-    const added = await server.send({
-      method: "POST",
-      path: "/v1/tenants/acme/keys",
-      token: session,
-      headers: { "content-type": "application/octet-stream" },
-      body: operatorSlot.bytes,
-    });
+    const addSlot = (body: Buffer) =>
+      server.send({
+        method: "POST",
+        path: "/v1/tenants/acme/keys",
+        token: session,
+        headers: { "content-type": "application/octet-stream" },
+        body,
+      });
+    const added = await addSlot(operatorSlot.bytes);
     assert.equal(added.status, 201, added.body.toString());
     assert.deepEqual(json(added), { name: operatorSlot.name, outcome: "created" });
-    const junkByOperator = await server.send({
-      method: "POST",
-      path: "/v1/tenants/acme/keys",
-      token: session,
-      headers: { "content-type": "application/octet-stream" },
-      body: junk.bytes,
-    });
-    assertError(junkByOperator, "BadRequest");
+    assertError(await addSlot(junk.bytes), "BadRequest");
     const keys = json<ObjectListing>(
       await server.send({ path: "/v1/repo/objects/keys", token }),
     ).objects;

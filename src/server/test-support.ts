@@ -185,6 +185,26 @@ export class TestServer {
     });
   }
 
+  /** Commits `snapshot` (bytes, named by their hash) with the packs it lists. */
+  commit(
+    token: string,
+    snapshot: Buffer,
+    packs: readonly string[] = [],
+    claimed = "2030-01-01T00:00:00Z",
+  ) {
+    return this.send({
+      method: "POST",
+      path: "/v1/repo/snapshots",
+      token,
+      json: {
+        name: sha256(snapshot),
+        snapshot: snapshot.toString("base64"),
+        packs,
+        claimed_time: claimed,
+      },
+    });
+  }
+
   tenantDir(tenantId: string): string {
     return join(this.dataDir, "tenants", tenantId);
   }

@@ -17,17 +17,15 @@ import type { QuarantineView } from "./quarantine.js";
 
 const HOUR_MS = 3_600_000;
 
-function commit(server: TestServer, token: string, snapshot: Buffer, packs: string[]) {
+function quarantine(server: TestServer, token: string, body: Record<string, unknown>) {
+  return server.send({ method: "POST", path: "/v1/tenants/acme/quarantines", token, json: body });
+}
+
+function release(server: TestServer, session: string, agentId: string) {
   return server.send({
     method: "POST",
-    path: "/v1/repo/snapshots",
-    token,
-    json: {
-      name: sha256(snapshot),
-      snapshot: snapshot.toString("base64"),
-      packs,
-      claimed_time: "2030-01-01T00:00:00Z",
-    },
+    path: `/v1/tenants/acme/quarantines/${agentId}/release`,
+    token: session,
   });
 }
 
@@ -51,10 +49,7 @@ describe("quarantining an agent", () => {
     const early = asPack(randomBytes(500));
     assert.equal((await server.put(bad.credential, "data", sha256(early), early)).status, 201);
     const earlySnapshot = randomBytes(100);
-    assert.equal(
-      (await commit(server, bad.credential, earlySnapshot, [sha256(early)])).status,
-      201,
-    );
+    assert.equal((await server.commit(bad.credential, earlySnapshot, [sha256(early)])).status, 201);
     server.clock.advance(HOUR_MS);
     const compromisedAt = server.clock.now();
     server.clock.advance(HOUR_MS);
@@ -71,21 +66,19 @@ describe("quarantining an agent", () => {
       201,
     );
     assert.equal(
-      (await commit(server, bad.credential, junkSnapshot, [sha256(junkPack)])).status,
+      (await server.commit(bad.credential, junkSnapshot, [sha256(junkPack)])).status,
       201,
     );
     // The healthy machine's own backup.
     const own = blob("the healthy machine's pack");
     assert.equal((await server.put(good.credential, "data", own.name, own.bytes)).status, 201);
     const ownSnapshot = randomBytes(90);
-    assert.equal((await commit(server, good.credential, ownSnapshot, [own.name])).status, 201);
+    assert.equal((await server.commit(good.credential, ownSnapshot, [own.name])).status, 201);
     const filesBefore = fingerprintFiles(server.tenantDir(tenant.id));
 
-    const quarantined = await server.send({
-      method: "POST",
-      path: "/v1/tenants/acme/quarantines",
-      token: session,
-      json: { agent_id: bad.agent_id, since: compromisedAt.toISOString() },
+    const quarantined = await quarantine(server, session, {
+      agent_id: bad.agent_id,
+      since: compromisedAt.toISOString(),
     });
     assert.equal(quarantined.status, 201, quarantined.body.toString());
     const view = json<QuarantineView>(quarantined);
@@ -135,24 +128,16 @@ describe("quarantining an agent", () => {
     }
     // A commit that leans on a hidden pack is refused as missing; an honest one goes through.
     const leaning = assertError(
-      await commit(server, good.credential, randomBytes(80), [sha256(junkPack), own.name]),
+      await server.commit(good.credential, randomBytes(80), [sha256(junkPack), own.name]),
       "MissingPacks",
     );
     assert.deepEqual(leaning.missing, [sha256(junkPack)]);
-    assert.equal((await commit(server, good.credential, randomBytes(81), [own.name])).status, 201);
+    assert.equal((await server.commit(good.credential, randomBytes(81), [own.name])).status, 201);
     // Nothing was deleted.
     const filesAfter = fingerprintFiles(server.tenantDir(tenant.id));
     for (const [path, digest] of filesBefore) assert.equal(filesAfter.get(path), digest, path);
     // A second quarantine of the same agent is refused until this one is released.
-    assertError(
-      await server.send({
-        method: "POST",
-        path: "/v1/tenants/acme/quarantines",
-        token: session,
-        json: { agent_id: bad.agent_id },
-      }),
-      "Conflict",
-    );
+    assertError(await quarantine(server, session, { agent_id: bad.agent_id }), "Conflict");
     const listed = json<QuarantineView[]>(
       await server.send({ path: "/v1/tenants/acme/quarantines", token: session }),
     );
@@ -161,11 +146,7 @@ describe("quarantining an agent", () => {
       [[bad.agent_id, null, 3]],
     );
 
-    const released = await server.send({
-      method: "POST",
-      path: `/v1/tenants/acme/quarantines/${bad.agent_id}/release`,
-      token: session,
-    });
+    const released = await release(server, session, bad.agent_id);
     assert.equal(released.status, 200, released.body.toString());
     assert.ok(json<QuarantineView>(released).released_at);
     assert.deepEqual(await names(server, good.credential, "index"), [sha256(junkIndex)]);
@@ -178,14 +159,7 @@ describe("quarantining an agent", () => {
       ).status,
       200,
     );
-    assertError(
-      await server.send({
-        method: "POST",
-        path: `/v1/tenants/acme/quarantines/${bad.agent_id}/release`,
-        token: session,
-      }),
-      "NotFound",
-    );
+    assertError(await release(server, session, bad.agent_id), "NotFound");
 
     const audit = json<
       { action: string; actor: { kind: string }; details: Record<string, unknown> }[]
@@ -206,31 +180,13 @@ describe("quarantining an agent", () => {
     await server.createTenant(session, "acme");
     await server.createTenant(session, "other");
     const stranger = await server.agentOf(session, "other");
+    assertError(await quarantine(server, session, { agent_id: stranger.agent_id }), "NotFound");
     assertError(
-      await server.send({
-        method: "POST",
-        path: "/v1/tenants/acme/quarantines",
-        token: session,
-        json: { agent_id: stranger.agent_id },
-      }),
-      "NotFound",
-    );
-    assertError(
-      await server.send({
-        method: "POST",
-        path: "/v1/tenants/acme/quarantines",
-        token: stranger.credential,
-        json: { agent_id: stranger.agent_id },
-      }),
+      await quarantine(server, stranger.credential, { agent_id: stranger.agent_id }),
       "Forbidden",
     );
     assertError(
-      await server.send({
-        method: "POST",
-        path: "/v1/tenants/acme/quarantines",
-        token: session,
-        json: { agent_id: stranger.agent_id, since: "yesterday" },
-      }),
+      await quarantine(server, session, { agent_id: stranger.agent_id, since: "yesterday" }),
       "BadRequest",
     );
   });
