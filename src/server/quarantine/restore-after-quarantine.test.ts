@@ -122,6 +122,14 @@ describe("a tenant after one of its machines is taken", () => {
       ["snapshots", sha256(forged)],
     ];
 
+    // Until the operator acts, every machine of the tenant is served the attacker's objects.
+    const configB = await findAgentConfig(b.configPath);
+    assert.ok(configB);
+    const storeB = agentStore(configB);
+    suite.after(() => storeB.close());
+    for (const [kind, name] of hostile)
+      assert.ok(await storeB.stat({ kind, name }), `${kind}/${name} before the quarantine`);
+
     // The operator quarantines A from the server's command line (and revokes it, as one would).
     const quarantined = jsonOutput<QuarantineView>(
       expectExit(
@@ -144,10 +152,6 @@ describe("a tenant after one of its machines is taken", () => {
     );
 
     // B's view: none of A's uploads, config and key slot excepted.
-    const configB = await findAgentConfig(b.configPath);
-    assert.ok(configB);
-    const storeB = agentStore(configB);
-    suite.after(() => storeB.close());
     for (const [kind, name] of hostile) {
       assert.equal(await storeB.stat({ kind, name }), undefined, `${kind}/${name} is visible`);
       const listed: string[] = [];
