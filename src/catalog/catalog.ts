@@ -141,6 +141,14 @@ export interface Agent {
   readonly lastBackupAt: Date | null;
   readonly lastBackupStatus: BackupOutcome | null;
   readonly lastError: string | null;
+  /** The snapshot the last report named, as the agent said it. */
+  readonly lastBackupSnapshotId: string | null;
+  /**
+   * Whether the last report's snapshot is one the catalog holds, committed by this agent: `false`
+   * for a success or partial backup naming none, or a snapshot it did not commit (a stolen
+   * credential claiming backups that never happened); `null` for a failure or no report.
+   */
+  readonly lastBackupVerified: boolean | null;
 }
 
 export interface NewAgent {
@@ -157,6 +165,8 @@ export interface BackupReport {
   readonly status: BackupOutcome;
   /** At most `MAX_ERROR_LENGTH` characters; `null` when the backup succeeded. */
   readonly error: string | null;
+  /** The snapshot the backup committed, by the agent's account; checked against the catalog. */
+  readonly snapshotId?: string | null;
 }
 
 export interface AgentCheckIn {
@@ -313,6 +323,32 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/**
+ * An operator's answer to a compromised machine: every object the agent uploaded at or after
+ * `since` is hidden from every agent's listings and reads, and commits that need such a pack are
+ * refused as missing. Nothing is deleted: retention, immutability and GC treat the objects as
+ * before, and releasing the quarantine shows them again. Rows are history: never removed.
+ * Never hidden: the repository's config and the key slots recorded up to it (the enrollment that
+ * created the repository; agents can add neither afterwards), without which nothing opens.
+ */
+export interface Quarantine {
+  /** Increasing, never reused. */
+  readonly id: number;
+  readonly tenantId: string;
+  readonly agentId: string;
+  readonly since: Date;
+  readonly createdAt: Date;
+  readonly releasedAt: Date | null;
+  /** What it hides now (nothing once released): objects and their recorded bytes. */
+  readonly hidden: { readonly objects: number; readonly bytes: number };
+  /**
+   * Snapshots of other agents, not deleted, that list a pack it hides: they lost those packs
+   * (a machine that deduplicated against the quarantined one's uploads). `since` set to the
+   * compromise, not earlier, keeps this at zero.
+   */
+  readonly affectedSnapshots: number;
+}
+
 export const DELETION_REASONS = ["delay", "immutability"] as const;
 /** What fixed `dueAt`: the requested delay, or a snapshot's immutability window ending later. */
 export type DeletionReason = (typeof DELETION_REASONS)[number];
@@ -423,7 +459,8 @@ export interface Catalog {
 
   /**
    * Records a committed snapshot at `now`. Refused with `NotFound` (and `details.missing`) unless
-   * its `snapshots` object and every pack are recorded for the tenant, and the agent belongs to
+   * its `snapshots` object and every pack are recorded for the tenant (a pack a quarantine hides
+   * counts as missing), and the agent belongs to
    * the tenant; an id already recorded for the tenant fails `ObjectConflict`; a tenant no longer
    * active fails `InvalidArgument` (reason `tenant-inactive`), so that a commit racing an
    * offboarding cannot add a snapshot to a deletion in progress.
@@ -525,6 +562,45 @@ export interface Catalog {
    * answered as it is, without a second entry.
    */
   completeTenantDeletion(id: number, audit: AuditNote, now: Date): Promise<TenantDeletion>;
+
+  /**
+   * The agent when `secretHash` is its secret, whatever its state (revoked, expired, tenant not
+   * active); otherwise `undefined`. Lets the server tell a real credential why it is refused
+   * while telling a wrong secret nothing.
+   */
+  identifyAgent(id: string, secretHash: string): Promise<Agent | undefined>;
+  /**
+   * The objects of a kind an agent may see: recorded, not hidden by an active quarantine, and
+   * for `snapshots` only those of a recorded snapshot not deleted. Paged by name.
+   */
+  listVisibleObjects(tenantId: string, kind: ObjectKind, page: Page): Promise<StoredObject[]>;
+  /** One object, under the rules of `listVisibleObjects`; undefined when absent or hidden. */
+  getVisibleObject(
+    tenantId: string,
+    kind: ObjectKind,
+    name: string,
+  ): Promise<StoredObject | undefined>;
+  /**
+   * Hides what the agent uploaded at or after `since` (see `Quarantine`); audited as
+   * `agent.quarantine` in the same transaction. Refused: an agent of another tenant (`NotFound`);
+   * one already quarantined (`ObjectConflict`, reason `already-quarantined`).
+   */
+  quarantineAgent(
+    tenantId: string,
+    agentId: string,
+    since: Date,
+    audit: AuditNote,
+    now: Date,
+  ): Promise<Quarantine>;
+  /** Ends the agent's active quarantine (`NotFound`, reason `not-quarantined`, without one). */
+  releaseQuarantine(
+    tenantId: string,
+    agentId: string,
+    audit: AuditNote,
+    now: Date,
+  ): Promise<Quarantine>;
+  /** The tenant's quarantines, released ones included, oldest first. */
+  listQuarantines(tenantId: string): Promise<Quarantine[]>;
 
   /** There is deliberately no way to change or remove an entry. */
   appendAudit(entry: NewAuditEntry, now: Date): Promise<AuditEntry>;

@@ -154,6 +154,7 @@ describe("SqliteCatalog on disk", () => {
           "enrollment_tokens",
           "objects",
           "operators",
+          "quarantines",
           "retention_policies",
           "sessions",
           "snapshot_packs",
@@ -198,6 +199,47 @@ describe("SqliteCatalog on disk", () => {
       const after = new Sqlite(path, { readonly: true });
       assert.equal(after.pragma("user_version", { simple: true }), SCHEMA_VERSION);
       after.close();
+    });
+  });
+
+  it("migrates a version 4 catalog to version 5: objects keep their uploader, agents have no verified backup, nothing is quarantined", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      const raw = new Sqlite(path);
+      raw.pragma("foreign_keys = ON");
+      for (const migration of MIGRATIONS.slice(0, 4)) raw.exec(migration);
+      raw.pragma("user_version = 4");
+      const pack = hashOf("pack");
+      const old = hashOf("old pack");
+      raw.exec(`
+        INSERT INTO tenants (id, name, created_at, retention_days) VALUES ('t1', 'acme', 0, 30);
+        INSERT INTO agents (id, tenant_id, hostname, secret_hash, scopes, created_at, expires_at,
+            last_backup_at, last_backup_status)
+          VALUES ('a1', 't1', 'pc', '${hashOf("s")}', 'backup', 0, 1, 3, 'success');
+        INSERT INTO objects (tenant_id, kind, name, size, created_at, created_by_agent)
+          VALUES ('t1', 'data', '${pack}', 200, 2, 'a1');
+        INSERT INTO objects (tenant_id, kind, name, size, created_at)
+          VALUES ('t1', 'data', '${old}', 300, 1);
+      `);
+      raw.close();
+      const catalog = SqliteCatalog.open(path);
+      try {
+        const agent = await catalog.getAgent("a1");
+        assert.equal(agent?.lastBackupStatus, "success");
+        assert.equal(agent?.lastBackupVerified, null);
+        assert.equal(agent?.lastBackupSnapshotId, null);
+        const listed = await catalog.listVisibleObjects("t1", "data", { limit: 10 });
+        assert.deepEqual(
+          listed.map((o) => [o.name, o.createdAt.getTime(), o.createdByAgent]),
+          [
+            [pack, 2, "a1"],
+            [old, 1, null],
+          ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+        );
+        assert.deepEqual(await catalog.listQuarantines("t1"), []);
+      } finally {
+        await catalog.close();
+      }
     });
   });
 

@@ -35,10 +35,12 @@ import {
   type PackUsage,
   type Page,
   type PolicyRecord,
+  type Quarantine,
   type RetentionRules,
   type Session,
   type SnapshotRecord,
   type SnapshotState,
+  type StoredObject,
   type Tenant,
   type TenantChanges,
   type TenantDeletion,
@@ -54,10 +56,14 @@ import {
   DELETION_COLUMNS,
   type DeletionRow,
   encodeScopes,
+  OBJECT_COLUMNS,
+  type ObjectRow,
   OPERATOR_COLUMNS,
   type OperatorRow,
   POLICY_COLUMNS,
   type PolicyRow,
+  QUARANTINE_COLUMNS,
+  type QuarantineRow,
   SESSION_COLUMNS,
   type SessionRow,
   SNAPSHOT_COLUMNS,
@@ -71,8 +77,10 @@ import {
   toEnrollmentToken,
   toOperator,
   toPolicy,
+  toQuarantine,
   toSession,
   toSnapshot,
+  toStoredObject,
   toTenant,
   toTenantDeletion,
 } from "./sqlite-rows.js";
@@ -115,6 +123,25 @@ const UNREFERENCED = `NOT EXISTS (
   SELECT 1 FROM snapshot_packs sp
     JOIN snapshots s ON s.tenant_id = sp.tenant_id AND s.id = sp.snapshot_id
     WHERE sp.tenant_id = o.tenant_id AND sp.pack = o.name AND s.state <> 'deleted')`;
+
+/**
+ * SQL condition on an object row `o`: an active quarantine of its uploader covers it. Never the
+ * repository's config, nor the key slots recorded up to it (the enrollment that created the
+ * repository): without them no machine opens the repository, and once the config exists the
+ * server lets no agent add either, so these were not written by whoever took the machine later.
+ */
+const HIDDEN = `(o.kind <> 'config' AND NOT (o.kind = 'keys' AND o.created_at <= ifnull((
+    SELECT c.created_at FROM objects c
+      WHERE c.tenant_id = o.tenant_id AND c.kind = 'config' AND c.name = 'config'), -1))
+  AND EXISTS (
+    SELECT 1 FROM quarantines q
+      WHERE q.tenant_id = o.tenant_id AND q.agent_id = o.created_by_agent
+        AND q.released_at IS NULL AND o.created_at >= q.since))`;
+
+/** SQL condition on an object row `o`: what an agent sees (not hidden; snapshots committed). */
+const VISIBLE = `NOT ${HIDDEN} AND (o.kind <> 'snapshots' OR EXISTS (
+  SELECT 1 FROM snapshots s
+    WHERE s.tenant_id = o.tenant_id AND s.id = o.name AND s.state <> 'deleted'))`;
 
 /** Which tenant status may follow which: offboarding can be cancelled, deletion cannot. */
 const TENANT_TRANSITIONS: Readonly<Record<TenantStatus, readonly TenantStatus[]>> = {
@@ -440,13 +467,16 @@ export class SqliteCatalog implements Catalog {
       last_backup_at: null,
       last_backup_status: null,
       last_error: null,
+      last_backup_snapshot: null,
+      last_backup_verified: null,
     };
     return this.write(() => {
       this.activeTenant(row.tenant_id);
       this.statement(
         `INSERT INTO agents (${AGENT_COLUMNS}, secret_hash) VALUES (@id, @tenant_id, @hostname,
           @scopes, @created_at, @expires_at, @revoked_at, @last_seen_at, @version,
-          @last_backup_at, @last_backup_status, @last_error, @secret_hash)`,
+          @last_backup_at, @last_backup_status, @last_error, @last_backup_snapshot,
+          @last_backup_verified, @secret_hash)`,
       ).run({ ...row, secret_hash: secretHash });
       return toAgent(row);
     });
@@ -507,19 +537,31 @@ export class SqliteCatalog implements Catalog {
       at: checkTime("lastBackup.at", backup.at),
       status: checkBackupOutcome(backup.status),
       error: checkBackupError(backup.error),
+      snapshot: backup.snapshotId == null ? null : checkObjectName("snapshots", backup.snapshotId),
     };
     this.write(() => {
-      this.agentRow(id) ?? notFound("agent", id);
+      const agent = this.agentRow(id) ?? notFound("agent", id);
       this.statement("UPDATE agents SET last_seen_at = ?, version = ? WHERE id = ?").run(
         at,
         version,
         id,
       );
       if (report !== undefined) {
+        // A backup that says it produced something is believed only for a snapshot this very
+        // agent committed: a stolen credential cannot make a machine look backed up.
+        const verified =
+          report.status === "failure"
+            ? null
+            : report.snapshot !== null &&
+                this.statement(
+                  "SELECT 1 FROM snapshots WHERE tenant_id = ? AND id = ? AND agent_id = ?",
+                ).get(agent.tenant_id, report.snapshot, id) !== undefined
+              ? 1
+              : 0;
         this.statement(
-          `UPDATE agents SET last_backup_at = ?, last_backup_status = ?, last_error = ?
-            WHERE id = ?`,
-        ).run(report.at, report.status, report.error, id);
+          `UPDATE agents SET last_backup_at = ?, last_backup_status = ?, last_error = ?,
+            last_backup_snapshot = ?, last_backup_verified = ? WHERE id = ?`,
+        ).run(report.at, report.status, report.error, report.snapshot, verified, id);
       }
     });
   }
@@ -620,7 +662,8 @@ export class SqliteCatalog implements Catalog {
         throw new RempartError("ObjectConflict", `snapshot ${id} is already recorded`, { id });
       }
       const exists = this.statement(
-        "SELECT 1 FROM objects WHERE tenant_id = ? AND kind = ? AND name = ? AND created_at <= ?",
+        `SELECT 1 FROM objects o WHERE tenant_id = ? AND kind = ? AND name = ? AND created_at <= ?
+          AND NOT ${HIDDEN}`,
       );
       const missing = [
         ...(exists.get(tenantId, "snapshots", id, Number.MAX_SAFE_INTEGER) === undefined
@@ -824,6 +867,172 @@ export class SqliteCatalog implements Catalog {
     )
       .all(tenantId)
       .map(toPolicy);
+  }
+
+  async identifyAgent(id: string, secretHash: string): Promise<Agent | undefined> {
+    const offered = Buffer.from(checkSecretHash("secretHash", secretHash), "hex");
+    const row = this.statement<AgentRow & { secret_hash: string }>(
+      `SELECT ${AGENT_COLUMNS}, secret_hash FROM agents WHERE id = ?`,
+    ).get(id);
+    if (row === undefined) return undefined;
+    const { secret_hash, ...agent } = row;
+    return timingSafeEqual(Buffer.from(secret_hash, "hex"), offered) ? toAgent(agent) : undefined;
+  }
+
+  async listVisibleObjects(
+    tenantId: string,
+    kind: ObjectKind,
+    page: Page,
+  ): Promise<StoredObject[]> {
+    const { after, limit } = checkPage(page);
+    return this.statement<ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o
+        WHERE o.tenant_id = ? AND o.kind = ? AND o.name > ? AND ${VISIBLE}
+        ORDER BY o.name LIMIT ?`,
+    )
+      .all(tenantId, checkObjectKind(kind), after, limit)
+      .map(toStoredObject);
+  }
+
+  async getVisibleObject(
+    tenantId: string,
+    kind: ObjectKind,
+    name: string,
+  ): Promise<StoredObject | undefined> {
+    const row = this.statement<ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o
+        WHERE o.tenant_id = ? AND o.kind = ? AND o.name = ? AND ${VISIBLE}`,
+    ).get(tenantId, checkObjectKind(kind), name);
+    return row && toStoredObject(row);
+  }
+
+  async quarantineAgent(
+    tenantId: string,
+    agentId: string,
+    since: Date,
+    audit: AuditNote,
+    now: Date,
+  ): Promise<Quarantine> {
+    const at = checkTime("now", now);
+    const from = checkTime("since", since);
+    const note = checkAuditNote(audit);
+    return this.write(() => {
+      const tenant = this.tenantRow(tenantId) ?? notFound("tenant", tenantId);
+      const agent = this.agentRow(agentId);
+      if (agent?.tenant_id !== tenantId) notFound("agent of this tenant", agentId);
+      if (this.activeQuarantine(tenantId, agentId) !== undefined)
+        throw new RempartError(
+          "ObjectConflict",
+          `agent ${agentId} is already quarantined: release it first to quarantine it from another time`,
+          { reason: "already-quarantined", agent_id: agentId },
+        );
+      const row: Omit<QuarantineRow, "id"> = {
+        tenant_id: tenantId,
+        agent_id: agentId,
+        since: from,
+        created_at: at,
+        released_at: null,
+      };
+      const id = this.statement<number>(
+        `INSERT INTO quarantines (${QUARANTINE_COLUMNS}) VALUES (NULL, @tenant_id, @agent_id,
+          @since, @created_at, @released_at) RETURNING id`,
+      )
+        .pluck()
+        .get(row) as number;
+      const quarantine = this.withImpact({ id, ...row });
+      this.logStep(
+        note,
+        "agent.quarantine",
+        tenantId,
+        {
+          quarantine_id: id,
+          tenant: tenant.name,
+          agent_id: agentId,
+          hostname: agent?.hostname ?? null,
+          since: iso(from),
+          hidden_objects: quarantine.hidden.objects,
+          hidden_bytes: quarantine.hidden.bytes,
+          affected_snapshots: quarantine.affectedSnapshots,
+        },
+        at,
+      );
+      return quarantine;
+    });
+  }
+
+  async releaseQuarantine(
+    tenantId: string,
+    agentId: string,
+    audit: AuditNote,
+    now: Date,
+  ): Promise<Quarantine> {
+    const at = checkTime("now", now);
+    const note = checkAuditNote(audit);
+    return this.write(() => {
+      const tenant = this.tenantRow(tenantId) ?? notFound("tenant", tenantId);
+      const row = this.activeQuarantine(tenantId, agentId);
+      if (row === undefined)
+        throw new RempartError("NotFound", `agent ${agentId} is not quarantined`, {
+          reason: "not-quarantined",
+          agent_id: agentId,
+        });
+      const before = this.withImpact(row);
+      this.statement("UPDATE quarantines SET released_at = ? WHERE id = ?").run(at, row.id);
+      this.logStep(
+        note,
+        "agent.quarantine.release",
+        tenantId,
+        {
+          quarantine_id: row.id,
+          tenant: tenant.name,
+          agent_id: agentId,
+          since: iso(row.since),
+          shown_objects: before.hidden.objects,
+        },
+        at,
+      );
+      return this.withImpact({ ...row, released_at: at });
+    });
+  }
+
+  async listQuarantines(tenantId: string): Promise<Quarantine[]> {
+    return this.read(() =>
+      this.statement<QuarantineRow>(
+        `SELECT ${QUARANTINE_COLUMNS} FROM quarantines WHERE tenant_id = ? ORDER BY id`,
+      )
+        .all(tenantId)
+        .map((row) => this.withImpact(row)),
+    );
+  }
+
+  private activeQuarantine(tenantId: string, agentId: string): QuarantineRow | undefined {
+    return this.statement<QuarantineRow>(
+      `SELECT ${QUARANTINE_COLUMNS} FROM quarantines
+        WHERE tenant_id = ? AND agent_id = ? AND released_at IS NULL`,
+    ).get(tenantId, agentId);
+  }
+
+  /** A quarantine with what it hides now (nothing once released) and whom that hurts. */
+  private withImpact(row: QuarantineRow): Quarantine {
+    if (row.released_at !== null) return toQuarantine(row, { objects: 0, bytes: 0 }, 0);
+    const hidden = this.statement<{ objects: number; bytes: number | null }>(
+      `SELECT count(*) AS objects, sum(o.size) AS bytes FROM objects o
+        WHERE o.tenant_id = ? AND o.created_by_agent = ? AND ${HIDDEN}`,
+    ).get(row.tenant_id, row.agent_id);
+    const affected = this.statement<number>(
+      `SELECT count(DISTINCT s.id) FROM snapshots s
+        JOIN snapshot_packs sp ON sp.tenant_id = s.tenant_id AND sp.snapshot_id = s.id
+        JOIN objects o ON o.tenant_id = sp.tenant_id AND o.kind = 'data' AND o.name = sp.pack
+        WHERE s.tenant_id = ? AND s.agent_id <> ? AND s.state <> 'deleted'
+          AND o.created_by_agent = ? AND o.created_at >= ?`,
+    )
+      .pluck()
+      .get(row.tenant_id, row.agent_id, row.agent_id, row.since) as number;
+    return toQuarantine(
+      row,
+      { objects: hidden?.objects ?? 0, bytes: hidden?.bytes ?? 0 },
+      affected,
+    );
   }
 
   async appendAudit(entry: NewAuditEntry, now: Date): Promise<AuditEntry> {

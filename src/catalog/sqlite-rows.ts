@@ -3,6 +3,8 @@
  * records of catalog.ts. The casts to union types are safe because each column has a CHECK
  * constraint listing exactly those values.
  */
+
+import type { ObjectKind } from "../storage/object-store.js";
 import type {
   ActorKind,
   Agent,
@@ -14,9 +16,11 @@ import type {
   Operator,
   OperatorRole,
   PolicyRecord,
+  Quarantine,
   Session,
   SnapshotRecord,
   SnapshotState,
+  StoredObject,
   Tenant,
   TenantDeletion,
   TenantStatus,
@@ -129,7 +133,8 @@ export function toEnrollmentToken(row: TokenRow): EnrollmentToken {
 
 /** Without secret_hash: it is read only where it is compared. */
 export const AGENT_COLUMNS = `id, tenant_id, hostname, scopes, created_at, expires_at, revoked_at,
-  last_seen_at, version, last_backup_at, last_backup_status, last_error`;
+  last_seen_at, version, last_backup_at, last_backup_status, last_error, last_backup_snapshot,
+  last_backup_verified`;
 
 export interface AgentRow {
   id: string;
@@ -144,6 +149,8 @@ export interface AgentRow {
   last_backup_at: number | null;
   last_backup_status: string | null;
   last_error: string | null;
+  last_backup_snapshot: string | null;
+  last_backup_verified: number | null;
 }
 
 export function toAgent(row: AgentRow): Agent {
@@ -160,6 +167,58 @@ export function toAgent(row: AgentRow): Agent {
     lastBackupAt: dateOrNull(row.last_backup_at),
     lastBackupStatus: row.last_backup_status as BackupOutcome | null,
     lastError: row.last_error,
+    lastBackupSnapshotId: row.last_backup_snapshot,
+    lastBackupVerified: row.last_backup_verified === null ? null : row.last_backup_verified === 1,
+  };
+}
+
+export const OBJECT_COLUMNS = "tenant_id, kind, name, size, created_at, created_by_agent";
+
+export interface ObjectRow {
+  tenant_id: string;
+  kind: string;
+  name: string;
+  size: number;
+  created_at: number;
+  created_by_agent: string | null;
+}
+
+export function toStoredObject(row: ObjectRow): StoredObject {
+  return {
+    tenantId: row.tenant_id,
+    kind: row.kind as ObjectKind,
+    name: row.name,
+    size: row.size,
+    createdAt: new Date(row.created_at),
+    createdByAgent: row.created_by_agent,
+  };
+}
+
+export const QUARANTINE_COLUMNS = "id, tenant_id, agent_id, since, created_at, released_at";
+
+export interface QuarantineRow {
+  id: number;
+  tenant_id: string;
+  agent_id: string;
+  since: number;
+  created_at: number;
+  released_at: number | null;
+}
+
+export function toQuarantine(
+  row: QuarantineRow,
+  hidden: { objects: number; bytes: number },
+  affectedSnapshots: number,
+): Quarantine {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    agentId: row.agent_id,
+    since: new Date(row.since),
+    createdAt: new Date(row.created_at),
+    releasedAt: dateOrNull(row.released_at),
+    hidden,
+    affectedSnapshots,
   };
 }
 

@@ -189,7 +189,43 @@ ALTER TABLE snapshots ADD COLUMN logical_bytes INTEGER
   CHECK (logical_bytes IS NULL OR logical_bytes >= 0);
 `;
 
-export const MIGRATIONS: readonly string[] = [VERSION_1, VERSION_2, VERSION_3, VERSION_4];
+// Hostile uploads (issue 8). Quarantines hide what one agent uploaded since a time, without
+// deleting anything; rows are history. The index serves the quarantine's "uploaded by this agent
+// since" lookups. Check-ins keep the snapshot they name and whether the catalog holds it for that
+// agent. (objects.created_at and created_by_agent, the receipt time and uploader, exist since v1.)
+const VERSION_5 = `
+CREATE TABLE quarantines (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  agent_id TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  released_at INTEGER,
+  CHECK (released_at IS NULL OR released_at >= created_at),
+  FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id)
+) STRICT;
+CREATE UNIQUE INDEX quarantines_active ON quarantines (tenant_id, agent_id)
+  WHERE released_at IS NULL;
+CREATE TRIGGER quarantines_no_delete BEFORE DELETE ON quarantines
+BEGIN SELECT RAISE(ABORT, 'quarantines keeps its history'); END;
+CREATE TRIGGER quarantines_final BEFORE UPDATE ON quarantines
+WHEN OLD.released_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a released quarantine is final'); END;
+
+CREATE INDEX objects_by_agent ON objects (tenant_id, created_by_agent, created_at);
+
+ALTER TABLE agents ADD COLUMN last_backup_snapshot TEXT;
+ALTER TABLE agents ADD COLUMN last_backup_verified INTEGER
+  CHECK (last_backup_verified IS NULL OR last_backup_verified IN (0, 1));
+`;
+
+export const MIGRATIONS: readonly string[] = [
+  VERSION_1,
+  VERSION_2,
+  VERSION_3,
+  VERSION_4,
+  VERSION_5,
+];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

@@ -78,9 +78,27 @@ export interface LoginResponse {
   readonly expires_at: string;
 }
 
-export interface ObjectListing {
-  readonly objects: readonly { readonly name: string; readonly size: number }[];
+/** One object of a listing. */
+export interface ObjectListingEntry {
+  readonly name: string;
+  readonly size: number;
+  /** When the server received it: ISO 8601 UTC, the server's clock (never the agent's). */
+  readonly received_at: string;
+  /** The id of the agent that uploaded it; null for an operator's object (a key slot). */
+  readonly agent: string | null;
 }
+
+/**
+ * `GET /v1/repo/objects/:kind`, by name. Without `limit` it holds every object; with
+ * `?limit=N[&after=NAME]` at most N after NAME, and `next` (the last name) when more may follow.
+ */
+export interface ObjectListing {
+  readonly objects: readonly ObjectListingEntry[];
+  readonly next?: string;
+}
+
+/** Largest page of a listing asked with `limit`. */
+export const MAX_LISTING_PAGE = 10_000;
 
 export interface CommitRequest {
   /** object name: SHA-256 hex of the sealed snapshot bytes */
@@ -126,6 +144,24 @@ export interface EnrollTokenRequest {
 export interface EnrollTokenResponse {
   readonly token: string;
   readonly expires_at: string;
+}
+
+/** An operator quarantines an agent: hides what it uploaded at or after `since` (default: all). */
+export interface QuarantineRequest {
+  readonly agent_id: string;
+  readonly since?: string;
+}
+
+/** An operator sets a tenant's quota; null: unlimited. */
+export interface QuotaRequest {
+  readonly quota_bytes: number | null;
+}
+
+/** What an operator's key slot upload stored. */
+export interface KeySlotResponse {
+  /** SHA-256 of the stored bytes: the `keys` object name */
+  readonly name: string;
+  readonly outcome: "created" | "exists";
 }
 
 /** Thrown by the parsers below; the server answers it as 400 BadRequest with the message. */
@@ -248,4 +284,20 @@ export function parseEnrollTokenRequest(value: unknown): EnrollTokenRequest {
     expires_in_seconds: integer(body, "expires_in_seconds", 60, 30 * 24 * 3600),
     ...(scopes === undefined ? {} : { scopes: scopes as ("backup" | "restore")[] }),
   };
+}
+
+const AGENT_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+export function parseQuarantineRequest(value: unknown): QuarantineRequest {
+  const body = object(value, "quarantine request");
+  return {
+    agent_id: string(body, "agent_id", 64, AGENT_ID),
+    ...(body.since === undefined ? {} : { since: string(body, "since", 40, ISO_TIME) }),
+  };
+}
+
+export function parseQuotaRequest(value: unknown): QuotaRequest {
+  const body = object(value, "quota request");
+  if (body.quota_bytes === null) return { quota_bytes: null };
+  return { quota_bytes: integer(body, "quota_bytes", 1, Number.MAX_SAFE_INTEGER) };
 }

@@ -27,7 +27,9 @@ import {
   type EnrollTokenRequest,
   type EnrollTokenResponse,
   parseEnrollTokenRequest,
+  parseQuotaRequest,
   parseTenantRequest,
+  type QuotaRequest,
   type TenantRequest,
   ValidationError,
 } from "../protocol/api.js";
@@ -35,6 +37,7 @@ import type { ObjectKind } from "../storage/object-store.js";
 import { collectTenant, type GcReport } from "./gc/gc.js";
 import { currentDeletion, type DeletionView } from "./offboarding/view.js";
 import { hashPassword } from "./passwords.js";
+import { DEFAULT_TENANT_QUOTA } from "./quota.js";
 import { type EffectivePolicy, effectivePolicy } from "./retention/effective.js";
 import { type PruneReport, pruneTenant } from "./retention/prune.js";
 import type { TenantStores } from "./tenant-stores.js";
@@ -44,6 +47,8 @@ export interface AdminContext {
   readonly catalog: Catalog;
   readonly stores: TenantStores;
   readonly now: () => Date;
+  /** Quota of tenants created without one; null: unlimited; default `DEFAULT_TENANT_QUOTA`. */
+  readonly defaultQuotaBytes?: number | null | undefined;
 }
 
 /** Who acts: recorded in the audit log; `operatorId` issues enrollment tokens. */
@@ -100,6 +105,13 @@ export interface AgentView {
   readonly last_backup_at: string | null;
   readonly last_backup_status: string | null;
   readonly last_error: string | null;
+  /** The snapshot the last check-in named. */
+  readonly last_backup_snapshot_id: string | null;
+  /**
+   * true: that snapshot is one this agent committed; false: the agent claimed a success or partial
+   * backup the catalog cannot confirm (shown as unverified); null: no report, or a failure.
+   */
+  readonly last_backup_verified: boolean | null;
 }
 
 export interface AuditView {
@@ -141,6 +153,8 @@ export function agentView(agent: Agent): AgentView {
     last_backup_at: iso(agent.lastBackupAt),
     last_backup_status: agent.lastBackupStatus,
     last_error: agent.lastError,
+    last_backup_snapshot_id: agent.lastBackupSnapshotId,
+    last_backup_verified: agent.lastBackupVerified,
   };
 }
 
@@ -156,7 +170,7 @@ export function auditView(entry: AuditEntry): AuditView {
 }
 
 /** The wire parsers, for input that did not come over the wire: refusals become InvalidArgument. */
-function checked<T>(parse: (value: unknown) => T, value: unknown): T {
+export function checked<T>(parse: (value: unknown) => T, value: unknown): T {
   try {
     return parse(value);
   } catch (error) {
@@ -186,7 +200,13 @@ export async function createTenant(
       name: request.name,
       retentionDays: request.retention_days,
       ...(request.immutable_days === undefined ? {} : { immutableDays: request.immutable_days }),
-      ...(request.quota_bytes === undefined ? {} : { quotaBytes: request.quota_bytes }),
+      // No quota given is the default quota, never "unlimited": that must be asked for (null).
+      quotaBytes:
+        request.quota_bytes === undefined
+          ? ctx.defaultQuotaBytes === undefined
+            ? DEFAULT_TENANT_QUOTA
+            : ctx.defaultQuotaBytes
+          : request.quota_bytes,
     },
     now,
   );
@@ -198,6 +218,29 @@ export async function createTenant(
     now,
   );
   return view;
+}
+
+/** Sets a tenant's quota (null: unlimited); audited with the old and new value. */
+export async function setTenantQuota(
+  ctx: AdminContext,
+  actor: AdminActor,
+  tenantName: string,
+  input: QuotaRequest,
+): Promise<TenantView> {
+  const request = checked(parseQuotaRequest, input);
+  const tenant = await tenantByName(ctx.catalog, tenantName);
+  const now = ctx.now();
+  const updated = await ctx.catalog.updateTenant(tenant.id, { quotaBytes: request.quota_bytes });
+  await ctx.catalog.appendAudit(
+    {
+      actor: actor.audit,
+      action: "tenant.quota.set",
+      tenantId: tenant.id,
+      details: { tenant: tenant.name, from: tenant.quotaBytes, to: updated.quotaBytes },
+    },
+    now,
+  );
+  return tenantView(updated);
 }
 
 export async function listTenants(ctx: AdminContext): Promise<TenantView[]> {

@@ -8,10 +8,12 @@ import { describe, it } from "node:test";
 import type { ObjectKind } from "../storage/object-store.js";
 import {
   type Answer,
+  asPack,
   assertError,
   blob,
   fingerprintFiles,
   json,
+  keySlotOf,
   sha256,
   startTestServer,
   type TestServer,
@@ -61,13 +63,14 @@ describe("append-only for agents", () => {
 
     // A repository's worth of objects, and two committed snapshots.
     const config = randomBytes(300);
-    const key = blob("key slot 1");
+    const key = await keySlotOf("key slot 1");
     const index = blob("index 1");
-    const packs = [randomBytes(40_000), randomBytes(70_000), randomBytes(10_000)];
+    const packs = [randomBytes(40_000), randomBytes(70_000), randomBytes(10_000)].map(asPack);
     const packNames = packs.map((p) => sha256(p));
     const ok = (answer: Answer) => assert.ok(answer.status === 201, answer.body.toString());
-    ok(await server.put(token, "config", "config", config));
+    // As an enrollment creating the repository does: key slot first, config last.
     ok(await server.put(token, "keys", key.name, key.bytes));
+    ok(await server.put(token, "config", "config", config));
     ok(await server.put(token, "index", index.name, index.bytes));
     for (const pack of packs) ok(await server.put(token, "data", sha256(pack), pack));
     const first = randomBytes(500);
@@ -197,9 +200,13 @@ describe("append-only for agents", () => {
     );
     const added = await commit(commitBody(replacement, [], "1970-01-01T00:00:00Z"));
     assert.equal(added.status, 201, added.body.toString());
-    // New key slots and indexes only add objects.
-    const extraKey = blob("a second key slot that would lock others out");
-    assert.equal((await server.put(token, "keys", extraKey.name, extraKey.bytes)).status, 201);
+    // Once the repository exists, an agent adds no key slot (an operator does); indexes only add.
+    const extraKey = await keySlotOf("a second key slot that would lock others out");
+    const keyRefused = assertError(
+      await server.put(token, "keys", extraKey.name, extraKey.bytes),
+      "Conflict",
+    );
+    assert.equal(keyRefused.reason, "repository-initialized");
     const extraIndex = blob("an index claiming every pack is gone");
     assert.equal((await server.put(token, "index", extraIndex.name, extraIndex.bytes)).status, 201);
 
@@ -221,11 +228,7 @@ describe("append-only for agents", () => {
     // Everything stored before is still there, byte for byte, and still listed.
     const after = fingerprintFiles(root);
     for (const [path, digest] of before) assert.equal(after.get(path), digest, `${path} changed`);
-    assert.equal(
-      after.size,
-      before.size + 3,
-      "only the new snapshot, key slot and index were added",
-    );
+    assert.equal(after.size, before.size + 2, "only the new snapshot and index were added");
     const listedAfter = await listings(server, token);
     for (const kind of KINDS)
       for (const name of listedBefore.get(kind) ?? [])

@@ -1,7 +1,8 @@
 /**
  * Who is asking. Every credential is a bearer token whose prefix says its kind; the catalog holds
  * only SHA-256 hashes and compares them. Refusals are precise for a credential that was real
- * (expired, revoked, tenant offboarded) and uniform for anything else.
+ * (expired, revoked, tenant offboarded: the right secret proves it) and uniform for anything
+ * else, a known agent id with a wrong secret included.
  */
 import type {
   Agent,
@@ -71,9 +72,10 @@ export async function authenticateAgent(
     if (tenant?.status === "active") return { agent, tenant };
     throw tenantInactive();
   }
-  // The catalog does not say which check failed; the agent record does. This tells whoever knows
-  // an agent id (not a secret) whether that agent is revoked, expired or offboarded, nothing more.
-  const known = await catalog.getAgent(parsed.agentId);
+  // Why a real credential is refused is told only to its holder: a wrong secret for a known id
+  // gets the very answer an unknown id gets, so an agent id (in logs, audit entries, listings)
+  // does not reveal whether, or since when, its agent is revoked or expired.
+  const known = await catalog.identifyAgent(parsed.agentId, sha256Hex(parsed.secret));
   if (known === undefined) throw unauthorized("the agent credential is not valid");
   if (known.revokedAt !== null)
     throw new ApiError(

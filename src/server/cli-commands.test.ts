@@ -6,16 +6,19 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { EnrollResponse } from "../protocol/api.js";
 import type { RunningServer } from "./server.js";
 import {
+  asPack,
   assertError,
   type Cleanup,
   fingerprintFiles,
   json,
+  keySlotOf,
   sha256,
   startTestServer,
   TestClock,
@@ -147,7 +150,7 @@ describe("rempart server", () => {
     const session = await first.client.login();
     const tenant = await first.client.createTenant(session, "acme");
     const agent = await first.client.agentOf(session, "acme");
-    const body = Buffer.alloc(4 * 1024 * 1024, 7);
+    const body = asPack(Buffer.alloc(4 * 1024 * 1024, 7));
     const name = sha256(body);
     const socket = await first.client.connectRaw();
     socket.on("error", () => {});
@@ -278,6 +281,111 @@ describe("rempart admin", () => {
     assert.deepEqual(audit.at(-1)?.actor, { kind: "system", id: "admin-cli" });
   });
 
+  it("sets quotas, adds key slots, shows unverified backups and quarantines agents", async (t) => {
+    const server = await startTestServer(t);
+    const data = server.dataDir;
+    const created = await adminJson<{ quota_bytes: number | null }>(
+      data,
+      "tenant",
+      "create",
+      "acme",
+      "--retention-days",
+      "30",
+    );
+    assert.equal(created.quota_bytes, 2 ** 40, "the default quota");
+    const small = await adminJson<{ quota_bytes: number | null }>(
+      data,
+      "tenant",
+      "create",
+      "small",
+      "--retention-days",
+      "30",
+      "--default-quota",
+      "10G",
+    );
+    assert.equal(small.quota_bytes, 10 * 2 ** 30);
+    const unlimited = await adminJson<{ quota_bytes: number | null }>(
+      data,
+      "tenant",
+      "create",
+      "big",
+      "--retention-days",
+      "30",
+      "--quota",
+      "none",
+    );
+    assert.equal(unlimited.quota_bytes, null);
+    const set = await adminJson<{ quota_bytes: number | null }>(
+      data,
+      "tenant",
+      "set-quota",
+      "acme",
+      "500G",
+    );
+    assert.equal(set.quota_bytes, 500 * 2 ** 30);
+
+    const slot = await keySlotOf("added by the MSP");
+    const file = join(tempDir(t, "slot"), "slot.json");
+    writeFileSync(file, slot.bytes);
+    const added = await adminJson<{ name: string; outcome: string }>(
+      data,
+      "key",
+      "add",
+      "acme",
+      "--file",
+      file,
+    );
+    assert.deepEqual(added, { name: slot.name, outcome: "created" });
+
+    const session = await server.login();
+    const agent = await server.agentOf(session, "acme", "nas");
+    const checkin = await server.send({
+      method: "POST",
+      path: "/v1/agent/checkin",
+      token: agent.credential,
+      json: {
+        version: "0.1.0",
+        last_backup: { at: "2030-01-01T00:00:00Z", outcome: "success", snapshot_id: sha256("x") },
+      },
+    });
+    assert.equal(checkin.status, 204);
+    const agents = await admin(data, "agent", "list", "acme");
+    assert.match(
+      agents.stdout,
+      /last backup success \(unverified: no snapshot [0-9a-f]{12} committed by this agent\)/,
+    );
+
+    const quarantined = await adminJson<{ agent_id: string; since: string }>(
+      data,
+      "quarantine",
+      "acme",
+      "--agent",
+      agent.agent_id,
+      "--since",
+      "2026-01-01T00:00:00Z",
+    );
+    assert.equal(quarantined.agent_id, agent.agent_id);
+    assert.equal(quarantined.since, "2026-01-01T00:00:00.000Z");
+    const human = await admin(data, "quarantine", "list", "acme");
+    assert.match(
+      human.stdout,
+      /quarantine #\d+: agent [0-9a-f]+ \(nas\), uploads since 2026-01-01 00:00:00, active/,
+    );
+    await admin(data, "quarantine", "release", "acme", "--agent", agent.agent_id);
+    const audit = await adminJson<{ action: string }[]>(data, "audit", "--tenant", "acme");
+    assert.deepEqual(
+      audit.slice(0, 5).map((e) => e.action),
+      [
+        "agent.quarantine.release",
+        "agent.quarantine",
+        "agent.enroll",
+        "enroll-token.create",
+        "key.add",
+      ],
+    );
+    assert.ok(audit.some((e) => e.action === "tenant.quota.set"));
+  });
+
   it("explains what is wrong and exits 1 on bad input", async (t) => {
     const server = await startTestServer(t);
     const data = server.dataDir;
@@ -288,13 +396,17 @@ describe("rempart admin", () => {
       [["tenant", "create", "Bad Name", "--retention-days", "30"], /"name" is malformed/],
       [
         ["tenant", "create", "x", "--retention-days", "30", "--quota", "5X"],
-        /--quota wants a size/,
+        /a size is wanted, such as 500G/,
       ],
       [["tenant", "create", "x"], /--retention-days is required/],
       [["enroll-token", "acme"], /--expires is required/],
       [["enroll-token", "acme", "--expires", "90d"], /expires_in_seconds/],
       [["agent", "revoke", "nobody"], /no agent "nobody"/],
       [["bogus"], /unknown admin command/],
+      [["quarantine", "acme"], /--agent is required/],
+      [["quarantine", "acme", "--agent", "x", "--since", "soon"], /--since wants a time/],
+      [["key", "add", "acme", "--file", "/nonexistent/slot.json"], /slot\.json/],
+      [["tenant", "set-quota", "acme", "lots"], /a size is wanted/],
     ];
     for (const [args, message] of cases) {
       const result = await admin(data, ...args);

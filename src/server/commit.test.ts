@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { SqliteCatalog } from "../catalog/sqlite-catalog.js";
 import type { CommitResponse } from "../protocol/api.js";
-import { assertError, fingerprintFiles, json, sha256, startTestServer } from "./test-support.js";
+import {
+  asPack,
+  assertError,
+  fingerprintFiles,
+  json,
+  sha256,
+  startTestServer,
+} from "./test-support.js";
 
 const DAY_MS = 86_400_000;
 
@@ -24,7 +31,7 @@ describe("committing snapshots", () => {
     const tenant = await server.createTenant(session, "acme", { immutable_days: 7 });
     const uploader = await server.agentOf(session, "acme", "pc-upload");
     const committer = await server.agentOf(session, "acme", "pc-commit");
-    const packs = [randomBytes(1000), randomBytes(2000)];
+    const packs = [asPack(randomBytes(1000)), asPack(randomBytes(2000))];
     // Packs another machine of the same tenant uploaded count: dedup within a tenant.
     for (const pack of packs)
       assert.equal((await server.put(uploader.credential, "data", sha256(pack), pack)).status, 201);
@@ -72,8 +79,16 @@ describe("committing snapshots", () => {
       path: "/v1/repo/objects/snapshots",
       token: uploader.credential,
     });
+    // Listed with the server's receipt time and the committing agent, whoever asks.
     assert.deepEqual(json(listing), {
-      objects: [{ name: sha256(snapshot), size: snapshot.length }],
+      objects: [
+        {
+          name: sha256(snapshot),
+          size: snapshot.length,
+          received_at: response.committed_at,
+          agent: committer.agent_id,
+        },
+      ],
     });
     // The audit log has the commit, with the clock skew an operator should see.
     const audit = await catalog.listAudit({ tenantId: tenant.id, limit: 10 });
@@ -102,7 +117,7 @@ describe("committing snapshots", () => {
     const session = await server.login();
     const tenant = await server.createTenant(session, "acme");
     const agent = await server.agentOf(session, "acme");
-    const stored = randomBytes(500);
+    const stored = asPack(randomBytes(500));
     assert.equal((await server.put(agent.credential, "data", sha256(stored), stored)).status, 201);
     const absent = [sha256("missing one"), sha256("missing two")];
     const snapshot = randomBytes(200);
@@ -201,7 +216,7 @@ describe("accounting", () => {
     const session = await server.login();
     await server.createTenant(session, "acme");
     const agent = await server.agentOf(session, "acme", "pc");
-    const pack = randomBytes(4000);
+    const pack = asPack(randomBytes(4000));
     assert.equal((await server.put(agent.credential, "data", sha256(pack), pack)).status, 201);
     for (const [i, logical] of [10_000, 30_000].entries()) {
       const snapshot = randomBytes(200 + i);

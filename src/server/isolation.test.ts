@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import type { ObjectKind } from "../storage/object-store.js";
 import {
   type Answer,
+  asPack,
   assertError,
   fingerprintFiles,
   json,
@@ -32,7 +33,7 @@ describe("tenant isolation", () => {
     const b = (await server.agentOf(session, "globex")).credential;
 
     const config = randomBytes(100);
-    const pack = randomBytes(50_000);
+    const pack = asPack(randomBytes(50_000));
     const index = randomBytes(300);
     const snapshot = randomBytes(400);
     const names: Record<Exclude<ObjectKind, "config">, string> = {
@@ -121,7 +122,7 @@ describe("tenant isolation", () => {
     assert.equal((await server.put(b, "config", "config", ownConfig)).status, 201);
     const same = await server.put(b, "data", names.data, pack);
     assert.equal(same.status, 201, "the same pack PUT by another tenant is new for that tenant");
-    assertError(await server.put(b, "data", names.data, randomBytes(10)), "HashMismatch");
+    assertError(await server.put(b, "data", names.data, asPack(randomBytes(200))), "HashMismatch");
     assert.deepEqual(fingerprintFiles(server.tenantDir(acme.id)), acmeFiles);
     const globexFiles = fingerprintFiles(server.tenantDir(globex.id));
     assert.equal(globexFiles.get(`data/${names.data.slice(0, 2)}/${names.data}`), sha256(pack));

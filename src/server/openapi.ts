@@ -64,12 +64,27 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
     password: { type: "string", maxLength: 1024 },
   }),
   LoginResponse: object({ token: { type: "string" }, expires_at: TIME }),
-  ObjectListing: object({
-    objects: {
-      type: "array",
-      items: object({ name: { type: "string" }, size: { type: "integer" } }),
+  ObjectListing: object(
+    {
+      objects: {
+        type: "array",
+        items: object({
+          name: { type: "string" },
+          size: { type: "integer" },
+          received_at: { ...TIME, description: "when the server received it (server clock)" },
+          agent: {
+            type: ["string", "null"],
+            description: "id of the agent that uploaded it; null for an operator's key slot",
+          },
+        }),
+      },
+      next: {
+        type: "string",
+        description: "with ?limit: the last name of this page, to pass as ?after for the next",
+      },
     },
-  }),
+    ["objects"],
+  ),
   PutResponse: object({ outcome: { type: "string", enum: ["created", "exists"] } }),
   CommitRequest: object({
     name: { ...HEX64, description: "SHA-256 of the sealed snapshot bytes" },
@@ -143,6 +158,39 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
     last_backup_at: NULLABLE_TIME,
     last_backup_status: { type: ["string", "null"], enum: ["success", "partial", "failure", null] },
     last_error: { type: ["string", "null"] },
+    last_backup_snapshot_id: { type: ["string", "null"] },
+    last_backup_verified: {
+      type: ["boolean", "null"],
+      description:
+        "whether the reported snapshot is one this agent committed; false: claimed, unverified",
+    },
+  }),
+  QuotaRequest: object({ quota_bytes: { type: ["integer", "null"], minimum: 1 } }),
+  KeySlotResponse: object({
+    name: HEX64,
+    outcome: { type: "string", enum: ["created", "exists"] },
+  }),
+  QuarantineRequest: object(
+    {
+      agent_id: { type: "string" },
+      since: { ...TIME, description: "hide what the agent uploaded from then on; default: all" },
+    },
+    ["agent_id"],
+  ),
+  Quarantine: object({
+    id: { type: "integer" },
+    tenant_id: { type: "string" },
+    agent_id: { type: "string" },
+    hostname: { type: ["string", "null"] },
+    since: TIME,
+    created_at: TIME,
+    released_at: NULLABLE_TIME,
+    hidden_objects: { type: "integer" },
+    hidden_bytes: { type: "integer" },
+    affected_snapshots: {
+      type: "integer",
+      description: "snapshots of other agents that list a pack this quarantine hides",
+    },
   }),
   AuditEntry: object({
     id: { type: "integer" },

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { assertError, fingerprintFiles, json, sha256, startTestServer } from "./test-support.js";
+import {
+  asPack,
+  assertError,
+  fingerprintFiles,
+  json,
+  sha256,
+  startTestServer,
+} from "./test-support.js";
 
 describe("tenant quotas", () => {
   it("refuses uploads and commits beyond the quota with QuotaExceeded and stores nothing of them", async (t) => {
@@ -9,8 +16,8 @@ describe("tenant quotas", () => {
     const session = await server.login();
     const tenant = await server.createTenant(session, "small", { quota_bytes: 1000 });
     const token = (await server.agentOf(session, "small")).credential;
-    const first = randomBytes(600);
-    const second = randomBytes(600);
+    const first = asPack(randomBytes(600));
+    const second = asPack(randomBytes(600));
     assert.equal((await server.put(token, "data", sha256(first), first)).status, 201);
     const refused = assertError(
       await server.put(token, "data", sha256(second), second),
@@ -28,9 +35,9 @@ describe("tenant quotas", () => {
 
     // Re-sending what is stored adds nothing, so it is not refused at the quota.
     assert.equal((await server.put(token, "data", sha256(first), first)).status, 200);
-    const third = randomBytes(400);
+    const third = asPack(randomBytes(400));
     assert.equal((await server.put(token, "data", sha256(third), third)).status, 201);
-    const snapshot = randomBytes(10);
+    const snapshot = randomBytes(40);
     assertError(
       await server.send({
         method: "POST",
@@ -60,7 +67,7 @@ describe("tenant quotas", () => {
       (await server.agentOf(session, "small", "pc-1")).credential,
       (await server.agentOf(session, "small", "pc-2")).credential,
     ];
-    const bodies = Array.from({ length: 6 }, () => randomBytes(3000));
+    const bodies = Array.from({ length: 6 }, () => asPack(randomBytes(3000)));
     const answers = await Promise.all(
       bodies.map((body, i) => server.put(tokens[i % 2] as string, "data", sha256(body), body)),
     );

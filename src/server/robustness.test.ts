@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { MAX_OBJECT_BYTES } from "../protocol/api.js";
-import { sha256, startTestServer, type TestServer, tempFiles } from "./test-support.js";
+import { asPack, sha256, startTestServer, type TestServer, tempFiles } from "./test-support.js";
 
 async function closedAnswer(server: TestServer, text: string | Buffer): Promise<string> {
   const socket = await server.connectRaw();
@@ -26,7 +26,7 @@ describe("a server under bad clients", () => {
     const token = (await server.agentOf(session, "acme")).credential;
 
     // A stalled upload: headers and half the body, then nothing (the socket stays open).
-    const stalled = randomBytes(1024 * 1024);
+    const stalled = asPack(randomBytes(1024 * 1024));
     const staller = await server.connectRaw();
     staller.on("error", () => {});
     staller.write(
@@ -56,7 +56,7 @@ describe("a server under bad clients", () => {
     await once(plain, "close");
 
     // Meanwhile good requests, several at once, succeed.
-    const bodies = Array.from({ length: 8 }, () => randomBytes(200_000));
+    const bodies = Array.from({ length: 8 }, () => asPack(randomBytes(200_000)));
     const puts = await Promise.all(
       bodies.map((body) => server.put(token, "data", sha256(body), body)),
     );
@@ -89,7 +89,7 @@ describe("a server under bad clients", () => {
     await server.createTenant(session, "acme");
     const token = (await server.agentOf(session, "acme")).credential;
     // Three uploads of 24 MiB: at most two fit in a 64 MiB budget at once.
-    const bodies = Array.from({ length: 3 }, () => randomBytes(24 * 1024 * 1024));
+    const bodies = Array.from({ length: 3 }, () => asPack(randomBytes(24 * 1024 * 1024)));
     const puts = await Promise.all(
       bodies.map((body) => server.put(token, "data", sha256(body), body)),
     );

@@ -12,6 +12,7 @@ import { MAX_OBJECT_BYTES } from "../protocol/api.js";
 import { Budget } from "./budget.js";
 import type { ServerContext } from "./context.js";
 import { ensureAdminOperator, openDataDir } from "./data-dir.js";
+import type { DiskReserve } from "./quota.js";
 import { createDispatcher } from "./router.js";
 import { ROUTES } from "./routes/index.js";
 import { loadOrCreateTls } from "./tls.js";
@@ -32,6 +33,10 @@ export interface ServerOptions {
   readonly uploadMemoryBytes?: number | undefined;
   /** How long `close` lets requests in flight finish before cutting them; default 5 s. */
   readonly closeGraceMs?: number | undefined;
+  /** Quota of tenants created without one (null: unlimited); default 1 TiB (quota.ts). */
+  readonly defaultQuotaBytes?: number | null | undefined;
+  /** Free disk space agent uploads may not eat into; default 2 GiB (quota.ts). */
+  readonly diskReserve?: DiskReserve | undefined;
 }
 
 export interface RunningServer {
@@ -90,6 +95,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ),
       passwordHashing: new Budget(PASSWORD_HASHING_SLOTS),
       uploadingBytes: new Map(),
+      ...(options.defaultQuotaBytes === undefined
+        ? {}
+        : { defaultQuotaBytes: options.defaultQuotaBytes }),
+      ...(options.diskReserve === undefined ? {} : { diskReserve: options.diskReserve }),
     };
     const dispatch = createDispatcher(ROUTES, ctx);
     const inFlight = new Set<Promise<void>>();

@@ -11,10 +11,17 @@ import { request } from "node:https";
 import { join, relative } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
 import { type Cleanup, tempDir } from "../cli/test-support.js";
+import { createPasswordSlot } from "../crypto/key-slots.js";
+import { generateMasterKey } from "../crypto/master-key.js";
 import type { ApiErrorCode, EnrollResponse } from "../protocol/api.js";
 import { ERROR_STATUS } from "../protocol/api.js";
 import type { ObjectKind } from "../storage/object-store.js";
+import { MIN_PACK_BYTES } from "./object-shape.js";
+import type { DiskReserve } from "./quota.js";
 import { type RunningServer, startServer } from "./server.js";
+
+/** The sealed header of a one-blob pack: 28 + 9 + 42 bytes. */
+const ONE_BLOB_HEADER = 79;
 
 export { type Cleanup, tempDir };
 
@@ -178,6 +185,26 @@ export class TestServer {
     });
   }
 
+  /** Commits `snapshot` (bytes, named by their hash) with the packs it lists. */
+  commit(
+    token: string,
+    snapshot: Buffer,
+    packs: readonly string[] = [],
+    claimed = "2030-01-01T00:00:00Z",
+  ) {
+    return this.send({
+      method: "POST",
+      path: "/v1/repo/snapshots",
+      token,
+      json: {
+        name: sha256(snapshot),
+        snapshot: snapshot.toString("base64"),
+        packs,
+        claimed_time: claimed,
+      },
+    });
+  }
+
   tenantDir(tenantId: string): string {
     return join(this.dataDir, "tenants", tenantId);
   }
@@ -189,7 +216,13 @@ export class TestServer {
 
 export async function startTestServer(
   owner: Cleanup,
-  options: { dataDir?: string; uploadMemoryBytes?: number; closeGraceMs?: number } = {},
+  options: {
+    dataDir?: string;
+    uploadMemoryBytes?: number;
+    closeGraceMs?: number;
+    defaultQuotaBytes?: number | null;
+    diskReserve?: DiskReserve;
+  } = {},
 ): Promise<TestServer> {
   let test: TestServer | undefined;
   // Registered before the directory's removal, so that it runs first (hooks run in order).
@@ -202,6 +235,8 @@ export async function startTestServer(
     now: clock.now,
     uploadMemoryBytes: options.uploadMemoryBytes,
     closeGraceMs: options.closeGraceMs,
+    defaultQuotaBytes: options.defaultQuotaBytes,
+    diskReserve: options.diskReserve,
   });
   test = new TestServer(server, dataDir, clock);
   return test;
@@ -229,8 +264,37 @@ export function tempFiles(root: string): string[] {
   return statSync(tmp, { throwIfNoEntry: false }) ? readdirSync(tmp) : [];
 }
 
-/** Bytes and their object name. */
+/**
+ * Gives bytes the shape of a pack, in place: the last 4 bytes become the trailer of a one-blob
+ * header (what the server checks without keys: object-shape.ts). At least `MIN_PACK_BYTES`.
+ */
+export function asPack<T extends Uint8Array>(bytes: T): T {
+  assert.ok(bytes.length >= MIN_PACK_BYTES, `a pack has at least ${MIN_PACK_BYTES} bytes`);
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).writeUInt32LE(
+    ONE_BLOB_HEADER,
+    bytes.length - 4,
+  );
+  return bytes;
+}
+
+/**
+ * `text` in an object the server accepts as any kind but `keys` (it has the shape of a pack, and
+ * is larger than any sealed object's minimum), and its name.
+ */
 export function blob(text: string): { bytes: Buffer; name: string } {
-  const bytes = Buffer.from(text);
+  const bytes = asPack(Buffer.concat([Buffer.from(text.padEnd(28, ".")), Buffer.alloc(83)]));
+  return { bytes, name: sha256(bytes) };
+}
+
+/**
+ * A real password key slot (default scrypt cost) as the repository stores it, and its name;
+ * `kdf` overrides its parameters afterwards (a hostile slot: it no longer opens).
+ */
+export async function keySlotOf(
+  label: string,
+  kdf: Partial<{ N: number; r: number; p: number }> = {},
+): Promise<{ bytes: Buffer; name: string }> {
+  const slot = await createPasswordSlot(generateMasterKey(), "test password", label);
+  const bytes = Buffer.from(JSON.stringify({ ...slot, kdf: { ...slot.kdf, ...kdf } }));
   return { bytes, name: sha256(bytes) };
 }

@@ -22,6 +22,7 @@ import {
   revokeAgent,
   type SnapshotAction,
   setPolicy,
+  setTenantQuota,
   showPolicy,
   showTenant,
   type TenantView,
@@ -36,6 +37,13 @@ import {
 } from "../../server/offboarding/offboarding.js";
 import { describeDelay } from "../../server/offboarding/plan.js";
 import type { DeletionView } from "../../server/offboarding/view.js";
+import { addKeySlot } from "../../server/operator-keys.js";
+import {
+  listQuarantines,
+  type QuarantineView,
+  quarantineAgent,
+  releaseQuarantine,
+} from "../../server/quarantine/quarantine.js";
 import type { PruneReport } from "../../server/retention/prune.js";
 import { certificateFingerprint } from "../../server/tls.js";
 import type { Command, CommandContext, OptionTable } from "../command.js";
@@ -64,17 +72,24 @@ const options = {
   by: { type: "string" },
   delay: { type: "string" },
   role: { type: "string" },
+  file: { type: "string" },
+  since: { type: "string" },
+  "default-quota": { type: "string" },
 } satisfies OptionTable;
 
 const USAGE = [
-  "rempart admin tenant create NAME --retention-days N [--immutable-days N] [--quota SIZE]",
-  "       rempart admin tenant list | tenant show NAME",
+  "rempart admin tenant create NAME --retention-days N [--immutable-days N] [--quota SIZE|none]",
+  "           (no --quota: the default quota, 1T unless --default-quota SIZE|none)",
+  "       rempart admin tenant list | tenant show NAME | tenant set-quota NAME SIZE|none",
   "       rempart admin tenant delete NAME --requested-by ADMIN [--delay 72h]   (at least 24h)",
   "       rempart admin tenant cancel-delete NAME --by OTHER_ADMIN",
   "       rempart admin run-deletions [--dry-run]",
   "       rempart admin operator add USERNAME --role admin|technician | operator list",
   "       rempart admin enroll-token NAME --expires 24h [--restore]",
   "       rempart admin agent list NAME | agent revoke AGENT_ID",
+  "       rempart admin key add NAME --file SLOT.json",
+  "       rempart admin quarantine NAME --agent ID [--since TIME]   (default: all it uploaded)",
+  "       rempart admin quarantine release NAME --agent ID | quarantine list NAME",
   "       rempart admin audit [--tenant NAME] [--limit N]",
   "       rempart admin policy set NAME [--agent ID] [--keep-within 14d] [--keep-daily 7]",
   "           [--keep-weekly 4] [--keep-monthly 12] [--keep-yearly 3] [--known-good-after 7d]",
@@ -103,9 +118,25 @@ export function parseSize(text: string): number {
   if (!Number.isSafeInteger(bytes) || bytes < 1)
     throw new RempartError(
       "InvalidArgument",
-      `--quota wants a size such as 500G or 2T, not ${JSON.stringify(text)}`,
+      `a size is wanted, such as 500G or 2T, not ${JSON.stringify(text)}`,
     );
   return bytes;
+}
+
+/** A size, or `none` for no limit (a quota). */
+function sizeOrNone(text: string): number | null {
+  return text.trim().toLowerCase() === "none" ? null : parseSize(text);
+}
+
+/** `--since`: an ISO 8601 time (`2026-11-30T22:00:00Z`, or a date), as UTC with a Z. */
+function parseSince(text: string): string {
+  const time = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim()) || Number.isNaN(time.getTime()))
+    throw new RempartError(
+      "InvalidArgument",
+      `--since wants a time such as 2026-11-30T22:00:00Z, not ${JSON.stringify(text)}`,
+    );
+  return time.toISOString();
 }
 
 const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
@@ -235,6 +266,30 @@ function agentStatus(agent: AgentView, now: Date): string {
   return new Date(agent.expires_at) <= now ? "expired" : "active";
 }
 
+/** The last backup as reported, and whether the catalog confirms it. */
+function lastBackup(agent: AgentView): string {
+  if (agent.last_backup_status === null) return "none";
+  const when = agent.last_backup_at ? ` ${day(agent.last_backup_at)}` : "";
+  const unverified =
+    agent.last_backup_verified === false
+      ? agent.last_backup_snapshot_id === null
+        ? " (unverified: no snapshot named)"
+        : ` (unverified: no snapshot ${agent.last_backup_snapshot_id.slice(0, 12)} committed by this agent)`
+      : "";
+  return `${agent.last_backup_status}${unverified}${when}`;
+}
+
+function printQuarantine(output: Output, q: QuarantineView): void {
+  const state = q.released_at === null ? "active" : `released ${day(q.released_at)}`;
+  output.line(
+    `quarantine #${q.id}: agent ${q.agent_id} (${q.hostname ?? "?"}), uploads since ${day(q.since)}, ${state}: ${q.hidden_objects} object(s) hidden, ${formatBytes(q.hidden_bytes)}`,
+  );
+  if (q.affected_snapshots > 0)
+    output.warn(
+      `warning: ${q.affected_snapshots} snapshot(s) of other agents list packs this quarantine hides (they deduplicated against its uploads); a later --since spares them`,
+    );
+}
+
 function printTenant(output: Output, tenant: TenantView): void {
   const quota =
     tenant.quota_bytes === null ? "no quota" : `quota ${formatBytes(tenant.quota_bytes)}`;
@@ -247,7 +302,7 @@ function printAgents(output: Output, agents: readonly AgentView[], now: Date): v
   if (agents.length === 0) output.line("no agents");
   for (const agent of agents)
     output.line(
-      `${agent.id}  ${agent.hostname}  ${agentStatus(agent, now)}  scopes ${agent.scopes.join(",")}  last seen ${day(agent.last_seen_at)}  version ${agent.version ?? "?"}  last backup ${agent.last_backup_status ?? "none"} ${agent.last_backup_at ? day(agent.last_backup_at) : ""}`.trimEnd(),
+      `${agent.id}  ${agent.hostname}  ${agentStatus(agent, now)}  scopes ${agent.scopes.join(",")}  last seen ${day(agent.last_seen_at)}  version ${agent.version ?? "?"}  last backup ${lastBackup(agent)}`,
     );
 }
 
@@ -301,13 +356,84 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
       name,
       retention_days: retention,
       ...(immutable === undefined ? {} : { immutable_days: immutable }),
-      ...(quota === undefined ? {} : { quota_bytes: parseSize(quota) }),
+      ...(quota === undefined ? {} : { quota_bytes: sizeOrNone(quota) }),
     });
     if (output.json) output.object(tenant);
     else {
       output.line("created tenant:");
       printTenant(output, tenant);
       output.line(`next: rempart admin enroll-token ${tenant.name} --expires 24h`);
+    }
+    return EXIT.ok;
+  }
+  if (group === "tenant" && action === "set-quota") {
+    const name = argument(context, 2, "the tenant NAME");
+    const tenant = await setTenantQuota(ctx, await actor(), name, {
+      quota_bytes: sizeOrNone(argument(context, 3, "the SIZE (or none)")),
+    });
+    if (output.json) output.object(tenant);
+    else printTenant(output, tenant);
+    return EXIT.ok;
+  }
+  if (group === "key" && action === "add") {
+    const name = argument(context, 2, "the tenant NAME");
+    const file = requiredString(context, "file", "slot.json");
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (error) {
+      throw new RempartError(
+        "NotFound",
+        `cannot read the key slot file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        { file },
+      );
+    }
+    const added = await addKeySlot(ctx, await actor(), name, bytes);
+    if (output.json) output.object(added);
+    else
+      output.line(
+        added.outcome === "created"
+          ? `added key slot ${added.name} to tenant ${name}`
+          : `tenant ${name} already has key slot ${added.name}`,
+      );
+    return EXIT.ok;
+  }
+  if (group === "quarantine") {
+    if (action === "list") {
+      const quarantines = await listQuarantines(ctx, argument(context, 2, "the tenant NAME"));
+      if (output.json) output.object(quarantines);
+      else if (quarantines.length === 0) output.line("no quarantines");
+      else for (const q of quarantines) printQuarantine(output, q);
+      return EXIT.ok;
+    }
+    const agentId = requiredString(context, "agent", "AGENT_ID");
+    if (action === "release") {
+      const released = await releaseQuarantine(
+        ctx,
+        await actor(),
+        argument(context, 2, "the tenant NAME"),
+        agentId,
+      );
+      if (output.json) output.object(released);
+      else
+        output.line(
+          `released quarantine #${released.id} of agent ${released.agent_id}: its uploads since ${day(released.since)} are shown again`,
+        );
+      return EXIT.ok;
+    }
+    const since = context.string("since");
+    const quarantine = await quarantineAgent(
+      ctx,
+      await actor(),
+      argument(context, 1, "the tenant NAME"),
+      { agent_id: agentId, ...(since === undefined ? {} : { since: parseSince(since) }) },
+    );
+    if (output.json) output.object(quarantine);
+    else {
+      printQuarantine(output, quarantine);
+      output.line(
+        "nothing was deleted; to stop the machine too: rempart admin agent revoke AGENT_ID",
+      );
     }
     return EXIT.ok;
   }
@@ -585,7 +711,7 @@ async function run(context: CommandContext, ctx: AdminContext, dataDir: string):
 export const adminCommand: Command = {
   name: "admin",
   summary:
-    "manage the server's tenants, operators, agents, retention, holds, prune, GC, deletions and audit log (on the server machine)",
+    "manage the server's tenants, operators, agents, key slots, quarantines, retention, holds, prune, GC, deletions and audit log (on the server machine)",
   usage: USAGE,
   options,
   async run(context) {
@@ -598,9 +724,15 @@ export const adminCommand: Command = {
       );
     const data = await openDataDir(dataDir);
     try {
+      const defaultQuota = context.string("default-quota");
       return await run(
         context,
-        { catalog: data.catalog, stores: data.stores, now: () => new Date() },
+        {
+          catalog: data.catalog,
+          stores: data.stores,
+          now: () => new Date(),
+          ...(defaultQuota === undefined ? {} : { defaultQuotaBytes: sizeOrNone(defaultQuota) }),
+        },
         dataDir,
       );
     } finally {

@@ -1,15 +1,26 @@
 import { resolve } from "node:path";
 import { RempartError } from "../../errors.js";
+import type { DiskReserve } from "../../server/quota.js";
 import { startServer } from "../../server/server.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
+import { parseSize } from "./admin.js";
 
 const options = {
   data: { type: "string" },
   listen: { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  "default-quota": { type: "string" },
+  "disk-reserve": { type: "string" },
 } satisfies OptionTable;
+
+/** `--disk-reserve 2G` or `--disk-reserve 5%`. */
+export function parseReserve(text: string): DiskReserve {
+  const percent = /^(\d{1,2}(?:\.\d+)?)%$/.exec(text.trim());
+  if (percent) return { percent: Number(percent[1]) };
+  return { bytes: parseSize(text) };
+}
 
 export const DEFAULT_LISTEN = "127.0.0.1:8443";
 
@@ -24,6 +35,15 @@ export function parseListen(text: string): { host: string; port: number } {
       `--listen wants HOST:PORT (e.g. ${DEFAULT_LISTEN}, 0.0.0.0:8443 or [::]:8443), not ${JSON.stringify(text)}`,
     );
   return { host, port };
+}
+
+function optionalQuota(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined;
+  return text.trim().toLowerCase() === "none" ? null : parseSize(text);
+}
+
+function optionalReserve(text: string | undefined): DiskReserve | undefined {
+  return text === undefined ? undefined : parseReserve(text);
 }
 
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -46,7 +66,8 @@ export const serverCommand: Command = {
   name: "server",
   summary: "run the backup server (HTTPS) until SIGINT or SIGTERM",
   usage:
-    "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--json]",
+    "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n" +
+    "       [--default-quota SIZE|none (1T)] [--disk-reserve SIZE|N% (2G)] [--json]",
   options,
   async run(context) {
     const { output } = context;
@@ -57,6 +78,8 @@ export const serverCommand: Command = {
       listen: parseListen(context.string("listen") ?? DEFAULT_LISTEN),
       tlsCert: context.string("tls-cert"),
       tlsKey: context.string("tls-key"),
+      defaultQuotaBytes: optionalQuota(context.string("default-quota")),
+      diskReserve: optionalReserve(context.string("disk-reserve")),
       log: (line) => output.warn(line),
     });
     const admin = server.firstAdminPassword;

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import Sqlite from "better-sqlite3";
 import type { Tenant } from "../../catalog/catalog.js";
 import { type DataDir, openDataDir } from "../data-dir.js";
-import { sha256, startTestServer, tempDir } from "../test-support.js";
+import { asPack, sha256, startTestServer, tempDir } from "../test-support.js";
 import { collectTenant, isStray, withGcLock } from "./gc.js";
 
 const SYSTEM = { kind: "system", id: "test" } as const;
@@ -66,7 +66,7 @@ describe("GC racing commits", () => {
       // which may have been deleted meanwhile. GC (grace 0) runs while the commits are in flight.
       const uploads = await Promise.all(
         agents.map(async (agent) => {
-          const packs = [randomBytes(200), randomBytes(300)];
+          const packs = [asPack(randomBytes(200)), asPack(randomBytes(300))];
           for (const pack of packs) {
             const answer = await server.put(agent.credential, "data", sha256(pack), pack);
             assert.ok(answer.status < 300, answer.body.toString());

@@ -8,7 +8,7 @@ import { isRempartError } from "../../errors.js";
 import type { EnrollResponse } from "../../protocol/api.js";
 import { openDataDir } from "../data-dir.js";
 import { collectTenant } from "../gc/gc.js";
-import { sha256, startTestServer, type TestServer } from "../test-support.js";
+import { asPack, sha256, startTestServer, type TestServer } from "../test-support.js";
 import { planPrune, pruneTenant } from "./prune.js";
 
 const DAY = 86_400_000;
@@ -108,7 +108,7 @@ async function commitVia(
   shared: Buffer,
   claimed: Date,
 ): Promise<{ id: string; own: string }> {
-  const own = randomBytes(64);
+  const own = asPack(randomBytes(128));
   for (const pack of [shared, own]) {
     const answer = await server.put(agent.credential, "data", sha256(pack), pack);
     assert.ok(answer.status === 201 || answer.status === 200, answer.body.toString());
@@ -139,7 +139,7 @@ describe("prune and GC against a flood", () => {
     t.after(() => data.catalog.close());
     const acme = (await data.catalog.getTenant(created.id)) as Tenant;
     await data.catalog.setRetentionPolicy(acme.id, null, rulesOf(14), server.clock.now());
-    const shared = randomBytes(128);
+    const shared = asPack(randomBytes(128));
 
     // Ninety days of daily backups, the agent's clock ten years off either way.
     const TEN_YEARS = 3653 * DAY;
@@ -217,7 +217,7 @@ describe("prune and immutability", () => {
     const data = await openDataDir(server.dataDir);
     t.after(() => data.catalog.close());
     const acme = (await data.catalog.getTenant(created.id)) as Tenant;
-    const { id } = await commitVia(server, agent, randomBytes(32), server.clock.now());
+    const { id } = await commitVia(server, agent, asPack(randomBytes(128)), server.clock.now());
     const start = server.clock.now().getTime();
 
     const early = new Date(start + 5 * DAY);

@@ -1,21 +1,30 @@
 /**
  * The agent's object routes. The tenant comes from the credential, never from the path, so no
  * request can even name another tenant's objects. An object exists for an agent when its tenant's
- * catalog records it (and, for snapshots, when the commit was recorded): the same rows the
- * commit checks, so a listing never promises a pack that a commit would call missing.
+ * catalog records it (and, for snapshots, when the commit was recorded) and no quarantine hides
+ * it: the same rows the commit checks, so a listing never promises a pack that a commit would
+ * call missing. Uploads are refused unless they have the shape of their kind (object-shape.ts,
+ * key-slot-admission.ts) and the disk keeps its reserve (quota.ts).
  */
 import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { MAX_PAGE } from "../../catalog/catalog.js";
+import { MAX_PAGE, type StoredObject } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
-import { isObjectKind, type ObjectListing } from "../../protocol/api.js";
+import {
+  isObjectKind,
+  MAX_LISTING_PAGE,
+  type ObjectListing,
+  type ObjectListingEntry,
+} from "../../protocol/api.js";
 import type { FsObjectStore } from "../../storage/fs/fs-store.js";
 import { isValidRef, type ObjectKind, type ObjectRef } from "../../storage/object-store.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
 import { objectBodyLength, readObjectBody, sendEmpty, sendJson } from "../http.js";
-import { reserveQuota } from "../quota.js";
+import { keySlotProblem, MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
+import { type ShapeProblem, shapeProblem, sizeProblem, TailKeeper } from "../object-shape.js";
+import { checkDiskReserve, reserveQuota } from "../quota.js";
 import { parseRange } from "../range.js";
 import type { ParamDoc, Route } from "../router.js";
 
@@ -49,37 +58,58 @@ function refOf(params: Readonly<Record<string, string>>): ObjectRef {
   return ref;
 }
 
-/** The object's size when it exists for this tenant; undefined otherwise, whoever else has it. */
+/**
+ * The object's size when it exists for this tenant and no quarantine hides it; undefined
+ * otherwise, whoever else has it.
+ */
 async function sizeFor(
   ctx: ServerContext,
   tenantId: string,
   store: FsObjectStore,
   ref: ObjectRef,
 ): Promise<number | undefined> {
-  const known =
-    ref.kind === "snapshots"
-      ? ((await ctx.catalog.getSnapshot(tenantId, ref.name))?.state ?? "deleted") !== "deleted"
-      : await ctx.catalog.objectExists(tenantId, ref.kind, ref.name);
-  return known ? (await store.stat(ref))?.size : undefined;
+  const visible = await ctx.catalog.getVisibleObject(tenantId, ref.kind, ref.name);
+  return visible === undefined ? undefined : (await store.stat(ref))?.size;
 }
 
 function notFound(ref: ObjectRef): ApiError {
   return new ApiError("NotFound", `there is no ${ref.kind} object ${ref.name}`);
 }
 
-async function recordedNames(ctx: ServerContext, tenantId: string, kind: ObjectKind) {
-  if (kind === "snapshots")
-    return (await ctx.catalog.listSnapshots(tenantId))
-      .filter((s) => s.state !== "deleted")
-      .map((s) => s.id);
-  const names: string[] = [];
+/** Every visible record of a kind, page after page. */
+async function allVisible(ctx: ServerContext, tenantId: string, kind: ObjectKind) {
+  const records: StoredObject[] = [];
   for (let after = ""; ; ) {
-    const page = await ctx.catalog.listObjectNames(tenantId, kind, { after, limit: MAX_PAGE });
-    names.push(...page);
+    const page = await ctx.catalog.listVisibleObjects(tenantId, kind, { after, limit: MAX_PAGE });
+    records.push(...page);
     const last = page.at(-1);
-    if (page.length < MAX_PAGE || last === undefined) return names;
-    after = last;
+    if (page.length < MAX_PAGE || last === undefined) return records;
+    after = last.name;
   }
+}
+
+/** `?limit=N&after=NAME`: a page, or undefined for the whole listing. */
+function pageOf(query: URLSearchParams): { after: string; limit: number } | undefined {
+  const limit = query.get("limit");
+  const after = query.get("after");
+  if (limit === null) {
+    if (after !== null) throw new ApiError("BadRequest", "after needs limit");
+    return undefined;
+  }
+  if (!/^\d{1,6}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LISTING_PAGE)
+    throw new ApiError("BadRequest", `limit must be a whole number from 1 to ${MAX_LISTING_PAGE}`);
+  if (after !== null && after !== "config" && !/^[0-9a-f]{64}$/.test(after))
+    throw new ApiError("BadRequest", "after must be an object name (the last one of a page)");
+  return { after: after ?? "", limit: Number(limit) };
+}
+
+function listed(record: StoredObject, size: number): ObjectListingEntry {
+  return {
+    name: record.name,
+    size,
+    received_at: record.createdAt.toISOString(),
+    agent: record.createdByAgent,
+  };
 }
 
 export const listObjects: Route = {
@@ -87,22 +117,48 @@ export const listObjects: Route = {
   path: "/v1/repo/objects/{kind}",
   auth: "agent",
   scope: "backup",
-  summary: "List the tenant's objects of one kind, with their sizes",
+  summary:
+    "List the tenant's objects of one kind, by name, with size, receipt time and uploader (objects a quarantine hides are left out)",
   params: { kind: KIND_PARAM },
-  responses: { 200: { description: "every object of that kind", schema: "ObjectListing" } },
+  queryParams: {
+    limit: {
+      description: `at most this many (1 to ${MAX_LISTING_PAGE}); without it, every object`,
+      schema: { type: "integer", minimum: 1, maximum: MAX_LISTING_PAGE },
+    },
+    after: {
+      description: "only names after this one: the `next` of the previous page",
+      schema: { type: "string", pattern: "^(config|[0-9a-f]{64})$" },
+    },
+  },
+  responses: { 200: { description: "the objects of that kind", schema: "ObjectListing" } },
   errors: ["NotFound"],
-  async handle({ res, params, who, ctx }) {
+  async handle({ res, params, query, who, ctx }) {
     const kind = kindOf(params.kind);
+    const page = pageOf(query);
     const tenantId = who.tenant.id;
     const store = await ctx.stores.get(tenantId);
+    const records =
+      page === undefined
+        ? await allVisible(ctx, tenantId, kind)
+        : await ctx.catalog.listVisibleObjects(tenantId, kind, page);
+    // The store has the last word on what is there: a record whose file GC is removing is left out.
     const sizes = new Map<string, number>();
-    for await (const info of store.list(kind)) sizes.set(info.name, info.size);
-    const names = await recordedNames(ctx, tenantId, kind);
+    if (page === undefined || records.length > 64)
+      for await (const info of store.list(kind)) sizes.set(info.name, info.size);
+    else
+      for (const record of records) {
+        const info = await store.stat({ kind, name: record.name });
+        if (info !== undefined) sizes.set(record.name, info.size);
+      }
+    const last = records.at(-1);
     const listing: ObjectListing = {
-      objects: names.flatMap((name) => {
-        const size = sizes.get(name);
-        return size === undefined ? [] : [{ name, size }];
+      objects: records.flatMap((record) => {
+        const size = sizes.get(record.name);
+        return size === undefined ? [] : [listed(record, size)];
       }),
+      ...(page !== undefined && last !== undefined && records.length === page.limit
+        ? { next: last.name }
+        : {}),
     };
     sendJson(res, 200, listing);
   },
@@ -225,6 +281,7 @@ export const putObject: Route = {
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "QuotaExceeded",
+    "StorageFull",
   ],
   async handle({ req, res, params, who, ctx }) {
     const ref = refOf(params);
@@ -235,20 +292,44 @@ export const putObject: Route = {
       );
     const length = objectBodyLength(req);
     const tenantId = who.tenant.id;
-    const store = await ctx.stores.get(tenantId);
+    // Refused on its declared size, before a byte of the body is read.
+    const bySize =
+      ref.kind === "keys" && length > MAX_KEY_SLOT_BYTES
+        ? `a key slot has at most ${MAX_KEY_SLOT_BYTES} bytes, not ${length}`
+        : sizeProblem(ref.kind, length)?.message;
+    if (bySize !== undefined) await refuseShape(ctx, who, ref, length, bySize);
     // A name already recorded adds no bytes (a no-op or a conflict): the quota does not apply.
     const recorded = await ctx.catalog.objectExists(tenantId, ref.kind, ref.name);
+    if (ref.kind === "keys" && !recorded) await refuseKeyAfterEnrollment(ctx, tenantId);
+    const store = await ctx.stores.get(tenantId);
     const release = recorded ? () => {} : await reserveQuota(ctx, who.tenant, length);
     try {
+      if (!recorded) await checkDiskReserve(ctx, length);
       const outcome = await ctx.uploadMemory.with(length, async () => {
         const hash = createHash("sha256");
-        const body = await readObjectBody(req, res, length, (chunk) => hash.update(chunk));
+        const tail = new TailKeeper();
+        const body = await readObjectBody(req, res, length, (chunk) => {
+          hash.update(chunk);
+          tail.update(chunk);
+        });
         const actual = hash.digest("hex");
         if (ref.kind !== "config" && actual !== ref.name)
           throw new ApiError(
             "HashMismatch",
             `the body's SHA-256 is ${actual}, not its name ${ref.name}: nothing was stored`,
             { expected: ref.name, actual },
+          );
+        const problem: ShapeProblem | string | undefined =
+          ref.kind === "keys"
+            ? keySlotProblem(body, "agent").problem
+            : shapeProblem(ref.kind, length, tail.bytes());
+        if (problem !== undefined)
+          await refuseShape(
+            ctx,
+            who,
+            ref,
+            length,
+            typeof problem === "string" ? problem : problem.message,
           );
         return storeObject(ctx, who, store, ref, body);
       });
@@ -258,6 +339,54 @@ export const putObject: Route = {
     }
   },
 };
+
+/**
+ * Refuses an upload that cannot be what its kind says, and records the attempt: an agent sending
+ * such objects is broken or in someone else's hands, which its operator should learn.
+ */
+async function refuseShape(
+  ctx: ServerContext,
+  who: AgentPrincipal,
+  ref: ObjectRef,
+  size: number,
+  problem: string,
+): Promise<never> {
+  const reason =
+    size === 0
+      ? "empty"
+      : ref.kind === "keys"
+        ? "not-a-key-slot"
+        : ref.kind === "data"
+          ? "not-a-pack"
+          : "too-small";
+  await ctx.catalog.appendAudit(
+    {
+      actor: { kind: "agent", id: who.agent.id },
+      action: "object.refused",
+      tenantId: who.tenant.id,
+      details: { kind: ref.kind, name: ref.name, size, reason },
+    },
+    ctx.now(),
+  );
+  throw new ApiError(
+    "BadRequest",
+    `${ref.kind}/${ref.name} was refused: ${problem}; nothing was stored`,
+    { reason, kind: ref.kind, name: ref.name, size },
+  );
+}
+
+/**
+ * Key slots decide who can open the repository and what every reader pays to try: once the
+ * tenant's repository exists (its config is stored), only an operator adds them.
+ */
+async function refuseKeyAfterEnrollment(ctx: ServerContext, tenantId: string): Promise<void> {
+  if (await ctx.catalog.objectExists(tenantId, "config", "config"))
+    throw new ApiError(
+      "Conflict",
+      "the tenant's repository is initialised: agents add key slots only while creating it; an operator adds more (rempart admin key add, or POST /v1/tenants/{name}/keys)",
+      { reason: "repository-initialized", kind: "keys" },
+    );
+}
 
 async function storeObject(
   ctx: ServerContext,

@@ -1,6 +1,11 @@
 /** Operator routes (session token): thin doors onto admin.ts, which `rempart admin` shares. */
 import { MAX_PAGE } from "../../catalog/catalog.js";
-import { parseEnrollTokenRequest, parseTenantRequest } from "../../protocol/api.js";
+import {
+  parseEnrollTokenRequest,
+  parseQuarantineRequest,
+  parseQuotaRequest,
+  parseTenantRequest,
+} from "../../protocol/api.js";
 import {
   type AdminActor,
   type AdminContext,
@@ -10,11 +15,15 @@ import {
   listTenants,
   readAudit,
   revokeAgent,
+  setTenantQuota,
   showTenant,
 } from "../admin.js";
 import { ApiError } from "../api-error.js";
 import type { OperatorPrincipal } from "../auth.js";
-import { readJson, sendJson } from "../http.js";
+import { objectBodyLength, readJson, readObjectBody, sendJson } from "../http.js";
+import { MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
+import { addKeySlot } from "../operator-keys.js";
+import { listQuarantines, quarantineAgent, releaseQuarantine } from "../quarantine/quarantine.js";
 import type { ParamDoc, Route } from "../router.js";
 
 const TENANT_PARAM: ParamDoc = {
@@ -168,5 +177,103 @@ export const auditList: Route = {
       beforeId: wholeNumber(query, "before", Number.MAX_SAFE_INTEGER),
     });
     sendJson(res, 200, entries);
+  },
+};
+
+export const tenantQuotaSet: Route = {
+  method: "POST",
+  path: "/v1/tenants/{name}/quota",
+  auth: "operator",
+  role: "admin",
+  summary: "Set a tenant's quota (admin role); null: unlimited",
+  params: { name: TENANT_PARAM },
+  body: { contentType: "application/json", schema: "QuotaRequest" },
+  responses: { 200: { description: "the tenant", schema: "Tenant" } },
+  errors: ["NotFound", "UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, params, who, ctx }) {
+    const request = parseQuotaRequest(await readJson(req, res));
+    sendJson(res, 200, await setTenantQuota(ctx, actorOf(who), param(params, "name"), request));
+  },
+};
+
+export const keySlotAdd: Route = {
+  method: "POST",
+  path: "/v1/tenants/{name}/keys",
+  auth: "operator",
+  role: "admin",
+  summary:
+    "Add a key slot to a tenant's repository (admin role); the body is the slot's JSON, stored byte for byte",
+  params: { name: TENANT_PARAM },
+  body: { contentType: "application/octet-stream" },
+  responses: {
+    200: { description: "these bytes were already stored", schema: "KeySlotResponse" },
+    201: { description: "stored", schema: "KeySlotResponse" },
+  },
+  errors: ["NotFound", "Conflict", "UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, params, who, ctx }) {
+    const length = objectBodyLength(req);
+    if (length > MAX_KEY_SLOT_BYTES)
+      throw new ApiError("PayloadTooLarge", `a key slot has at most ${MAX_KEY_SLOT_BYTES} bytes`, {
+        limit: MAX_KEY_SLOT_BYTES,
+      });
+    const body = await readObjectBody(req, res, length, () => {});
+    const answer = await addKeySlot(ctx, actorOf(who), param(params, "name"), body);
+    sendJson(res, answer.outcome === "created" ? 201 : 200, answer);
+  },
+};
+
+export const quarantineCreate: Route = {
+  method: "POST",
+  path: "/v1/tenants/{name}/quarantines",
+  auth: "operator",
+  role: "admin",
+  summary:
+    "Quarantine an agent (admin role): hide what it uploaded since a time from every agent's listings and reads; nothing is deleted",
+  params: { name: TENANT_PARAM },
+  body: { contentType: "application/json", schema: "QuarantineRequest" },
+  responses: { 201: { description: "the quarantine", schema: "Quarantine" } },
+  errors: ["NotFound", "Conflict", "UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, params, who, ctx }) {
+    const request = parseQuarantineRequest(await readJson(req, res));
+    sendJson(res, 201, await quarantineAgent(ctx, actorOf(who), param(params, "name"), request));
+  },
+};
+
+export const quarantineRelease: Route = {
+  method: "POST",
+  path: "/v1/tenants/{name}/quarantines/{agent}/release",
+  auth: "operator",
+  role: "admin",
+  summary: "Release an agent's quarantine (admin role): its objects are shown again",
+  params: {
+    name: TENANT_PARAM,
+    agent: { description: "the quarantined agent's id", schema: { type: "string" } },
+  },
+  responses: { 200: { description: "the released quarantine", schema: "Quarantine" } },
+  errors: ["NotFound"],
+  async handle({ res, params, who, ctx }) {
+    sendJson(
+      res,
+      200,
+      await releaseQuarantine(ctx, actorOf(who), param(params, "name"), param(params, "agent")),
+    );
+  },
+};
+
+export const quarantinesList: Route = {
+  method: "GET",
+  path: "/v1/tenants/{name}/quarantines",
+  auth: "operator",
+  summary: "A tenant's quarantines, released ones included, oldest first",
+  params: { name: TENANT_PARAM },
+  responses: {
+    200: {
+      description: "the quarantines",
+      schema: { type: "array", items: { $ref: "#/components/schemas/Quarantine" } },
+    },
+  },
+  errors: ["NotFound"],
+  async handle({ res, params, ctx }) {
+    sendJson(res, 200, await listQuarantines(ctx, param(params, "name")));
   },
 };

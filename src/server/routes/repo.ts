@@ -11,7 +11,8 @@ import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
 import { readJson, sendEmpty, sendJson } from "../http.js";
-import { reserveQuota } from "../quota.js";
+import { sizeProblem } from "../object-shape.js";
+import { checkDiskReserve, reserveQuota } from "../quota.js";
 import type { Route } from "../router.js";
 import { sha256Hex } from "../tokens.js";
 
@@ -55,6 +56,12 @@ async function commit(
       `the snapshot's SHA-256 is ${actual}, not its name ${request.name}: nothing was committed`,
       { expected: request.name, actual },
     );
+  const tooSmall = sizeProblem("snapshots", bytes.length);
+  if (tooSmall !== undefined)
+    throw new ApiError("BadRequest", `snapshot ${request.name} was refused: ${tooSmall.message}`, {
+      reason: tooSmall.reason,
+      size: bytes.length,
+    });
   const claimedTime = new Date(request.claimed_time);
   if (Number.isNaN(claimedTime.getTime()))
     throw new ApiError("BadRequest", `"claimed_time" is not a valid time`);
@@ -62,17 +69,20 @@ async function commit(
   if (existing !== undefined) return { status: 200, answer: alreadyCommitted(existing) };
   // The catalog is what listings show, so it decides what is missing; the store checks again.
   // Packs re-recorded after this instant (GC collected them while this commit was checked, and an
-  // agent uploaded them again) count as missing: the catalog then refuses the commit.
+  // agent uploaded them again) count as missing: the catalog then refuses the commit. So do packs
+  // a quarantine hides: a listing does not show them, a commit cannot lean on them.
   const checkedAt = ctx.now();
   const missing: string[] = [];
   for (const pack of request.packs)
-    if (!(await ctx.catalog.objectExists(tenantId, "data", pack))) missing.push(pack);
+    if ((await ctx.catalog.getVisibleObject(tenantId, "data", pack)) === undefined)
+      missing.push(pack);
   if (missing.length > 0) throw missingPacks(missing);
 
   const recorded = await ctx.catalog.objectExists(tenantId, "snapshots", request.name);
   const release = recorded ? () => {} : await reserveQuota(ctx, who.tenant, bytes.length);
   let record: SnapshotRecord;
   try {
+    if (!recorded) await checkDiskReserve(ctx, bytes.length);
     const store = await ctx.stores.get(tenantId);
     await store
       .commitSnapshot({
@@ -86,6 +96,9 @@ async function commit(
           throw missingPacks(error.details.missing as string[]);
         throw error;
       });
+    // The receipt time is the server's clock, read now: retention never trusts the agent's. The
+    // object's record gets the same instant, so listings show it as the snapshot's receipt time.
+    const receivedAt = ctx.now();
     await ctx.catalog.recordObject(
       {
         tenantId,
@@ -94,9 +107,8 @@ async function commit(
         size: bytes.length,
         createdByAgent: who.agent.id,
       },
-      ctx.now(),
+      receivedAt,
     );
-    // The receipt time is the server's clock, read now: retention never trusts the agent's.
     record = await ctx.catalog.recordSnapshot(
       {
         tenantId,
@@ -107,7 +119,7 @@ async function commit(
         packsRecordedBy: checkedAt,
         ...(request.logical_bytes === undefined ? {} : { logicalBytes: request.logical_bytes }),
       },
-      ctx.now(),
+      receivedAt,
     );
   } catch (error) {
     if (isRempartError(error, "ObjectConflict")) {
@@ -158,6 +170,7 @@ export const commitSnapshot: Route = {
     "MissingPacks",
     "Conflict",
     "QuotaExceeded",
+    "StorageFull",
     "UnsupportedMediaType",
     "PayloadTooLarge",
   ],
@@ -173,7 +186,8 @@ export const checkin: Route = {
   path: "/v1/agent/checkin",
   auth: "agent",
   scope: "backup",
-  summary: "Report the agent's version and last backup result",
+  summary:
+    "Report the agent's version and last backup result (a success is verified against the snapshots this agent committed)",
   body: { contentType: "application/json", schema: "CheckinRequest" },
   responses: { 204: { description: "recorded" } },
   errors: ["UnsupportedMediaType", "PayloadTooLarge"],
@@ -191,6 +205,7 @@ export const checkin: Route = {
                 at: new Date(last.at),
                 status: last.outcome,
                 error: last.error ?? null,
+                snapshotId: last.snapshot_id ?? null,
               },
             }),
       },
