@@ -531,4 +531,14 @@ export interface Catalog {
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
 
   close(): Promise<void>;
+
+  /**
+   * Which of `names` (at most `MAX_LOOKUP`) the tenant has of `kind`, as `objectExists` would
+   * answer for each, in no particular order: one query for many names, so that a caller checking
+   * thousands (a commit's packs) can let others in between batches.
+   */
+  existingObjects(tenantId: string, kind: ObjectKind, names: readonly string[]): Promise<string[]>;
 }
+
+/** Most names one `existingObjects` call takes. */
+export const MAX_LOOKUP = 1000;
