@@ -1,6 +1,7 @@
 /** What every route handler may use: the catalog, the tenants' stores, the clock and the limits. */
 import type { Catalog } from "../catalog/catalog.js";
-import type { Budget } from "./budget.js";
+import type { Allowance, Budget } from "./budget.js";
+import type { CommitRateLimit } from "./rate-limit.js";
 import type { TenantStores } from "./tenant-stores.js";
 
 export interface ServerContext {
@@ -10,10 +11,15 @@ export interface ServerContext {
   readonly now: () => Date;
   readonly log: (line: string) => void;
   readonly version: string;
-  /** Bytes of upload bodies held in memory at once, across all requests. */
-  readonly uploadMemory: Budget;
+  /**
+   * Bytes of upload bodies held in memory at once. An agent route's handler gets its own
+   * tenant's share (`TenantBudgets`); any other caller is refused.
+   */
+  readonly uploadMemory: Allowance;
   /** scrypt runs at once (32 MiB and a CPU core each): a login flood queues rather than swaps. */
   readonly passwordHashing: Budget;
+  /** Snapshot commits per agent. */
+  readonly commitRate: CommitRateLimit;
   /** Bytes of uploads in flight per tenant, counted against its quota with what is stored. */
   readonly uploadingBytes: Map<string, number>;
 }
