@@ -3,12 +3,15 @@ import { RempartError } from "../../errors.js";
 import { startServer } from "../../server/server.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
+import { parseSize } from "./admin.js";
 
 const options = {
   data: { type: "string" },
   listen: { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  "upload-memory": { type: "string" },
+  "connections-per-address": { type: "string" },
 } satisfies OptionTable;
 
 export const DEFAULT_LISTEN = "127.0.0.1:8443";
@@ -24,6 +27,29 @@ export function parseListen(text: string): { host: string; port: number } {
       `--listen wants HOST:PORT (e.g. ${DEFAULT_LISTEN}, 0.0.0.0:8443 or [::]:8443), not ${JSON.stringify(text)}`,
     );
   return { host, port };
+}
+
+function uploadMemory(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSize(text);
+  } catch {
+    throw new RempartError(
+      "InvalidArgument",
+      `--upload-memory wants a size such as 512M or 1G, not ${JSON.stringify(text)}`,
+    );
+  }
+}
+
+function connectionsPerAddress(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const count = /^\d{1,6}$/.test(text) ? Number(text) : 0;
+  if (count < 1)
+    throw new RempartError(
+      "InvalidArgument",
+      `--connections-per-address wants a whole number of at least 1, not ${JSON.stringify(text)}`,
+    );
+  return count;
 }
 
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -46,11 +72,13 @@ export const serverCommand: Command = {
   name: "server",
   summary: "run the backup server (HTTPS) until SIGINT or SIGTERM",
   usage:
-    "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--json]",
+    "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--upload-memory SIZE] [--connections-per-address N] [--json]",
   options,
   async run(context) {
     const { output } = context;
     const dataDir = resolve(context.string("data") ?? "data");
+    const memory = uploadMemory(context.string("upload-memory"));
+    const perAddress = connectionsPerAddress(context.string("connections-per-address"));
     const stopped = untilSignal();
     const server = await startServer({
       dataDir,
@@ -58,6 +86,8 @@ export const serverCommand: Command = {
       tlsCert: context.string("tls-cert"),
       tlsKey: context.string("tls-key"),
       log: (line) => output.warn(line),
+      uploadMemoryBytes: memory,
+      limits: perAddress === undefined ? {} : { connectionsPerAddress: perAddress },
     });
     const admin = server.firstAdminPassword;
     if (output.json) {
