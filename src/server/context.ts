@@ -20,6 +20,8 @@ export interface ServerContext {
   readonly passwordHashing: Budget;
   /** Snapshot commits per agent. */
   readonly commitRate: CommitRateLimit;
+  /** One commit records itself in the catalog at a time (a budget of 1). */
+  readonly commitRecording: Budget;
   /** Bytes of uploads in flight per tenant, counted against its quota with what is stored. */
   readonly uploadingBytes: Map<string, number>;
 }

@@ -134,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       uploadMemory: NO_UPLOAD_MEMORY,
       passwordHashing: new Budget(PASSWORD_HASHING_SLOTS),
       commitRate: new CommitRateLimit(limits.commitRate),
+      commitRecording: new Budget(1),
       uploadingBytes: new Map(),
     };
     const dispatch = createDispatcher(

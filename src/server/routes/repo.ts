@@ -109,29 +109,35 @@ async function commit(
           throw missingPacks(error.details.missing as string[]);
         throw error;
       });
-    await ctx.catalog.recordObject(
-      {
-        tenantId,
-        kind: "snapshots",
-        name: request.name,
-        size: bytes.length,
-        createdByAgent: who.agent.id,
-      },
-      ctx.now(),
-    );
-    // The receipt time is the server's clock, read now: retention never trusts the agent's.
-    record = await ctx.catalog.recordSnapshot(
-      {
-        tenantId,
-        id: request.name,
-        agentId: who.agent.id,
-        claimedTime,
-        packs: request.packs,
-        packsRecordedBy: checkedAt,
-        ...(request.logical_bytes === undefined ? {} : { logicalBytes: request.logical_bytes }),
-      },
-      ctx.now(),
-    );
+    // One synchronous catalog transaction each (the packs checked again and inserted): commits
+    // record one at a time, each in its own turn of the event loop, so that commits finishing
+    // together do not add their transactions up into one stall that other tenants wait behind.
+    record = await ctx.commitRecording.with(1, async () => {
+      await yieldToOthers();
+      await ctx.catalog.recordObject(
+        {
+          tenantId,
+          kind: "snapshots",
+          name: request.name,
+          size: bytes.length,
+          createdByAgent: who.agent.id,
+        },
+        ctx.now(),
+      );
+      // The receipt time is the server's clock, read now: retention never trusts the agent's.
+      return ctx.catalog.recordSnapshot(
+        {
+          tenantId,
+          id: request.name,
+          agentId: who.agent.id,
+          claimedTime,
+          packs: request.packs,
+          packsRecordedBy: checkedAt,
+          ...(request.logical_bytes === undefined ? {} : { logicalBytes: request.logical_bytes }),
+        },
+        ctx.now(),
+      );
+    });
   } catch (error) {
     if (isRempartError(error, "ObjectConflict")) {
       const twin = await ctx.catalog.getSnapshot(tenantId, request.name);
