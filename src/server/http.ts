@@ -113,7 +113,7 @@ function tooLarge(limit: number): ApiError {
 function refuseSlowBody(req: IncomingMessage, res: ServerResponse, rate: MinRate): void {
   const socket = req.socket;
   const cut = () => socket.destroy();
-  // A client that reads nothing either is not waited for.
+  // The connection goes once the answer is out, or after a second if the client reads nothing.
   setTimeout(cut, 1000).unref();
   sendStatus(
     res,
