@@ -15,6 +15,7 @@ import type {
   SnapshotRecord,
   Tenant,
 } from "./catalog.js";
+import { MAX_LOOKUP } from "./catalog.js";
 
 export interface OpenedCatalog {
   readonly catalog: Catalog;
@@ -1808,6 +1809,47 @@ export function describeCatalogConformance(name: string, open: () => Promise<Ope
         }
         const auditMethods = [...methods].filter((key) => key.includes("audit")).sort();
         assert.deepEqual(auditMethods, ["appendaudit", "listaudit"]);
+      });
+    });
+
+    describe("batched object lookups", () => {
+      it("answers which names one tenant has of one kind, like objectExists for each", async () => {
+        const acme = await tenant("acme");
+        const other = await tenant("other");
+        const held = Array.from({ length: 30 }, (_, i) => hashOf(`held ${i}`));
+        for (const name of held) await recordPack(acme, name, at(1));
+        await recordPack(other, hashOf("other's"), at(1));
+        await catalog.recordObject(
+          { tenantId: acme.id, kind: "index", name: hashOf("i"), size: 1, createdByAgent: null },
+          at(1),
+        );
+        const asked = [
+          ...held.slice(0, 20),
+          hashOf("nobody's"),
+          hashOf("other's"),
+          hashOf("i"),
+          held[0] as string,
+        ];
+        assert.deepEqual(
+          (await catalog.visibleObjects(acme.id, "data", asked)).sort(),
+          held.slice(0, 20).sort(),
+        );
+        assert.deepEqual(await catalog.visibleObjects(acme.id, "index", asked), [hashOf("i")]);
+        assert.deepEqual(await catalog.visibleObjects(acme.id, "data", []), []);
+        assert.deepEqual(await catalog.visibleObjects("no-such-tenant", "data", asked), []);
+      });
+
+      it("takes at most MAX_LOOKUP names at once", async () => {
+        const acme = await tenant("acme");
+        const names = Array.from({ length: MAX_LOOKUP }, (_, i) => hashOf(`n${i}`));
+        await recordPack(acme, names[MAX_LOOKUP - 1] as string, at(1));
+        assert.deepEqual(await catalog.visibleObjects(acme.id, "data", names), [
+          names[MAX_LOOKUP - 1],
+        ]);
+        await refuses(
+          catalog.visibleObjects(acme.id, "data", [...names, hashOf("one more")]),
+          "InvalidArgument",
+        );
       });
     });
   });

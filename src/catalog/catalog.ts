@@ -607,4 +607,14 @@ export interface Catalog {
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
 
   close(): Promise<void>;
+
+  /**
+   * Which of `names` (at most `MAX_LOOKUP`) the tenant has of `kind`, as `getVisibleObject` would
+   * answer for each (a quarantine hides objects), in no particular order: one query for many names, so that a caller checking
+   * thousands (a commit's packs) can let others in between batches.
+   */
+  visibleObjects(tenantId: string, kind: ObjectKind, names: readonly string[]): Promise<string[]>;
 }
+
+/** Most names one `visibleObjects` call takes. */
+export const MAX_LOOKUP = 1000;

@@ -21,6 +21,7 @@ import {
   type EnrollmentToken,
   type ForgetOutcome,
   type KindUsage,
+  MAX_LOOKUP,
   type NewAgent,
   type NewAuditEntry,
   type NewEnrollmentToken,
@@ -1447,6 +1448,32 @@ export class SqliteCatalog implements Catalog {
   /** Several reads that must see one state of the database. */
   private read<T>(work: () => T): T {
     return this.db.transaction(work).deferred();
+  }
+
+  async visibleObjects(
+    tenantId: string,
+    kind: ObjectKind,
+    names: readonly string[],
+  ): Promise<string[]> {
+    if (
+      !Array.isArray(names) ||
+      names.length > MAX_LOOKUP ||
+      !names.every((n) => typeof n === "string")
+    ) {
+      throw new RempartError(
+        "InvalidArgument",
+        `visibleObjects takes at most ${MAX_LOOKUP} names, as strings`,
+        { field: "names", count: Array.isArray(names) ? names.length : null },
+      );
+    }
+    if (names.length === 0) return [];
+    // One statement for any number of names: the list travels as one JSON array parameter.
+    return this.statement<string>(
+      `SELECT o.name FROM objects o WHERE o.tenant_id = ? AND o.kind = ?
+        AND o.name IN (SELECT value FROM json_each(?)) AND ${VISIBLE}`,
+    )
+      .pluck()
+      .all(tenantId, checkObjectKind(kind), JSON.stringify(names));
   }
 }
 

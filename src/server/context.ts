@@ -1,7 +1,8 @@
 /** What every route handler may use: the catalog, the tenants' stores, the clock and the limits. */
 import type { Catalog } from "../catalog/catalog.js";
-import type { Budget } from "./budget.js";
+import type { Allowance, Budget } from "./budget.js";
 import type { DiskReserve } from "./quota.js";
+import type { CommitRateLimit } from "./rate-limit.js";
 import type { TenantStores } from "./tenant-stores.js";
 
 export interface ServerContext {
@@ -11,10 +12,17 @@ export interface ServerContext {
   readonly now: () => Date;
   readonly log: (line: string) => void;
   readonly version: string;
-  /** Bytes of upload bodies held in memory at once, across all requests. */
-  readonly uploadMemory: Budget;
+  /**
+   * Bytes of upload bodies held in memory at once. An agent route's handler gets its own
+   * tenant's share (`TenantBudgets`); any other caller is refused.
+   */
+  readonly uploadMemory: Allowance;
   /** scrypt runs at once (32 MiB and a CPU core each): a login flood queues rather than swaps. */
   readonly passwordHashing: Budget;
+  /** Snapshot commits per agent. */
+  readonly commitRate: CommitRateLimit;
+  /** One commit records itself in the catalog at a time (a budget of 1). */
+  readonly commitRecording: Budget;
   /** Bytes of uploads in flight per tenant, counted against its quota with what is stored. */
   readonly uploadingBytes: Map<string, number>;
   /** Quota of tenants created without one; null: unlimited. Default `DEFAULT_TENANT_QUOTA`. */

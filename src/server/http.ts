@@ -3,10 +3,50 @@
  * JSON bodies need `application/json` and at most MAX_JSON_BYTES, object bodies
  * `application/octet-stream`, a Content-Length and at most MAX_OBJECT_BYTES. A body that breaks a
  * limit or stops short is refused with an ApiError and never reaches a store.
+ *
+ * Each request may carry tighter `BodyLimits` (set by the server before its handler runs): a
+ * smaller JSON maximum, the budget its JSON body is counted in, and the minimum rate at which a
+ * body must keep arriving once it is read. A body held in memory while its client trickles or
+ * stalls is how one client used to hold memory others need; below the rate it is answered 408
+ * and its connection is closed, and whatever it held is released.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MAX_JSON_BYTES, MAX_OBJECT_BYTES } from "../protocol/api.js";
 import { ApiError } from "./api-error.js";
+import type { Allowance } from "./budget.js";
+
+/** A body being read must bring `bytes` (or the rest of itself, if less) in every `windowMs`. */
+export interface MinRate {
+  readonly bytes: number;
+  readonly windowMs: number;
+}
+
+export interface BodyLimits {
+  readonly minRate: MinRate;
+  /** JSON bodies at most this long (the smaller of this and the route's own limit). */
+  readonly maxJsonBytes: number;
+  /** Where a JSON body is counted while it is read and parsed; none: not counted. */
+  readonly jsonMemory?: Allowance | undefined;
+}
+
+/**
+ * 64 KiB in every 20 s (3.2 KiB/s, 26 kbit/s) is far below any uplink a backup can use: 8
+ * parallel uploads over a 1 Mbit/s uplink still bring 16 KiB/s each. Only a stalled or trickling
+ * client misses it, and the request timeout bounds a trickle that keeps just above it.
+ */
+export const DEFAULT_MIN_RATE: MinRate = { bytes: 64 * 1024, windowMs: 20_000 };
+
+const DEFAULT_LIMITS: BodyLimits = { minRate: DEFAULT_MIN_RATE, maxJsonBytes: MAX_JSON_BYTES };
+const limitsOf = new WeakMap<IncomingMessage, BodyLimits>();
+
+/** The limits this request's body is read under, from now on. */
+export function limitBodies(req: IncomingMessage, limits: BodyLimits): void {
+  limitsOf.set(req, limits);
+}
+
+function bodyLimits(req: IncomingMessage): BodyLimits {
+  return limitsOf.get(req) ?? DEFAULT_LIMITS;
+}
 
 export interface Target {
   /** Path segments, exactly as sent: never percent-decoded, so `%2e%2e%2f` stays a plain name. */
@@ -67,18 +107,67 @@ function tooLarge(limit: number): ApiError {
 }
 
 /**
+ * The answer to a body that came too slowly: 408, then the connection is closed (the rest of the
+ * body is not worth waiting for). 408 is not an API error code, so it is written here directly.
+ */
+function refuseSlowBody(req: IncomingMessage, res: ServerResponse, rate: MinRate): void {
+  const socket = req.socket;
+  const cut = () => socket.destroy();
+  // The connection goes once the answer is out, or after a second if the client reads nothing.
+  setTimeout(cut, 1000).unref();
+  sendStatus(
+    res,
+    408,
+    "RequestTimeout",
+    `the body came too slowly: at least ${rate.bytes} bytes must arrive every ${rate.windowMs} ms`,
+    { min_bytes: rate.bytes, window_ms: rate.windowMs },
+    { Connection: "close" },
+  );
+  if (res.writableEnded) res.once("finish", cut);
+  else cut();
+}
+
+/**
  * Feeds the body to onChunk and resolves with its length once it is complete. Over `limit`, the
  * rest is discarded (the answer can still reach the client) and the promise rejects; a client that
- * disconnects or sends less than its Content-Length makes it reject too.
+ * disconnects or sends less than its Content-Length makes it reject too, and so does one that
+ * sends less than the minimum rate in a window (after a 408 answer).
  */
 function readBody(
   req: IncomingMessage,
+  res: ServerResponse,
   limit: number,
   onChunk: (chunk: Buffer) => void,
 ): Promise<number> {
+  const rate = bodyLimits(req).minRate;
+  const expected = declaredLength(req) ?? limit;
   return new Promise((resolve, reject) => {
     let received = 0;
+    let windowStart = 0;
+    let windowStartedAt = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const due = Math.min(rate.bytes, expected - windowStart);
+      // A tick that comes late means this process was busy (the event loop held): bytes may be
+      // waiting in the socket unread, and the server's slowness is not the client's.
+      const late = now - windowStartedAt > rate.windowMs + Math.max(1000, rate.windowMs / 4);
+      if (received - windowStart >= due || late) {
+        windowStart = received;
+        windowStartedAt = now;
+        return;
+      }
+      stop();
+      refuseSlowBody(req, res, rate);
+      reject(
+        new ApiError("BadRequest", "the body came too slowly: nothing was stored", {
+          received,
+          min_bytes: rate.bytes,
+          window_ms: rate.windowMs,
+        }),
+      );
+    }, rate.windowMs);
     const stop = () => {
+      clearInterval(timer);
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onAbort);
@@ -123,24 +212,33 @@ function readBody(
   });
 }
 
-/** The parsed JSON body: 415 without application/json, 413 over the limit, 400 when malformed. */
+/**
+ * The parsed JSON body: 415 without application/json, 413 over the limit, 400 when malformed.
+ * While it is read and parsed, its declared length (or the limit, when chunked) is taken from the
+ * request's JSON memory.
+ */
 export async function readJson(
   req: IncomingMessage,
   res: ServerResponse,
-  limit = MAX_JSON_BYTES,
+  routeLimit = MAX_JSON_BYTES,
 ): Promise<unknown> {
   requireContentType(req, "application/json");
+  const limits = bodyLimits(req);
+  const limit = Math.min(routeLimit, limits.maxJsonBytes);
   const length = declaredLength(req);
   if (length !== undefined && length > limit) throw tooLarge(limit);
-  continueIfExpected(req, res);
-  const chunks: Buffer[] = [];
-  await readBody(req, limit, (chunk) => chunks.push(chunk));
-  const text = Buffer.concat(chunks).toString("utf8");
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ApiError("BadRequest", `the body is not valid JSON: ${(error as Error).message}`);
-  }
+  const read = async () => {
+    continueIfExpected(req, res);
+    const chunks: Buffer[] = [];
+    await readBody(req, res, limit, (chunk) => chunks.push(chunk));
+    const text = Buffer.concat(chunks).toString("utf8");
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new ApiError("BadRequest", `the body is not valid JSON: ${(error as Error).message}`);
+    }
+  };
+  return limits.jsonMemory === undefined ? read() : limits.jsonMemory.with(length ?? limit, read);
 }
 
 /** Checks an object upload's headers, and answers its declared length. */
@@ -168,7 +266,7 @@ export async function readObjectBody(
   continueIfExpected(req, res);
   const body = Buffer.allocUnsafe(length);
   let filled = 0;
-  await readBody(req, length, (chunk) => {
+  await readBody(req, res, length, (chunk) => {
     chunk.copy(body, filled);
     filled += chunk.length;
     observe(chunk);
@@ -229,32 +327,70 @@ export function sendEmpty(
   res.end();
 }
 
+/** An error body, `{"error": {code, message, details?}}`, with any status. */
+function sendStatus(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  details: Readonly<Record<string, unknown>> | undefined,
+  headers: Record<string, string>,
+): void {
+  sendJson(res, status, { error: { code, message, ...(details ? { details } : {}) } }, headers);
+}
+
 /**
- * The error answer. A body still arriving is drained by Node after the answer when it is bounded
- * (so the client reads the answer rather than a reset); an unbounded or oversize one ends the
- * connection instead. After the headers are out, only closing the connection can signal failure.
+ * Headers for an answer sent before the body was read. A body still arriving is drained by Node
+ * after the answer when it is bounded (so the client reads the answer rather than a reset); an
+ * unbounded or oversize one ends the connection instead.
+ */
+function unreadBodyHeaders(req: IncomingMessage, headers: Record<string, string>) {
+  if (req.complete) return headers;
+  const header = req.headers["content-length"];
+  const length = header !== undefined && /^\d{1,16}$/.test(header) ? Number(header) : undefined;
+  return length === undefined || length > MAX_OBJECT_BYTES
+    ? { ...headers, Connection: "close" }
+    : headers;
+}
+
+/**
+ * The error answer. After the headers are out, only closing the connection can signal failure;
+ * after a whole answer (a 408 for a slow body), there is nothing left to say.
  */
 export function sendError(req: IncomingMessage, res: ServerResponse, error: ApiError): void {
+  if (res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = { ...error.headers };
-  if (!req.complete) {
-    const header = req.headers["content-length"];
-    const length = header !== undefined && /^\d{1,16}$/.test(header) ? Number(header) : undefined;
-    if (length === undefined || length > MAX_OBJECT_BYTES) headers.Connection = "close";
-  }
-  sendJson(
+  sendStatus(
     res,
     error.status,
-    {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.details ? { details: error.details } : {}),
-      },
-    },
-    headers,
+    error.code,
+    error.message,
+    error.details,
+    unreadBodyHeaders(req, { ...error.headers }),
+  );
+}
+
+/**
+ * 429 with Retry-After (whole seconds, at least 1). Not an API error code of the wire contract
+ * yet, so answered here rather than thrown.
+ */
+export function sendTooManyRequests(
+  req: IncomingMessage,
+  res: ServerResponse,
+  message: string,
+  retryAfterMs: number,
+  details: Readonly<Record<string, unknown>> = {},
+): void {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  sendStatus(
+    res,
+    429,
+    "RateLimited",
+    message,
+    { ...details, retry_after_seconds: seconds },
+    unreadBodyHeaders(req, { "Retry-After": String(seconds) }),
   );
 }

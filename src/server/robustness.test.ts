@@ -88,7 +88,7 @@ describe("a server under bad clients", () => {
     const session = await server.login();
     await server.createTenant(session, "acme");
     const token = (await server.agentOf(session, "acme")).credential;
-    // Three uploads of 24 MiB: at most two fit in a 64 MiB budget at once.
+    // Three uploads of 24 MiB: at most two fit in the tenant's 64 MiB share at once.
     const bodies = Array.from({ length: 3 }, () => asPack(randomBytes(24 * 1024 * 1024)));
     const puts = await Promise.all(
       bodies.map((body) => server.put(token, "data", sha256(body), body)),

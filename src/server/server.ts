@@ -8,11 +8,13 @@ import type { AddressInfo, Socket } from "node:net";
 import { isIPv6 } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { MAX_OBJECT_BYTES } from "../protocol/api.js";
-import { Budget } from "./budget.js";
+import { Budget, type BudgetUse, TenantBudgets } from "./budget.js";
+import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { ensureAdminOperator, openDataDir } from "./data-dir.js";
+import { guardRoutes, type Limits, NO_UPLOAD_MEMORY, resolveLimits } from "./limits.js";
 import type { DiskReserve } from "./quota.js";
+import { CommitRateLimit } from "./rate-limit.js";
 import { createDispatcher } from "./router.js";
 import { ROUTES } from "./routes/index.js";
 import { loadOrCreateTls } from "./tls.js";
@@ -29,8 +31,16 @@ export interface ServerOptions {
   readonly now?: (() => Date) | undefined;
   /** One line per request and per failure; default silent. */
   readonly log?: ((line: string) => void) | undefined;
-  /** Upload bodies held in memory at once, in bytes; default 256 MiB (4 full-size objects). */
+  /**
+   * Upload bodies held in memory at once, in bytes, across tenants; default 256 MiB (4 full-size
+   * objects), at least 128 MiB.
+   */
   readonly uploadMemoryBytes?: number | undefined;
+  /**
+   * Limits on what one client may hold at once (src/server/limits.ts, docs/SERVER.md); defaults
+   * for those not given.
+   */
+  readonly limits?: Partial<Omit<Limits, "uploadMemoryBytes">> | undefined;
   /** How long `close` lets requests in flight finish before cutting them; default 5 s. */
   readonly closeGraceMs?: number | undefined;
   /** Quota of tenants created without one (null: unlimited); default 1 TiB (quota.ts). */
@@ -52,20 +62,44 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_UPLOAD_MEMORY = 4 * MAX_OBJECT_BYTES;
+/** The server `startServer` returns: it also says what it holds. */
+export interface StartedServer extends RunningServer {
+  /** What is held now: budgets and connections (for tests and, later, metrics). */
+  load(): ServerLoad;
+}
+
+export interface ServerLoad {
+  readonly uploadMemory: BudgetUse;
+  /** Tenants with uploads (or agent JSON bodies) held or waiting, by tenant id. */
+  readonly tenantUploadMemory: Readonly<Record<string, BudgetUse>>;
+  readonly publicJsonMemory: BudgetUse;
+  readonly connections: number;
+}
+
 /** Concurrent password hashes (32 MiB and most of a core each). */
 const PASSWORD_HASHING_SLOTS = 2;
 const CLOSE_GRACE_MS = 5000;
 
-const LIMITS = {
+/**
+ * Timeouts of node:http, set deliberately. Node checks the header and request timeouts on a
+ * sweep every `connectionsCheckingInterval`, so that interval bounds how late they fire.
+ */
+const TIMEOUTS = {
   maxHeaderSize: 16 * 1024,
-  headersTimeout: 20_000,
-  // A 64 MiB object over a slow uplink (1 Mbit/s takes 9 min) must still fit.
+  // Agents send their headers in one packet; a client still sending them after 10 s is holding
+  // a connection, not using it.
+  headersTimeout: 10_000,
+  // The whole request, body included: a 64 MiB object over a slow uplink (1 Mbit/s takes 9 min)
+  // must still fit, and a client trickling just above the minimum body rate is cut here.
   requestTimeout: 15 * 60_000,
-  keepAliveTimeout: 30_000,
-  // Inactivity on a socket, mid-request included: a stalled upload is cut after this.
+  // Idle connections between an agent's requests count against its address's connection cap; an
+  // agent reconnects in a few milliseconds, so they are not kept long.
+  keepAliveTimeout: 10_000,
+  connectionsCheckingInterval: 2000,
+  // Inactivity on a socket in any state (a client that does not read its answer, a request
+  // waiting for a budget with its body parked in TCP) is cut after this.
   socketIdleMs: 120_000,
-  handshakeTimeout: 20_000,
+  handshakeTimeout: 10_000,
 } as const;
 
 function urlHost(host: string): string {
@@ -73,7 +107,7 @@ function urlHost(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
 }
 
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
+export async function startServer(options: ServerOptions): Promise<StartedServer> {
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
   const data = await openDataDir(options.dataDir);
@@ -84,23 +118,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certFile: options.tlsCert,
       keyFile: options.tlsKey,
     });
+    const limits = resolveLimits({
+      ...options.limits,
+      ...(options.uploadMemoryBytes === undefined
+        ? {}
+        : { uploadMemoryBytes: options.uploadMemoryBytes }),
+    });
+    const uploadMemory = new TenantBudgets(
+      limits.uploadMemoryBytes,
+      limits.tenantUploadMemoryBytes,
+    );
+    const publicJsonMemory = new Budget(limits.publicJsonMemoryBytes);
+    const connections = new ConnectionCap(limits.connectionsPerAddress);
     const ctx: ServerContext = {
       catalog: data.catalog,
       stores: data.stores,
       now,
       log,
       version: SERVER_VERSION,
-      uploadMemory: new Budget(
-        Math.max(options.uploadMemoryBytes ?? DEFAULT_UPLOAD_MEMORY, MAX_OBJECT_BYTES),
-      ),
+      uploadMemory: NO_UPLOAD_MEMORY,
       passwordHashing: new Budget(PASSWORD_HASHING_SLOTS),
+      commitRate: new CommitRateLimit(limits.commitRate),
+      commitRecording: new Budget(1),
       uploadingBytes: new Map(),
       ...(options.defaultQuotaBytes === undefined
         ? {}
         : { defaultQuotaBytes: options.defaultQuotaBytes }),
       ...(options.diskReserve === undefined ? {} : { diskReserve: options.diskReserve }),
     };
-    const dispatch = createDispatcher(ROUTES, ctx);
+    const dispatch = createDispatcher(
+      guardRoutes(ROUTES, { limits, uploadMemory, publicJsonMemory }),
+      ctx,
+    );
     const inFlight = new Set<Promise<void>>();
     let closing = false;
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -120,15 +169,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         cert: tls.cert,
         key: tls.key,
         minVersion: "TLSv1.2",
-        maxHeaderSize: LIMITS.maxHeaderSize,
-        headersTimeout: LIMITS.headersTimeout,
-        requestTimeout: LIMITS.requestTimeout,
-        keepAliveTimeout: LIMITS.keepAliveTimeout,
-        handshakeTimeout: LIMITS.handshakeTimeout,
+        maxHeaderSize: TIMEOUTS.maxHeaderSize,
+        headersTimeout: TIMEOUTS.headersTimeout,
+        requestTimeout: TIMEOUTS.requestTimeout,
+        keepAliveTimeout: TIMEOUTS.keepAliveTimeout,
+        connectionsCheckingInterval: TIMEOUTS.connectionsCheckingInterval,
+        handshakeTimeout: TIMEOUTS.handshakeTimeout,
       },
       onRequest,
     );
-    server.setTimeout(LIMITS.socketIdleMs);
+    server.setTimeout(TIMEOUTS.socketIdleMs);
+    // Counted on the TCP connection, before TLS: a refused connection costs no handshake.
+    server.prependListener("connection", (socket: Socket) => {
+      if (!connections.admit(socket)) socket.destroy();
+    });
     // Expect: 100-continue is answered by the routes once the credential and limits pass, so a
     // refused upload is refused before its body is sent.
     server.on("checkContinue", onRequest);
@@ -186,6 +240,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       fingerprint: tls.fingerprint,
       ...(firstAdminPassword === undefined ? {} : { firstAdminPassword }),
       tlsGenerated: tls.generated,
+      load: () => ({
+        uploadMemory: uploadMemory.server.use(),
+        tenantUploadMemory: uploadMemory.use(),
+        publicJsonMemory: publicJsonMemory.use(),
+        connections: connections.connections,
+      }),
       close,
     };
   } catch (error) {

@@ -13,6 +13,8 @@ const options = {
   "tls-key": { type: "string" },
   "default-quota": { type: "string" },
   "disk-reserve": { type: "string" },
+  "upload-memory": { type: "string" },
+  "connections-per-address": { type: "string" },
 } satisfies OptionTable;
 
 /** `--disk-reserve 2G` or `--disk-reserve 5%`. */
@@ -46,6 +48,29 @@ function optionalReserve(text: string | undefined): DiskReserve | undefined {
   return text === undefined ? undefined : parseReserve(text);
 }
 
+function uploadMemory(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSize(text);
+  } catch {
+    throw new RempartError(
+      "InvalidArgument",
+      `--upload-memory wants a size such as 512M or 1G, not ${JSON.stringify(text)}`,
+    );
+  }
+}
+
+function connectionsPerAddress(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const count = /^\d{1,6}$/.test(text) ? Number(text) : 0;
+  if (count < 1)
+    throw new RempartError(
+      "InvalidArgument",
+      `--connections-per-address wants a whole number of at least 1, not ${JSON.stringify(text)}`,
+    );
+  return count;
+}
+
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -67,11 +92,14 @@ export const serverCommand: Command = {
   summary: "run the backup server (HTTPS) until SIGINT or SIGTERM",
   usage:
     "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n" +
-    "       [--default-quota SIZE|none (1T)] [--disk-reserve SIZE|N% (2G)] [--json]",
+    "       [--default-quota SIZE|none (1T)] [--disk-reserve SIZE|N% (2G)]\n" +
+    "       [--upload-memory SIZE] [--connections-per-address N] [--json]",
   options,
   async run(context) {
     const { output } = context;
     const dataDir = resolve(context.string("data") ?? "data");
+    const memory = uploadMemory(context.string("upload-memory"));
+    const perAddress = connectionsPerAddress(context.string("connections-per-address"));
     const stopped = untilSignal();
     const server = await startServer({
       dataDir,
@@ -81,6 +109,8 @@ export const serverCommand: Command = {
       defaultQuotaBytes: optionalQuota(context.string("default-quota")),
       diskReserve: optionalReserve(context.string("disk-reserve")),
       log: (line) => output.warn(line),
+      uploadMemoryBytes: memory,
+      limits: perAddress === undefined ? {} : { connectionsPerAddress: perAddress },
     });
     const admin = server.firstAdminPassword;
     if (output.json) {

@@ -1,4 +1,5 @@
 /** Committing a snapshot, and an agent's check-in. */
+import { setImmediate as yieldToOthers } from "node:timers/promises";
 import type { SnapshotRecord } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
 import {
@@ -10,7 +11,7 @@ import {
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
-import { readJson, sendEmpty, sendJson } from "../http.js";
+import { readJson, sendEmpty, sendJson, sendTooManyRequests } from "../http.js";
 import { sizeProblem } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
 import type { Route } from "../router.js";
@@ -40,6 +41,30 @@ function alreadyCommitted(record: SnapshotRecord): CommitResponse {
       { snapshot_id: record.id },
     );
   return committed(record, "exists");
+}
+
+/**
+ * Names looked up per catalog query in a commit's pack check. SQLite answers synchronously, so a
+ * snapshot's 15,000 packs checked in one go would hold the event loop (every other tenant's
+ * requests) for the whole check; in batches, with a turn of the event loop between two, others
+ * wait for one batch at most.
+ */
+const PACK_CHECK_BATCH = 500;
+
+/** The packs the catalog does not record for the tenant, checked batch by batch. */
+async function packsNotRecorded(
+  ctx: ServerContext,
+  tenantId: string,
+  packs: readonly string[],
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (let start = 0; start < packs.length; start += PACK_CHECK_BATCH) {
+    if (start > 0) await yieldToOthers();
+    const batch = packs.slice(start, start + PACK_CHECK_BATCH);
+    const found = new Set(await ctx.catalog.visibleObjects(tenantId, "data", batch));
+    for (const pack of batch) if (!found.has(pack)) missing.push(pack);
+  }
+  return missing;
 }
 
 async function commit(
@@ -72,10 +97,7 @@ async function commit(
   // agent uploaded them again) count as missing: the catalog then refuses the commit. So do packs
   // a quarantine hides: a listing does not show them, a commit cannot lean on them.
   const checkedAt = ctx.now();
-  const missing: string[] = [];
-  for (const pack of request.packs)
-    if ((await ctx.catalog.getVisibleObject(tenantId, "data", pack)) === undefined)
-      missing.push(pack);
+  const missing = await packsNotRecorded(ctx, tenantId, request.packs);
   if (missing.length > 0) throw missingPacks(missing);
 
   const recorded = await ctx.catalog.objectExists(tenantId, "snapshots", request.name);
@@ -96,31 +118,37 @@ async function commit(
           throw missingPacks(error.details.missing as string[]);
         throw error;
       });
-    // The receipt time is the server's clock, read now: retention never trusts the agent's. The
-    // object's record gets the same instant, so listings show it as the snapshot's receipt time.
-    const receivedAt = ctx.now();
-    await ctx.catalog.recordObject(
-      {
-        tenantId,
-        kind: "snapshots",
-        name: request.name,
-        size: bytes.length,
-        createdByAgent: who.agent.id,
-      },
-      receivedAt,
-    );
-    record = await ctx.catalog.recordSnapshot(
-      {
-        tenantId,
-        id: request.name,
-        agentId: who.agent.id,
-        claimedTime,
-        packs: request.packs,
-        packsRecordedBy: checkedAt,
-        ...(request.logical_bytes === undefined ? {} : { logicalBytes: request.logical_bytes }),
-      },
-      receivedAt,
-    );
+    // One synchronous catalog transaction each (the packs checked again and inserted): commits
+    // record one at a time, each in its own turn of the event loop, so that commits finishing
+    // together do not add their transactions up into one stall that other tenants wait behind.
+    record = await ctx.commitRecording.with(1, async () => {
+      await yieldToOthers();
+      // The receipt time is the server's clock, read now: retention never trusts the agent's. The
+      // object's record gets the same instant, so listings show it as the snapshot's receipt time.
+      const receivedAt = ctx.now();
+      await ctx.catalog.recordObject(
+        {
+          tenantId,
+          kind: "snapshots",
+          name: request.name,
+          size: bytes.length,
+          createdByAgent: who.agent.id,
+        },
+        receivedAt,
+      );
+      return ctx.catalog.recordSnapshot(
+        {
+          tenantId,
+          id: request.name,
+          agentId: who.agent.id,
+          claimedTime,
+          packs: request.packs,
+          packsRecordedBy: checkedAt,
+          ...(request.logical_bytes === undefined ? {} : { logicalBytes: request.logical_bytes }),
+        },
+        receivedAt,
+      );
+    });
   } catch (error) {
     if (isRempartError(error, "ObjectConflict")) {
       const twin = await ctx.catalog.getSnapshot(tenantId, request.name);
@@ -164,6 +192,12 @@ export const commitSnapshot: Route = {
   responses: {
     200: { description: "this snapshot was already committed", schema: "CommitResponse" },
     201: { description: "committed", schema: "CommitResponse" },
+    429: {
+      description:
+        "this agent commits too often (code RateLimited): nothing was read or committed; try again after Retry-After seconds",
+      schema: "ApiError",
+      headers: ["Retry-After"],
+    },
   },
   errors: [
     "HashMismatch",
@@ -175,6 +209,34 @@ export const commitSnapshot: Route = {
     "PayloadTooLarge",
   ],
   async handle({ req, res, who, ctx }) {
+    // Before the body is read: a refused commit costs the server nothing but this answer.
+    const decision = ctx.commitRate.check(who.agent.id, ctx.now().getTime());
+    if (!decision.allowed) {
+      const { burst, intervalMs } = ctx.commitRate.rule;
+      if (decision.record !== undefined)
+        await ctx.catalog.appendAudit(
+          {
+            actor: { kind: "agent", id: who.agent.id },
+            action: "commit-rate-limited",
+            tenantId: who.tenant.id,
+            details: {
+              agent_id: who.agent.id,
+              hostname: who.agent.hostname,
+              refused: decision.record.refusedSinceLast,
+              burst,
+              interval_seconds: intervalMs / 1000,
+            },
+          },
+          ctx.now(),
+        );
+      sendTooManyRequests(
+        req,
+        res,
+        `this agent commits more often than ${burst} at once and one every ${intervalMs / 1000} s: try again later`,
+        decision.retryAfterMs,
+      );
+      return;
+    }
     const request = parseCommitRequest(await readJson(req, res));
     const { status, answer } = await commit(ctx, who, request);
     sendJson(res, status, answer);
