@@ -94,6 +94,8 @@ export const COMPARISONS = [
     rows: [
       ["backup", 0.5],
       ["restore", 0.5],
+      ["backupCpu", undefined],
+      ["restoreCpu", undefined],
       ["office", undefined],
       ["sizeShare", 0.98],
       ["sizeVersioned", 0.9],
@@ -108,6 +110,8 @@ export const COMPARISONS = [
     rows: [
       ["backup", 0.6],
       ["restore", 0.6],
+      ["backupCpu", undefined],
+      ["restoreCpu", undefined],
       ["office", 0.5],
       ["rssBackup", 1.0],
       ["rssRestore", 1.0],
