@@ -240,6 +240,9 @@ async function main() {
       `office day: ${office.changed} files changed, ${office.newFiles} new; ` +
       `median of ${runs} run(s); took ${((Date.now() - started) / 60000).toFixed(1)} min.`,
     `Initial backup of the base: ${initial.wallS.toFixed(1)} s, peak RSS ${mb(initial.peakRssKiB)}.`,
+    ...(besideBench
+      ? ["WARNING: `npm run bench` ran at the same time; wall times are inflated."]
+      : []),
     "",
     "| blobs in the index | synthetic packs | index objects on disk | peak RSS (median, min–max) | vs 0 extra | per extra blob | wall | CPU |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -286,15 +289,21 @@ if (!fs.existsSync(GNU_TIME)) {
   console.error(`${GNU_TIME} is missing (apt-get install time)`);
   process.exit(2);
 }
-// One benchmark at a time on this machine: `npm run bench` takes the same lock.
-const runLock = path.join(BENCH_DIR, ".work", "run.lock");
-fs.mkdirSync(path.dirname(runLock), { recursive: true });
-if (!takeLock(runLock)) {
-  console.error(`another benchmark run holds ${runLock}`);
+// One experiment at a time. It may run beside `npm run bench` (say so: both then report inflated
+// wall times; peak RSS, what this experiment is about, depends little on CPU contention).
+const lock = path.join(BENCH_DIR, ".work", "index-growth.lock");
+fs.mkdirSync(path.dirname(lock), { recursive: true });
+if (!takeLock(lock)) {
+  console.error(`another index-growth run holds ${lock}`);
   process.exit(2);
 }
+const benchLock = path.join(BENCH_DIR, ".work", "run.lock");
+const besideBench = !takeLock(benchLock);
+if (besideBench) {
+  log("WARNING: npm run bench is running beside this experiment; compare wall times with care");
+} else releaseLock(benchLock);
 try {
   await main();
 } finally {
-  releaseLock(runLock);
+  releaseLock(lock);
 }
