@@ -61,12 +61,20 @@ export function restoredRoot(target, source) {
   return candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isDirectory()) ?? target;
 }
 
-/** Factory for the three adapters. `repoRoot` is the Rempart checkout under test. */
+/** Factory for the adapters. `repoRoot` is the Rempart checkout under test. */
 export function makeTools(repoRoot) {
   // The launcher users get from `npx rempart` (it tunes glibc's allocator before starting node).
   const rempartBin = path.join(repoRoot, "bin", "rempart");
   const rempartMain = path.join(repoRoot, "dist", "cli", "main.js");
   const serverScript = path.join(repoRoot, "bench", "rempart-server.mjs");
+  const rcloneScript = path.join(repoRoot, "bench", "rclone-server.mjs");
+  // written by `rclone-server.mjs start` beside the repository directory
+  const remote = (repo) => [
+    "-r",
+    fs.readFileSync(`${repo}.url`, "utf8").trim(),
+    "--cacert",
+    path.join(`${repo}.tls`, "cert.pem"),
+  ];
 
   const self = {
     rempart: {
@@ -145,6 +153,35 @@ export function makeTools(repoRoot) {
         const compression = config.version >= 2 ? "auto (default)" : "none (repository v1)";
         return { repositoryVersion: config.version, compression };
       },
+    },
+
+    // restic through `rclone serve restic --append-only` over HTTPS on loopback: the counterpart
+    // of `rempart-server`. `init` starts rclone on the repository directory (served at the URL's
+    // root, so `du` of the directory is the repository) and runs `restic init` through it.
+    // Peak RSS is restic's alone; rclone runs beside it on the same cores.
+    "restic-rclone": {
+      ensure(log) {
+        self.restic.ensure(log);
+        ensureCommand("rclone", "rclone", log);
+        ensureCommand("openssl", "openssl", log);
+      },
+      env: (home) => self.restic.env(home),
+      version: (env) => {
+        const rclone = firstLine("rclone", ["version"], env);
+        return `${self.restic.version(env)}; ${rclone} serve restic --append-only, HTTPS`;
+      },
+      init: (repo) => ({ cmd: process.execPath, args: [rcloneScript, "start", repo] }),
+      backup: (repo, source) => ({ cmd: "restic", args: ["backup", ...remote(repo), source] }),
+      restore: (repo, target) => ({
+        cmd: "restic",
+        args: ["restore", "latest", ...remote(repo), "--target", target],
+      }),
+      summary: () => null,
+      describeRepo(repo, env) {
+        const config = JSON.parse(run("restic", ["cat", "config", ...remote(repo)], { env }));
+        return { repositoryVersion: config.version, via: "rclone serve restic on 127.0.0.1" };
+      },
+      teardown: (repo) => run(process.execPath, [rcloneScript, "stop", repo]),
     },
 
     borg: {
