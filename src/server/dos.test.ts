@@ -17,6 +17,7 @@ import { MAX_OBJECT_BYTES } from "../protocol/api.js";
 import type { Limits } from "./limits.js";
 import { type StartedServer, startServer } from "./server.js";
 import {
+  asPack,
   assertError,
   type Cleanup,
   json,
@@ -114,7 +115,7 @@ describe("one tenant cannot slow down another", () => {
       return held?.inUse === 2 * MAX_OBJECT_BYTES && held.waiting === 3;
     });
 
-    const body = randomBytes(1024);
+    const body = asPack(randomBytes(1024));
     const put = await test.put(agentB, "data", sha256(body), body);
     assert.equal(put.status, 201, put.body.toString());
     // B completed while every one of A's uploads was still stalled, none answered.
@@ -150,7 +151,7 @@ describe("one tenant cannot slow down another", () => {
     assert.deepEqual(server.load().tenantUploadMemory, {});
 
     // A body sent at once meets the same rule easily.
-    const body = randomBytes(512 * 1024);
+    const body = asPack(randomBytes(512 * 1024));
     assert.equal((await test.put(token, "data", sha256(body), body)).status, 201);
   });
 
@@ -261,7 +262,7 @@ describe("one tenant cannot slow down another", () => {
     const b = await test.createTenant(session, "quiet");
     const busy = (await test.agentOf(session, "busy")).credential;
     const quiet = (await test.agentOf(session, "quiet")).credential;
-    const body = randomBytes(100);
+    const body = asPack(randomBytes(200));
     assert.equal((await test.put(quiet, "data", sha256(body), body)).status, 201);
 
     // The quiet tenant's connection is open and idle before the commit starts.
