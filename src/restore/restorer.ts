@@ -60,10 +60,10 @@ export interface RestoreResult {
 
 /** For the CLI's help: what a second restore onto the same target does. */
 export const RESUME_POLICY =
-  "Restoring onto a target that already holds a (partial) restore, after an interruption say, " +
-  "rewrites every file, link and special file from the snapshot and reuses existing directories: " +
-  "a file left by an interrupted run may be incomplete with any size and time, so only its " +
-  "content could tell, and reading it back costs about what rewriting it does.";
+  "Run again onto the same target (after an interruption, say), restore rewrites every file, " +
+  "link and special file from the snapshot and reuses existing directories: an interrupted run " +
+  "can leave a file of any size and time, so only its content could prove it complete, and " +
+  "reading it back costs about what rewriting it does.";
 
 /**
  * Bounds of one batch. 8,192 small files keep a few packs' worth of work per batch (so a pack is

@@ -17,7 +17,7 @@ export const restoreCommand: Command = {
   summary: "restore a snapshot (or parts of it) into a directory",
   usage:
     "rempart restore --repo DIR SNAPSHOT --target DIR [--include PATH]… [--host H] [--path P] (with latest: the latest from host H / of path P)\n" +
-    `Again onto the same target: ${RESUME_POLICY}`,
+    RESUME_POLICY,
   options,
   async run(context) {
     const { output } = context;
