@@ -20,43 +20,35 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   assertCleanFailure,
-  assertSameTree,
   describeResult,
   expectExit,
   hashFile,
   IS_ROOT,
-  initAndBackup,
   openRepository,
   runCli,
   startCli,
   tempDir,
   writePseudoRandomFile,
 } from "../cli/test-support.js";
-import { runLimited, smallFiles } from "./test-support.js";
+import { backedUpTree, restoreBitExact, smallFiles } from "./test-support.js";
 
 const MiB = 1024 * 1024;
 
 describe("restore", () => {
   it("restores 3,000 small files of one pack under ulimit -n 64, bit-exact", async (t) => {
-    const base = tempDir(t, "restore-fds");
-    const src = join(base, "src");
-    smallFiles(join(src, "many"), 3000, "fds");
-    writePseudoRandomFile(join(src, "big.bin"), 20 * MiB, "fds big");
-    const repo = join(base, "repo");
-    await initAndBackup(repo, [src]);
+    const { base, src, repo } = await backedUpTree(t, "restore-fds", (src) => {
+      smallFiles(join(src, "many"), 3000, "fds");
+      writePseudoRandomFile(join(src, "big.bin"), 20 * MiB, "fds big");
+    });
     const target = join(base, "target");
-    const result = await runLimited(64, ["restore", "--repo", repo, "latest", "--target", target]);
-    expectExit(result, 0, "restore under ulimit -n 64");
-    await assertSameTree(src, join(target, src));
+    await restoreBitExact(repo, src, target, 64, "restore under ulimit -n 64");
   });
 
   it("falls back to another location when a forged index places blobs wrongly", async (t) => {
-    const base = tempDir(t, "restore-forged-index");
-    const src = join(base, "src");
-    smallFiles(join(src, "docs"), 200, "forged");
-    writePseudoRandomFile(join(src, "large.bin"), 3 * MiB, "forged large");
-    const repo = join(base, "repo");
-    await initAndBackup(repo, [src]);
+    const { base, src, repo } = await backedUpTree(t, "restore-forged-index", (src) => {
+      smallFiles(join(src, "docs"), 200, "forged");
+      writePseudoRandomFile(join(src, "large.bin"), 3 * MiB, "forged large");
+    });
 
     // An attacker with the key uploads a correctly sealed index moving every blob one byte on,
     // until the store lists it before the genuine one and readers meet its locations first.
@@ -76,19 +68,15 @@ describe("restore", () => {
     }
 
     const target = join(base, "target");
-    const result = await runCli(["restore", "--repo", repo, "latest", "--target", target]);
-    expectExit(result, 0, "restore past the forged locations");
-    await assertSameTree(src, join(target, src));
+    await restoreBitExact(repo, src, target, 1024, "restore past the forged locations");
   });
 
   it("a restore killed with SIGKILL, run again onto the same target, completes bit-exact", async (t) => {
-    const base = tempDir(t, "restore-killed");
-    const src = join(base, "src");
-    smallFiles(join(src, "a-small"), 2000, "killed");
-    writePseudoRandomFile(join(src, "b-big.bin"), 48 * MiB, "killed big");
-    smallFiles(join(src, "c-more"), 500, "killed more");
-    const repo = join(base, "repo");
-    await initAndBackup(repo, [src]);
+    const { base, src, repo } = await backedUpTree(t, "restore-killed", (src) => {
+      smallFiles(join(src, "a-small"), 2000, "killed");
+      writePseudoRandomFile(join(src, "b-big.bin"), 48 * MiB, "killed big");
+      smallFiles(join(src, "c-more"), 500, "killed more");
+    });
 
     const target = join(base, "target");
     const big = join(target, src, "b-big.bin");
@@ -100,21 +88,17 @@ describe("restore", () => {
     const killed = await first.result;
     assert.equal(killed.signal, "SIGKILL", `killed mid-restore\n${describeResult(killed)}`);
 
-    const again = await runCli(["restore", "--repo", repo, "latest", "--target", target]);
-    expectExit(again, 0, "restore again onto the same target");
-    await assertSameTree(src, join(target, src));
+    await restoreBitExact(repo, src, target, 1024, "restore again onto the same target");
   });
 
   it("a full target: a clear message, intact files, and a second run once there is room", {
     skip: IS_ROOT ? false : "needs root to mount a size-limited tmpfs",
   }, async (t) => {
-    const base = tempDir(t, "restore-full");
-    const src = join(base, "src");
-    smallFiles(join(src, "a-small"), 300, "full");
-    for (const name of ["b1", "b2", "b3", "b4"])
-      writePseudoRandomFile(join(src, `${name}.bin`), 3 * MiB, `full ${name}`);
-    const repo = join(base, "repo");
-    await initAndBackup(repo, [src]);
+    const { src, repo } = await backedUpTree(t, "restore-full", (src) => {
+      smallFiles(join(src, "a-small"), 300, "full");
+      for (const name of ["b1", "b2", "b3", "b4"])
+        writePseudoRandomFile(join(src, `${name}.bin`), 3 * MiB, `full ${name}`);
+    });
 
     // Not inside base: the tmpfs must be unmounted before its mount point can be removed.
     const target = mkdtempSync(join(tmpdir(), "rempart-restore-tmpfs-"));
@@ -145,9 +129,7 @@ describe("restore", () => {
     assert.ok(present > 0, "the files restored before the disk filled up are kept");
 
     mount(["-o", "remount,size=64m", target]);
-    const again = await runCli(["restore", "--repo", repo, "latest", "--target", target]);
-    expectExit(again, 0, "restore again once there is room");
-    await assertSameTree(src, join(target, src));
+    await restoreBitExact(repo, src, target, 1024, "restore again once there is room");
   });
 
   it("restores a name that is not UTF-8 byte-exact", async (t) => {

@@ -4,7 +4,16 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, type CliResult, PASSWORD } from "../cli/test-support.js";
+import {
+  assertSameTree,
+  CLI,
+  type Cleanup,
+  type CliResult,
+  expectExit,
+  initAndBackup,
+  PASSWORD,
+  tempDir,
+} from "../cli/test-support.js";
 
 /**
  * `count` small files in `dir`: every other one compressible text, the others incompressible,
@@ -66,4 +75,35 @@ export function runLimited(
       });
     });
   });
+}
+
+/**
+ * `rempart restore latest` of `repo` into `target` under `ulimit -n limit`; asserts it succeeds
+ * and that `src` came back bit-exact (assertSameTree) below the target.
+ */
+export async function restoreBitExact(
+  repo: string,
+  src: string,
+  target: string,
+  limit = 1024,
+  why = "restore",
+): Promise<void> {
+  const result = await runLimited(limit, ["restore", "--repo", repo, "latest", "--target", target]);
+  expectExit(result, 0, why);
+  await assertSameTree(src, join(target, src));
+}
+
+/** A fresh directory with `src` built by `build` and backed up into `repo` by the CLI. */
+export async function backedUpTree(
+  owner: Cleanup,
+  label: string,
+  build: (src: string) => void,
+): Promise<{ base: string; src: string; repo: string }> {
+  const base = tempDir(owner, label);
+  const src = join(base, "src");
+  mkdirSync(src);
+  build(src);
+  const repo = join(base, "repo");
+  await initAndBackup(repo, [src]);
+  return { base, src, repo };
 }
