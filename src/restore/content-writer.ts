@@ -111,7 +111,7 @@ export class ContentWriter {
       worker.on("error", (error) => {
         // A crashed worker answers nothing more: fail whatever waits on any worker.
         for (const [id, settle] of this.pending)
-          settle({ kind: "failed", id, message: error.message, code: "" });
+          settle({ kind: "failed", id, message: error.message, code: "", files: [], failed: [] });
         this.pending.clear();
       });
     }
@@ -320,8 +320,9 @@ class Batch {
       }
       const task = this.task(blobs, read.bytes, read.at);
       const answer = await this.runTask(worker, task);
-      if (answer.kind === "failed") throw workerFailure(pack, answer.message, answer.code);
+      // Files the task completed before a failure are finished (kept) before it is reported.
       this.apply(answer.files, answer.failed, blobs);
+      if (answer.kind === "failed") throw workerFailure(pack, answer.message, answer.code);
     }
   }
 

@@ -56,17 +56,14 @@ export interface FailedBlob {
   readonly error: string;
 }
 
+interface TaskResult {
+  readonly id: number;
+  /** what the task wrote; on failure, up to the failure */
+  readonly files: readonly FileProgress[];
+  readonly failed: readonly FailedBlob[];
+}
+
 export type FromRestoreWorker =
-  | {
-      readonly kind: "done";
-      readonly id: number;
-      readonly files: readonly FileProgress[];
-      readonly failed: readonly FailedBlob[];
-    }
+  | (TaskResult & { readonly kind: "done" })
   /** a failure that makes the whole restore wrong (disk full, permission), not a damaged blob */
-  | {
-      readonly kind: "failed";
-      readonly id: number;
-      readonly message: string;
-      readonly code: string;
-    };
+  | (TaskResult & { readonly kind: "failed"; readonly message: string; readonly code: string });

@@ -32,7 +32,8 @@ interface Progress {
   bytes: number;
 }
 
-function run(task: PackTask): { files: FileProgress[]; failed: FailedBlob[] } {
+/** Runs a task; `progress` and `failed` hold what was done even when it throws. */
+function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob[]): void {
   const files = new Map(task.files.map((f) => [f.file, f]));
   // Placements of each file left in this task: at zero the file is closed at once.
   const left = new Map<number, number>();
@@ -40,8 +41,6 @@ function run(task: PackTask): { files: FileProgress[]; failed: FailedBlob[] } {
     for (const { file } of placements) left.set(file, (left.get(file) ?? 0) + 1);
   const handles = new FileHandles<number>(init.maxOpenFiles);
   const created = new Set<number>();
-  const progress = new Map<number, Progress>();
-  const failed: FailedBlob[] = [];
   const open = (file: number): number =>
     handles.get(file, () => {
       const target = files.get(file);
@@ -76,8 +75,9 @@ function run(task: PackTask): { files: FileProgress[]; failed: FailedBlob[] } {
           p = { blobs: 0, end: 0, bytes: 0 };
           progress.set(file, p);
         }
-        p.blobs++;
-        p.bytes += data.length;
+        // A file this task creates is created by its first chunk, a hole included: counted
+        // (below) means on disk, even if the task fails before its end.
+        if (zero && files.get(file)?.create && !created.has(file)) open(file);
         if (!zero) {
           const fd = open(file);
           let written = 0;
@@ -85,6 +85,9 @@ function run(task: PackTask): { files: FileProgress[]; failed: FailedBlob[] } {
             written += writeSync(fd, data, written, data.length - written, position + written);
           p.end = Math.max(p.end, position + data.length);
         }
+        // Counted once written: after a failure, what is counted is on disk.
+        p.blobs++;
+        p.bytes += data.length;
         placed(file);
       }
     }
@@ -98,16 +101,31 @@ function run(task: PackTask): { files: FileProgress[]; failed: FailedBlob[] } {
   } finally {
     handles.closeAll();
   }
-  return { files: [...progress].map(([file, p]) => ({ file, ...p })), failed };
+}
+
+function filesOf(progress: Map<number, Progress>): FileProgress[] {
+  return [...progress].map(([file, p]) => ({ file, ...p }));
 }
 
 port.on("message", (task: PackTask) => {
+  const progress = new Map<number, Progress>();
+  const failed: FailedBlob[] = [];
   let message: FromRestoreWorker;
   try {
-    message = { kind: "done", id: task.id, ...run(task) };
+    run(task, progress, failed);
+    message = { kind: "done", id: task.id, files: filesOf(progress), failed };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "";
-    message = { kind: "failed", id: task.id, message: (error as Error).message, code };
+    // What was written before the failure, so that files already complete are kept.
+    const { message: text } = error as Error;
+    message = {
+      kind: "failed",
+      id: task.id,
+      message: text,
+      code,
+      files: filesOf(progress),
+      failed,
+    };
   }
   port.postMessage(message);
 });
