@@ -159,6 +159,11 @@ describe("a local repository with objects forged by a stolen password", () => {
     await checkNames(repo, why, true, catalog.flatMap(mustName));
   });
 
+  it("restores bit-exact when a forged copy of a blob is indexed before the real one", async () => {
+    const attack = poisonedCopy(await openRepository(fixture), victim);
+    await restoresLatest(await attacked(attack), attack.title, first.snapshot_id);
+  });
+
   it("check --read-data names a forged copy of a blob, and no file, when the real copy is intact", async () => {
     const attack = poisonedCopy(await openRepository(fixture), victim);
     const repo = await attacked(attack);

@@ -215,10 +215,6 @@ describe("file names that are not UTF-8, end to end", () => {
   });
 });
 
-// The restore half: it needs src/restore to pass fsPath(path) to every fs call and to create
-// links with createSymlink (the restore branch); until both branches are merged it runs as a todo.
-const RESTORE_TODO = "needs the restore branch: byte paths in src/restore";
-
 describe("file names that are not UTF-8, restored", () => {
   const work = tempDir({ after }, "names-restore");
   const src = join(work, "share");
@@ -239,15 +235,13 @@ describe("file names that are not UTF-8, restored", () => {
     expectExit(await runCli(["backup", "--repo", repo, "--json", src]), 0, "backup");
   });
 
-  it("restores every name and link target byte-exact", { todo: RESTORE_TODO }, async () => {
+  it("restores every name and link target byte-exact", async () => {
     const target = join(work, "restored");
     expectExit(await runCli(["restore", "--repo", repo, "latest", "--target", target]), 0);
     assert.deepEqual(byteTree(at(join(target, src))), byteTree(at(src)));
   });
 
-  it("restores only the Latin-1 directory given to --include as \\xNN", {
-    todo: RESTORE_TODO,
-  }, async () => {
+  it("restores only the Latin-1 directory given to --include as \\xNN", async () => {
     const target = join(work, "included");
     const include = `${src}/r\\xe9pertoire`;
     expectExit(

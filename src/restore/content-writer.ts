@@ -1,15 +1,22 @@
 /**
- * Writes file contents pack by pack: each pack is read once (whole, or only the needed ranges
- * when few of its blobs are wanted) and handed to a restore worker, which decodes every wanted
- * blob and writes it to every file position that needs it. Per-blob reads would cost a read, an
- * open and a close per small file; restic's restorer makes the same choice.
+ * Writes file contents batch by batch, and within a batch pack by pack: each pack is read once
+ * (whole, or only the needed ranges when few of its blobs are wanted) and handed to a restore
+ * worker, which decodes every wanted blob and writes it to every file position that needs it.
+ * Per-blob reads would cost a read, an open and a close per small file; restic's restorer makes
+ * the same choice. The workers live as long as the writer, so batches cost no thread start.
+ *
+ * A blob that fails verification where the index first places it is not yet damage: an index
+ * can lie (anyone holding an agent's credential and the password can upload a correctly sealed
+ * one), so every other known location is tried before the file is declared damaged.
  */
-import { closeSync, constants, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, ftruncateSync, writeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { isRempartError, RempartError } from "../errors.js";
 import type { BlobLocation } from "../repository/blob-decoder.js";
 import type { Repository } from "../repository/repository.js";
+import { planReads } from "./read-plan.js";
 import type {
+  FailedBlob,
   FileProgress,
   FromRestoreWorker,
   PackTask,
@@ -17,6 +24,7 @@ import type {
   RestoreWorkerInit,
   TaskBlob,
 } from "./restore-worker-protocol.js";
+import { createExclusive, isAllZero, removeIfPresent, reopen } from "./target-files.js";
 
 export interface ContentTarget {
   /** absolute destination */
@@ -31,8 +39,6 @@ export interface ContentCallbacks {
   readonly onBytes: (bytes: number) => void;
 }
 
-const CREATE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const WORKERS = 2;
 /**
  * A worker's garbage is short-lived decode output: a small young generation collects it sooner.
@@ -44,6 +50,8 @@ const WORKER_YOUNG_GENERATION_MB = 8;
 const TASKS_PER_WORKER = 1;
 /** Below this share of a pack's bytes, the needed blobs are read as ranges instead. */
 const WHOLE_PACK_SHARE = 0.25;
+/** Wanted blobs closer than this are read as one range, the bytes between them included. */
+const MAX_READ_GAP = 256 * 1024;
 
 interface FileState {
   readonly target: ContentTarget;
@@ -52,6 +60,7 @@ interface FileState {
   packs: number;
   end: number;
   error?: string;
+  done: boolean;
 }
 
 interface WantedBlob {
@@ -59,17 +68,9 @@ interface WantedBlob {
   readonly placements: Placement[];
 }
 
-function removeIfPresent(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-}
-
-function createEmpty(path: string): void {
-  removeIfPresent(path);
-  closeSync(openSync(path, CREATE_FLAGS, 0o600));
+/** A blob whose first location failed; its placements wait for another location. */
+interface Retry extends WantedBlob {
+  readonly error: string;
 }
 
 /** Whether a buffer owns its whole ArrayBuffer, so transferring it detaches nothing else. */
@@ -77,82 +78,192 @@ function ownsBuffer(bytes: Uint8Array): boolean {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
 
-class ContentWriter {
+function sameLocation(a: BlobLocation, b: BlobLocation): boolean {
+  return a.pack === b.pack && a.offset === b.offset && a.length === b.length;
+}
+
+function writeAll(fd: number, data: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < data.length)
+    written += writeSync(fd, data, written, data.length - written, position + written);
+}
+
+/** A failure a worker reports (disk full, permission): it makes the whole restore wrong. */
+function workerFailure(pack: string, message: string, code: string): RempartError {
+  const kind = code === "ENOSPC" || code === "EDQUOT" ? "StorageFull" : "Io";
+  return new RempartError(kind, `restoring from pack ${pack}: ${message}`, { errno: code });
+}
+
+export class ContentWriter {
+  private readonly pending = new Map<number, (message: FromRestoreWorker) => void>();
+  private nextTask = 0;
+
+  private constructor(
+    private readonly repo: Repository,
+    private readonly workers: readonly Worker[],
+  ) {
+    for (const worker of workers) {
+      worker.on("message", (message: FromRestoreWorker) => {
+        const settle = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        settle?.(message);
+      });
+      worker.on("error", (error) => {
+        // A crashed worker answers nothing more: fail whatever waits on any worker.
+        for (const [id, settle] of this.pending)
+          settle({ kind: "failed", id, message: error.message, code: "", files: [], failed: [] });
+        this.pending.clear();
+      });
+    }
+  }
+
+  /** Starts the workers; each keeps at most `maxOpenFilesPerWorker` files open. */
+  static start(repo: Repository, maxOpenFilesPerWorker: number): ContentWriter {
+    const init: RestoreWorkerInit = {
+      encryptionKey: repo.masterKey.encryption,
+      idKey: repo.masterKey.id,
+      maxOpenFiles: maxOpenFilesPerWorker,
+    };
+    const workers = Array.from(
+      { length: WORKERS },
+      () =>
+        new Worker(new URL("./restore-worker.js", import.meta.url), {
+          workerData: init,
+          resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+        }),
+    );
+    return new ContentWriter(repo, workers);
+  }
+
+  static get workerCount(): number {
+    return WORKERS;
+  }
+
+  /**
+   * Writes one batch of files. On a failure that is not a damaged blob (disk full, permission) the
+   * files of the batch not yet complete are removed and the error thrown; complete ones stay.
+   */
+  write(targets: readonly ContentTarget[], callbacks: ContentCallbacks): Promise<void> {
+    return new Batch(this.repo, targets, callbacks, (worker, task) =>
+      this.runTask(worker, task),
+    ).run(this.workers);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+
+  private runTask(worker: Worker, work: Omit<PackTask, "id">): Promise<FromRestoreWorker> {
+    const task: PackTask = { ...work, id: this.nextTask++ };
+    return new Promise((resolve) => {
+      this.pending.set(task.id, resolve);
+      worker.postMessage(task, [task.bytes.buffer as ArrayBuffer]);
+    });
+  }
+}
+
+class Batch {
   private readonly files: FileState[];
   /** pack → blob id → where its plaintext goes */
   private readonly packs = new Map<string, Map<string, WantedBlob>>();
-  private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, (message: FromRestoreWorker) => void>();
-  private nextTask = 0;
+  private readonly retries: Retry[] = [];
+  private order: string[] = [];
+  private fatal: unknown;
 
   constructor(
     private readonly repo: Repository,
     targets: readonly ContentTarget[],
     private readonly callbacks: ContentCallbacks,
+    private readonly runTask: (
+      worker: Worker,
+      task: Omit<PackTask, "id">,
+    ) => Promise<FromRestoreWorker>,
   ) {
     this.files = targets.map((target) => ({
       target,
       remaining: target.content.length,
       packs: 0,
       end: 0,
+      done: false,
     }));
   }
 
   private plan(): void {
     for (const [index, file] of this.files.entries()) {
-      let position = 0;
-      const packsOfFile = new Set<string>();
+      const locations: BlobLocation[] = [];
+      let size = 0;
       for (const id of file.target.content) {
         const location = this.repo.index.get(id);
         if (!location) {
-          file.error ??= `blob ${id} is not in any index`;
-          file.remaining--;
-          continue;
+          file.error = `blob ${id} is not in any index`;
+          break;
         }
+        locations.push(location);
+        size += location.rawLength;
+      }
+      if (file.error === undefined && size !== file.target.size)
+        file.error = `its blobs add up to ${size} bytes, the tree says ${file.target.size}`;
+      if (file.error !== undefined) {
+        file.remaining = 0;
+        continue;
+      }
+      let position = 0;
+      const packsOfFile = new Set<string>();
+      for (const location of locations) {
         packsOfFile.add(location.pack);
         let blobs = this.packs.get(location.pack);
         if (!blobs) {
           blobs = new Map();
           this.packs.set(location.pack, blobs);
         }
-        let blob = blobs.get(id);
+        let blob = blobs.get(location.id);
         if (!blob) {
           blob = { location, placements: [] };
-          blobs.set(id, blob);
+          blobs.set(location.id, blob);
         }
         blob.placements.push({ file: index, position });
         position += location.rawLength;
       }
       file.packs = packsOfFile.size;
-      if (position !== file.target.size && file.error === undefined)
-        file.error = `its blobs add up to ${position} bytes, the tree says ${file.target.size}`;
     }
   }
 
   private finish(file: FileState): void {
     const { path, size } = file.target;
     if (file.error !== undefined) removeIfPresent(path);
-    else if (file.packs === 0) createEmpty(path);
+    else if (file.packs === 0) closeSync(createExclusive(path));
     else if (file.end < size) {
       // Trailing all-zero chunks were never written: setting the size makes them a hole.
-      const fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+      const fd = reopen(path);
       try {
         ftruncateSync(fd, size);
       } finally {
         closeSync(fd);
       }
     }
+    file.done = true;
     this.callbacks.onFileDone(file.target, file.error);
   }
 
-  private apply(progress: readonly FileProgress[]): void {
+  private placed(file: FileState, count: number): void {
+    file.remaining -= count;
+    if (file.remaining === 0 && !file.done) this.finish(file);
+  }
+
+  private apply(
+    progress: readonly FileProgress[],
+    failed: readonly FailedBlob[],
+    blobs: readonly WantedBlob[],
+  ): void {
+    for (const { blob, error } of failed) {
+      const wanted = blobs[blob] as WantedBlob;
+      this.retries.push({ ...wanted, error });
+    }
     for (const p of progress) {
       const file = this.files[p.file] as FileState;
-      file.remaining -= p.blobs;
       file.end = Math.max(file.end, p.end);
-      if (p.error !== undefined) file.error ??= p.error;
       this.callbacks.onBytes(p.bytes);
-      if (file.remaining === 0) this.finish(file);
+      this.placed(file, p.blobs);
     }
   }
 
@@ -160,7 +271,7 @@ class ContentWriter {
   private async read(
     pack: string,
     blobs: readonly WantedBlob[],
-  ): Promise<{ bytes: Uint8Array; at: number[] }> {
+  ): Promise<{ bytes: Uint8Array; at: readonly number[] }> {
     const ref = { kind: "data", name: pack } as const;
     const info = await this.repo.store.stat(ref);
     if (!info) throw new RempartError("RepositoryCorrupt", `pack ${pack} is missing`, { pack });
@@ -172,36 +283,56 @@ class ContentWriter {
         at: blobs.map((b) => b.location.offset),
       };
     }
-    const bytes = new Uint8Array(needed);
-    const at: number[] = [];
-    let offset = 0;
-    for (const { location } of blobs) {
-      bytes.set(await this.repo.store.get(ref, location), offset);
-      at.push(offset);
-      offset += location.length;
-    }
-    return { bytes, at };
-  }
-
-  private failAll(blobs: readonly WantedBlob[], error: string): void {
-    const progress = new Map<number, number>();
-    for (const { placements } of blobs)
-      for (const { file } of placements) progress.set(file, (progress.get(file) ?? 0) + 1);
-    this.apply(
-      [...progress].map(([file, count]) => ({ file, blobs: count, end: 0, bytes: 0, error })),
+    const plan = planReads(
+      blobs.map((b) => b.location),
+      info.size,
+      MAX_READ_GAP,
     );
+    const bytes = new Uint8Array(plan.total);
+    let offset = 0;
+    for (const range of plan.ranges) {
+      const part = await this.repo.store.get(ref, range);
+      bytes.set(part, offset);
+      offset += range.length;
+    }
+    return { bytes, at: plan.at };
   }
 
-  private runTask(
-    worker: Worker,
-    pack: string,
+  private async lane(worker: Worker): Promise<void> {
+    while (this.fatal === undefined) {
+      const pack = this.order.pop();
+      if (pack === undefined) return;
+      const blobs = [...(this.packs.get(pack)?.values() ?? [])];
+      let read: { bytes: Uint8Array; at: readonly number[] };
+      try {
+        read = await this.read(pack, blobs);
+      } catch (error) {
+        if (!isRempartError(error, "RepositoryCorrupt") && !isRempartError(error, "NotFound"))
+          throw error;
+        // Files the worker would have created must exist for another location to fill them.
+        const files = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
+        for (const file of files) {
+          const state = this.files[file] as FileState;
+          if (state.packs === 1) closeSync(createExclusive(state.target.path));
+        }
+        for (const blob of blobs) this.retries.push({ ...blob, error: error.message });
+        continue;
+      }
+      const task = this.task(blobs, read.bytes, read.at);
+      const answer = await this.runTask(worker, task);
+      // Files the task completed before a failure are finished (kept) before it is reported.
+      this.apply(answer.files, answer.failed, blobs);
+      if (answer.kind === "failed") throw workerFailure(pack, answer.message, answer.code);
+    }
+  }
+
+  private task(
     blobs: readonly WantedBlob[],
     bytes: Uint8Array,
     at: readonly number[],
-  ): Promise<void> {
+  ): Omit<PackTask, "id"> {
     const fileIndexes = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
-    const task: PackTask = {
-      id: this.nextTask++,
+    return {
       bytes,
       blobs: blobs.map((b, i): TaskBlob => ({ ...b, at: at[i] as number })),
       files: [...fileIndexes].map((file) => ({
@@ -210,84 +341,81 @@ class ContentWriter {
         create: (this.files[file] as FileState).packs === 1,
       })),
     };
-    return new Promise((resolve, reject) => {
-      this.pending.set(task.id, (message) => {
-        if (message.kind === "done") {
-          this.apply(message.files);
-          resolve();
-        } else
-          reject(
-            new RempartError(
-              message.code === "ENOSPC" ? "StorageFull" : "Io",
-              `restoring from pack ${pack}: ${message.message}`,
-            ),
+  }
+
+  /** Tries every other location of each failed blob; files finish when their blobs are settled. */
+  private async retryElsewhere(): Promise<void> {
+    for (const retry of this.retries) {
+      const others = this.repo.index
+        .getAll(retry.location.id)
+        .filter((location) => !sameLocation(location, retry.location));
+      let data: Uint8Array | undefined;
+      for (const location of others) {
+        try {
+          const sealed = await this.repo.store.get(
+            { kind: "data", name: location.pack },
+            { offset: location.offset, length: location.length },
           );
-      });
-      worker.postMessage(task, [bytes.buffer as ArrayBuffer]);
-    });
-  }
-
-  private async lane(worker: Worker, order: string[]): Promise<void> {
-    for (let pack = order.shift(); pack !== undefined; pack = order.shift()) {
-      const blobs = [...(this.packs.get(pack)?.values() ?? [])];
-      let read: { bytes: Uint8Array; at: number[] };
-      try {
-        read = await this.read(pack, blobs);
-      } catch (error) {
-        if (!isRempartError(error, "RepositoryCorrupt") && !isRempartError(error, "NotFound"))
-          throw error;
-        this.failAll(blobs, error.message);
-        continue;
+          data = this.repo.decodeBlob(location, sealed);
+          break;
+        } catch (error) {
+          if (!isRempartError(error, "RepositoryCorrupt") && !isRempartError(error, "NotFound"))
+            throw error;
+        }
       }
-      await this.runTask(worker, pack, blobs, read.bytes, read.at);
+      for (const { file: index, position } of retry.placements) {
+        const file = this.files[index] as FileState;
+        if (data === undefined)
+          file.error ??=
+            others.length === 0
+              ? retry.error
+              : `${retry.error} (and at ${others.length} other location(s))`;
+        else if (file.error === undefined) {
+          if (!isAllZero(data)) {
+            const fd = reopen(file.target.path);
+            try {
+              writeAll(fd, data, position);
+            } finally {
+              closeSync(fd);
+            }
+            file.end = Math.max(file.end, position + data.length);
+          }
+          this.callbacks.onBytes(data.length);
+        }
+        this.placed(file, 1);
+      }
     }
   }
 
-  async run(): Promise<void> {
-    this.plan();
-    for (const file of this.files) {
-      if (file.packs > 1 && file.error === undefined) createEmpty(file.target.path);
-      if (file.remaining === 0) this.finish(file);
-    }
-    if (this.packs.size === 0) return;
-    const init: RestoreWorkerInit = {
-      encryptionKey: this.repo.masterKey.encryption,
-      idKey: this.repo.masterKey.id,
-    };
-    for (let i = 0; i < WORKERS; i++) {
-      const worker = new Worker(new URL("./restore-worker.js", import.meta.url), {
-        workerData: init,
-        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-      });
-      worker.on("message", (message: FromRestoreWorker) => {
-        const settle = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        settle?.(message);
-      });
-      worker.on("error", (error) => {
-        // A crashed worker answers nothing more: fail whatever waits on any worker.
-        for (const [id, settle] of this.pending)
-          settle({ kind: "failed", id, message: error.message, code: "" });
-        this.pending.clear();
-      });
-      this.workers.push(worker);
-    }
+  async run(workers: readonly Worker[]): Promise<void> {
     try {
-      const order = [...this.packs.keys()];
-      const lanes = this.workers.flatMap((worker) =>
-        Array.from({ length: TASKS_PER_WORKER }, () => this.lane(worker, order)),
+      this.plan();
+      for (const file of this.files) {
+        if (file.packs > 1) closeSync(createExclusive(file.target.path));
+        if (file.remaining === 0) this.finish(file);
+      }
+      // pop() takes from the end: reversed, packs are read in the order files first need them.
+      this.order = [...this.packs.keys()].reverse();
+      const lanes = workers.flatMap((worker) =>
+        Array.from({ length: TASKS_PER_WORKER }, () =>
+          this.lane(worker).catch((error: unknown) => {
+            this.fatal ??= error;
+          }),
+        ),
       );
       await Promise.all(lanes);
-    } finally {
-      await Promise.all(this.workers.map((worker) => worker.terminate()));
+      if (this.fatal !== undefined) throw this.fatal;
+      await this.retryElsewhere();
+    } catch (error) {
+      // Complete files stay; a file half written is never left behind.
+      for (const file of this.files)
+        if (!file.done)
+          try {
+            removeIfPresent(file.target.path);
+          } catch {
+            // The failure being reported matters more than a file that could not be removed.
+          }
+      throw error;
     }
   }
-}
-
-export function writeContents(
-  repo: Repository,
-  targets: readonly ContentTarget[],
-  callbacks: ContentCallbacks,
-): Promise<void> {
-  return new ContentWriter(repo, targets, callbacks).run();
 }

@@ -4,10 +4,12 @@ import type { BlobLocation } from "../repository/blob-decoder.js";
 export interface RestoreWorkerInit {
   readonly encryptionKey: Uint8Array;
   readonly idKey: Uint8Array;
+  /** files a worker keeps open at once, whatever a pack holds (see open-files.ts) */
+  readonly maxOpenFiles: number;
 }
 
 export interface Placement {
-  /** index of the file in the restore's file list */
+  /** index of the file in the batch's file list */
   readonly file: number;
   /** byte offset in the file */
   readonly position: number;
@@ -37,21 +39,31 @@ export interface PackTask {
 
 export interface FileProgress {
   readonly file: number;
-  /** placements of this file handled by the task */
+  /** placements of this file written (or left as holes) by the task */
   readonly blobs: number;
   /** end of the furthest byte written */
   readonly end: number;
   readonly bytes: number;
-  /** why the file is damaged (a blob failed verification) */
-  readonly error?: string;
+}
+
+/**
+ * A blob that failed verification at this location: not yet damage, since the index may know
+ * other locations of it (an index can lie about offsets; see BlobIndex.getAll).
+ */
+export interface FailedBlob {
+  /** index in the task's blobs */
+  readonly blob: number;
+  readonly error: string;
+}
+
+interface TaskResult {
+  readonly id: number;
+  /** what the task wrote; on failure, up to the failure */
+  readonly files: readonly FileProgress[];
+  readonly failed: readonly FailedBlob[];
 }
 
 export type FromRestoreWorker =
-  | { readonly kind: "done"; readonly id: number; readonly files: readonly FileProgress[] }
+  | (TaskResult & { readonly kind: "done" })
   /** a failure that makes the whole restore wrong (disk full, permission), not a damaged blob */
-  | {
-      readonly kind: "failed";
-      readonly id: number;
-      readonly message: string;
-      readonly code: string;
-    };
+  | (TaskResult & { readonly kind: "failed"; readonly message: string; readonly code: string });

@@ -2,17 +2,23 @@
  * A restore worker: decodes the blobs of one pack at a time and writes them into their files.
  * Decoding (AES-GCM, zstd, HMAC) and the kernel's file creation are the two halves of a restore's
  * cost; running them in workers lets both cores share them.
+ *
+ * A worker holds at most `maxOpenFiles` files open: a file is closed as soon as its last blob in
+ * the task is written, and the least recently used one is closed when another must open.
  */
-import { closeSync, constants, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { isRempartError } from "../errors.js";
 import { BlobDecoder } from "../repository/blob-decoder.js";
+import { FileHandles } from "./file-handles.js";
 import type {
+  FailedBlob,
   FileProgress,
   FromRestoreWorker,
   PackTask,
   RestoreWorkerInit,
 } from "./restore-worker-protocol.js";
+import { createExclusive, isAllZero, reopen } from "./target-files.js";
 
 const init = workerData as RestoreWorkerInit;
 const port = parentPort;
@@ -20,99 +26,106 @@ if (!port) throw new Error("restore-worker must run in a worker thread");
 
 // Each blob is written out before the next is decoded, so one output buffer serves them all.
 const decoder = new BlobDecoder({ encryption: init.encryptionKey, id: init.idKey }, true);
-/**
- * O_EXCL after unlinking whatever was there: truncating an existing entry in place would write
- * through a hard link or symlink planted in the target to a file outside it.
- */
-const CREATE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-const OPEN_FLAGS = constants.O_WRONLY | constants.O_NOFOLLOW;
-
-let zeros = new Uint8Array(0);
-
-function isAllZero(data: Uint8Array): boolean {
-  if (zeros.length < data.length) zeros = new Uint8Array(data.length);
-  return Buffer.from(data.buffer, data.byteOffset, data.length).equals(
-    zeros.subarray(0, data.length),
-  );
-}
-
-function create(path: string): number {
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  return openSync(path, CREATE_FLAGS, 0o600);
-}
-
 interface Progress {
   blobs: number;
   end: number;
   bytes: number;
-  error?: string;
 }
 
-function run(task: PackTask): FileProgress[] {
+/** Runs a task; `progress` and `failed` hold what was done even when it throws. */
+function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob[]): void {
   const files = new Map(task.files.map((f) => [f.file, f]));
-  const fds = new Map<number, number>();
-  const progress = new Map<number, Progress>();
-  const fdFor = (file: number): number => {
-    let fd = fds.get(file);
-    if (fd === undefined) {
+  // Placements of each file left in this task: at zero the file is closed at once.
+  const left = new Map<number, number>();
+  for (const { placements } of task.blobs)
+    for (const { file } of placements) left.set(file, (left.get(file) ?? 0) + 1);
+  const handles = new FileHandles<number>(init.maxOpenFiles);
+  const created = new Set<number>();
+  const open = (file: number): number =>
+    handles.get(file, () => {
       const target = files.get(file);
       if (!target) throw new Error(`task ${task.id} has no path for file ${file}`);
-      fd = target.create ? create(target.path) : openSync(target.path, OPEN_FLAGS);
-      fds.set(file, fd);
-    }
-    return fd;
+      if (target.create && !created.has(file)) {
+        created.add(file);
+        return createExclusive(target.path);
+      }
+      return reopen(target.path);
+    });
+  const placed = (file: number): void => {
+    const remaining = (left.get(file) ?? 1) - 1;
+    left.set(file, remaining);
+    if (remaining === 0) handles.release(file);
   };
   try {
-    for (const { location, at, placements } of task.blobs) {
-      let data: Uint8Array | undefined;
-      let error: string | undefined;
+    for (const [index, { location, at, placements }] of task.blobs.entries()) {
+      let data: Uint8Array;
       try {
         data = decoder.decode(location, task.bytes.subarray(at, at + location.length));
       } catch (failure) {
         if (!isRempartError(failure)) throw failure;
-        error = failure.message;
+        failed.push({ blob: index, error: failure.message });
+        for (const { file } of placements) placed(file);
+        continue;
       }
-      const zero = data !== undefined && isAllZero(data);
+      // All-zero chunks become holes, so sparse files come back sparse.
+      const zero = isAllZero(data);
       for (const { file, position } of placements) {
         let p = progress.get(file);
         if (!p) {
           p = { blobs: 0, end: 0, bytes: 0 };
           progress.set(file, p);
         }
+        // A file this task creates is created by its first chunk, a hole included: counted
+        // (below) means on disk, even if the task fails before its end.
+        if (zero && files.get(file)?.create && !created.has(file)) open(file);
+        if (!zero) {
+          const fd = open(file);
+          let written = 0;
+          while (written < data.length)
+            written += writeSync(fd, data, written, data.length - written, position + written);
+          p.end = Math.max(p.end, position + data.length);
+        }
+        // Counted once written: after a failure, what is counted is on disk.
         p.blobs++;
-        if (error !== undefined) p.error ??= error;
-        if (data === undefined || p.error !== undefined) continue;
         p.bytes += data.length;
-        // All-zero chunks become holes, so sparse files come back sparse.
-        if (zero) continue;
-        const fd = fdFor(file);
-        let written = 0;
-        while (written < data.length)
-          written += writeSync(fd, data, written, data.length - written, position + written);
-        p.end = Math.max(p.end, position + data.length);
+        placed(file);
       }
     }
-    // A file made only of holes still has to exist.
-    for (const { file, create: creates } of task.files)
-      if (creates && !fds.has(file) && progress.get(file)?.error === undefined) fdFor(file);
+    // Every file the task creates exists afterwards: one made only of holes, and one whose blobs
+    // failed here, which another location of those blobs may still complete.
+    for (const { file, path, create: creates } of task.files)
+      if (creates && !created.has(file)) {
+        created.add(file);
+        closeSync(createExclusive(path));
+      }
   } finally {
-    for (const fd of fds.values()) closeSync(fd);
+    handles.closeAll();
   }
+}
+
+function filesOf(progress: Map<number, Progress>): FileProgress[] {
   return [...progress].map(([file, p]) => ({ file, ...p }));
 }
 
 port.on("message", (task: PackTask) => {
+  const progress = new Map<number, Progress>();
+  const failed: FailedBlob[] = [];
   let message: FromRestoreWorker;
   try {
-    message = { kind: "done", id: task.id, files: run(task) };
+    run(task, progress, failed);
+    message = { kind: "done", id: task.id, files: filesOf(progress), failed };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "";
-    message = { kind: "failed", id: task.id, message: (error as Error).message, code };
+    // What was written before the failure, so that files already complete are kept.
+    const { message: text } = error as Error;
+    message = {
+      kind: "failed",
+      id: task.id,
+      message: text,
+      code,
+      files: filesOf(progress),
+      failed,
+    };
   }
   port.postMessage(message);
 });

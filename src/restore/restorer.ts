@@ -1,23 +1,36 @@
 /**
  * Restore: recreates a snapshot (or parts of it) below a target directory, bit-exact, with its
  * metadata. Trees are untrusted: names were validated when decoded, nothing is written through a
- * symlink (files are opened O_NOFOLLOW, the snapshot's own symlinks are created last) and an
- * entry already in the target that is a symlink where a directory is needed stops the restore.
- * A file whose blobs fail verification is removed and reported, never left half-written.
+ * symlink (files are opened O_NOFOLLOW, the snapshot's own symlinks are created after the files of
+ * their batch) and an entry already in the target that is not a directory where one is needed
+ * stops the restore. A file whose blobs fail verification everywhere the index knows them is
+ * removed and reported, never left half-written.
+ *
+ * Memory does not grow with the snapshot: trees are walked depth-first and their entries
+ * gathered into batches of at most BATCH_FILES files (BATCH_BLOBS blobs), each restored pack by
+ * pack before the walk goes on. What outlives a batch is one entry per directory on the current
+ * path and one per file with more than one link (to link its other names to it).
+ *
+ * Running a restore again onto the same target (after it was interrupted, say) rewrites every
+ * file, link and special file and reuses existing directories; see RESUME_POLICY.
  */
 import type { Stats } from "node:fs";
-import { link, lstat, mkdir, rm, symlink } from "node:fs/promises";
-import { RempartError } from "../errors.js";
+import { statfsSync } from "node:fs";
+import { chmod, link, lstat, mkdir, rm, symlink } from "node:fs/promises";
+import { isRempartError, RempartError } from "../errors.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
+import { fsPath } from "../snapshot/filename.js";
 import { applyMetadata, createSpecialNode } from "../snapshot/fs-metadata.js";
-import { childPath, type TreeNode } from "../snapshot/tree.js";
-import { writeContents } from "./content-writer.js";
+import { childPath, decodeTree, type Tree, type TreeNode } from "../snapshot/tree.js";
+import { type ContentTarget, ContentWriter } from "./content-writer.js";
+import { filesPerWorker, softOpenFileLimit } from "./open-files.js";
 
 export interface RestoreProgress {
   readonly files: number;
   readonly bytes: number;
-  readonly totalFiles: number;
-  readonly totalBytes: number;
+  /** what the snapshot holds, when the whole snapshot is restored */
+  readonly totalFiles?: number;
+  readonly totalBytes?: number;
 }
 
 export interface RestoreOptions {
@@ -28,6 +41,8 @@ export interface RestoreOptions {
   readonly owner: boolean;
   readonly onProgress?: (progress: RestoreProgress) => void;
   readonly onWarning?: (path: string, message: string) => void;
+  /** the soft open-file limit; read from the system when not given */
+  readonly openFileLimit?: number;
 }
 
 export interface DamagedFile {
@@ -43,7 +58,24 @@ export interface RestoreResult {
   readonly warnings: number;
 }
 
-interface Planned {
+/** For the CLI's help: what a second restore onto the same target does. */
+export const RESUME_POLICY =
+  "Run again onto the same target (after an interruption, say), restore rewrites every file, " +
+  "link and special file from the snapshot and reuses existing directories: an interrupted run " +
+  "can leave a file of any size and time, so only its content could prove it complete, and " +
+  "reading it back costs about what rewriting it does.";
+
+/**
+ * Bounds of one batch. 8,192 small files keep a few packs' worth of work per batch (so a pack is
+ * rarely read twice) in a few MB of entries; 65,536 blob ids bound the entries of large files.
+ * A batch always takes at least one whole file, however many blobs it has.
+ */
+const BATCH_FILES = 8192;
+const BATCH_BLOBS = 65_536;
+/** Directories finished and awaiting their metadata count towards the batch too. */
+const BATCH_ENTRIES = 16_384;
+
+interface Entry {
   /** absolute destination */
   readonly path: string;
   /** path inside the snapshot, for messages */
@@ -51,7 +83,35 @@ interface Planned {
   readonly node: TreeNode;
 }
 
+/** A directory on the current path of the walk; created only once something below it is. */
+interface DirFrame {
+  readonly entry: Entry | undefined;
+  readonly parent: DirFrame | undefined;
+  created: boolean;
+}
+
+/** The first restored name of a file with several links, which its other names link to. */
+interface LinkedFile {
+  readonly path: string;
+  readonly snapshotPath: string;
+  damaged: boolean;
+}
+
+interface Batch {
+  /** files whose content this batch writes */
+  contents: Entry[];
+  /** names of files restored earlier (or in this batch), linked once their content is written */
+  links: { entry: Entry; first: LinkedFile }[];
+  /** symlinks and special files, created after the batch's files */
+  deferred: Entry[];
+  /** directories whose whole subtree is in this batch or earlier ones, deepest first */
+  closedDirs: Entry[];
+  blobs: number;
+}
+
 const PROGRESS_INTERVAL_MS = 250;
+const NO_SPACE = new Set(["ENOSPC", "EDQUOT"]);
+
 function normalizeInclude(path: string): string {
   const trimmed = `/${path}`.replace(/\/+/g, "/").replace(/\/$/, "");
   return trimmed === "" ? "/" : trimmed;
@@ -69,17 +129,40 @@ function selection(include: readonly string[], snapshotPath: string): "all" | "a
   return ancestor ? "ancestor" : "none";
 }
 
+function emptyBatch(): Batch {
+  return { contents: [], links: [], deferred: [], closedDirs: [], blobs: 0 };
+}
+
+function errnoOf(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function formatSize(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
 class Restorer {
-  private readonly dirs: Planned[] = [];
-  private readonly files: Planned[] = [];
-  private readonly deferred: Planned[] = [];
   private readonly damaged: DamagedFile[] = [];
   private readonly include: string[];
+  private readonly linked = new Map<string, LinkedFile>();
+  private batch = emptyBatch();
+  private writer: ContentWriter | undefined;
   private restoredFiles = 0;
   private restoredBytes = 0;
-  private totalBytes = 0;
+  private dirs = 0;
+  private selected = 0;
   private warnings = 0;
   private lastProgress = 0;
+  private totals: { files?: number; bytes?: number } = {};
+  private filesPerWorker = 1;
 
   constructor(
     private readonly repo: Repository,
@@ -93,46 +176,111 @@ class Restorer {
     this.options.onWarning?.(path, message);
   }
 
-  private async plan(treeId: string, dir: string, snapshotDir: string): Promise<boolean> {
-    const tree = await this.repo.readTree(treeId);
-    let any = false;
+  /**
+   * A tree, from another location when the first fails verification: like data blobs, a tree's
+   * first location may come from a forged index.
+   */
+  private async readTree(id: string): Promise<Tree> {
+    try {
+      return await this.repo.readTree(id);
+    } catch (error) {
+      if (!isRempartError(error, "RepositoryCorrupt")) throw error;
+      for (const location of this.repo.index.getAll(id).slice(1)) {
+        try {
+          const sealed = await this.repo.store.get(
+            { kind: "data", name: location.pack },
+            { offset: location.offset, length: location.length },
+          );
+          return decodeTree(this.repo.decodeBlob(location, sealed), id);
+        } catch (retryError) {
+          if (
+            !isRempartError(retryError, "RepositoryCorrupt") &&
+            !isRempartError(retryError, "NotFound")
+          )
+            throw retryError;
+        }
+      }
+      throw error;
+    }
+  }
+
+  private async walk(treeId: string, frame: DirFrame, snapshotDir: string): Promise<void> {
+    const tree = await this.readTree(treeId);
+    const dir = frame.entry?.path ?? this.options.target;
     for (const node of tree.nodes) {
       const snapshotPath = `${snapshotDir}/${node.name}`;
       const selected = selection(this.include, snapshotPath);
       if (selected === "none") continue;
       const entry = { path: childPath(dir, node.name), snapshotPath, node };
       if (node.type === "dir" && node.subtree !== undefined) {
-        // Parents are listed before their children, so directories are created top-down.
-        const at = this.dirs.push(entry) - 1;
-        const found = await this.plan(node.subtree, entry.path, snapshotPath);
-        if (selected === "ancestor" && !found) this.dirs.splice(at, 1);
-        else any = true;
+        const child: DirFrame = { entry, parent: frame, created: false };
+        await this.walk(node.subtree, child, snapshotPath);
+        // Created with its first entry, or now when it is empty: a tree that fails to decode
+        // leaves nothing of its directory behind.
+        if (selected === "all") {
+          this.selected++;
+          await this.ensureCreated(child);
+        }
+        // Post-order: a directory is closed after everything below it, so deepest first.
+        if (child.created) {
+          this.batch.closedDirs.push(entry);
+          await this.flushIfFull();
+        }
       } else if (selected === "all") {
-        if (node.type === "file") {
-          this.files.push(entry);
-          this.totalBytes += node.size ?? 0;
-        } else this.deferred.push(entry);
-        any = true;
+        await this.ensureCreated(frame);
+        this.selected++;
+        if (node.type === "file") this.addFile(entry);
+        else this.batch.deferred.push(entry);
+        await this.flushIfFull();
       }
     }
-    return any;
+  }
+
+  private addFile(entry: Entry): void {
+    const { node } = entry;
+    // Files sharing an inode in the snapshot are written once and linked afterwards.
+    if (node.links > 1) {
+      const key = `${node.device}:${node.inode}`;
+      const first = this.linked.get(key);
+      if (first) {
+        this.batch.links.push({ entry, first });
+        return;
+      }
+      this.linked.set(key, { path: entry.path, snapshotPath: entry.snapshotPath, damaged: false });
+    }
+    this.batch.contents.push(entry);
+    this.batch.blobs += node.content?.length ?? 0;
+  }
+
+  private async ensureCreated(frame: DirFrame): Promise<void> {
+    if (frame.created) return;
+    if (frame.parent) await this.ensureCreated(frame.parent);
+    if (frame.entry) await this.makeDirectory(frame.entry.path);
+    frame.created = true;
+    this.dirs++;
   }
 
   /** mkdir that refuses to pass through anything but a real directory. */
   private async makeDirectory(path: string): Promise<void> {
+    const name = fsPath(path);
     let stats: Stats | undefined;
     try {
-      stats = await lstat(path);
+      stats = await lstat(name);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if (errnoOf(error) !== "ENOENT") throw error;
     }
-    if (stats?.isDirectory()) return;
+    if (stats?.isDirectory()) {
+      // Left by an earlier restore with its final mode, which may forbid writing into it; the
+      // directory's own metadata is applied again once its contents are restored.
+      if ((stats.mode & 0o700) !== 0o700) await chmod(name, (stats.mode & 0o7777) | 0o700);
+      return;
+    }
     if (stats)
       throw new RempartError(
         "InvalidArgument",
         `refusing to restore into ${path}: it exists and is not a directory`,
       );
-    await mkdir(path, { mode: 0o700 });
+    await mkdir(name, { mode: 0o700 });
   }
 
   private reportProgress(force = false): void {
@@ -142,14 +290,68 @@ class Restorer {
     this.options.onProgress?.({
       files: this.restoredFiles,
       bytes: this.restoredBytes,
-      totalFiles: this.files.length,
-      totalBytes: this.totalBytes,
+      ...(this.totals.files === undefined ? {} : { totalFiles: this.totals.files }),
+      ...(this.totals.bytes === undefined ? {} : { totalBytes: this.totals.bytes }),
     });
   }
 
-  private finishFile(entry: Planned, error: string | undefined): void {
+  private async flushIfFull(): Promise<void> {
+    const { contents, links, deferred, closedDirs, blobs } = this.batch;
+    const files = contents.length + links.length + deferred.length;
+    if (files >= BATCH_FILES || blobs >= BATCH_BLOBS || files + closedDirs.length >= BATCH_ENTRIES)
+      await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.batch;
+    this.batch = emptyBatch();
+    await this.restoreContents(batch.contents);
+    for (const { entry, first } of batch.links) {
+      if (first.damaged) {
+        this.damaged.push({
+          path: entry.snapshotPath,
+          error: `hard link to damaged ${first.snapshotPath}`,
+        });
+        continue;
+      }
+      await rm(fsPath(entry.path), { force: true });
+      await link(fsPath(first.path), fsPath(entry.path));
+      this.restoredFiles++;
+    }
+    for (const entry of batch.deferred) await this.restoreDeferred(entry);
+    // Deepest first, so restoring a child does not move its parent's mtime afterwards.
+    for (const dir of batch.closedDirs)
+      for (const warning of applyMetadata(dir.path, dir.node, { owner: this.options.owner }))
+        this.warn(dir.path, warning);
+    this.reportProgress();
+  }
+
+  private async restoreContents(entries: readonly Entry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const byTarget = new Map<ContentTarget, Entry>();
+    for (const entry of entries)
+      byTarget.set(
+        { path: entry.path, size: entry.node.size ?? 0, content: entry.node.content ?? [] },
+        entry,
+      );
+    this.writer ??= ContentWriter.start(this.repo, this.filesPerWorker);
+    await this.writer.write([...byTarget.keys()], {
+      onFileDone: (target, error) => this.finishFile(byTarget.get(target) as Entry, error),
+      onBytes: (bytes) => {
+        this.restoredBytes += bytes;
+        this.reportProgress();
+      },
+    });
+  }
+
+  private finishFile(entry: Entry, error: string | undefined): void {
     if (error !== undefined) {
       this.damaged.push({ path: entry.snapshotPath, error });
+      const { node } = entry;
+      if (node.links > 1) {
+        const first = this.linked.get(`${node.device}:${node.inode}`);
+        if (first) first.damaged = true;
+      }
       return;
     }
     for (const warning of applyMetadata(entry.path, entry.node, { owner: this.options.owner }))
@@ -158,87 +360,82 @@ class Restorer {
     this.reportProgress();
   }
 
-  private async restoreFiles(): Promise<void> {
-    // Files sharing an inode in the snapshot are written once and linked afterwards.
-    const firstOfInode = new Map<string, Planned>();
-    const links: { entry: Planned; first: Planned }[] = [];
-    const byPath = new Map<string, Planned>();
-    for (const entry of this.files) {
-      const key = entry.node.links > 1 ? `${entry.node.device}:${entry.node.inode}` : undefined;
-      const first = key === undefined ? undefined : firstOfInode.get(key);
-      if (first) links.push({ entry, first });
-      else {
-        if (key !== undefined) firstOfInode.set(key, entry);
-        byPath.set(entry.path, entry);
+  private async restoreDeferred(entry: Entry): Promise<void> {
+    const { node, path } = entry;
+    await rm(fsPath(path), { force: true });
+    if (node.type === "symlink") {
+      await symlink(fsPath(node.target ?? ""), fsPath(path));
+    } else {
+      const warning = createSpecialNode(path, node);
+      if (warning !== undefined) {
+        this.warn(path, warning);
+        return;
       }
     }
-    const targets = [...byPath.values()].map((entry) => ({
-      path: entry.path,
-      size: entry.node.size ?? 0,
-      content: entry.node.content ?? [],
-    }));
-    await writeContents(this.repo, targets, {
-      onFileDone: (target, error) => this.finishFile(byPath.get(target.path) as Planned, error),
-      onBytes: (bytes) => {
-        this.restoredBytes += bytes;
-        this.reportProgress();
-      },
-    });
-    const damaged = new Set(this.damaged.map((d) => d.path));
-    for (const { entry, first } of links) {
-      if (damaged.has(first.snapshotPath)) {
-        this.damaged.push({
-          path: entry.snapshotPath,
-          error: `hard link to damaged ${first.snapshotPath}`,
-        });
-        continue;
-      }
-      await rm(entry.path, { force: true });
-      await link(first.path, entry.path);
-      this.restoredFiles++;
-    }
+    for (const warning of applyMetadata(path, node, { owner: this.options.owner }))
+      this.warn(path, warning);
   }
 
-  private async restoreDeferred(): Promise<void> {
-    for (const entry of this.deferred) {
-      const { node, path } = entry;
-      await rm(path, { force: true });
-      if (node.type === "symlink") {
-        await symlink(node.target ?? "", path);
-      } else {
-        const warning = createSpecialNode(path, node);
-        if (warning !== undefined) {
-          this.warn(path, warning);
-          continue;
-        }
-      }
-      for (const warning of applyMetadata(path, node, { owner: this.options.owner }))
-        this.warn(path, warning);
+  /** A full target as a sentence: where, how much the snapshot needs, how much there was. */
+  private noSpace(cause: unknown): RempartError {
+    const { target } = this.options;
+    let space = "";
+    try {
+      const fs = statfsSync(fsPath(target));
+      space = `; the filesystem has ${formatSize(fs.bavail * fs.bsize)} free of ${formatSize(fs.blocks * fs.bsize)}`;
+    } catch {
+      // The size is a courtesy: the message stands without it.
     }
+    const needed =
+      this.totals.bytes === undefined
+        ? ""
+        : `; the snapshot holds ${formatSize(this.totals.bytes)} of file data`;
+    return new RempartError(
+      "StorageFull",
+      `not enough space to restore into ${target}: ${formatSize(this.restoredBytes)} restored before it filled up${needed}${space}. Files restored so far are complete; the ones being written were removed. Free space, or restore onto a larger target.`,
+      { target, errno: errnoOf(cause) ?? "ENOSPC" },
+    );
   }
 
   async run(snapshot: StoredSnapshot): Promise<RestoreResult> {
-    await mkdir(this.options.target, { recursive: true });
-    await this.plan(snapshot.snapshot.tree, this.options.target, "");
-    if (
-      this.include.length > 0 &&
-      this.dirs.length + this.files.length + this.deferred.length === 0
-    )
+    if (this.include.length === 0)
+      this.totals = {
+        files: snapshot.snapshot.summary.totalFiles,
+        bytes: snapshot.snapshot.summary.totalBytes,
+      };
+    // Before anything is written: a limit too low for any restore is refused up front.
+    this.filesPerWorker = filesPerWorker(
+      this.options.openFileLimit ?? softOpenFileLimit(),
+      ContentWriter.workerCount,
+    );
+    try {
+      await mkdir(fsPath(this.options.target), { recursive: true });
+      const root: DirFrame = { entry: undefined, parent: undefined, created: true };
+      await this.walk(snapshot.snapshot.tree, root, "");
+      await this.flush();
+    } catch (error) {
+      if (isRempartError(error, "StorageFull") || NO_SPACE.has(errnoOf(error) ?? ""))
+        throw this.noSpace(error);
+      if (isRempartError(error)) throw error;
+      const code = errnoOf(error);
+      if (code === undefined) throw error;
+      throw new RempartError(
+        "Io",
+        `restoring into ${this.options.target}: ${(error as Error).message}`,
+        { errno: code },
+      );
+    } finally {
+      await this.writer?.close();
+    }
+    if (this.include.length > 0 && this.selected === 0)
       throw new RempartError(
         "NotFound",
         `nothing in snapshot ${snapshot.id.slice(0, 8)} matches ${this.include.join(", ")}`,
       );
-    for (const dir of this.dirs) await this.makeDirectory(dir.path);
-    await this.restoreFiles();
-    await this.restoreDeferred();
-    // Deepest first, so restoring a child does not move its parent's mtime afterwards.
-    for (const dir of [...this.dirs].reverse())
-      for (const warning of applyMetadata(dir.path, dir.node, { owner: this.options.owner }))
-        this.warn(dir.path, warning);
     this.reportProgress(true);
     return {
       files: this.restoredFiles,
-      dirs: this.dirs.length,
+      dirs: this.dirs,
       bytes: this.restoredBytes,
       damaged: this.damaged,
       warnings: this.warnings,

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { RempartError } from "../../errors.js";
-import { restore } from "../../restore/restorer.js";
+import { RESUME_POLICY, restore } from "../../restore/restorer.js";
 import { argumentSpellings } from "../../snapshot/filename.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
@@ -17,7 +17,8 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot (or parts of it) into a directory",
   usage:
-    "rempart restore --repo DIR SNAPSHOT --target DIR [--include PATH]… [--host H] [--path P] (with latest: the latest from host H / of path P)",
+    "rempart restore --repo DIR SNAPSHOT --target DIR [--include PATH]… [--host H] [--path P] (with latest: the latest from host H / of path P)\n" +
+    RESUME_POLICY,
   options,
   async run(context) {
     const { output } = context;
@@ -40,7 +41,9 @@ export const restoreCommand: Command = {
       owner: process.getuid?.() === 0,
       onProgress: (p) =>
         output.status(
-          `${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}`,
+          p.totalFiles === undefined || p.totalBytes === undefined
+            ? `${p.files} files, ${formatBytes(p.bytes)}`
+            : `${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}`,
         ),
       onWarning: (path, message) => {
         output.clearStatus();

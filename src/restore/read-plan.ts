@@ -1,0 +1,56 @@
+/**
+ * Which byte ranges of a pack to read for a set of wanted blobs. Pure: it decides, the content
+ * writer reads. Every read of a stored object costs an open, a stat and a close (or a request),
+ * so blobs close together are read as one range, the gap between them included.
+ */
+
+export interface Span {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface ReadPlan {
+  /** ranges to read, in order; their bytes laid back to back form the task's buffer */
+  readonly ranges: readonly Span[];
+  /** for each input span, where its bytes start in that buffer */
+  readonly at: readonly number[];
+  /** the buffer's length */
+  readonly total: number;
+}
+
+/**
+ * Ranges of an object of `size` bytes covering `spans` (in any order, possibly overlapping: an
+ * index is untrusted), merged when less than `maxGap` bytes apart. Spans are clipped to the
+ * object: a span past its end gets no bytes (its decode then fails and another location is tried),
+ * and no claimed length makes the buffer larger than the object.
+ */
+export function planReads(spans: readonly Span[], size: number, maxGap: number): ReadPlan {
+  const order = spans.map((_, i) => i).sort((a, b) => spanAt(spans, a) - spanAt(spans, b));
+  const ranges: { offset: number; length: number }[] = [];
+  const at = new Array<number>(spans.length).fill(-1);
+  const outside: number[] = [];
+  let base = 0;
+  let current: { offset: number; length: number } | undefined;
+  for (const i of order) {
+    const span = spans[i] as Span;
+    const start = Math.min(span.offset, size);
+    const end = Math.min(span.offset + span.length, size);
+    if (end <= start) {
+      outside.push(i);
+      continue;
+    }
+    if (current === undefined || start > current.offset + current.length + maxGap) {
+      if (current !== undefined) base += current.length;
+      current = { offset: start, length: end - start };
+      ranges.push(current);
+    } else current.length = Math.max(current.length, end - current.offset);
+    at[i] = base + (start - current.offset);
+  }
+  const total = base + (current?.length ?? 0);
+  for (const i of outside) at[i] = total;
+  return { ranges, at, total };
+}
+
+function spanAt(spans: readonly Span[], i: number): number {
+  return (spans[i] as Span).offset;
+}

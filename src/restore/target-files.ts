@@ -1,0 +1,45 @@
+/**
+ * The few ways a restore touches a regular file in the target, shared by the main thread and the
+ * workers. Paths are decoded names (see filename.ts): every call goes through fsPath, so a name
+ * that is not UTF-8 comes back byte-exact.
+ */
+import { constants, openSync, unlinkSync } from "node:fs";
+import { fsPath } from "../snapshot/filename.js";
+
+/**
+ * O_EXCL after unlinking whatever was there: truncating an existing entry in place would write
+ * through a hard link or symlink planted in the target to a file outside it.
+ */
+const CREATE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** Reopening a file this restore created: never creates, never truncates, never follows. */
+const REOPEN_FLAGS = constants.O_WRONLY | constants.O_NOFOLLOW;
+
+export function removeIfPresent(path: string): void {
+  try {
+    unlinkSync(fsPath(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
+/** A new, empty file at path, replacing whatever entry was there; returns its fd. */
+export function createExclusive(path: string): number {
+  removeIfPresent(path);
+  return openSync(fsPath(path), CREATE_FLAGS, 0o600);
+}
+
+/** Opens a file createExclusive made, to write more of it. */
+export function reopen(path: string): number {
+  return openSync(fsPath(path), REOPEN_FLAGS);
+}
+
+let zeros = new Uint8Array(0);
+
+/** Whether a chunk is all zeros: such chunks are left as holes, so sparse files stay sparse. */
+export function isAllZero(data: Uint8Array): boolean {
+  if (zeros.length < data.length) zeros = new Uint8Array(data.length);
+  return Buffer.from(data.buffer, data.byteOffset, data.length).equals(
+    zeros.subarray(0, data.length),
+  );
+}
