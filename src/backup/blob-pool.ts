@@ -1,11 +1,12 @@
 /**
  * The main thread's side of the blob workers: hands out plaintext blobs in batches, bounds the
  * bytes in flight (backpressure keeps memory flat however fast the disk reads), and stores every
- * pack a worker finishes.
+ * pack a worker finishes. Packs are built in files (spooled), so they cost disk, not memory.
  */
+import { rm } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import { RempartError } from "../errors.js";
-import type { BlobType, FinishedPack } from "../repository/pack.js";
+import type { BlobType, SpooledPack } from "../repository/pack.js";
 import { BatchBuilder } from "./blob-batch.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
 
@@ -13,12 +14,17 @@ export interface BlobPoolOptions extends WorkerInit {
   readonly workers: number;
   /** plaintext bytes dispatched but not yet sealed, across all workers */
   readonly maxInFlightBytes: number;
-  /** stores a finished pack; the pool waits for it before the pack's buffer is reused */
-  readonly storePack: (pack: FinishedPack) => Promise<void>;
+  /** stores a finished pack, taking over its file; at most workers + 1 are stored at a time */
+  readonly storePack: (pack: SpooledPack) => Promise<void>;
 }
 
 const BATCH_BYTES = 1024 * 1024;
 const BATCH_BLOBS = 256;
+/**
+ * A blob worker's garbage is small and short-lived (entries, cipher objects): V8's default young
+ * generation only lets it pile up. See the measurements in docs/PERFORMANCE.md.
+ */
+const WORKER_YOUNG_GENERATION_MB = 2;
 
 interface PoolWorker {
   readonly worker: Worker;
@@ -31,13 +37,22 @@ export class BlobPool {
   private readonly batch = new BatchBuilder(BATCH_BYTES, BATCH_BLOBS);
   private inFlight = 0;
   private readonly storing = new Set<Promise<void>>();
+  /** files workers are writing or have finished, not yet handed to storePack */
+  private readonly spooled = new Set<string>();
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: BlobPoolOptions) {
-    const init: WorkerInit = { encryptionKey: options.encryptionKey, packSize: options.packSize };
+    const init: WorkerInit = {
+      encryptionKey: options.encryptionKey,
+      packSize: options.packSize,
+      spoolDir: options.spoolDir,
+    };
     this.workers = Array.from({ length: options.workers }, () => {
-      const worker = new Worker(new URL("./blob-worker.js", import.meta.url), { workerData: init });
+      const worker = new Worker(new URL("./blob-worker.js", import.meta.url), {
+        workerData: init,
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
       const state: PoolWorker = { worker, inFlight: 0 };
       worker.on("message", (message: FromWorker) => this.onMessage(state, message));
       worker.on("error", (error) => this.fail(error));
@@ -65,8 +80,12 @@ export class BlobPool {
         this.inFlight -= message.bytes;
         this.signal();
         break;
+      case "spooling":
+        this.spooled.add(message.path);
+        break;
       case "pack":
-        this.store(state, message);
+        this.spooled.delete(message.path);
+        this.store(message);
         break;
       case "flushed":
         state.onFlushed?.();
@@ -77,14 +96,10 @@ export class BlobPool {
     }
   }
 
-  private store(state: PoolWorker, pack: FinishedPack): void {
+  private store(message: FromWorker & { kind: "pack" }): void {
+    const { name, path, size, entries } = message;
     const stored = this.options
-      .storePack(pack)
-      .then(() => {
-        const buffer = pack.bytes.buffer as ArrayBuffer;
-        if (buffer.byteLength >= this.options.packSize)
-          this.send(state, { kind: "recycle", buffer: pack.bytes }, [buffer]);
-      })
+      .storePack({ name, path, size, entries })
       .catch((error: Error) => this.fail(error))
       .finally(() => {
         this.storing.delete(stored);
@@ -161,7 +176,12 @@ export class BlobPool {
     this.throwIfFailed();
   }
 
+  /** Stops the workers and removes the pack files of a backup that ends before storing them. */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((state) => state.worker.terminate()));
+    await Promise.all(this.storing);
+    // Best effort: what a failure leaves here (or a kill anywhere) the store's stale sweep removes.
+    await Promise.all([...this.spooled].map((path) => rm(path, { force: true }).catch(() => {})));
+    this.spooled.clear();
   }
 }

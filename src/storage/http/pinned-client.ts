@@ -8,6 +8,7 @@
  * a 5xx answer: a server restarting or a dropped connection costs a wait, not a failed backup.
  */
 import { randomInt } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { Agent, type ClientRequestArgs, type IncomingHttpHeaders, request } from "node:http";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
@@ -48,6 +49,8 @@ export interface ApiRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** sent with a Content-Length, part after part, never concatenated */
   readonly body?: readonly Uint8Array[];
+  /** instead of `body`: the bytes of a file, streamed (read again for each attempt) */
+  readonly bodyFile?: { readonly path: string; readonly size: number };
   /** whether sending the request twice has the effect of sending it once */
   readonly idempotent: boolean;
 }
@@ -252,11 +255,13 @@ export class PinnedClient {
 
   private attempt(apiRequest: ApiRequest): Promise<ApiResponse> {
     const body = apiRequest.body ?? [];
-    const length = body.reduce((sum, part) => sum + part.byteLength, 0);
+    const { bodyFile } = apiRequest;
+    const length = bodyFile?.size ?? body.reduce((sum, part) => sum + part.byteLength, 0);
     const headers: Record<string, string> = { ...apiRequest.headers };
     if (this.options.credential !== undefined)
       headers.authorization = `Bearer ${this.options.credential}`;
-    if (apiRequest.body !== undefined) headers["content-length"] = String(length);
+    if (apiRequest.body !== undefined || bodyFile !== undefined)
+      headers["content-length"] = String(length);
     return new Promise<ApiResponse>((resolve, reject) => {
       const outgoing = request({
         agent: this.agent,
@@ -306,7 +311,8 @@ export class PinnedClient {
           });
         });
       });
-      writeParts(outgoing, body).catch(reject);
+      if (bodyFile === undefined) writeParts(outgoing, body).catch(reject);
+      else writeFile(outgoing, bodyFile, abandon);
     });
   }
 }
@@ -347,6 +353,29 @@ async function writeParts(
     if (outgoing.destroyed) return;
   }
   outgoing.end();
+}
+
+/** Bytes read from a file per write: a pack upload holds a few of these, never the pack. */
+const FILE_CHUNK_BYTES = 256 * 1024;
+
+function writeFile(
+  outgoing: ReturnType<typeof request>,
+  file: { readonly path: string; readonly size: number },
+  abandon: (error: Error) => void,
+): void {
+  if (file.size === 0) {
+    outgoing.end();
+    return;
+  }
+  const source = createReadStream(file.path, {
+    start: 0,
+    end: file.size - 1,
+    highWaterMark: FILE_CHUNK_BYTES,
+  });
+  source.on("error", abandon);
+  // An answer before the whole body (a refusal) or a dropped connection ends the reading too.
+  outgoing.on("close", () => source.destroy());
+  source.pipe(outgoing);
 }
 
 function timeoutError(ms: number): Error {
