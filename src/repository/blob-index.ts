@@ -183,7 +183,8 @@ export class BlobIndex {
 
   private append(pack: number, blob: PackEntry): number {
     if (this.records === this.packOf.length) {
-      const capacity = 2 * this.records;
+      // 1.5×: at 4 M blobs doubling could leave 200 MB unused.
+      const capacity = Math.ceil(1.5 * this.records);
       this.ids = grow(this.ids, capacity * ID_BYTES);
       this.packOf = grow(this.packOf, capacity);
       this.offsets = grow(this.offsets, capacity);
