@@ -73,7 +73,7 @@ export interface BackupResult {
 
 const PROGRESS_INTERVAL_MS = 250;
 /** Plaintext bytes in flight to workers; bounds memory together with the pack buffers. */
-const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 /** An index is saved after this many new packs, so a long backup that dies resumes cheaply. */
 const PACKS_PER_INDEX = 64;
 

@@ -29,7 +29,8 @@ export type ToWorker =
   | { readonly kind: "flush" };
 
 export type FromWorker =
-  | { readonly kind: "done"; readonly bytes: number }
+  /** a batch is sealed; its data buffer comes back (transferred) for the next batch */
+  | { readonly kind: "done"; readonly bytes: number; readonly data: Uint8Array }
   /** a pack file is about to be created: whoever ends the backup early removes it */
   | { readonly kind: "spooling"; readonly path: string }
   | ({ readonly kind: "pack" } & SpooledPack)

@@ -7,14 +7,19 @@ import { parentPort, workerData } from "node:worker_threads";
 import { BlobCompressor } from "../repository/compression.js";
 import { type BlobType, PackSpooler } from "../repository/pack.js";
 import type { BlobBatch, FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
+import { collectGarbage } from "./collect-garbage.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error("blob-worker must run in a worker thread");
 
-function post(message: FromWorker): void {
-  (port as NonNullable<typeof port>).postMessage(message);
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  (port as NonNullable<typeof port>).postMessage(message, transfer);
 }
+
+/** Sealed bytes between minor collections: the cipher's output buffers they free (see there). */
+const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+let sinceCollect = 0;
 
 const compressor = new BlobCompressor();
 const announce = (path: string) => post({ kind: "spooling", path });
@@ -53,9 +58,17 @@ function addBatch({ data, ids, lengths, types }: BlobBatch): number {
 port.on("message", (message: ToWorker) => {
   try {
     switch (message.kind) {
-      case "blobs":
-        post({ kind: "done", bytes: addBatch(message.batch) });
+      case "blobs": {
+        const { data } = message.batch;
+        const bytes = addBatch(message.batch);
+        sinceCollect += bytes;
+        if (sinceCollect >= COLLECT_EVERY_BYTES) {
+          sinceCollect = 0;
+          collectGarbage("minor");
+        }
+        post({ kind: "done", bytes, data }, [data.buffer as ArrayBuffer]);
         break;
+      }
       case "flush":
         emitPack("data");
         emitPack("tree");
