@@ -51,6 +51,19 @@ describe("BlobIndex", () => {
     assert.deepEqual(new Map(index.packs), packs);
   });
 
+  it("finds blobs across record segments and table growth", () => {
+    const index = new BlobIndex();
+    const ids: string[] = [];
+    for (let p = 0; p < 40; p++) {
+      const blobs = Array.from({ length: 1000 }, (_, i) => entry(hexId(), i));
+      index.addPack({ pack: packName(), blobs });
+      for (const blob of blobs) ids.push(blob.id);
+    }
+    assert.equal(index.size, 40_000);
+    for (const [i, id] of ids.entries()) assert.equal(index.get(id)?.offset, i % 1000);
+    assert.equal([...index.entries()].length, 40_000);
+  });
+
   it("answers nothing for unknown, malformed or uppercase ids", () => {
     const index = new BlobIndex();
     const id = hexId();
