@@ -15,7 +15,7 @@ export interface BlobPoolOptions extends WorkerInit {
   readonly workers: number;
   /** plaintext bytes dispatched but not yet sealed, across all workers */
   readonly maxInFlightBytes: number;
-  /** stores a finished pack, taking over its file; at most workers + 1 are stored at a time */
+  /** stores a finished pack, taking over its file (reading pauses while more than one per worker are) */
   readonly storePack: (pack: SpooledPack) => Promise<void>;
 }
 
