@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads";
 import { type ChunkerParams, gearTable } from "../chunker/fastcdc.js";
 import type { RempartError } from "../errors.js";
 import type { IndexedPack } from "../repository/index-file.js";
-import type { FinishedPack } from "../repository/pack.js";
+import type { SpooledPack } from "../repository/pack.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
 import { argumentSpellings, fsPath } from "../snapshot/filename.js";
@@ -75,7 +75,7 @@ export interface BackupResult {
 
 const PROGRESS_INTERVAL_MS = 250;
 /** Plaintext bytes in flight to workers; bounds memory together with the pack buffers. */
-const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 /** An index is saved after this many new packs, so a long backup that dies resumes cheaply. */
 const PACKS_PER_INDEX = 64;
 
@@ -154,7 +154,8 @@ class Archiver {
   private readonly referenced = new Set<string>();
   private unsavedPacks: IndexedPack[] = [];
   private readonly hardLinks = new Map<string, ReadResult>();
-  private readonly pool: BlobPool;
+  /** made once the store has said where packs are spooled */
+  private pool!: BlobPool;
   private readonly chunker: FileChunker;
   private readonly exclude: ExcludeMatcher;
   private scanned: ScanTotals | undefined;
@@ -167,28 +168,32 @@ class Archiver {
     private readonly options: BackupOptions,
   ) {
     this.exclude = compileExcludes(options.excludes);
-    const { chunker, packSize } = repo.config;
+    const { chunker } = repo.config;
     const params: ChunkerParams = chunker;
     this.chunker = new FileChunker(
       repo.masterKey.id,
       gearTable(Buffer.from(chunker.seed, "base64")),
       params,
     );
-    this.pool = new BlobPool({
-      workers: options.workers,
-      encryptionKey: repo.masterKey.encryption,
-      packSize,
+  }
+
+  private async startPool(): Promise<BlobPool> {
+    return new BlobPool({
+      workers: this.options.workers,
+      encryptionKey: this.repo.masterKey.encryption,
+      packSize: this.repo.config.packSize,
+      spoolDir: await this.repo.store.spoolDir(),
       maxInFlightBytes: MAX_IN_FLIGHT,
       storePack: (pack) => this.storePack(pack),
     });
   }
 
-  private async storePack(pack: FinishedPack): Promise<void> {
-    await this.repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
+  private async storePack(pack: SpooledPack): Promise<void> {
+    await this.repo.store.putFile({ kind: "data", name: pack.name }, pack);
     const indexed = { pack: pack.name, blobs: pack.entries };
     this.repo.index.addPack(indexed);
     this.unsavedPacks.push(indexed);
-    this.counters.bytesStored += pack.bytes.length;
+    this.counters.bytesStored += pack.size;
     if (this.unsavedPacks.length >= PACKS_PER_INDEX) {
       const batch = this.unsavedPacks;
       this.unsavedPacks = [];
@@ -435,6 +440,7 @@ class Archiver {
 
   async run(): Promise<BackupResult> {
     const { repo, options } = this;
+    this.pool = await this.startPool();
     const scanner = this.startScan();
     try {
       const unindexed = await repo.loadIndex();

@@ -1,24 +1,33 @@
 /**
  * The main thread's side of the blob workers: hands out plaintext blobs in batches, bounds the
  * bytes in flight (backpressure keeps memory flat however fast the disk reads), and stores every
- * pack a worker finishes.
+ * pack a worker finishes. Packs are built in files (spooled), so they cost disk, not memory.
  */
+import { rm } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import { RempartError } from "../errors.js";
-import type { BlobType, FinishedPack } from "../repository/pack.js";
+import type { BlobType, SpooledPack } from "../repository/pack.js";
 import { BatchBuilder } from "./blob-batch.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
+import { collectGarbage } from "./collect-garbage.js";
 
 export interface BlobPoolOptions extends WorkerInit {
   readonly workers: number;
   /** plaintext bytes dispatched but not yet sealed, across all workers */
   readonly maxInFlightBytes: number;
-  /** stores a finished pack; the pool waits for it before the pack's buffer is reused */
-  readonly storePack: (pack: FinishedPack) => Promise<void>;
+  /** stores a finished pack, taking over its file (reading pauses while more than one per worker are) */
+  readonly storePack: (pack: SpooledPack) => Promise<void>;
 }
 
 const BATCH_BYTES = 1024 * 1024;
 const BATCH_BLOBS = 256;
+/**
+ * A blob worker's garbage is small and short-lived (entries, cipher objects; its heap peaks under
+ * 10 MB): V8's default young generation (up to 48 MB) only lets it pile up.
+ */
+const WORKER_YOUNG_GENERATION_MB = 2;
+/** Bytes dispatched between full collections of the main thread (see collect-garbage.ts). */
+const COLLECT_EVERY_BYTES = 128 * 1024 * 1024;
 
 interface PoolWorker {
   readonly worker: Worker;
@@ -30,14 +39,24 @@ export class BlobPool {
   private readonly workers: PoolWorker[];
   private readonly batch = new BatchBuilder(BATCH_BYTES, BATCH_BLOBS);
   private inFlight = 0;
+  private sinceCollect = 0;
   private readonly storing = new Set<Promise<void>>();
+  /** files workers are writing or have finished, not yet handed to storePack */
+  private readonly spooled = new Set<string>();
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: BlobPoolOptions) {
-    const init: WorkerInit = { encryptionKey: options.encryptionKey, packSize: options.packSize };
+    const init: WorkerInit = {
+      encryptionKey: options.encryptionKey,
+      packSize: options.packSize,
+      spoolDir: options.spoolDir,
+    };
     this.workers = Array.from({ length: options.workers }, () => {
-      const worker = new Worker(new URL("./blob-worker.js", import.meta.url), { workerData: init });
+      const worker = new Worker(new URL("./blob-worker.js", import.meta.url), {
+        workerData: init,
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
       const state: PoolWorker = { worker, inFlight: 0 };
       worker.on("message", (message: FromWorker) => this.onMessage(state, message));
       worker.on("error", (error) => this.fail(error));
@@ -63,10 +82,15 @@ export class BlobPool {
       case "done":
         state.inFlight -= message.bytes;
         this.inFlight -= message.bytes;
+        this.batch.recycle(message.data);
         this.signal();
         break;
+      case "spooling":
+        this.spooled.add(message.path);
+        break;
       case "pack":
-        this.store(state, message);
+        this.spooled.delete(message.path);
+        this.store(message);
         break;
       case "flushed":
         state.onFlushed?.();
@@ -77,14 +101,10 @@ export class BlobPool {
     }
   }
 
-  private store(state: PoolWorker, pack: FinishedPack): void {
+  private store(message: FromWorker & { kind: "pack" }): void {
+    const { name, path, size, entries } = message;
     const stored = this.options
-      .storePack(pack)
-      .then(() => {
-        const buffer = pack.bytes.buffer as ArrayBuffer;
-        if (buffer.byteLength >= this.options.packSize)
-          this.send(state, { kind: "recycle", buffer: pack.bytes }, [buffer]);
-      })
+      .storePack({ name, path, size, entries })
       .catch((error: Error) => this.fail(error))
       .finally(() => {
         this.storing.delete(stored);
@@ -121,6 +141,11 @@ export class BlobPool {
     const batch = this.batch.take();
     target.inFlight += bytes;
     this.inFlight += bytes;
+    this.sinceCollect += bytes;
+    if (this.sinceCollect >= COLLECT_EVERY_BYTES) {
+      this.sinceCollect = 0;
+      collectGarbage("major");
+    }
     this.send(target, { kind: "blobs", batch }, [
       batch.data.buffer as ArrayBuffer,
       batch.ids.buffer as ArrayBuffer,
@@ -161,7 +186,12 @@ export class BlobPool {
     this.throwIfFailed();
   }
 
+  /** Stops the workers and removes the pack files of a backup that ends before storing them. */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((state) => state.worker.terminate()));
+    await Promise.all(this.storing);
+    // Best effort: what a failure leaves here (or a kill anywhere) the store's stale sweep removes.
+    await Promise.all([...this.spooled].map((path) => rm(path, { force: true }).catch(() => {})));
+    this.spooled.clear();
   }
 }

@@ -1,9 +1,11 @@
 /** Messages between the backup's main thread and its blob workers. */
-import type { PackEntry } from "../repository/pack.js";
+import type { SpooledPack } from "../repository/pack.js";
 
 export interface WorkerInit {
   readonly encryptionKey: Uint8Array;
   readonly packSize: number;
+  /** where packs are written as they are built (the store's `spoolDir()`) */
+  readonly spoolDir: string;
 }
 
 /**
@@ -24,17 +26,13 @@ export interface BlobBatch {
 export type ToWorker =
   | { readonly kind: "blobs"; readonly batch: BlobBatch }
   /** close the packs being built, even if not full */
-  | { readonly kind: "flush" }
-  /** a pack buffer handed back after its pack was stored, for reuse */
-  | { readonly kind: "recycle"; readonly buffer: Uint8Array };
+  | { readonly kind: "flush" };
 
 export type FromWorker =
-  | { readonly kind: "done"; readonly bytes: number }
-  | {
-      readonly kind: "pack";
-      readonly name: string;
-      readonly bytes: Uint8Array;
-      readonly entries: readonly PackEntry[];
-    }
+  /** a batch is sealed; its data buffer comes back (transferred) for the next batch */
+  | { readonly kind: "done"; readonly bytes: number; readonly data: Uint8Array }
+  /** a pack file is about to be created: whoever ends the backup early removes it */
+  | { readonly kind: "spooling"; readonly path: string }
+  | ({ readonly kind: "pack" } & SpooledPack)
   | { readonly kind: "flushed" }
   | { readonly kind: "error"; readonly message: string };

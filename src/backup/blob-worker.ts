@@ -1,37 +1,37 @@
 /**
- * A blob worker: compresses and seals blobs into packs. Data and tree blobs go to separate packs
- * so that reading every tree (check, restore, GC) never touches file data.
+ * A blob worker: compresses and seals blobs into packs, each written to a file as it is built
+ * (see PackSpooler). Data and tree blobs go to separate packs so that reading every tree (check,
+ * restore, GC) never touches file data.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { BlobCompressor } from "../repository/compression.js";
-import { type BlobType, PackBuilder } from "../repository/pack.js";
+import { type BlobType, PackSpooler } from "../repository/pack.js";
 import type { BlobBatch, FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
+import { collectGarbage } from "./collect-garbage.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error("blob-worker must run in a worker thread");
 
-const compressor = new BlobCompressor();
-/** Tree packs stay small, so they start with a small buffer and grow as needed. */
-const builders: Record<BlobType, PackBuilder> = {
-  data: new PackBuilder(init.encryptionKey, init.packSize + init.packSize / 8),
-  tree: new PackBuilder(init.encryptionKey, 256 * 1024),
-};
-const spareBuffers: Uint8Array[] = [];
-/** Beyond this, handed-back buffers are dropped: they only bound allocation churn. */
-const MAX_SPARE_BUFFERS = 1;
-
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   (port as NonNullable<typeof port>).postMessage(message, transfer);
 }
 
+/** Sealed bytes between minor collections: the cipher's output buffers they free (see there). */
+const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+let sinceCollect = 0;
+
+const compressor = new BlobCompressor();
+const announce = (path: string) => post({ kind: "spooling", path });
+const spoolers: Record<BlobType, PackSpooler> = {
+  data: new PackSpooler(init.encryptionKey, init.spoolDir, announce),
+  tree: new PackSpooler(init.encryptionKey, init.spoolDir, announce),
+};
+
 function emitPack(type: BlobType): void {
-  const builder = builders[type];
-  if (builder.blobCount === 0) return;
-  const spare = type === "data" ? spareBuffers.pop() : undefined;
-  const pack = builder.finish(spare);
-  // Transferring hands the pack's buffer to the main thread without copying it.
-  post({ kind: "pack", ...pack }, [pack.bytes.buffer as ArrayBuffer]);
+  const spooler = spoolers[type];
+  if (spooler.blobCount === 0) return;
+  post({ kind: "pack", ...spooler.finish() });
 }
 
 function addBatch({ data, ids, lengths, types }: BlobBatch): number {
@@ -41,15 +41,15 @@ function addBatch({ data, ids, lengths, types }: BlobBatch): number {
     const plain = data.subarray(offset, offset + length);
     const type: BlobType = types[i] === 1 ? "tree" : "data";
     const compressed = compressor.compress(plain);
-    const builder = builders[type];
-    builder.add(
+    const spooler = spoolers[type];
+    spooler.add(
       type,
       ids.subarray(i * 32, i * 32 + 32),
       compressed ?? plain,
       length,
       compressed !== undefined,
     );
-    if (builder.size >= init.packSize) emitPack(type);
+    if (spooler.size >= init.packSize) emitPack(type);
     offset += length;
   }
   return offset;
@@ -58,17 +58,21 @@ function addBatch({ data, ids, lengths, types }: BlobBatch): number {
 port.on("message", (message: ToWorker) => {
   try {
     switch (message.kind) {
-      case "blobs":
-        post({ kind: "done", bytes: addBatch(message.batch) });
+      case "blobs": {
+        const { data } = message.batch;
+        const bytes = addBatch(message.batch);
+        sinceCollect += bytes;
+        if (sinceCollect >= COLLECT_EVERY_BYTES) {
+          sinceCollect = 0;
+          collectGarbage("minor");
+        }
+        post({ kind: "done", bytes, data }, [data.buffer as ArrayBuffer]);
         break;
+      }
       case "flush":
         emitPack("data");
         emitPack("tree");
         post({ kind: "flushed" });
-        break;
-      case "recycle":
-        if (spareBuffers.length < MAX_SPARE_BUFFERS)
-          spareBuffers.push(new Uint8Array(message.buffer.buffer));
         break;
     }
   } catch (error) {

@@ -32,7 +32,8 @@ export class FileChunker {
     private readonly gear: Uint32Array,
     private readonly params: ChunkerParams,
   ) {
-    this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 8 * 1024 * 1024));
+    // Two largest chunks (2 MiB by default), the lookahead FastCDC needs; it was 8 MiB at least.
+    this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 2 * 1024 * 1024));
   }
 
   /** `path` is decoded (filename.ts). Throws the fs error if the file cannot be opened or read. */

@@ -8,7 +8,9 @@
  * blob under another id or flag without failing authentication. The header lists the blobs in
  * order; offsets are implied by the cumulative lengths. docs/FORMAT.md is the normative layout.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash, randomBytes } from "node:crypto";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { open, SEAL_OVERHEAD, seal, sealInto } from "../crypto/aead.js";
 import { fromHex, toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
@@ -242,5 +244,131 @@ export class PackBuilder {
     this.used = 0;
     this.entries = [];
     return pack;
+  }
+}
+
+/** A pack written to a file as it was built (see PackSpooler). */
+export interface SpooledPack {
+  /** hex SHA-256 of the file's bytes: the pack's object name */
+  readonly name: string;
+  readonly path: string;
+  readonly size: number;
+  readonly entries: readonly PackEntry[];
+}
+
+/** Sealed blobs gather in memory up to this much before one write(2) (and one hash update). */
+const SPOOL_WRITE_BYTES = 1024 * 1024;
+/** Spooled files are read-only from the start: a store links them into place as they are. */
+const SPOOL_FILE_MODE = 0o400;
+
+/**
+ * Builds packs like PackBuilder but writes each one to a new file in `dir` as its blobs are
+ * sealed, hashing on the way, as restic does: a pack then costs a 1 MiB staging buffer instead of
+ * its whole size, and the store moves or streams the finished file. Synchronous I/O: it runs in a
+ * blob worker, where blocking on the page cache costs less than queueing buffers.
+ */
+export class PackSpooler {
+  private staging = new Uint8Array(SPOOL_WRITE_BYTES);
+  private staged = 0;
+  private written = 0;
+  private entries: PackEntry[] = [];
+  private file: { fd: number; path: string; hash: Hash } | undefined;
+
+  constructor(
+    private readonly encryptionKey: Uint8Array,
+    private readonly dir: string,
+    /** told the path of each file before a byte is written, so a caller can clean up after a failure */
+    private readonly onCreate: (path: string) => void = () => undefined,
+  ) {}
+
+  get size(): number {
+    return this.written + this.staged;
+  }
+
+  get blobCount(): number {
+    return this.entries.length;
+  }
+
+  private open(): { fd: number; path: string; hash: Hash } {
+    if (this.file) return this.file;
+    const path = join(this.dir, randomBytes(16).toString("hex"));
+    this.onCreate(path);
+    // "wx": O_EXCL, so a spooled file never shares its name with another put's temp file.
+    const fd = openSync(path, "wx", SPOOL_FILE_MODE);
+    this.file = { fd, path, hash: createHash("sha256") };
+    return this.file;
+  }
+
+  private flushStaging(): void {
+    if (this.staged === 0) return;
+    const file = this.open();
+    const bytes = this.staging.subarray(0, this.staged);
+    file.hash.update(bytes);
+    for (let done = 0; done < bytes.length; )
+      done += writeSync(file.fd, bytes, done, bytes.length - done, this.written + done);
+    this.written += bytes.length;
+    this.staged = 0;
+  }
+
+  private reserve(length: number): void {
+    if (this.staged + length > this.staging.length) this.flushStaging();
+    // Only a blob larger than the staging buffer grows it (up to the chunker's largest chunk).
+    if (length > this.staging.length) this.staging = new Uint8Array(length);
+  }
+
+  add(
+    type: BlobType,
+    id: Uint8Array,
+    payload: Uint8Array,
+    rawLength: number,
+    compressed: boolean,
+  ): void {
+    this.open();
+    this.reserve(payload.length + SEAL_OVERHEAD);
+    const aad = blobAad(id, type, compressed);
+    const offset = this.size;
+    const length = sealInto(this.encryptionKey, payload, aad, this.staging, this.staged);
+    this.entries.push({ type, id: toHex(id), offset, length, rawLength, compressed });
+    this.staged += length;
+    if (this.staged >= SPOOL_WRITE_BYTES) this.flushStaging();
+  }
+
+  /** Appends header and trailer, closes the file and returns it; the next blob starts a new one. */
+  finish(): SpooledPack {
+    const sealedHeader = seal(this.encryptionKey, encodeHeader(this.entries), HEADER_AAD);
+    this.reserve(sealedHeader.length + TRAILER_SIZE);
+    this.staging.set(sealedHeader, this.staged);
+    this.staged += sealedHeader.length;
+    Buffer.from(
+      this.staging.buffer,
+      this.staging.byteOffset + this.staged,
+      TRAILER_SIZE,
+    ).writeUInt32LE(sealedHeader.length, 0);
+    this.staged += TRAILER_SIZE;
+    this.flushStaging();
+    const file = this.open();
+    closeSync(file.fd);
+    const pack = {
+      name: file.hash.digest("hex"),
+      path: file.path,
+      size: this.written,
+      entries: this.entries,
+    };
+    this.file = undefined;
+    this.written = 0;
+    this.entries = [];
+    return pack;
+  }
+
+  /** Closes and removes the file being written, if any. */
+  abandon(): void {
+    const file = this.file;
+    this.file = undefined;
+    this.written = 0;
+    this.staged = 0;
+    this.entries = [];
+    if (!file) return;
+    closeSync(file.fd);
+    rmSync(file.path, { force: true });
   }
 }

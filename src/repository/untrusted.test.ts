@@ -38,6 +38,8 @@ class ReceiptStore implements ObjectStore {
   readonly commits: SnapshotCommit[] = [];
   constructor(private readonly inner: ObjectStore) {}
   put: ObjectStore["put"] = (ref, body) => this.inner.put(ref, body);
+  spoolDir: ObjectStore["spoolDir"] = () => this.inner.spoolDir();
+  putFile: ObjectStore["putFile"] = (ref, file) => this.inner.putFile(ref, file);
   get: ObjectStore["get"] = (ref, range) => this.inner.get(ref, range);
   stat: ObjectStore["stat"] = (ref) => this.inner.stat(ref);
   delete: ObjectStore["delete"] = (ref) => this.inner.delete(ref);

@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { type ErrorCode, isRempartError } from "../errors.js";
 import {
@@ -158,6 +161,37 @@ export function describeObjectStoreConformance(
       }
       assertSameBytes(await store.get(ref), original);
       assert.deepEqual(await store.stat(ref), { kind: "data", name: ref.name, size: 20_000 });
+    });
+
+    it("stores a file spooled in spoolDir() like put, removing the file", async () => {
+      // Several MiB: a streamed upload crosses many socket writes.
+      const body = randomBytes(5 * 1024 * 1024 + 17);
+      const ref = refFor("data", body);
+      const first = await spool(store, body);
+      assert.equal(await store.putFile(ref, first), "created");
+      assert.equal(existsSync(first.path), false, "the spooled file is removed");
+      assertSameBytes(await store.get(ref), body);
+      assert.deepEqual(await store.stat(ref), { kind: "data", name: ref.name, size: body.length });
+      const again = await spool(store, body);
+      assert.equal(await store.putFile(ref, again), "exists");
+      assert.equal(existsSync(again.path), false);
+    });
+
+    it("refuses a spooled file with different bytes under an existing name", async () => {
+      const original = randomBytes(70_000);
+      const ref = refFor("data", original);
+      await store.put(ref, original);
+      const other = Buffer.from(original);
+      other[69_999] = (other[69_999] ?? 0) ^ 1;
+      const file = await spool(store, other);
+      await rejectsWith(store.putFile(ref, file), "ObjectConflict");
+      assert.equal(existsSync(file.path), false);
+      assertSameBytes(await store.get(ref), original);
+    });
+
+    it("never lists a file left in spoolDir() (a killed backup's pack)", async () => {
+      await spool(store, randomBytes(1000));
+      for (const kind of OBJECT_KINDS) assert.deepEqual(await listAll(store, kind), [], kind);
     });
 
     for (const [label, ref] of MALFORMED_REFS) {
@@ -412,6 +446,16 @@ function malformed(kind: string, name: string): ObjectRef {
 }
 
 /** A ref named, as the repository names it, by the SHA-256 of the body. */
+/** Writes a body into the store's spool directory, read-only as a blob worker writes packs. */
+async function spool(
+  store: ObjectStore,
+  body: Uint8Array,
+): Promise<{ path: string; size: number }> {
+  const path = join(await store.spoolDir(), randomBytes(16).toString("hex"));
+  await writeFile(path, body, { mode: 0o400, flag: "wx" });
+  return { path, size: body.length };
+}
+
 export function refFor(kind: ContentKind, body: Uint8Array): ObjectRef {
   return { kind, name: createHash("sha256").update(body).digest("hex") };
 }

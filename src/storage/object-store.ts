@@ -38,6 +38,12 @@ export type PutOutcome = "created" | "exists";
 
 export type ObjectBody = Uint8Array | readonly Uint8Array[];
 
+/** A body already written to a local file, in the store's `spoolDir()` (a pack built on disk). */
+export interface SpooledFile {
+  readonly path: string;
+  readonly size: number;
+}
+
 /**
  * A snapshot is committed, not merely put: the store refuses it unless every pack it needs is
  * present, and a server records the pack list so that garbage collection never needs tenant keys.
@@ -61,6 +67,17 @@ export interface ObjectStore {
    * A full disk fails with `StorageFull`; an invalid ref with `InvalidArgument`.
    */
   put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome>;
+  /**
+   * Where a caller writes bodies for `putFile`, so that large objects never sit in memory: for a
+   * filesystem store its own temp directory (the file is then linked into place, not copied).
+   * Files a killed process left there are never listed, and are removed once stale.
+   */
+  spoolDir(): Promise<string>;
+  /**
+   * `put` with the body read from a file in `spoolDir()`, which is then removed whatever the
+   * outcome. A file anywhere else is refused with `InvalidArgument` by stores that link it.
+   */
+  putFile(ref: ObjectRef, file: SpooledFile): Promise<PutOutcome>;
   /** The whole object, or exactly `range`; `NotFound` when absent, `RepositoryCorrupt` when short. */
   get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array>;
   stat(ref: ObjectRef): Promise<ObjectInfo | undefined>;

@@ -53,10 +53,16 @@ export const backupCommand: Command = {
       excludes: patterns,
       ...(parent ? { parent } : {}),
       workers: Math.max(1, Math.min(2, availableParallelism())),
-      onProgress: (p) => {
-        if (output.json) output.object({ message_type: "status", ...p });
-        else output.status(progressLine(p));
-      },
+      // Progress (and the scan thread that counts the work for its ETA) only when someone sees
+      // it: a scheduled or redirected backup saves the thread's memory.
+      ...(output.json || process.stderr.isTTY
+        ? {
+            onProgress: (p: BackupProgress) => {
+              if (output.json) output.object({ message_type: "status", ...p });
+              else output.status(progressLine(p));
+            },
+          }
+        : {}),
       onWarning: ({ path, message }) => {
         warnings.push(path);
         output.clearStatus();

@@ -116,6 +116,38 @@ describe("FsObjectStore on disk", () => {
     });
   });
 
+  it("spools into its own temp directory and sweeps a killed backup's stale packs from it", async () => {
+    await withStore(async (store) => {
+      const tmp = join(store.root, "tmp");
+      await writeFile(join(tmp, "killed-pack"), "half a pack", { mode: 0o400 });
+      await writeFile(join(tmp, "live-pack"), "being written", { mode: 0o400 });
+      const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      await utimes(join(tmp, "killed-pack"), twoHoursAgo, twoHoursAgo);
+      assert.equal(await store.spoolDir(), tmp);
+      assert.deepEqual(await readdir(tmp), ["live-pack"]);
+    });
+  });
+
+  it("links a spooled file into place read-only, and refuses one from outside its temp directory", async () => {
+    await withStore(async (store) => {
+      const body = randomBytes(100_000);
+      const path = join(await store.spoolDir(), "pack");
+      await writeFile(path, body, { mode: 0o400 });
+      const ref = refFor("data", body);
+      assert.equal(await store.putFile(ref, { path, size: body.length }), "created");
+      const stored = join(store.root, "data", ref.name.slice(0, 2), ref.name);
+      assert.equal((await stat(stored)).mode & 0o777, 0o400);
+      assert.deepEqual(await readdir(join(store.root, "tmp")), []);
+
+      const outside = join(store.root, "..", "elsewhere");
+      await writeFile(outside, body);
+      await rejectsWith(
+        store.putFile(ref, { path: outside, size: body.length }),
+        "InvalidArgument",
+      );
+    });
+  });
+
   it("lists only well-named objects in their place, never temp or foreign files", async () => {
     await withStore(async (store) => {
       const body = randomBytes(100);

@@ -27,6 +27,7 @@ import {
   type ObjectStore,
   type PutOutcome,
   type SnapshotCommit,
+  type SpooledFile,
 } from "../object-store.js";
 
 /** Long enough that no live put (which touches its temp file as it writes) is mistaken for debris. */
@@ -95,11 +96,57 @@ export class FsObjectStore implements ObjectStore {
     const temp = join(this.root, TEMP_DIR, randomBytes(16).toString("hex"));
     try {
       await writeDurably(temp, parts, size);
-      const outcome = await this.#publish(temp, final, parts, size, relative);
+      const outcome = await this.#publish(
+        temp,
+        final,
+        (path) => holdsExactly(path, parts, size),
+        relative,
+      );
       await syncDir(dirname(final));
       return outcome;
     } catch (error) {
       throw storeError(error, this.root, `storing ${relative}`);
+    } finally {
+      await rm(temp, { force: true }).catch((error: unknown) => {
+        throw storeError(error, this.root, `removing the temp file ${temp}`);
+      });
+    }
+  }
+
+  /** The store's own temp directory, so that a spooled body is linked into place, never copied. */
+  async spoolDir(): Promise<string> {
+    await this.removeStaleTempFiles();
+    return join(this.root, TEMP_DIR);
+  }
+
+  async putFile(ref: ObjectRef, file: SpooledFile): Promise<PutOutcome> {
+    const temp = resolve(file.path);
+    // Linking a file from anywhere else could cross filesystems, or publish a file its writer
+    // still holds open for writing: only our own temp directory is accepted (and nothing else
+    // is ever removed).
+    if (dirname(temp) !== join(this.root, TEMP_DIR))
+      throw new RempartError(
+        "InvalidArgument",
+        `Refusing to store ${temp}: a spooled body must be in ${join(this.root, TEMP_DIR)}.`,
+        { path: temp },
+      );
+    try {
+      checkRef(ref);
+      const relative = relativePath(ref);
+      const final = join(this.root, relative);
+      try {
+        await syncFile(temp, file.size);
+        const outcome = await this.#publish(
+          temp,
+          final,
+          (path) => holdsSameFile(path, temp, file.size),
+          relative,
+        );
+        await syncDir(dirname(final));
+        return outcome;
+      } catch (error) {
+        throw storeError(error, this.root, `storing ${relative}`);
+      }
     } finally {
       await rm(temp, { force: true }).catch((error: unknown) => {
         throw storeError(error, this.root, `removing the temp file ${temp}`);
@@ -246,13 +293,13 @@ export class FsObjectStore implements ObjectStore {
   async #publish(
     temp: string,
     final: string,
-    parts: readonly Uint8Array[],
-    size: number,
+    /** whether the file at a path holds the new bytes; undefined when it vanished */
+    matches: (path: string) => Promise<boolean | undefined>,
     relative: string,
   ): Promise<PutOutcome> {
     for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
       if (await this.#link(temp, final)) return "created";
-      const same = await holdsExactly(final, parts, size);
+      const same = await matches(final);
       if (same === true) return "exists";
       if (same === false) {
         throw new RempartError(
@@ -376,6 +423,57 @@ async function holdsExactly(
     return true;
   } finally {
     await handle.close();
+  }
+}
+
+/** Flushes a spooled file written by someone else (size and blocks) before it gets a name. */
+async function syncFile(path: string, size: number): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    const found = await handle.stat();
+    if (!found.isFile() || found.size !== size)
+      throw new RempartError(
+        "Io",
+        `The spooled file ${path} holds ${found.size} bytes, not the ${size} it was said to hold.`,
+        { path, size: found.size, expected: size },
+      );
+    // fdatasync through a read-only descriptor flushes the file's pages all the same (Linux).
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether path holds the same bytes as the file at other; undefined when path vanished. */
+async function holdsSameFile(
+  path: string,
+  other: string,
+  size: number,
+): Promise<boolean | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return undefined;
+    throw error;
+  }
+  const theirs = await open(other, "r").catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  });
+  try {
+    if ((await handle.stat()).size !== size) return false;
+    const length = Math.min(size, COMPARE_CHUNK);
+    const expected = Buffer.allocUnsafe(length);
+    const found = Buffer.allocUnsafe(length);
+    for (let position = 0; position < size; position += length) {
+      const want = await readAt(theirs, expected, position);
+      const read = await readAt(handle, found.subarray(0, want), position);
+      if (read < want || !found.subarray(0, read).equals(expected.subarray(0, want))) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all([handle.close(), theirs.close()]);
   }
 }
 

@@ -7,6 +7,9 @@
  * named by their hash, snapshots too), so all of them are retried after a network failure.
  */
 
+import { rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { RempartError } from "../../errors.js";
 import {
   API_PREFIX,
@@ -27,21 +30,64 @@ import {
   type ObjectStore,
   type PutOutcome,
   type SnapshotCommit,
+  type SpooledFile,
 } from "../object-store.js";
 import { type ApiResponse, PinnedClient, type PinnedClientOptions } from "./pinned-client.js";
+import { prepareSpoolDir } from "./spool.js";
 
 export interface HttpObjectStoreOptions extends PinnedClientOptions {
   /** the agent credential (`rmpa_…`) */
   readonly credential: string;
+  /** where packs are built before upload; default `rempart-spool-<uid>` in the temp directory */
+  readonly spoolDir?: string;
 }
 
 const OBJECTS = `${API_PREFIX}/repo/objects`;
 
 export class HttpObjectStore implements ObjectStore {
   readonly client: PinnedClient;
+  private readonly spoolPath: string;
+  private spool: Promise<string> | undefined;
 
   constructor(options: HttpObjectStoreOptions) {
     this.client = new PinnedClient(options);
+    this.spoolPath =
+      options.spoolDir ?? join(tmpdir(), `rempart-spool-${process.getuid?.() ?? "user"}`);
+  }
+
+  spoolDir(): Promise<string> {
+    this.spool ??= prepareSpoolDir(this.spoolPath).catch((error: unknown) => {
+      this.spool = undefined;
+      throw error;
+    });
+    return this.spool;
+  }
+
+  /** Streams the file as the request body: a pack upload holds no more than a socket's buffers. */
+  async putFile(ref: ObjectRef, file: SpooledFile): Promise<PutOutcome> {
+    try {
+      checkRef(ref);
+      const found = await stat(file.path);
+      if (found.size !== file.size)
+        throw new RempartError(
+          "Io",
+          `The spooled file ${file.path} holds ${found.size} bytes, not the ${file.size} it was said to hold.`,
+          { path: file.path, size: found.size, expected: file.size },
+        );
+      const sent = {
+        method: "PUT",
+        path: objectPath(ref),
+        headers: { "content-type": "application/octet-stream" },
+        bodyFile: file,
+        idempotent: true,
+      } as const;
+      const response = await this.client.send(sent);
+      if (response.status === 201) return "created";
+      if (response.status === 200) return "exists";
+      throw this.client.failure(response, sent);
+    } finally {
+      await rm(file.path, { force: true });
+    }
   }
 
   async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {

@@ -8,6 +8,7 @@
  * a 5xx answer: a server restarting or a dropped connection costs a wait, not a failed backup.
  */
 import { randomInt } from "node:crypto";
+import { open } from "node:fs/promises";
 import { Agent, type ClientRequestArgs, type IncomingHttpHeaders, request } from "node:http";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
@@ -48,6 +49,8 @@ export interface ApiRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** sent with a Content-Length, part after part, never concatenated */
   readonly body?: readonly Uint8Array[];
+  /** instead of `body`: the bytes of a file, streamed (read again for each attempt) */
+  readonly bodyFile?: { readonly path: string; readonly size: number };
   /** whether sending the request twice has the effect of sending it once */
   readonly idempotent: boolean;
 }
@@ -252,11 +255,13 @@ export class PinnedClient {
 
   private attempt(apiRequest: ApiRequest): Promise<ApiResponse> {
     const body = apiRequest.body ?? [];
-    const length = body.reduce((sum, part) => sum + part.byteLength, 0);
+    const { bodyFile } = apiRequest;
+    const length = bodyFile?.size ?? body.reduce((sum, part) => sum + part.byteLength, 0);
     const headers: Record<string, string> = { ...apiRequest.headers };
     if (this.options.credential !== undefined)
       headers.authorization = `Bearer ${this.options.credential}`;
-    if (apiRequest.body !== undefined) headers["content-length"] = String(length);
+    if (apiRequest.body !== undefined || bodyFile !== undefined)
+      headers["content-length"] = String(length);
     return new Promise<ApiResponse>((resolve, reject) => {
       const outgoing = request({
         agent: this.agent,
@@ -306,7 +311,8 @@ export class PinnedClient {
           });
         });
       });
-      writeParts(outgoing, body).catch(reject);
+      if (bodyFile === undefined) writeParts(outgoing, body).catch(reject);
+      else writeFile(outgoing, bodyFile).catch(abandon);
     });
   }
 }
@@ -347,6 +353,44 @@ async function writeParts(
     if (outgoing.destroyed) return;
   }
   outgoing.end();
+}
+
+/** Bytes read from a file per write: a pack upload holds one of these, never the pack. */
+const FILE_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Streams a file through one reused buffer, each write flushed before the next read: a read
+ * stream's fresh buffers are garbage only a collection frees (~25 MB more peak RSS per backup).
+ */
+async function writeFile(
+  outgoing: ReturnType<typeof request>,
+  file: { readonly path: string; readonly size: number },
+): Promise<void> {
+  const handle = await open(file.path, "r");
+  try {
+    const buffer = Buffer.allocUnsafeSlow(Math.min(FILE_CHUNK_BYTES, Math.max(1, file.size)));
+    for (let position = 0; position < file.size; ) {
+      const wanted = Math.min(buffer.length, file.size - position);
+      const { bytesRead } = await handle.read(buffer, 0, wanted, position);
+      if (bytesRead === 0)
+        throw new RempartError("Io", `${file.path} ended after ${position} of ${file.size} bytes`);
+      position += bytesRead;
+      // Also released by "close": a request torn down with the chunk still queued may not call back.
+      await new Promise<void>((resolve, reject) => {
+        const closed = () => resolve();
+        outgoing.once("close", closed);
+        outgoing.write(buffer.subarray(0, bytesRead), (error) => {
+          outgoing.off("close", closed);
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+      if (outgoing.destroyed) return;
+    }
+    outgoing.end();
+  } finally {
+    await handle.close();
+  }
 }
 
 function timeoutError(ms: number): Error {
