@@ -486,6 +486,18 @@ export class Repository {
     throw failure;
   }
 
+  /**
+   * The first location of a blob whose bytes authenticate. For callers that must know a blob's
+   * true length before reading it (restore places blobs by length): when a blob's locations
+   * disagree, only reading settles which one is the blob.
+   */
+  intactLocation(id: string): Promise<BlobLocation> {
+    return this.firstIntact(id, async (location) => {
+      this.decodeBlob(location, await this.fetch(location, location));
+      return location;
+    });
+  }
+
   readBlob(id: string): Promise<Uint8Array> {
     return this.firstIntact(id, async (location) =>
       this.decodeBlob(location, await this.fetch(location, location)),

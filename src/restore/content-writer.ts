@@ -188,12 +188,28 @@ class Batch {
     }));
   }
 
-  private plan(): void {
+  /**
+   * Where a blob is read from. Blobs are placed by length, so when its locations disagree about
+   * it (a forged index or pack claims the blob), the first one that authenticates decides; the
+   * read is paid only for such blobs, and only for those the restore needs.
+   */
+  private async locationOf(id: string): Promise<BlobLocation | undefined> {
+    const [first, ...others] = this.repo.index.getAll(id);
+    if (!first || others.every((other) => other.rawLength === first.rawLength)) return first;
+    try {
+      return await this.repo.intactLocation(id);
+    } catch (error) {
+      if (!isRempartError(error, "RepositoryCorrupt")) throw error;
+      return first;
+    }
+  }
+
+  private async plan(): Promise<void> {
     for (const [index, file] of this.files.entries()) {
       const locations: BlobLocation[] = [];
       let size = 0;
       for (const id of file.target.content) {
-        const location = this.repo.index.get(id);
+        const location = await this.locationOf(id);
         if (!location) {
           file.error = `blob ${id} is not in any index`;
           break;
@@ -389,7 +405,7 @@ class Batch {
 
   async run(workers: readonly Worker[]): Promise<void> {
     try {
-      this.plan();
+      await this.plan();
       for (const file of this.files) {
         if (file.packs > 1) closeSync(createExclusive(file.target.path));
         if (file.remaining === 0) this.finish(file);

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import {
   existsSync,
   lstatSync,
@@ -30,6 +31,7 @@ import {
   tempDir,
   writePseudoRandomFile,
 } from "../cli/test-support.js";
+import { PackBuilder } from "../repository/pack.js";
 import { backedUpTree, restoreBitExact, smallFiles } from "./test-support.js";
 
 const MiB = 1024 * 1024;
@@ -44,31 +46,41 @@ describe("restore", () => {
     await restoreBitExact(repo, src, target, 64, "restore under ulimit -n 64");
   });
 
-  it("falls back to another location when a forged index places blobs wrongly", async (t) => {
-    const { base, src, repo } = await backedUpTree(t, "restore-forged-index", (src) => {
+  it("reads a blob from its next location when a forged copy of it is indexed first", async (t) => {
+    const { base, src, repo } = await backedUpTree(t, "restore-forged-copy", (src) => {
       smallFiles(join(src, "docs"), 200, "forged");
       writePseudoRandomFile(join(src, "large.bin"), 3 * MiB, "forged large");
     });
 
-    // An attacker with the key uploads a correctly sealed index moving every blob one byte on,
-    // until the store lists it before the genuine one and readers meet its locations first.
+    // An attacker with the key seals other bytes of the same length under the ids of genuine
+    // blobs, in a well-formed pack of its own whose index is listed before the genuine one: the
+    // index and the pack agree, so only reading a copy tells it is not the blob.
     const genuine = await openRepository(repo);
-    const shifted = [...genuine.index.packs].map(([pack, blobs]) => ({
-      pack,
-      blobs: blobs.map((blob) => ({ ...blob, offset: blob.offset + 1 })),
-    }));
-    const sample = [...genuine.index.entries()][0];
+    const victims = [...genuine.index.entries()].filter((blob) => blob.type === "data").slice(0, 8);
+    const poison = new PackBuilder(genuine.masterKey.encryption, 4 * MiB);
+    for (const blob of victims)
+      poison.add(
+        "data",
+        Buffer.from(blob.id, "hex"),
+        randomBytes(blob.rawLength),
+        blob.rawLength,
+        false,
+      );
+    const forged = poison.finish();
+    await genuine.store.put({ kind: "data", name: forged.name }, forged.bytes);
+    const sample = victims[0];
     assert.ok(sample);
     for (let attempt = 0; ; attempt++) {
-      assert.ok(attempt < 64, "the forged index never came first");
-      const name = await genuine.saveIndex(shifted);
+      assert.ok(attempt < 256, "the forged copy never came first");
+      const name = await genuine.saveIndex([{ pack: forged.name, blobs: forged.entries }]);
       const reopened = await openRepository(repo);
-      if (reopened.index.get(sample.id)?.offset === sample.offset + 1) break;
+      if (reopened.index.get(sample.id)?.pack === forged.name) break;
       await genuine.store.delete({ kind: "index", name });
+      // Another name for the same index: the seal's random nonce changes its bytes.
     }
 
     const target = join(base, "target");
-    await restoreBitExact(repo, src, target, 1024, "restore past the forged locations");
+    await restoreBitExact(repo, src, target, 1024, "restore past the forged copies");
   });
 
   it("a restore killed with SIGKILL, run again onto the same target, completes bit-exact", async (t) => {

@@ -21,7 +21,7 @@ import { isRempartError, RempartError } from "../errors.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import { fsPath } from "../snapshot/filename.js";
 import { applyMetadata, createSpecialNode } from "../snapshot/fs-metadata.js";
-import { childPath, decodeTree, type Tree, type TreeNode } from "../snapshot/tree.js";
+import { childPath, type TreeNode } from "../snapshot/tree.js";
 import { type ContentTarget, ContentWriter } from "./content-writer.js";
 import { filesPerWorker, softOpenFileLimit } from "./open-files.js";
 
@@ -176,36 +176,9 @@ class Restorer {
     this.options.onWarning?.(path, message);
   }
 
-  /**
-   * A tree, from another location when the first fails verification: like data blobs, a tree's
-   * first location may come from a forged index.
-   */
-  private async readTree(id: string): Promise<Tree> {
-    try {
-      return await this.repo.readTree(id);
-    } catch (error) {
-      if (!isRempartError(error, "RepositoryCorrupt")) throw error;
-      for (const location of this.repo.index.getAll(id).slice(1)) {
-        try {
-          const sealed = await this.repo.store.get(
-            { kind: "data", name: location.pack },
-            { offset: location.offset, length: location.length },
-          );
-          return decodeTree(this.repo.decodeBlob(location, sealed), id);
-        } catch (retryError) {
-          if (
-            !isRempartError(retryError, "RepositoryCorrupt") &&
-            !isRempartError(retryError, "NotFound")
-          )
-            throw retryError;
-        }
-      }
-      throw error;
-    }
-  }
-
   private async walk(treeId: string, frame: DirFrame, snapshotDir: string): Promise<void> {
-    const tree = await this.readTree(treeId);
+    // repo.readTree moves on to a blob's next location when one fails verification.
+    const tree = await this.repo.readTree(treeId);
     const dir = frame.entry?.path ?? this.options.target;
     for (const node of tree.nodes) {
       const snapshotPath = `${snapshotDir}/${node.name}`;
