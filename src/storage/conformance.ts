@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { type ErrorCode, isRempartError } from "../errors.js";
@@ -190,8 +190,13 @@ export function describeObjectStoreConformance(
     });
 
     it("never lists a file left in spoolDir() (a killed backup's pack)", async () => {
-      await spool(store, randomBytes(1000));
-      for (const kind of OBJECT_KINDS) assert.deepEqual(await listAll(store, kind), [], kind);
+      const left = await spool(store, randomBytes(1000));
+      try {
+        for (const kind of OBJECT_KINDS) assert.deepEqual(await listAll(store, kind), [], kind);
+      } finally {
+        // A store's spool directory may outlive its test (an agent's is shared): leave nothing.
+        await rm(left.path, { force: true });
+      }
     });
 
     for (const [label, ref] of MALFORMED_REFS) {
