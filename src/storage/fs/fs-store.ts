@@ -88,29 +88,15 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {
-    checkRef(ref);
     const parts: readonly Uint8Array[] = body instanceof Uint8Array ? [body] : body;
     const size = parts.reduce((sum, part) => sum + part.byteLength, 0);
-    const relative = relativePath(ref);
-    const final = join(this.root, relative);
     const temp = join(this.root, TEMP_DIR, randomBytes(16).toString("hex"));
-    try {
-      await writeDurably(temp, parts, size);
-      const outcome = await this.#publish(
-        temp,
-        final,
-        (path) => holdsExactly(path, parts, size),
-        relative,
-      );
-      await syncDir(dirname(final));
-      return outcome;
-    } catch (error) {
-      throw storeError(error, this.root, `storing ${relative}`);
-    } finally {
-      await rm(temp, { force: true }).catch((error: unknown) => {
-        throw storeError(error, this.root, `removing the temp file ${temp}`);
-      });
-    }
+    return this.#publishTemp(
+      ref,
+      temp,
+      (path) => holdsExactly(path, parts, size),
+      () => writeDurably(temp, parts, size),
+    );
   }
 
   /** The store's own temp directory, so that a spooled body is linked into place, never copied. */
@@ -130,18 +116,31 @@ export class FsObjectStore implements ObjectStore {
         `Refusing to store ${temp}: a spooled body must be in ${join(this.root, TEMP_DIR)}.`,
         { path: temp },
       );
+    return this.#publishTemp(
+      ref,
+      temp,
+      (path) => holdsSameFile(path, temp, file.size),
+      () => syncFile(temp, file.size),
+    );
+  }
+
+  /**
+   * Makes a durable temp file (`prepare`) the object under ref, write-once (`sameBytes` tells an
+   * identical object already there from a conflict), then removes the temp file whatever happened.
+   */
+  async #publishTemp(
+    ref: ObjectRef,
+    temp: string,
+    sameBytes: (path: string) => Promise<boolean | undefined>,
+    prepare: () => Promise<void>,
+  ): Promise<PutOutcome> {
     try {
       checkRef(ref);
       const relative = relativePath(ref);
       const final = join(this.root, relative);
       try {
-        await syncFile(temp, file.size);
-        const outcome = await this.#publish(
-          temp,
-          final,
-          (path) => holdsSameFile(path, temp, file.size),
-          relative,
-        );
+        await prepare();
+        const outcome = await this.#publish(temp, final, sameBytes, relative);
         await syncDir(dirname(final));
         return outcome;
       } catch (error) {
