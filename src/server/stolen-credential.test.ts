@@ -30,6 +30,7 @@ import {
   costlySlots,
   describeVictim,
   type ForgedObject,
+  poisonedCopy,
 } from "../repository/forge-test-support.js";
 import { Repository } from "../repository/repository.js";
 import { fingerprintFiles } from "./test-support.js";
@@ -181,7 +182,10 @@ describe("a stolen agent credential and password (issue 8)", () => {
     const repo = await Repository.open(store, { password: stolen.repositoryPassword });
     await repo.loadIndex();
     const victim = await describeVictim(repo);
-    catalog = await attacks(repo, victim, stolen.repositoryPassword);
+    catalog = [
+      ...(await attacks(repo, victim, stolen.repositoryPassword)),
+      poisonedCopy(repo, victim),
+    ];
     costly = costlySlots(victim, 20);
   });
 
