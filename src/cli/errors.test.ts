@@ -23,6 +23,7 @@ import {
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
+import { forgedSnapshot } from "../repository/forge-test-support.js";
 import { PackBuilder } from "../repository/pack.js";
 import type { Repository } from "../repository/repository.js";
 import { decodeTree, type TreeNode } from "../snapshot/tree.js";
@@ -578,30 +579,11 @@ async function forgeSnapshots(repoPath: string, outside: string): Promise<Map<st
   let second = 0;
   for (const [name, root] of roots) {
     const id = await repo.saveSnapshot(
-      {
-        version: 1,
+      forgedSnapshot({
         // Distinct times keep the forged snapshots from becoming anyone's "latest" by accident.
         time: new Date(Date.UTC(2000, 0, 1, 0, 0, second++)).toISOString(),
-        host: "forger",
-        username: "mallory",
-        paths: ["/"],
-        tags: [],
         tree: root,
-        summary: {
-          filesNew: 0,
-          filesChanged: 0,
-          filesUnchanged: 0,
-          dirs: 0,
-          bytesRead: 0,
-          bytesAdded: 0,
-          bytesStored: 0,
-          totalBytes: 0,
-          totalFiles: 0,
-          unreadable: 0,
-          durationMs: 0,
-        },
-        program: "forged",
-      },
+      }),
       pack.entries.map((entry) => entry.id),
     );
     snapshots.set(name, id);

@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { forgedSnapshot } from "../repository/forge-test-support.js";
 import { PackBuilder } from "../repository/pack.js";
 import { decodeName } from "../snapshot/filename.js";
 import {
@@ -300,29 +301,10 @@ describe("forged trees with names that are not canonical", () => {
     repo.index.addPack({ pack: pack.name, blobs: pack.entries });
     for (const [i, root] of roots.entries()) {
       const id = await repo.saveSnapshot(
-        {
-          version: 1,
+        forgedSnapshot({
           time: new Date(Date.UTC(2000, 0, 1, 0, 0, i)).toISOString(),
-          host: "forger",
-          username: "mallory",
-          paths: ["/"],
-          tags: [],
           tree: root,
-          summary: {
-            filesNew: 0,
-            filesChanged: 0,
-            filesUnchanged: 0,
-            dirs: 0,
-            bytesRead: 0,
-            bytesAdded: 0,
-            bytesStored: 0,
-            totalBytes: 0,
-            totalFiles: 0,
-            unreadable: 0,
-            durationMs: 0,
-          },
-          program: "forged",
-        },
+        }),
         pack.entries.map((entry) => entry.id),
       );
       const ls = expectExit(await runCli(["ls", "--repo", repoPath, id]), 11, `ls forged ${i}`);

@@ -348,3 +348,30 @@ export function poisonedCopy(repo: Repository, victim: Victim): Attack {
     damage: false,
   };
 }
+
+/** A snapshot as a forger writes one: empty summary, the fields a test cares about given. */
+export function forgedSnapshot(fields: Partial<Snapshot> & Pick<Snapshot, "tree">): Snapshot {
+  return {
+    version: 1,
+    time: "2000-01-01T00:00:00.000Z",
+    host: "forger",
+    username: "mallory",
+    paths: ["/"],
+    tags: [],
+    summary: {
+      filesNew: 0,
+      filesChanged: 0,
+      filesUnchanged: 0,
+      dirs: 0,
+      bytesRead: 0,
+      bytesAdded: 0,
+      bytesStored: 0,
+      totalBytes: 0,
+      totalFiles: 0,
+      unreadable: 0,
+      durationMs: 0,
+    },
+    program: "forged",
+    ...fields,
+  };
+}

@@ -23,6 +23,7 @@ import {
   tempDir,
   writePseudoRandomFile,
 } from "../../cli/test-support.js";
+import { forgedSnapshot } from "../../repository/forge-test-support.js";
 import { Repository } from "../../repository/repository.js";
 import { sealSnapshot } from "../../repository/snapshot.js";
 import type { ObjectKind } from "../../storage/object-store.js";
@@ -87,29 +88,17 @@ describe("a tenant after one of its machines is taken", () => {
     await store.put({ kind: "index", name: sha256(junkIndex) }, junkIndex);
     const junkPack = asPack(randomBytes(2000));
     await store.put({ kind: "data", name: sha256(junkPack) }, junkPack);
-    const forged = sealSnapshot(repo.masterKey.encryption, {
-      version: 1,
-      time: "9999-12-31T23:59:59.000Z",
-      host: "b",
-      username: "root",
-      paths: [b.src],
-      tags: [],
-      tree: sha256("a tree that does not exist"),
-      summary: {
-        filesNew: 0,
-        filesChanged: 0,
-        filesUnchanged: 0,
-        dirs: 0,
-        bytesRead: 0,
-        bytesAdded: 0,
-        bytesStored: 0,
-        totalBytes: 0,
-        totalFiles: 0,
-        unreadable: 0,
-        durationMs: 0,
-      },
-      program: "rempart 0.1.0",
-    });
+    const forged = sealSnapshot(
+      repo.masterKey.encryption,
+      forgedSnapshot({
+        time: "9999-12-31T23:59:59.000Z",
+        host: "b",
+        username: "root",
+        paths: [b.src],
+        tree: sha256("a tree that does not exist"),
+        program: "rempart 0.1.0",
+      }),
+    );
     await store.commitSnapshot({
       name: sha256(forged),
       bytes: forged,
