@@ -22,6 +22,7 @@ import { after, before, describe, it } from "node:test";
 import { forgedSnapshot } from "../repository/forge-test-support.js";
 import { PackBuilder } from "../repository/pack.js";
 import { decodeName } from "../snapshot/filename.js";
+import { fileNode } from "../snapshot/tree-test-support.js";
 import {
   backupSummary,
   expectExit,
@@ -272,20 +273,7 @@ describe("forged trees with names that are not canonical", () => {
       builder.add("tree", Buffer.from(id, "hex"), bytes, bytes.length, false);
       return id;
     };
-    const base = {
-      type: "file",
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      mtimeMs: 1,
-      atimeMs: 1,
-      ctimeMs: 1,
-      inode: 1,
-      device: 1,
-      links: 1,
-      size: 0,
-      content: [],
-    };
+    const base = fileNode("");
     const roots = [
       // "\udcc3\udca9" is the bytes c3 a9, which is "é": restored, both entries are one file.
       tree([

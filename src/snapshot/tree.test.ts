@@ -3,30 +3,12 @@ import { describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
 import { decodeName } from "./filename.js";
 import { compareNames, decodeTree, encodeTree, type TreeNode } from "./tree.js";
+import { fileNode } from "./tree-test-support.js";
 
 const LATIN1_CAFE = decodeName(Buffer.from("caf\xe9", "latin1"));
 
-function node(name: string, extra: Partial<TreeNode> = {}): TreeNode {
-  return {
-    name,
-    type: "file",
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtimeMs: 1,
-    atimeMs: 1,
-    ctimeMs: 1,
-    inode: 1,
-    device: 1,
-    links: 1,
-    size: 0,
-    content: [],
-    ...extra,
-  };
-}
-
 function link(name: string, target: string): TreeNode {
-  const { size: _size, content: _content, ...rest } = node(name);
+  const { size: _size, content: _content, ...rest } = fileNode(name);
   return { ...rest, type: "symlink", target };
 }
 
@@ -45,8 +27,8 @@ function assertCorrupt(bytes: Uint8Array, why: RegExp): void {
 
 describe("tree names as bytes", () => {
   it("keeps a Latin-1 name and link target through encode and decode", () => {
-    const nodes = [node("café"), node(LATIN1_CAFE), link("l", `../${LATIN1_CAFE}`)].sort((a, b) =>
-      compareNames(a.name, b.name),
+    const nodes = [fileNode("café"), fileNode(LATIN1_CAFE), link("l", `../${LATIN1_CAFE}`)].sort(
+      (a, b) => compareNames(a.name, b.name),
     );
     const bytes = encodeTree({ nodes });
     // JSON.stringify writes the lone surrogate as an ASCII escape: the blob stays valid UTF-8.
@@ -57,29 +39,29 @@ describe("tree names as bytes", () => {
   it("sorts escaped bytes by their UTF-16 code unit, after every BMP character but U+E000 up", () => {
     const names = ["\ue000", LATIN1_CAFE, "café", "caf\u{1f600}", "cafz"].sort(compareNames);
     assert.deepEqual(names, ["cafz", "café", "caf\u{1f600}", LATIN1_CAFE, "\ue000"]);
-    decodeTree(rawTree(names.map((name) => node(name))), "t");
+    decodeTree(rawTree(names.map((name) => fileNode(name))), "t");
   });
 
   it("accepts a name of 255 bytes that are not UTF-8", () => {
     // The old check counted each escaped byte as the 3 bytes of U+FFFD, refusing this name.
     const name = decodeName(Buffer.alloc(255, 0xe9));
-    assert.equal(decodeTree(rawTree([node(name)]), "t").nodes[0]?.name, name);
+    assert.equal(decodeTree(rawTree([fileNode(name)]), "t").nodes[0]?.name, name);
   });
 
   it("refuses a name over 255 bytes, counted as bytes", () => {
-    assertCorrupt(rawTree([node("a".repeat(256))]), /unsafe entry name/);
-    assertCorrupt(rawTree([node(decodeName(Buffer.alloc(256, 0xe9)))]), /unsafe entry name/);
+    assertCorrupt(rawTree([fileNode("a".repeat(256))]), /unsafe entry name/);
+    assertCorrupt(rawTree([fileNode(decodeName(Buffer.alloc(256, 0xe9)))]), /unsafe entry name/);
   });
 
   it("refuses a second spelling of a name: escapes that spell valid UTF-8", () => {
     // "\udcc3\udca9" would be written to disk as the bytes c3 a9, which is "é": two entries of
     // one tree would then be one file.
-    assertCorrupt(rawTree([node("\udcc3\udca9"), node("é")]), /unsafe entry name/);
+    assertCorrupt(rawTree([fileNode("\udcc3\udca9"), fileNode("é")]), /unsafe entry name/);
   });
 
   it("refuses surrogates no byte sequence decodes to", () => {
-    assertCorrupt(rawTree([node("a\ud800")]), /unsafe entry name/);
-    assertCorrupt(rawTree([node("a\udc41")]), /unsafe entry name/);
+    assertCorrupt(rawTree([fileNode("a\ud800")]), /unsafe entry name/);
+    assertCorrupt(rawTree([fileNode("a\udc41")]), /unsafe entry name/);
   });
 
   it("refuses a link target that is not canonical or longer than PATH_MAX", () => {
