@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { SqliteCatalog } from "../catalog/sqlite-catalog.js";
+import { openSqliteCatalog } from "../catalog/sqlite/catalog.js";
 import type { CommitResponse } from "../protocol/api.js";
 import {
   asPack,
@@ -60,7 +60,7 @@ describe("committing snapshots", () => {
       response.committed_at,
     );
 
-    const catalog = SqliteCatalog.open(join(server.dataDir, "catalog.sqlite"));
+    const catalog = openSqliteCatalog(join(server.dataDir, "catalog.sqlite"));
     t.after(() => catalog.close());
     const record = await catalog.getSnapshot(tenant.id, sha256(snapshot));
     assert.ok(record);

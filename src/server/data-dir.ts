@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.js";
-import { SqliteCatalog } from "../catalog/sqlite-catalog.js";
+import { openSqliteCatalog } from "../catalog/sqlite/catalog.js";
 import { isRempartError } from "../errors.js";
 import { hashPassword } from "./passwords.js";
 import { TenantStores } from "./tenant-stores.js";
@@ -26,7 +26,7 @@ export async function openDataDir(root: string): Promise<DataDir> {
   const path = resolve(root);
   // Owner only: the catalog names every client, and the stores' sizes say something about them.
   await mkdir(join(path, "tenants"), { recursive: true, mode: 0o700 });
-  const catalog = SqliteCatalog.open(join(path, "catalog.sqlite"));
+  const catalog = openSqliteCatalog(join(path, "catalog.sqlite"));
   return { root: path, catalog, stores: new TenantStores(join(path, "tenants")) };
 }
 

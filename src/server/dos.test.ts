@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TLSSocket } from "node:tls";
-import { SqliteCatalog } from "../catalog/sqlite-catalog.js";
+import { openSqliteCatalog } from "../catalog/sqlite/catalog.js";
+import { SqliteObjects } from "../catalog/sqlite/objects.js";
 import { MAX_OBJECT_BYTES } from "../protocol/api.js";
 import type { Limits } from "./limits.js";
 import { type StartedServer, startServer } from "./server.js";
@@ -240,7 +241,7 @@ describe("one tenant cannot slow down another", () => {
     // Another agent, of the same tenant even, is unaffected.
     assert.equal((await commit(other.credential)).status, 201);
 
-    const catalog = SqliteCatalog.open(join(test.dataDir, "catalog.sqlite"));
+    const catalog = openSqliteCatalog(join(test.dataDir, "catalog.sqlite"));
     t.after(() => catalog.close());
     const entries = (await catalog.listAudit({ tenantId: acme.id, limit: 100 })).filter(
       (e) => e.action === "commit-rate-limited",
@@ -293,11 +294,11 @@ describe("one tenant cannot slow down another", () => {
     let batches = 0;
     let headIssued: Promise<number> | undefined;
     let batchesWhenHeadAnswered = -1;
-    const lookup = SqliteCatalog.prototype.visibleObjects;
+    const lookup = SqliteObjects.prototype.visibleObjects;
     t.after(() => {
-      SqliteCatalog.prototype.visibleObjects = lookup;
+      SqliteObjects.prototype.visibleObjects = lookup;
     });
-    SqliteCatalog.prototype.visibleObjects = function (this: SqliteCatalog, ...args) {
+    SqliteObjects.prototype.visibleObjects = function (this: SqliteObjects, ...args) {
       batches += 1;
       if (batches === 1 && args[0] !== b.id)
         headIssued = headQuiet().then((status) => {

@@ -8,7 +8,7 @@
  * inside its own tenant, and a pack row cannot go while a snapshot still lists it.
  */
 import type { Database } from "better-sqlite3";
-import { RempartError } from "../errors.js";
+import { RempartError } from "../../errors.js";
 
 const SCOPES_CHECK = "scopes IN ('backup', 'backup,restore')";
 

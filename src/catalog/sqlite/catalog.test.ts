@@ -7,13 +7,15 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3";
-import { at, describeCatalogConformance, hashOf, refuses } from "./catalog-suite.js";
-import { SqliteCatalog } from "./sqlite-catalog.js";
-import { MIGRATIONS, SCHEMA_VERSION } from "./sqlite-schema.js";
+import type { Catalog } from "../catalog.js";
+import { describeCatalogConformance } from "../catalog-suite.js";
+import { at, hashOf, refuses } from "../suite/fixtures.js";
+import { openSqliteCatalog } from "./catalog.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
 
 describeCatalogConformance("SqliteCatalog", async () => {
   const dir = await mkdtemp(join(tmpdir(), "rempart-catalog-"));
-  const catalog = SqliteCatalog.open(join(dir, "catalog.db"));
+  const catalog = openSqliteCatalog(join(dir, "catalog.db"));
   return {
     catalog,
     cleanup: async () => {
@@ -32,7 +34,7 @@ async function withDir(work: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-const CATALOG_MODULE = new URL("./sqlite-catalog.js", import.meta.url).href;
+const CATALOG_MODULE = new URL("./catalog.js", import.meta.url).href;
 
 /**
  * A separate Node process holding its own connection to the catalog. It reads one line of
@@ -46,8 +48,8 @@ class CatalogProcess {
   constructor(path: string) {
     const program = `
       import { createInterface } from "node:readline";
-      const { SqliteCatalog } = await import(${JSON.stringify(CATALOG_MODULE)});
-      const catalog = SqliteCatalog.open(${JSON.stringify(path)});
+      const { openSqliteCatalog } = await import(${JSON.stringify(CATALOG_MODULE)});
+      const catalog = openSqliteCatalog(${JSON.stringify(path)});
       console.log(JSON.stringify({ ready: true }));
       for await (const line of createInterface({ input: process.stdin })) {
         const body = JSON.parse(line);
@@ -102,11 +104,11 @@ class CatalogProcess {
 /** Opens a catalog here and in `count` other processes, every one connected before work starts. */
 async function withProcesses(
   count: number,
-  work: (catalog: SqliteCatalog, others: CatalogProcess[]) => Promise<void>,
+  work: (catalog: Catalog, others: CatalogProcess[]) => Promise<void>,
 ): Promise<void> {
   await withDir(async (dir) => {
     const path = join(dir, "catalog.db");
-    const catalog = SqliteCatalog.open(path);
+    const catalog = openSqliteCatalog(path);
     const others = Array.from({ length: count }, () => new CatalogProcess(path));
     try {
       for (const other of others) assert.deepEqual(await other.next(), { ready: true });
@@ -123,7 +125,7 @@ describe("SqliteCatalog on disk", () => {
   it("keeps its schema and data across close and reopen", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "catalog.db");
-      const first = SqliteCatalog.open(path);
+      const first = openSqliteCatalog(path);
       const acme = await first.createTenant({ name: "acme", retentionDays: 90 }, at(0));
       const entry = await first.appendAudit(
         { actor: { kind: "system", id: null }, action: "tenant.create", tenantId: acme.id },
@@ -131,7 +133,7 @@ describe("SqliteCatalog on disk", () => {
       );
       await first.close();
 
-      const second = SqliteCatalog.open(path);
+      const second = openSqliteCatalog(path);
       assert.deepEqual(await second.getTenantByName("acme"), acme);
       assert.deepEqual(await second.listAudit({ limit: 10 }), [entry]);
       await refuses(
@@ -187,7 +189,7 @@ describe("SqliteCatalog on disk", () => {
           VALUES ('t1', '${id}', 'a1', 5, 5, 7);
       `);
       raw.close();
-      const catalog = SqliteCatalog.open(path);
+      const catalog = openSqliteCatalog(path);
       try {
         const snapshot = await catalog.getSnapshot("t1", id);
         assert.equal(snapshot?.knownGood, false);
@@ -222,7 +224,7 @@ describe("SqliteCatalog on disk", () => {
           VALUES ('t1', 'data', '${old}', 300, 1);
       `);
       raw.close();
-      const catalog = SqliteCatalog.open(path);
+      const catalog = openSqliteCatalog(path);
       try {
         const agent = await catalog.getAgent("a1");
         assert.equal(agent?.lastBackupStatus, "success");
@@ -257,7 +259,7 @@ describe("SqliteCatalog on disk", () => {
           VALUES ('o1', 'alice', 'x', 'admin', 0);
       `);
       raw.close();
-      const catalog = SqliteCatalog.open(path);
+      const catalog = openSqliteCatalog(path);
       try {
         assert.deepEqual(await catalog.listTenantDeletions("t1"), []);
         const deletion = await catalog.scheduleTenantDeletion(
@@ -278,7 +280,7 @@ describe("SqliteCatalog on disk", () => {
   it("keeps the two-person rule, one pending deletion per tenant and deletion history in the schema", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "catalog.db");
-      const catalog = SqliteCatalog.open(path);
+      const catalog = openSqliteCatalog(path);
       const acme = await catalog.createTenant({ name: "acme", retentionDays: 90 }, at(0));
       const alice = await catalog.createOperator(
         { username: "alice", passwordHash: "x", role: "admin" },
@@ -326,7 +328,7 @@ describe("SqliteCatalog on disk", () => {
   it("refuses to start a deletion while any snapshot is immutable, deleting none of them", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "catalog.db");
-      const catalog = SqliteCatalog.open(path);
+      const catalog = openSqliteCatalog(path);
       const day = 86_400_000;
       const acme = await catalog.createTenant(
         { name: "acme", retentionDays: 90, immutableDays: 0 },
@@ -373,7 +375,7 @@ describe("SqliteCatalog on disk", () => {
         `UPDATE snapshots SET immutable_until = ${at(20 * day).getTime()} WHERE id = '${late.id}'`,
       );
       raw.close();
-      const reopened = SqliteCatalog.open(path);
+      const reopened = openSqliteCatalog(path);
       try {
         const details = await refuses(
           reopened.startTenantDeletion(deletion.id, note, at(3 * day)),
@@ -397,12 +399,12 @@ describe("SqliteCatalog on disk", () => {
   it("refuses a catalog written by a newer schema, and leaves it untouched", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "catalog.db");
-      await (await SqliteCatalog.open(path)).close();
+      await (await openSqliteCatalog(path)).close();
       const raw = new Sqlite(path);
       raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
       raw.close();
       assert.throws(
-        () => SqliteCatalog.open(path),
+        () => openSqliteCatalog(path),
         (error: unknown) =>
           error instanceof Error && "code" in error && error.code === "Unsupported",
       );
@@ -417,7 +419,7 @@ describe("SqliteCatalog on disk", () => {
       const path = join(dir, "catalog.db");
       await writeFile(path, "this is not a database, just some text long enough to have a header");
       assert.throws(
-        () => SqliteCatalog.open(path),
+        () => openSqliteCatalog(path),
         (error: unknown) => error instanceof Error && "code" in error && error.code === "Io",
       );
     });
@@ -426,7 +428,7 @@ describe("SqliteCatalog on disk", () => {
   it("refuses to update, delete or replace audit rows even through raw SQL", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "catalog.db");
-      const catalog = SqliteCatalog.open(path);
+      const catalog = openSqliteCatalog(path);
       const entry = await catalog.appendAudit(
         { actor: { kind: "operator", id: "op1" }, action: "tenant.delete", tenantId: null },
         at(0),
@@ -453,7 +455,7 @@ describe("SqliteCatalog on disk", () => {
       } finally {
         raw.close();
       }
-      const reopened = SqliteCatalog.open(path);
+      const reopened = openSqliteCatalog(path);
       const entries = await reopened.listAudit({ limit: 10 });
       assert.deepEqual(entries.at(-1), entry);
       assert.deepEqual(
@@ -467,7 +469,7 @@ describe("SqliteCatalog on disk", () => {
   it("keeps references inside their tenant in the schema itself", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "catalog.db");
-      const catalog = SqliteCatalog.open(path);
+      const catalog = openSqliteCatalog(path);
       const acme = await catalog.createTenant({ name: "acme", retentionDays: 90 }, at(0));
       const other = await catalog.createTenant({ name: "other", retentionDays: 90 }, at(0));
       const agentOf = (tenantId: string) =>

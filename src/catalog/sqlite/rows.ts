@@ -1,10 +1,10 @@
 /**
  * Rows as the SQLite catalog stores them, the columns it selects, and their conversion to the
- * records of catalog.ts. The casts to union types are safe because each column has a CHECK
+ * records of the concepts (catalog.ts). The casts to union types are safe because each column has a CHECK
  * constraint listing exactly those values.
  */
 
-import type { ObjectKind } from "../storage/object-store.js";
+import type { ObjectKind } from "../../storage/object-store.js";
 import type {
   ActorKind,
   Agent,
@@ -24,7 +24,7 @@ import type {
   Tenant,
   TenantDeletion,
   TenantStatus,
-} from "./catalog.js";
+} from "../catalog.js";
 
 /** Scopes are stored as their sorted list joined by commas: `backup` or `backup,restore`. */
 export function encodeScopes(scopes: readonly AgentScope[]): string {

@@ -1,0 +1,115 @@
+/** Agents (the machines of a tenant), their credentials and the enrollment tokens that make them. */
+
+/** Every agent may back up; `restore` is the one optional extra. Nothing grants deletion. */
+export const AGENT_SCOPES = ["backup", "restore"] as const;
+export type AgentScope = (typeof AGENT_SCOPES)[number];
+
+export interface EnrollmentToken {
+  readonly tokenHash: string;
+  readonly tenantId: string;
+  /** The operator who issued it. */
+  readonly createdBy: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+  /** Sorted, without repeats, always containing `backup`. */
+  readonly scopes: readonly AgentScope[];
+}
+
+export interface NewEnrollmentToken {
+  readonly tokenHash: string;
+  readonly tenantId: string;
+  readonly createdBy: string;
+  readonly expiresAt: Date;
+  readonly scopes: readonly AgentScope[];
+}
+
+export const BACKUP_OUTCOMES = ["success", "partial", "failure"] as const;
+export type BackupOutcome = (typeof BACKUP_OUTCOMES)[number];
+
+/**
+ * A machine of a tenant. The secret's hash stays inside the catalog (`authenticateAgent` compares
+ * it), so an agent record can be shown or serialized without leaking a credential.
+ */
+export interface Agent {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly hostname: string;
+  readonly scopes: readonly AgentScope[];
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly revokedAt: Date | null;
+  readonly lastSeenAt: Date | null;
+  readonly version: string | null;
+  readonly lastBackupAt: Date | null;
+  readonly lastBackupStatus: BackupOutcome | null;
+  readonly lastError: string | null;
+  /** The snapshot the last report named, as the agent said it. */
+  readonly lastBackupSnapshotId: string | null;
+  /**
+   * Whether the last report's snapshot is one the catalog holds, committed by this agent: `false`
+   * for a success or partial backup naming none, or a snapshot it did not commit (a stolen
+   * credential claiming backups that never happened); `null` for a failure or no report.
+   */
+  readonly lastBackupVerified: boolean | null;
+}
+
+export interface NewAgent {
+  readonly tenantId: string;
+  readonly hostname: string;
+  readonly secretHash: string;
+  readonly scopes: readonly AgentScope[];
+  readonly expiresAt: Date;
+  readonly version?: string | null;
+}
+
+export interface BackupReport {
+  readonly at: Date;
+  readonly status: BackupOutcome;
+  /** At most `MAX_ERROR_LENGTH` characters; `null` when the backup succeeded. */
+  readonly error: string | null;
+  /** The snapshot the backup committed, by the agent's account; checked against the catalog. */
+  readonly snapshotId?: string | null;
+}
+
+export interface AgentCheckIn {
+  readonly version: string;
+  /** Absent: the agent has no new result since its last check-in, and the last one is kept. */
+  readonly lastBackup?: BackupReport;
+}
+
+/** Enrollment tokens and agents. */
+export interface AgentCatalog {
+  /** For an active tenant, by an enabled operator. */
+  createEnrollmentToken(token: NewEnrollmentToken, now: Date): Promise<EnrollmentToken>;
+  /**
+   * Marks the token used and returns it, atomically: of any number of concurrent calls exactly one
+   * succeeds. Refusals change nothing: unknown → `NotFound`; used → `ObjectConflict` (reason
+   * `used`); `now >= expiresAt` → `InvalidArgument` (reason `expired`); tenant no longer active →
+   * `InvalidArgument` (reason `tenant-inactive`). The reason is in `error.details.reason`.
+   */
+  consumeEnrollmentToken(tokenHash: string, now: Date): Promise<EnrollmentToken>;
+
+  /** For an active tenant; `expiresAt` must be after `now`. */
+  createAgent(agent: NewAgent, now: Date): Promise<Agent>;
+  getAgent(id: string): Promise<Agent | undefined>;
+  /** The tenant's agents, revoked ones included, by hostname. */
+  listAgents(tenantId: string): Promise<Agent[]>;
+  /** Idempotent: a second revocation keeps the first `revokedAt`. */
+  revokeAgent(id: string, now: Date): Promise<void>;
+  /** Revokes every unrevoked agent of the tenant at once (offboarding); returns how many. */
+  revokeTenantAgents(tenantId: string, now: Date): Promise<number>;
+  /**
+   * The agent when `secretHash` matches, it is unrevoked, `now < expiresAt` and its tenant is
+   * active; otherwise `undefined`, without saying which check failed.
+   */
+  authenticateAgent(id: string, secretHash: string, now: Date): Promise<Agent | undefined>;
+  /** Records `now` as last seen, the agent's version and, when given, its last backup result. */
+  recordAgentCheckIn(id: string, checkIn: AgentCheckIn, now: Date): Promise<void>;
+  /**
+   * The agent when `secretHash` is its secret, whatever its state (revoked, expired, tenant not
+   * active); otherwise `undefined`. Lets the server tell a real credential why it is refused
+   * while telling a wrong secret nothing.
+   */
+  identifyAgent(id: string, secretHash: string): Promise<Agent | undefined>;
+}

@@ -1,0 +1,123 @@
+/** The audit log. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { at, catalogPerTest, fixtures, MINUTE, type OpenCatalog, refuses } from "./fixtures.js";
+
+export function describeAuditConformance(open: OpenCatalog): void {
+  describe("audit log", () => {
+    const catalog = catalogPerTest(open);
+    const { tenant } = fixtures(catalog);
+
+    it("appends entries with increasing ids and lists them newest first", async () => {
+      const acme = await tenant("acme");
+      const first = await catalog.appendAudit(
+        {
+          actor: { kind: "operator", id: "op1" },
+          action: "tenant.create",
+          tenantId: acme.id,
+          details: { name: "acme", nested: { list: [1, "two", null] } },
+        },
+        at(1),
+      );
+      assert.deepEqual(first, {
+        id: first.id,
+        at: at(1),
+        actor: { kind: "operator", id: "op1" },
+        action: "tenant.create",
+        tenantId: acme.id,
+        details: { name: "acme", nested: { list: [1, "two", null] } },
+      });
+      const second = await catalog.appendAudit(
+        { actor: { kind: "system", id: null }, action: "gc.run", tenantId: null },
+        at(2),
+      );
+      assert.ok(second.id > first.id);
+      assert.deepEqual(second.details, {});
+      assert.deepEqual(await catalog.listAudit({ limit: 10 }), [second, first]);
+    });
+
+    it("filters by tenant, by time and by a cursor, and honours the limit", async () => {
+      const acme = await tenant("acme");
+      const other = await tenant("other");
+      const entries = [];
+      for (let i = 0; i < 6; i += 1) {
+        entries.push(
+          await catalog.appendAudit(
+            {
+              actor: { kind: "agent", id: `agent${i}` },
+              action: "snapshot.commit",
+              tenantId: i % 2 === 0 ? acme.id : other.id,
+              details: { i },
+            },
+            at(i * MINUTE),
+          ),
+        );
+      }
+      const ids = (list: { id: number }[]) => list.map((entry) => entry.id);
+      const e = ids(entries);
+      assert.deepEqual(ids(await catalog.listAudit({ tenantId: acme.id, limit: 10 })), [
+        e[4],
+        e[2],
+        e[0],
+      ]);
+      assert.deepEqual(ids(await catalog.listAudit({ since: at(3 * MINUTE), limit: 10 })), [
+        e[5],
+        e[4],
+        e[3],
+      ]);
+      assert.deepEqual(ids(await catalog.listAudit({ limit: 2 })), [e[5], e[4]]);
+      assert.deepEqual(ids(await catalog.listAudit({ beforeId: e[4], limit: 2 })), [e[3], e[2]]);
+      assert.deepEqual(
+        ids(await catalog.listAudit({ tenantId: other.id, since: at(2 * MINUTE), limit: 1 })),
+        [e[5]],
+      );
+      assert.deepEqual(await catalog.listAudit({ tenantId: "0123456789abcdef", limit: 10 }), []);
+    });
+
+    it("records an entry about a tenant or actor it does not know", async () => {
+      const entry = await catalog.appendAudit(
+        {
+          actor: { kind: "agent", id: "forged" },
+          action: "auth.refused",
+          tenantId: "no-such-tenant",
+        },
+        at(1),
+      );
+      assert.deepEqual(await catalog.listAudit({ tenantId: "no-such-tenant", limit: 1 }), [entry]);
+    });
+
+    it("refuses malformed entries and writes nothing", async () => {
+      const append = (entry: object) =>
+        catalog.appendAudit(
+          { actor: { kind: "system", id: null }, action: "x.y", tenantId: null, ...entry },
+          at(1),
+        );
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      for (const entry of [
+        { action: "" },
+        { action: "Tenant.Create" },
+        { action: "tenant..create" },
+        { actor: { kind: "operator", id: null } },
+        { actor: { kind: "root", id: "x" } },
+        { details: [1, 2] },
+        { details: cyclic },
+        { details: { big: 1n } },
+        { details: { text: "x".repeat(70_000) } },
+      ]) {
+        await refuses(append(entry), "InvalidArgument");
+      }
+      await refuses(catalog.listAudit({ limit: 0 }), "InvalidArgument");
+      assert.deepEqual(await catalog.listAudit({ limit: 10 }), []);
+    });
+
+    it("offers no way to change or remove an entry", () => {
+      const methods = new Set<string>();
+      for (let o: object | null = catalog; o !== null; o = Object.getPrototypeOf(o)) {
+        for (const key of Object.getOwnPropertyNames(o)) methods.add(key.toLowerCase());
+      }
+      const auditMethods = [...methods].filter((key) => key.includes("audit")).sort();
+      assert.deepEqual(auditMethods, ["appendaudit", "listaudit"]);
+    });
+  });
+}
