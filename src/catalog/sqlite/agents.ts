@@ -1,6 +1,4 @@
-/**
- * Agents and enrollment tokens in SQLite: the `agents` and `enrollment_tokens` tables.
- */
+/** Agents and enrollment tokens in SQLite: the `agents` and `enrollment_tokens` tables. */
 
 import { timingSafeEqual } from "node:crypto";
 import { RempartError } from "../../errors.js";

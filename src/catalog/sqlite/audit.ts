@@ -1,6 +1,4 @@
-/**
- * The audit log in SQLite: the `audit_log` table (the schema refuses updates and deletes).
- */
+/** The audit log in SQLite: the `audit_log` table (the schema refuses updates and deletes). */
 import { RempartError } from "../../errors.js";
 import type { AuditCatalog, AuditEntry, AuditNote, AuditQuery, NewAuditEntry } from "../audit.js";
 import {

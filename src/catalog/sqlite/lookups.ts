@@ -1,6 +1,4 @@
-/**
- * Row lookups more than one part of the SQLite catalog needs inside its own transactions.
- */
+/** Row lookups more than one part of the SQLite catalog needs inside its own transactions. */
 import { RempartError } from "../../errors.js";
 import { notFound, type SqliteDb } from "./db.js";
 import {

@@ -1,6 +1,4 @@
-/**
- * Object records in SQLite: the `objects` table, and what an agent may see of it.
- */
+/** Object records in SQLite: the `objects` table, and what an agent may see of it. */
 import { RempartError } from "../../errors.js";
 import { OBJECT_KINDS, type ObjectKind, type PutOutcome } from "../../storage/object-store.js";
 import {

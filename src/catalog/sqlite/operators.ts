@@ -1,6 +1,4 @@
-/**
- * Operators and their sessions in SQLite: the `operators` and `sessions` tables.
- */
+/** Operators and their sessions in SQLite: the `operators` and `sessions` tables. */
 import { RempartError } from "../../errors.js";
 import type {
   NewOperator,

@@ -1,6 +1,4 @@
-/**
- * GC's view of packs in SQLite: `data` objects no live snapshot lists.
- */
+/** GC's view of packs in SQLite: `data` objects no live snapshot lists. */
 import type { ForgetOutcome, PackCatalog, PackUsage, UnreferencedPackQuery } from "../packs.js";
 import { checkObjectName, checkPage, checkTime } from "../validation.js";
 import { UNREFERENCED } from "./conditions.js";

@@ -1,6 +1,4 @@
-/**
- * Quarantines in SQLite: the `quarantines` table; what one hides is the HIDDEN condition.
- */
+/** Quarantines in SQLite: the `quarantines` table; what one hides is the HIDDEN condition. */
 import { RempartError } from "../../errors.js";
 import type { AuditNote } from "../audit.js";
 import type { Quarantine, QuarantineCatalog } from "../quarantines.js";

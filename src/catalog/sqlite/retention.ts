@@ -1,6 +1,4 @@
-/**
- * Retention and holds in SQLite: snapshot states, known-good marks, `retention_policies`.
- */
+/** Retention and holds in SQLite: snapshot states, known-good marks, `retention_policies`. */
 import { RempartError } from "../../errors.js";
 import type { PolicyRecord, RetentionCatalog, RetentionRules } from "../retention.js";
 import type { SnapshotRecord, SnapshotState } from "../snapshots.js";

@@ -1,6 +1,4 @@
-/**
- * Snapshot commits in SQLite: the `snapshots` and `snapshot_packs` tables.
- */
+/** Snapshot commits in SQLite: the `snapshots` and `snapshot_packs` tables. */
 import { RempartError } from "../../errors.js";
 import type { NewSnapshot, SnapshotCatalog, SnapshotRecord } from "../snapshots.js";
 import { checkObjectName, checkTime, DAY_MS, normalizePacks } from "../validation.js";

@@ -1,6 +1,4 @@
-/**
- * Tenants in SQLite: the `tenants` table.
- */
+/** Tenants in SQLite: the `tenants` table. */
 import { RempartError } from "../../errors.js";
 import {
   DEFAULT_IMMUTABLE_DAYS,
