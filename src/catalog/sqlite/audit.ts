@@ -55,6 +55,7 @@ export class SqliteAudit implements AuditCatalog {
   }
 }
 
+/** Inside a write: appends an entry already checked, and answers it with its id. */
 export function insertAuditEntry(db: SqliteDb, row: Omit<AuditRow, "id">): AuditEntry {
   const id = db
     .statement<number>(
@@ -66,7 +67,10 @@ export function insertAuditEntry(db: SqliteDb, row: Omit<AuditRow, "id">): Audit
   return toAuditEntry({ id, ...row });
 }
 
-/** Inside a write: the entry of a deletion step, with the catalog's facts over the caller's. */
+/**
+ * Inside a write: the entry of a step the catalog audits in the step's own transaction (a deletion
+ * step, a quarantine), with the catalog's facts over the caller's.
+ */
 export function auditStep(
   db: SqliteDb,
   note: AuditNote,
