@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
 import { nextRun, parseCron } from "./cron.js";
 
@@ -31,6 +31,8 @@ describe("the cron schedule", () => {
     ["0 3 * * 0", "2024-01-15 00:00", "2024-01-21 03:00"],
     ["0 3 * * 7", "2024-01-15 00:00", "2024-01-21 03:00"],
     ["0 3 * * sun", "2024-01-15 00:00", "2024-01-21 03:00"],
+    // Sunday is 0 by name too: "0-sun" is Sunday alone, not the whole week.
+    ["0 3 * * 0-sun", "2024-01-15 00:00", "2024-01-21 03:00"],
     ["0 0 1 * *", "2024-01-15 00:00", "2024-02-01 00:00"],
     ["0 0 31 * *", "2024-04-01 00:00", "2024-05-31 00:00"],
     ["0 0 29 2 *", "2024-03-01 00:00", "2028-02-29 00:00"],
@@ -65,6 +67,16 @@ describe("the cron schedule", () => {
     ["a * * * *", /not a minute/],
     ["1,,2 * * * *", /not a minute value/],
     ["* * * foo *", /not a month/],
+    // croner reads these (Quartz and its own extensions); crontab(5) does not.
+    ["0 2 * * * 2024", /five fields/],
+    ["0 0 L * *", /not a day of month/],
+    ["0 0 15W * *", /not a day of month/],
+    ["0 0 * * 5#2", /not a day of week value/],
+    ["0 0 * * 5L", /not a day of week/],
+    ["? * * * *", /not a minute value/],
+    ["0 0 ? * *", /not a day of month value/],
+    ["/5 * * * *", /not a minute value/],
+    ["*/60 * * * *", /step/],
   ];
   for (const [expression, why] of refused) {
     it(`refuses "${expression}" with a reason`, () => {
@@ -81,5 +93,63 @@ describe("the cron schedule", () => {
       (error: unknown) =>
         isRempartError(error, "InvalidArgument") && /never runs/.test(error.message),
     );
+  });
+
+  // Times in the spring gap and the autumn repeat, in a zone with daylight saving. Instants are
+  // written with their offset, so each names one moment whatever the zone.
+  describe("across daylight-saving changes (Europe/Paris)", () => {
+    const zone = process.env.TZ;
+    before(() => {
+      process.env.TZ = "Europe/Paris";
+    });
+    after(() => {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    });
+    const cases: readonly (readonly [
+      expression: string,
+      after: string,
+      next: string,
+      why: string,
+    ])[] = [
+      [
+        "30 2 * * *",
+        "2024-03-31T01:00:00+01:00",
+        "2024-03-31T03:00:00+02:00",
+        "a daily run in the skipped hour runs right after it, not a day late",
+      ],
+      [
+        "0 * * * *",
+        "2024-03-31T01:30:00+01:00",
+        "2024-03-31T03:00:00+02:00",
+        "an hourly run goes on after the skipped hour",
+      ],
+      [
+        "30 2 * * *",
+        "2024-10-27T02:10:00+02:00",
+        "2024-10-27T02:30:00+02:00",
+        "a daily run in the repeated hour runs at its first occurrence",
+      ],
+      [
+        "30 2 * * *",
+        "2024-10-27T02:10:00+01:00",
+        "2024-10-28T02:30:00+01:00",
+        "and not again at its second",
+      ],
+      [
+        "*/30 * * * *",
+        "2024-10-27T02:31:00+02:00",
+        "2024-10-27T02:00:00+01:00",
+        "a run every 30 minutes keeps its pace through the repeated hour",
+      ],
+    ];
+    for (const [expression, after, next, why] of cases) {
+      it(`${why} ("${expression}" after ${after})`, () => {
+        assert.equal(
+          nextRun(expression, new Date(after)).toISOString(),
+          new Date(next).toISOString(),
+        );
+      });
+    }
   });
 });

@@ -2,20 +2,20 @@
  * The agent's schedule: a five-field cron expression (minute hour day-of-month month
  * day-of-week) with `*`, lists, ranges and steps, in the machine's local time, as crontab(5)
  * reads it. Pure functions of the expression and the time given: nothing here reads the clock.
+ *
+ * croner finds the next run, daylight-saving changes included: a fixed-time job whose time falls
+ * in the hour skipped in spring runs right after it (the hand-written search skipped that day),
+ * and runs once in the hour repeated in autumn, as in Vixie cron. croner reads more than
+ * crontab(5) (seconds, L, W, #, ?), so this module first holds the expression to crontab's syntax
+ * and says in its own words what is wrong with it.
  */
+import { Cron } from "croner";
 import { RempartError } from "../errors.js";
 
+/** A checked expression, ready to answer `nextRun`. */
 export interface CronSchedule {
-  readonly minutes: ReadonlySet<number>;
-  readonly hours: ReadonlySet<number>;
-  readonly days: ReadonlySet<number>;
-  /** 1 to 12 */
-  readonly months: ReadonlySet<number>;
-  /** 0 (Sunday) to 6; 7 is read as Sunday */
-  readonly weekdays: ReadonlySet<number>;
-  /** crontab(5): when both day fields are restricted, a day matching either one runs */
-  readonly daysRestricted: boolean;
-  readonly weekdaysRestricted: boolean;
+  readonly expression: string;
+  readonly cron: Cron;
 }
 
 interface Field {
@@ -53,50 +53,53 @@ const MACROS: Readonly<Record<string, string>> = {
   "@hourly": "0 * * * *",
 };
 
-/** Four years and a day: every combination of weekday and date (29 February too) comes round. */
-const SEARCH_LIMIT_MS = (4 * 366 + 1) * 24 * 3600 * 1000;
+/** crontab(5)'s whole item grammar: `*` or a value or a range, then an optional step. */
+const ITEM = /^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:\/(\d+))?$/i;
 
 export function parseCron(expression: string): CronSchedule {
-  const text = MACROS[expression.trim().toLowerCase()] ?? expression;
-  const parts = text.trim().split(/\s+/);
+  const text = MACROS[expression.trim().toLowerCase()] ?? expression.trim();
+  const parts = text.split(/\s+/);
   if (parts.length !== 5)
     throw invalid(expression, "it needs five fields: minute hour day-of-month month day-of-week");
-  const [minutes, hours, days, months, weekdays] = parts.map((part, i) =>
-    parseField(part, FIELDS[i] as Field, expression),
-  ) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
-  if (weekdays.delete(7)) weekdays.add(0);
-  return {
-    minutes,
-    hours,
-    days,
-    months,
-    weekdays,
-    daysRestricted: !parts[2]?.startsWith("*"),
-    weekdaysRestricted: !parts[4]?.startsWith("*"),
-  };
+  const fields = parts.map((part, i) => checkField(part, FIELDS[i] as Field, expression));
+  const [, , days = "", , weekdays = ""] = parts;
+  const cron = new Cron(fields.join(" "), {
+    mode: "5-part",
+    // "5/15" means from 5 to the end in steps of 15, as in cronie.
+    sloppyRanges: true,
+    // crontab(5): when both day fields are restricted (neither starts with "*"), a day matching
+    // either one runs; otherwise both must match.
+    domAndDow: days.startsWith("*") || weekdays.startsWith("*"),
+    // Vixie cron treats a job as fixed-time unless its minute or hour is a wildcard or a step.
+    fixedTimeRule: "no-wildcard",
+  });
+  return { expression, cron };
 }
 
-function parseField(text: string, field: Field, expression: string): Set<number> {
-  const values = new Set<number>();
-  for (const item of text.split(",")) {
-    const match = /^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:\/(\d+))?$/i.exec(item);
-    if (!match) throw invalid(expression, `"${item}" is not a ${field.name} value, range or step`);
-    const [, span = "", stepText] = match;
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (step < 1 || step > field.max)
-      throw invalid(expression, `the step in "${item}" must be from 1 to ${field.max}`);
-    let first = field.min;
-    let last = field.max;
-    if (span !== "*") {
+/**
+ * The field with names written as numbers: croner reads "-sun" as 7, so "0-sun" would be the
+ * whole week instead of Sunday.
+ */
+function checkField(text: string, field: Field, expression: string): string {
+  return text
+    .split(",")
+    .map((item) => {
+      const match = ITEM.exec(item);
+      if (!match)
+        throw invalid(expression, `"${item}" is not a ${field.name} value, range or step`);
+      const [, span = "", step] = match;
+      if (step !== undefined && (Number(step) < 1 || Number(step) > field.max))
+        throw invalid(expression, `the step in "${item}" must be from 1 to ${field.max}`);
+      const suffix = step === undefined ? "" : `/${step}`;
+      if (span === "*") return `*${suffix}`;
       const [from = "", to] = span.split("-");
-      first = value(from, field, expression);
-      // "5/15" means from 5 to the end in steps of 15, as in cronie.
-      last = to !== undefined ? value(to, field, expression) : stepText ? field.max : first;
+      const first = value(from, field, expression);
+      if (to === undefined) return `${first}${suffix}`;
+      const last = value(to, field, expression);
       if (last < first) throw invalid(expression, `the range "${span}" ends before it starts`);
-    }
-    for (let v = first; v <= last; v += step) values.add(v);
-  }
-  return values;
+      return `${first}-${last}${suffix}`;
+    })
+    .join(",");
 }
 
 function value(text: string, field: Field, expression: string): number {
@@ -114,38 +117,14 @@ function invalid(expression: string, why: string): RempartError {
   return new RempartError("InvalidArgument", `the schedule "${expression}" is invalid: ${why}`);
 }
 
-function dayMatches(schedule: CronSchedule, date: Date): boolean {
-  const byDate = schedule.days.has(date.getDate());
-  const byWeekday = schedule.weekdays.has(date.getDay());
-  if (schedule.daysRestricted && schedule.weekdaysRestricted) return byDate || byWeekday;
-  return byDate && byWeekday;
-}
-
 /** The first minute strictly after `after` that the expression selects, in local time. */
 export function nextRun(expression: string | CronSchedule, after: Date): Date {
   const schedule = typeof expression === "string" ? parseCron(expression) : expression;
-  const t = new Date(after.getTime());
-  t.setSeconds(0, 0);
-  t.setMinutes(t.getMinutes() + 1);
-  const limit = after.getTime() + SEARCH_LIMIT_MS;
-  // Skips whole months, days and hours that cannot match, so the loop runs a few hundred times.
-  while (t.getTime() <= limit) {
-    if (!schedule.months.has(t.getMonth() + 1)) {
-      t.setMonth(t.getMonth() + 1, 1);
-      t.setHours(0, 0, 0, 0);
-    } else if (!dayMatches(schedule, t)) {
-      t.setDate(t.getDate() + 1);
-      t.setHours(0, 0, 0, 0);
-    } else if (!schedule.hours.has(t.getHours())) {
-      t.setHours(t.getHours() + 1, 0, 0, 0);
-    } else if (!schedule.minutes.has(t.getMinutes())) {
-      t.setMinutes(t.getMinutes() + 1, 0, 0);
-    } else {
-      return t;
-    }
-  }
-  throw new RempartError(
-    "InvalidArgument",
-    `the schedule "${typeof expression === "string" ? expression : "given"}" never runs (a date that does not exist?)`,
-  );
+  const next = schedule.cron.nextRun(after);
+  if (next === null)
+    throw new RempartError(
+      "InvalidArgument",
+      `the schedule "${schedule.expression}" never runs (a date that does not exist?)`,
+    );
+  return next;
 }

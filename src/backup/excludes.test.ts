@@ -34,6 +34,33 @@ describe("exclude patterns", () => {
     assert.equal(excluded("/opt/a/build", "build"), false);
   });
 
+  // The examples of restic's manual ("Excluding Files").
+  it("match whole components only, as restic's manual shows", () => {
+    const excluded = compileExcludes(["foo", "b*ash"]);
+    assert.equal(excluded("/dir/foo", "foo"), true);
+    assert.equal(excluded("/dir/foobar", "foobar"), false);
+    assert.equal(excluded("/dir/barfoo", "barfoo"), false);
+    assert.equal(excluded("/bin/bash", "bash"), true);
+    assert.equal(excluded("/bin/ash", "ash"), false, "* does not cross a /");
+  });
+
+  it("match foo/**/bar below any foo, at any depth, as restic's manual shows", () => {
+    const excluded = compileExcludes(["foo/**/bar"]);
+    assert.equal(excluded("/dir1/foo/dir2/bar", "bar"), true);
+    assert.equal(excluded("/foo/bar", "bar"), true);
+    assert.equal(excluded("/tmp/foo/bar", "bar"), true);
+    assert.equal(excluded("/tmp/foo/bar2", "bar2"), false);
+    assert.equal(excluded("/tmp/xfoo/bar", "bar"), false);
+  });
+
+  it("ignore a trailing slash and keep * within one directory", () => {
+    assert.equal(compileExcludes(["cache/"])("/x/cache", "cache"), true);
+    const excluded = compileExcludes(["/srv/*/build", "src/**"]);
+    assert.equal(excluded("/srv/a/build", "build"), true);
+    assert.equal(excluded("/srv/a/b/build", "build"), false);
+    assert.equal(excluded("/x/src/a/b", "b"), true);
+  });
+
   it("ignore blank lines and comments and treat regex characters literally", () => {
     const excluded = compileExcludes(["", "  # a comment", "a+b(1).txt"]);
     assert.equal(excluded("/x/a+b(1).txt", "a+b(1).txt"), true);

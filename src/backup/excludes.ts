@@ -14,6 +14,8 @@ import { decodeName, unescapeName } from "../snapshot/filename.js";
 
 export type ExcludeMatcher = (absolutePath: string, name: string) => boolean;
 
+// Hand-written, not picomatch: even with extglobs and braces off it reads "(", "+", "\\" and
+// "[[:alpha:]]" unlike restic's patterns ("a+b(1).txt" does not match itself); speed is the same.
 function globToRegExp(glob: string): string {
   let out = "";
   for (let i = 0; i < glob.length; i++) {

@@ -1,4 +1,5 @@
 /** The only place that prints: human text on a TTY, JSON lines for machines. */
+import stringWidth from "string-width";
 import { encodeName, hasEscapedBytes } from "../snapshot/filename.js";
 
 export class Output {
@@ -19,16 +20,37 @@ export class Output {
     process.stderr.write(`${text}\n`);
   }
 
-  /** A transient status line, only on an interactive terminal. */
+  /**
+   * A transient status line, only on an interactive terminal. Two escape codes stay hand-written
+   * (log-update would bring ten packages and a hidden cursor for them); measuring columns does not.
+   */
   status(text: string): void {
     if (this.json || !process.stderr.isTTY) return;
-    const width = process.stderr.columns || 100;
-    process.stderr.write(`\r\x1b[K${text.slice(0, width - 1)}`);
+    process.stderr.write(`\r\x1b[K${fitToColumns(text, process.stderr.columns || 100)}`);
   }
 
   clearStatus(): void {
     if (!this.json && process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   }
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * `text` cut to less than `columns` terminal columns, whole characters only. A status line that
+ * wraps cannot be erased by `\r`: a path of wide characters (日本語, emoji) counted in UTF-16 units
+ * would take up to twice the width it was given.
+ */
+export function fitToColumns(text: string, columns: number): string {
+  if (stringWidth(text) < columns) return text;
+  let fitted = "";
+  let width = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    width += stringWidth(segment);
+    if (width >= columns) break;
+    fitted += segment;
+  }
+  return fitted;
 }
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -32,6 +32,8 @@ async function holding<T>(release: () => void, work: () => Promise<T>): Promise<
   }
 }
 
+// Hand-written, not async-mutex's Semaphore: it would still need this wrapper to refuse more than
+// the capacity (it waits forever), to take 0, and to count waiters for load() and idleness.
 export class Budget implements Allowance {
   readonly capacity: number;
   private available: number;

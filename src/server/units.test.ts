@@ -116,4 +116,15 @@ describe("budgets", () => {
     assert.deepEqual(order, ["a", "b", "c", "d"]);
     await assert.rejects(budget.acquire(11), RangeError);
   });
+
+  it("lets an empty body through when full, and counts who waits", async () => {
+    const budget = new Budget(10);
+    const release = await budget.acquire(10);
+    (await budget.acquire(0))();
+    const waiting = budget.acquire(1);
+    assert.deepEqual(budget.use(), { capacity: 10, inUse: 10, waiting: 1 });
+    release();
+    (await waiting)();
+    assert.equal(budget.idle, true);
+  });
 });
