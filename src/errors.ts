@@ -11,6 +11,8 @@ export type ErrorCode =
   | "ObjectConflict"
   | "InvalidArgument"
   | "StorageFull"
+  /** a server refused the agent credential (details.reason: revoked, expired, unknown, …) */
+  | "CredentialRejected"
   | "Unsupported"
   | "Io";
 

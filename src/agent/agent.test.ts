@@ -4,9 +4,10 @@
  * once, and a server killed with SIGKILL in the middle of an upload.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { EXIT } from "../cli/exit-codes.js";
 import {
   assertCleanFailure,
   assertSameTree,
@@ -157,6 +158,43 @@ describe("an agent enrolled with a server", () => {
       refused.stderr,
       /was revoked at .*; enroll the machine again \(CredentialRevoked\)/,
     );
+  });
+
+  it("ends `rempart backup` with exit 12 and says to re-enroll once an admin revokes it", async () => {
+    const src = join(base, "admin-revoked-src");
+    makeTree(src, "admin-revoked", 10 * KiB);
+    const agent = await enrollAgent(server, operator, "acme", [src], { base });
+    const agentId = (await findAgentConfig(agent.configPath))?.agentId ?? "";
+    expectExit(
+      await runCli(["admin", "agent", "revoke", agentId, "--data", server.dataDir], {
+        password: null,
+      }),
+      0,
+      "admin agent revoke",
+    );
+    const refused = await runCli(["backup", src], agent.as);
+    assertCleanFailure(refused);
+    assert.equal(refused.code, EXIT.credentialRejected, describeResult(refused));
+    assert.match(refused.stderr, /was revoked at /);
+    assert.match(
+      refused.stderr,
+      /This machine's agent credential was revoked: enroll this machine again with a new enrollment token from your MSP \(rempart agent enroll\)/,
+    );
+  });
+
+  it("ends `rempart backup` with exit 12 when the server does not know its credential", async () => {
+    const src = join(base, "unknown-src");
+    makeTree(src, "unknown", 10 * KiB);
+    const agent = await enrollAgent(server, operator, "acme", [src], { base });
+    const config = JSON.parse(readFileSync(agent.configPath, "utf8")) as { credential: string };
+    // A secret that is not this agent's: answered like an unknown agent, telling nothing more.
+    config.credential = `${config.credential.slice(0, -4)}${config.credential.endsWith("AAAA") ? "BBBB" : "AAAA"}`;
+    writeFileSync(agent.configPath, JSON.stringify(config), { mode: 0o600 });
+    const refused = await runCli(["backup", src], agent.as);
+    assertCleanFailure(refused);
+    assert.equal(refused.code, EXIT.credentialRejected, describeResult(refused));
+    assert.match(refused.stderr, /does not accept this machine's agent credential/);
+    assert.doesNotMatch(refused.stderr, /revoked|expired/);
   });
 
   it("stops cleanly on SIGTERM while it waits for its schedule, having checked in", async () => {

@@ -1,6 +1,6 @@
 /**
  * The agent as a service: backs up the configured paths when the schedule says, tries again with
- * exponential backoff while the server cannot be reached, and checks in (version, last backup
+ * exponential backoff and jitter (storage/retry.ts) while the server cannot be reached, and checks in (version, last backup
  * result) after every attempt. A stop request (SIGTERM) is honoured between steps: a backup in
  * progress finishes first, since an interrupted one would only be resumed at the next run.
  */
@@ -12,6 +12,7 @@ import { API_PREFIX, type CheckinRequest } from "../protocol/api.js";
 import { Repository } from "../repository/repository.js";
 import { SERVER_VERSION as VERSION } from "../server/version.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
+import { type Backoff, backoffDelay } from "../storage/retry.js";
 import { type AgentConfig, agentConnection, agentOpenOptions, agentStore } from "./config.js";
 import { nextRun, parseCron } from "./cron.js";
 
@@ -33,10 +34,10 @@ export interface RunOptions {
   readonly log: (line: string) => void;
   readonly now?: () => Date;
   /** waits after an unreachable server: the first, doubled up to the last; default 30 s to 30 min */
-  readonly backoff?: { readonly firstMs: number; readonly maxMs: number };
+  readonly backoff?: Backoff;
 }
 
-const DEFAULT_BACKOFF = { firstMs: 30_000, maxMs: 30 * 60_000 };
+const DEFAULT_BACKOFF: Backoff = { firstMs: 30_000, maxMs: 30 * 60_000 };
 /** The check-in's error text is bounded by the wire contract. */
 const MAX_ERROR_TEXT = 2000;
 
@@ -58,9 +59,7 @@ export async function runAgent(options: RunOptions): Promise<BackupAttempt | und
     if (!options.once) {
       const due =
         failures > 0
-          ? new Date(
-              now().getTime() + Math.min(backoff.maxMs, backoff.firstMs * 2 ** (failures - 1)),
-            )
+          ? new Date(now().getTime() + backoffDelay(backoff, failures))
           : nextRun(schedule, now());
       log(`${failures > 0 ? "retrying" : "next backup"} at ${due.toISOString()}`);
       if (!(await waitUntil(due, now, stop))) break;

@@ -9,6 +9,8 @@ export const EXIT = {
   wrongPassword: 10,
   /** repository corrupt or objects missing (check, restore) */
   corrupt: 11,
+  /** the server refused this machine's agent credential (revoked, expired, unknown): re-enroll */
+  credentialRejected: 12,
 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {
@@ -17,6 +19,8 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.wrongPassword;
     case "RepositoryCorrupt":
       return EXIT.corrupt;
+    case "CredentialRejected":
+      return EXIT.credentialRejected;
     default:
       return EXIT.error;
   }

@@ -5,7 +5,7 @@
  *
  * docs/SERVER.md explains the routes; the server also serves an OpenAPI document built from them.
  */
-import { OBJECT_KINDS, type ObjectKind } from "../storage/object-store.js";
+import { MAX_LIST_PAGE, OBJECT_KINDS, type ObjectKind } from "../storage/object-store.js";
 
 export const API_PREFIX = "/v1";
 
@@ -34,11 +34,15 @@ export const ERROR_STATUS = {
   Conflict: 409,
   TokenUsed: 409,
   TokenExpired: 410,
+  /** a body that came too slowly; the connection is then closed */
+  RequestTimeout: 408,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   RangeNotSatisfiable: 416,
   HashMismatch: 422,
   MissingPacks: 422,
+  /** too many requests (commits) from one agent; `Retry-After` says when to try again */
+  RateLimited: 429,
   QuotaExceeded: 507,
   StorageFull: 507,
   Internal: 500,
@@ -89,16 +93,17 @@ export interface ObjectListingEntry {
 }
 
 /**
- * `GET /v1/repo/objects/:kind`, by name. Without `limit` it holds every object; with
- * `?limit=N[&after=NAME]` at most N after NAME, and `next` (the last name) when more may follow.
+ * `GET /v1/repo/objects/:kind?limit=N&cursor=C`: a page of at most N objects (default and most
+ * MAX_LISTING_PAGE) in name order, after the cursor; `next`, the cursor of the next page, when
+ * more follow. Cursors are opaque: a client only sends back the `next` it was given.
  */
 export interface ObjectListing {
   readonly objects: readonly ObjectListingEntry[];
   readonly next?: string;
 }
 
-/** Largest page of a listing asked with `limit`. */
-export const MAX_LISTING_PAGE = 10_000;
+/** Largest page of a listing, and the page a listing without `limit` gets. */
+export const MAX_LISTING_PAGE = MAX_LIST_PAGE;
 
 export interface CommitRequest {
   /** object name: SHA-256 hex of the sealed snapshot bytes */

@@ -26,6 +26,7 @@ import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-k
 import { isRempartError, RempartError } from "../errors.js";
 import { decodeTree, type Tree } from "../snapshot/tree.js";
 import type { ByteRange, ObjectInfo, ObjectStore } from "../storage/object-store.js";
+import { committerFor } from "../storage/snapshot-commit.js";
 import { BlobDecoder } from "./blob-decoder.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
 import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
@@ -571,7 +572,7 @@ export class Repository {
     for (const id of blobs) for (const location of this.locateAll(id)) packs.add(location.pack);
     const bytes = sealSnapshot(this.masterKey.encryption, snapshot);
     const name = sha256Hex(bytes);
-    await this.store.commitSnapshot({
+    await committerFor(this.store).commitSnapshot({
       name,
       bytes,
       packs: [...packs],

@@ -15,13 +15,14 @@ import { generateMasterKey } from "../crypto/master-key.js";
 import { isRempartError } from "../errors.js";
 import { encodeTree, type Tree } from "../snapshot/tree.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
-import type {
-  ObjectInfo,
-  ObjectKind,
-  ObjectRef,
-  ObjectStore,
-  SnapshotCommit,
+import {
+  listEvery,
+  type ObjectInfo,
+  type ObjectKind,
+  type ObjectRef,
+  type ObjectStore,
 } from "../storage/object-store.js";
+import { committerFor, type SnapshotCommit } from "../storage/snapshot-commit.js";
 import { attacks, costlySlots, describeVictim, poisonedCopy } from "./forge-test-support.js";
 import { encodeIndex } from "./index-file.js";
 import { PackBuilder } from "./pack.js";
@@ -45,15 +46,18 @@ class ReceiptStore implements ObjectStore {
   delete: ObjectStore["delete"] = (ref) => this.inner.delete(ref);
   async commitSnapshot(commit: SnapshotCommit) {
     this.commits.push(commit);
-    return this.inner.commitSnapshot(commit);
+    return committerFor(this.inner).commitSnapshot(commit);
   }
   /** In name order, as the server's catalog lists. */
-  async *list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
-    const infos: ObjectInfo[] = [];
-    for await (const info of this.inner.list(kind))
-      infos.push({ ...info, ...this.received.get(`${kind}/${info.name}`) });
-    yield* infos.sort((a, b) => (a.name < b.name ? -1 : 1));
-  }
+  listPage: ObjectStore["listPage"] = async (kind, page) => {
+    const found = await this.inner.listPage(kind, page);
+    const objects = found.objects.map((info) => ({
+      ...info,
+      ...this.received.get(`${kind}/${info.name}`),
+    }));
+    return { ...found, objects };
+  };
+  list = (kind: ObjectKind) => listEvery(this, kind);
   receive(ref: ObjectRef, receivedAt: string, uploadedBy: string): void {
     this.received.set(`${ref.kind}/${ref.name}`, { receivedAt, uploadedBy });
   }

@@ -215,19 +215,21 @@ describe("object listings", () => {
     );
     assert.equal(page1.next, sorted[0]);
     const page2 = json<ObjectListing>(
-      await server.send({ path: `/v1/repo/objects/data?limit=1&after=${page1.next}`, token }),
+      await server.send({ path: `/v1/repo/objects/data?limit=1&cursor=${page1.next}`, token }),
     );
     assert.deepEqual(
       page2.objects.map((o) => o.name),
       [sorted[1]],
     );
-    const page3 = json<ObjectListing>(
-      await server.send({ path: `/v1/repo/objects/data?limit=1&after=${page2.next}`, token }),
+    // The last page says so: no cursor.
+    assert.equal(page2.next, undefined);
+    const after = json<ObjectListing>(
+      await server.send({ path: `/v1/repo/objects/data?limit=1&cursor=${sorted[1]}`, token }),
     );
-    assert.deepEqual(page3, { objects: [] });
+    assert.deepEqual(after, { objects: [] });
     assertError(await server.send({ path: "/v1/repo/objects/data?limit=0", token }), "BadRequest");
     assertError(
-      await server.send({ path: "/v1/repo/objects/data?limit=5&after=../x", token }),
+      await server.send({ path: "/v1/repo/objects/data?limit=5&cursor=../x", token }),
       "BadRequest",
     );
   });

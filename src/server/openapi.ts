@@ -80,7 +80,7 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
       },
       next: {
         type: "string",
-        description: "with ?limit: the last name of this page, to pass as ?after for the next",
+        description: "present when more objects follow: the opaque cursor to pass as ?cursor",
       },
     },
     ["objects"],

@@ -11,13 +11,14 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { type ErrorCode, isRempartError } from "../errors.js";
 import {
+  MAX_LIST_PAGE,
   OBJECT_KINDS,
   type ObjectInfo,
   type ObjectKind,
   type ObjectRef,
   type ObjectStore,
-  type SnapshotCommit,
 } from "./object-store.js";
+import { committerFor, type SnapshotCommit } from "./snapshot-commit.js";
 
 type ContentKind = Exclude<ObjectKind, "config">;
 
@@ -235,7 +236,7 @@ export function describeObjectStoreConformance(
       }
       // Snapshots arrive by commit, the one way every store (a server too) takes them.
       const snapshot = commitOf(randomBytes(600), []);
-      await store.commitSnapshot(snapshot);
+      await committerFor(store).commitSnapshot(snapshot);
       stored.push({ kind: "snapshots", name: snapshot.name, size: 600 });
       await store.put({ kind: "config", name: "config" }, randomBytes(77));
       for (const kind of ["data", "index", "snapshots", "keys"] as const) {
@@ -245,6 +246,66 @@ export function describeObjectStoreConformance(
       assert.deepEqual(await listAll(store, "config"), [
         { kind: "config", name: "config", size: 77 },
       ]);
+    });
+
+    it("pages a listing in name order, each page resuming exactly after the last", async () => {
+      const stored: ObjectInfo[] = [];
+      for (let i = 0; i < 7; i++) {
+        const pack = packShaped(randomBytes(500 + i));
+        await store.put(refFor("data", pack), pack);
+        stored.push({ kind: "data", name: refFor("data", pack).name, size: pack.length });
+      }
+      for (const limit of [1, 2, 3, 7]) {
+        const pages = await pagesOf(store, "data", limit);
+        for (const page of pages) assert.ok(page.length <= limit, `a page of ${limit} held more`);
+        assert.ok(pages.length >= Math.ceil(7 / limit), `pages of ${limit}`);
+        // Concatenated, the pages are the whole listing in name order: no gap, no duplicate.
+        assert.deepEqual(pages.flat().map(plain), sortByName([...stored]), `pages of ${limit}`);
+      }
+      assert.deepEqual((await store.listPage("data", { limit: MAX_LIST_PAGE })).next, undefined);
+    });
+
+    it("resumes a cursor after objects were added meanwhile, skipping and repeating none", async () => {
+      const bodies = Array.from({ length: 6 }, () => randomBytes(400));
+      const names = bodies.map((body) => refFor("index", body).name).sort();
+      for (const body of bodies) await store.put(refFor("index", body), body);
+      const first = await store.listPage("index", { limit: 3 });
+      assert.deepEqual(
+        first.objects.map((info) => info.name),
+        names.slice(0, 3),
+      );
+      assert.ok(first.next !== undefined, "more objects follow the first page");
+      // Objects added after the first page: those named after its end appear once, the others
+      // (before the cursor) belong to pages already read.
+      const later = Array.from({ length: 6 }, () => randomBytes(401));
+      for (const body of later) await store.put(refFor("index", body), body);
+      const seen: string[] = [];
+      for (let cursor: string | undefined = first.next; cursor !== undefined; ) {
+        const page = await store.listPage("index", { cursor, limit: 2 });
+        seen.push(...page.objects.map((info) => info.name));
+        cursor = page.next;
+      }
+      const end = names[2] as string;
+      const expected = [...names.slice(3), ...later.map((body) => refFor("index", body).name)]
+        .filter((name) => name > end)
+        .sort();
+      assert.deepEqual(seen, expected);
+    });
+
+    it("lists an empty kind as one page with no cursor, and config as one page", async () => {
+      assert.deepEqual(await store.listPage("snapshots"), { objects: [] });
+      await store.put({ kind: "config", name: "config" }, randomBytes(60));
+      const config = await store.listPage("config", { limit: 1 });
+      assert.deepEqual(config.objects.map(plain), [{ kind: "config", name: "config", size: 60 }]);
+      assert.equal(config.next, undefined);
+    });
+
+    it("refuses a page limit out of range or a cursor it did not give, with InvalidArgument", async () => {
+      for (const limit of [0, -1, 1.5, MAX_LIST_PAGE + 1])
+        await rejectsWith(store.listPage("index", { limit }), "InvalidArgument");
+      for (const cursor of ["../x", SOME_HASH.toUpperCase(), `${SOME_HASH}/`])
+        await rejectsWith(store.listPage("index", { cursor }), "InvalidArgument");
+      await rejectsWith(store.listPage("locks" as ObjectKind), "InvalidArgument");
     });
 
     it("shows an object being put either whole or not at all", async () => {
@@ -278,7 +339,7 @@ export function describeObjectStoreConformance(
         const kept = randomBytes(100);
         await store.put(refFor("index", kept), kept);
         const snapshot = commitOf(randomBytes(50), []);
-        await store.commitSnapshot(snapshot);
+        await committerFor(store).commitSnapshot(snapshot);
         const targets = [
           refFor("index", kept),
           { kind: "snapshots", name: snapshot.name } as const,
@@ -387,8 +448,8 @@ export function describeObjectStoreConformance(
       const pack = packShaped(randomBytes(1000));
       await store.put(refFor("data", pack), pack);
       const commit = commitOf(randomBytes(200), [refFor("data", pack).name]);
-      assert.equal(await store.commitSnapshot(commit), "created");
-      assert.equal(await store.commitSnapshot(commit), "exists");
+      assert.equal(await committerFor(store).commitSnapshot(commit), "created");
+      assert.equal(await committerFor(store).commitSnapshot(commit), "exists");
       assertSameBytes(await store.get({ kind: "snapshots", name: commit.name }), commit.bytes);
     });
 
@@ -396,7 +457,7 @@ export function describeObjectStoreConformance(
       const absent = refFor("data", randomBytes(10)).name;
       const commit = commitOf(randomBytes(200), [absent]);
       await assert.rejects(
-        store.commitSnapshot(commit),
+        committerFor(store).commitSnapshot(commit),
         (error) =>
           isRempartError(error, "NotFound") && JSON.stringify(error.details).includes(absent),
       );
@@ -463,6 +524,23 @@ async function spool(
 
 export function refFor(kind: ContentKind, body: Uint8Array): ObjectRef {
   return { kind, name: createHash("sha256").update(body).digest("hex") };
+}
+
+/** Every page of a listing of `limit` objects each, following the cursors to the end. */
+async function pagesOf(store: ObjectStore, kind: ObjectKind, limit: number) {
+  const pages: ObjectInfo[][] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = await store.listPage(kind, { limit, ...(cursor === undefined ? {} : { cursor }) });
+    pages.push([...page.objects]);
+    if (page.next === undefined) return pages;
+    assert.ok(pages.length <= 1000, "the cursors never reach the end");
+    cursor = page.next;
+  }
+}
+
+/** What every store lists the same way (a server adds who uploaded an object, and when). */
+function plain({ kind, name, size }: ObjectInfo): ObjectInfo {
+  return { kind, name, size };
 }
 
 async function listAll(store: ObjectStore, kind: ObjectKind): Promise<ObjectInfo[]> {

@@ -44,21 +44,23 @@ export interface SpooledFile {
   readonly size: number;
 }
 
-/**
- * A snapshot is committed, not merely put: the store refuses it unless every pack it needs is
- * present, and a server records the pack list so that garbage collection never needs tenant keys.
- */
-export interface SnapshotCommit {
-  /** SHA-256 hex of `bytes` */
-  readonly name: string;
-  readonly bytes: Uint8Array;
-  /** every pack (data and tree) the snapshot references */
-  readonly packs: readonly string[];
-  /** the committing machine's clock; informational, never used for retention */
-  readonly claimedTime: string;
-  /** total size of the files in the snapshot, for accounting (the server cannot read it) */
-  readonly logicalBytes?: number;
+/** Where a listing page starts: after the object the previous page's `next` names. */
+export interface PageRequest {
+  /** the `next` of the previous page (opaque: only the store that gave it reads it) */
+  readonly cursor?: string;
+  /** at most this many objects, 1 to MAX_LIST_PAGE; default MAX_LIST_PAGE */
+  readonly limit?: number;
 }
+
+export interface ObjectPage {
+  /** in name order (byte order of the names), strictly after the cursor */
+  readonly objects: readonly ObjectInfo[];
+  /** present when more objects may follow: the cursor of the next page */
+  readonly next?: string;
+}
+
+/** The largest page: S3's, so that a page of an S3 store is one request. */
+export const MAX_LIST_PAGE = 1000;
 
 export interface ObjectStore {
   /**
@@ -81,14 +83,47 @@ export interface ObjectStore {
   /** The whole object, or exactly `range`; `NotFound` when absent, `RepositoryCorrupt` when short. */
   get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array>;
   stat(ref: ObjectRef): Promise<ObjectInfo | undefined>;
+  /**
+   * One page of the objects of a kind, in name order. Resuming from a page's `next` gives every
+   * object present throughout, once: none skipped, none repeated. An unknown kind, a cursor the
+   * store did not give or a limit out of range is refused with `InvalidArgument`.
+   */
+  listPage(kind: ObjectKind, page?: PageRequest): Promise<ObjectPage>;
+  /** Every object of a kind, in name order, page after page (`listEvery` does it for a store). */
   list(kind: ObjectKind): AsyncIterable<ObjectInfo>;
   /** Removes the object; removing an absent object is not an error. */
   delete(ref: ObjectRef): Promise<void>;
-  /**
-   * Stores a snapshot object after checking that every listed pack exists; `NotFound` (with the
-   * missing names in `details.missing`) otherwise. Write-once like `put`.
-   */
-  commitSnapshot(commit: SnapshotCommit): Promise<PutOutcome>;
+}
+
+/** `list` for any store: its pages, one after the other, each asked for once the last is used. */
+export async function* listEvery(
+  store: Pick<ObjectStore, "listPage">,
+  kind: ObjectKind,
+): AsyncIterable<ObjectInfo> {
+  for (let cursor: string | undefined; ; ) {
+    const page = await store.listPage(kind, cursor === undefined ? {} : { cursor });
+    yield* page.objects;
+    if (page.next === undefined) return;
+    cursor = page.next;
+  }
+}
+
+/** The page limit asked for, checked; `InvalidArgument` outside 1 to MAX_LIST_PAGE. */
+export function pageLimit(page: PageRequest | undefined): number {
+  const limit = page?.limit ?? MAX_LIST_PAGE;
+  if (Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_LIST_PAGE) return limit;
+  throw new RempartError(
+    "InvalidArgument",
+    `A listing page holds 1 to ${MAX_LIST_PAGE} objects, not ${limit}.`,
+    { limit },
+  );
+}
+
+export function checkKind(kind: ObjectKind): void {
+  if ((OBJECT_KINDS as readonly string[]).includes(kind)) return;
+  throw new RempartError("InvalidArgument", `There is no object kind ${JSON.stringify(kind)}.`, {
+    kind,
+  });
 }
 
 const CONTENT_NAME = /^[0-9a-f]{64}$/;

@@ -134,6 +134,7 @@ describe("GC racing commits", () => {
     const now = new Date();
     const acme = await data.catalog.createTenant({ name: "acme", retentionDays: 30 }, now);
     const store = await data.stores.get(acme.id);
+    const root = data.stores.pathOf(acme.id);
     const pack = randomBytes(100);
     const name = sha256(pack);
     await store.put({ kind: "data", name }, pack);
@@ -144,10 +145,9 @@ describe("GC racing commits", () => {
       later,
     );
     await data.catalog.forgetPack(acme.id, name, new Date(later.getTime() + 1));
-    const { mkdir, rename } = await import("node:fs/promises");
     // A killed GC left the file parked; the pack was recorded again since.
-    await mkdir(join(store.root, "gc-trash"));
-    await rename(packFile(store.root, name), join(store.root, "gc-trash", name));
+    assert.equal(await store.trashPack(name), true);
+    assert.ok(!existsSync(packFile(root, name)));
     await data.catalog.recordObject(
       { tenantId: acme.id, kind: "data", name, size: 100, createdByAgent: null },
       later,
@@ -159,8 +159,8 @@ describe("GC racing commits", () => {
       actor: SYSTEM,
     });
     assert.equal(report.restored, 1);
-    assert.ok(existsSync(packFile(store.root, name)));
-    assert.deepEqual(readdirSync(join(store.root, "gc-trash")), []);
+    assert.ok(existsSync(packFile(root, name)));
+    assert.deepEqual(readdirSync(join(root, "gc-trash")), []);
   });
 });
 
@@ -176,6 +176,7 @@ describe("GC killed with SIGKILL", () => {
       past,
     );
     const store = await data.stores.get(acme.id);
+    const root = data.stores.pathOf(acme.id);
     const add = async (bytes: Buffer) => {
       const name = sha256(bytes);
       await store.put({ kind: "data", name }, bytes);
@@ -244,7 +245,7 @@ describe("GC killed with SIGKILL", () => {
     const check = () => {
       const listed = dataRows();
       for (const name of listed)
-        assert.ok(existsSync(packFile(store.root, name)), `listed pack ${name} is on disk`);
+        assert.ok(existsSync(packFile(root, name)), `listed pack ${name} is on disk`);
       return listed;
     };
     check();
@@ -262,11 +263,11 @@ describe("GC killed with SIGKILL", () => {
     assert.equal(code, 0, stderr);
     assert.match(stdout, /tenant acme: freed \d+ unreferenced pack/);
     assert.deepEqual(check(), [live]);
-    const onDisk = readdirSync(join(store.root, "data")).flatMap((fan) =>
-      readdirSync(join(store.root, "data", fan)),
+    const onDisk = readdirSync(join(root, "data")).flatMap((fan) =>
+      readdirSync(join(root, "data", fan)),
     );
     assert.deepEqual(onDisk, [live], "no unreferenced old pack survives");
-    assert.deepEqual(readdirSync(join(store.root, "gc-trash")), []);
+    assert.deepEqual(readdirSync(join(root, "gc-trash")), []);
     assert.ok(!existsSync(join(dir, "gc.lock")));
   });
 

@@ -9,23 +9,20 @@
  * 2. every pack file the catalog does not list whose file is older than the grace: leftovers of a
  *    killed GC (forgotten, file not yet removed) or of a killed upload (stored, never recorded).
  *
- * A file is removed in two steps: renamed into `<store>/gc-trash/`, then, unless the catalog
- * meanwhile lists the pack again (an agent re-uploaded it: the upload found the file still there,
- * so it did not write it again), unlinked; if the catalog does list it, the file is put back. A
- * run killed between the steps leaves files in gc-trash, which the next run settles first.
+ * A file is removed in two steps (SweepableStore): set aside into the store's trash, then, unless
+ * the catalog meanwhile lists the pack again (an agent re-uploaded it: the upload found the file
+ * still there, so it did not write it again), purged; if the catalog does list it, the file is put
+ * back. A run killed between the steps leaves packs in the trash, which the next run settles first.
  */
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditActor, Catalog, Tenant } from "../../catalog/catalog.js";
 import { MAX_PAGE } from "../../catalog/catalog.js";
 import { RempartError } from "../../errors.js";
-import { isValidRef } from "../../storage/object-store.js";
 import type { TenantStores } from "../tenant-stores.js";
 
 /** Like Proxmox Backup Server: a backup running longer than a day is not protected. */
 export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000;
-
-const TRASH = "gc-trash";
 
 export interface GcContext {
   readonly catalog: Catalog;
@@ -57,11 +54,6 @@ export function isStray(file: { recorded: boolean; mtimeMs: number }, cutoffMs: 
   return !file.recorded && file.mtimeMs < cutoffMs;
 }
 
-/** Where FsObjectStore keeps a pack (docs/FORMAT.md): data/<first two hex digits>/<name>. */
-function packPath(root: string, name: string): string {
-  return join(root, "data", name.slice(0, 2), name);
-}
-
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -76,44 +68,26 @@ export async function collectTenant(
     throw new RempartError("InvalidArgument", "the grace period must be a duration of 0 or more");
   const cutoff = new Date(now.getTime() - options.graceMs);
   const store = await ctx.stores.get(tenant.id);
-  const trash = join(store.root, TRASH);
   const recorded = (name: string) => ctx.catalog.objectExists(tenant.id, "data", name);
   let restored = 0;
 
-  /** Renames the file away, then unlinks it unless the catalog lists the pack again. */
-  const discard = async (name: string): Promise<number> => {
-    await mkdir(trash, { recursive: true, mode: 0o700 });
-    const parked = join(trash, name);
-    try {
-      await rename(packPath(store.root, name), parked);
-    } catch (error) {
-      if (errno(error) === "ENOENT") return 0;
-      throw error;
-    }
-    return settle(name);
-  };
-  /** A parked file: back in place if the catalog lists its pack, else gone. Bytes freed. */
+  /** Sets the pack aside, then purges it unless the catalog lists it again. Bytes freed. */
+  const discard = async (name: string): Promise<number> =>
+    (await store.trashPack(name)) ? settle(name) : 0;
+  /** A trashed pack: back in place if the catalog lists it, else gone. Bytes freed. */
   const settle = async (name: string): Promise<number> => {
-    const parked = join(trash, name);
-    const { size } = await stat(parked);
-    if (await recorded(name)) {
-      await mkdir(join(store.root, "data", name.slice(0, 2)), { recursive: true, mode: 0o700 });
-      // EEXIST: the agent stored it again meanwhile; both are the same bytes (the name is a hash).
-      await link(parked, packPath(store.root, name)).catch((error: unknown) => {
-        if (errno(error) !== "EEXIST") throw error;
-      });
-      await unlink(parked);
-      restored += 1;
-      return 0;
-    }
-    await unlink(parked);
-    return size;
+    if (!(await recorded(name))) return store.purgePack(name);
+    await store.restorePack(name);
+    restored += 1;
+    return 0;
   };
 
-  // A killed run's parked files first, so that none of them is left in limbo.
-  if (!dryRun)
-    for (const name of await readdir(trash).catch(() => [] as string[]))
-      if (isValidRef({ kind: "data", name })) await settle(name);
+  // A killed run's trashed packs first, so that none of them is left in limbo.
+  if (!dryRun) {
+    const leftovers: string[] = [];
+    for await (const name of store.trashedPacks()) leftovers.push(name);
+    for (const name of leftovers) await settle(name);
+  }
 
   let packs = 0;
   let bytes = 0;
@@ -144,13 +118,9 @@ export async function collectTenant(
   let strayFiles = 0;
   let strayBytes = 0;
   for await (const info of store.list("data")) {
-    let mtimeMs: number;
-    try {
-      mtimeMs = (await stat(packPath(store.root, info.name))).mtimeMs;
-    } catch (error) {
-      if (errno(error) === "ENOENT") continue;
-      throw error;
-    }
+    const storedAt = await store.storedAt(info);
+    if (storedAt === undefined) continue;
+    const mtimeMs = storedAt.getTime();
     if (!isStray({ recorded: await recorded(info.name), mtimeMs }, cutoff.getTime())) continue;
     const freed = dryRun ? info.size : await discard(info.name);
     if (freed > 0) {

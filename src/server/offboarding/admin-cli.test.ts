@@ -31,9 +31,13 @@ async function scheduleInThePast(dir: string, name: string, daysAgo: number, fil
       { name, retentionDays: 30, immutableDays: 0 },
       past,
     );
-    const store = await data.stores.get(tenant.id);
+    await data.stores.get(tenant.id);
     for (let i = 0; i < files; i += 1) {
-      const dirName = join(store.root, "data", (i % 256).toString(16).padStart(2, "0"));
+      const dirName = join(
+        data.stores.pathOf(tenant.id),
+        "data",
+        (i % 256).toString(16).padStart(2, "0"),
+      );
       mkdirSync(dirName, { recursive: true });
       writeFileSync(join(dirName, sha256(`${name} ${i}`)), "x");
     }

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { MAX_PAGE, type StoredObject } from "../../catalog/catalog.js";
+import type { StoredObject } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
 import {
   isObjectKind,
@@ -16,8 +16,12 @@ import {
   type ObjectListing,
   type ObjectListingEntry,
 } from "../../protocol/api.js";
-import type { FsObjectStore } from "../../storage/fs/fs-store.js";
-import { isValidRef, type ObjectKind, type ObjectRef } from "../../storage/object-store.js";
+import {
+  isValidRef,
+  type ObjectKind,
+  type ObjectRef,
+  type ObjectStore,
+} from "../../storage/object-store.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
@@ -65,7 +69,7 @@ function refOf(params: Readonly<Record<string, string>>): ObjectRef {
 async function sizeFor(
   ctx: ServerContext,
   tenantId: string,
-  store: FsObjectStore,
+  store: ObjectStore,
   ref: ObjectRef,
 ): Promise<number | undefined> {
   const visible = await ctx.catalog.getVisibleObject(tenantId, ref.kind, ref.name);
@@ -76,37 +80,24 @@ function notFound(ref: ObjectRef): ApiError {
   return new ApiError("NotFound", `there is no ${ref.kind} object ${ref.name}`);
 }
 
-/** Every visible record of a kind, page after page. */
-async function allVisible(ctx: ServerContext, tenantId: string, kind: ObjectKind) {
-  const records: StoredObject[] = [];
-  for (let after = ""; ; ) {
-    const page = await ctx.catalog.listVisibleObjects(tenantId, kind, { after, limit: MAX_PAGE });
-    records.push(...page);
-    const last = page.at(-1);
-    if (page.length < MAX_PAGE || last === undefined) return records;
-    after = last.name;
-  }
-}
-
-/** `?limit=N&after=NAME`: a page, or undefined for the whole listing. */
-function pageOf(query: URLSearchParams): { after: string; limit: number } | undefined {
-  const limit = query.get("limit");
-  const after = query.get("after");
-  if (limit === null) {
-    if (after !== null) throw new ApiError("BadRequest", "after needs limit");
-    return undefined;
-  }
+/**
+ * `?limit=N&cursor=C`: a page of at most N (default and most MAX_LISTING_PAGE) after the cursor.
+ * The cursor is the last name of the previous page; clients treat it as opaque, so it can change.
+ */
+function pageOf(query: URLSearchParams): { after: string; limit: number } {
+  const limit = query.get("limit") ?? String(MAX_LISTING_PAGE);
+  const cursor = query.get("cursor");
   if (!/^\d{1,6}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LISTING_PAGE)
     throw new ApiError("BadRequest", `limit must be a whole number from 1 to ${MAX_LISTING_PAGE}`);
-  if (after !== null && after !== "config" && !/^[0-9a-f]{64}$/.test(after))
-    throw new ApiError("BadRequest", "after must be an object name (the last one of a page)");
-  return { after: after ?? "", limit: Number(limit) };
+  if (cursor !== null && cursor !== "config" && !/^[0-9a-f]{64}$/.test(cursor))
+    throw new ApiError("BadRequest", "cursor must be the next of a previous page");
+  return { after: cursor ?? "", limit: Number(limit) };
 }
 
-function listed(record: StoredObject, size: number): ObjectListingEntry {
+function listed(record: StoredObject): ObjectListingEntry {
   return {
     name: record.name,
-    size,
+    size: record.size,
     received_at: record.createdAt.toISOString(),
     agent: record.createdByAgent,
   };
@@ -118,47 +109,37 @@ export const listObjects: Route = {
   auth: "agent",
   scope: "backup",
   summary:
-    "List the tenant's objects of one kind, by name, with size, receipt time and uploader (objects a quarantine hides are left out)",
+    "List a page of the tenant's objects of one kind, by name, with size, receipt time and uploader (objects a quarantine hides are left out)",
   params: { kind: KIND_PARAM },
   queryParams: {
     limit: {
-      description: `at most this many (1 to ${MAX_LISTING_PAGE}); without it, every object`,
+      description: `at most this many (1 to ${MAX_LISTING_PAGE}, the default)`,
       schema: { type: "integer", minimum: 1, maximum: MAX_LISTING_PAGE },
     },
-    after: {
-      description: "only names after this one: the `next` of the previous page",
+    cursor: {
+      description: "where the page starts: the `next` of the previous page",
       schema: { type: "string", pattern: "^(config|[0-9a-f]{64})$" },
     },
   },
-  responses: { 200: { description: "the objects of that kind", schema: "ObjectListing" } },
+  responses: {
+    200: { description: "a page of the objects of that kind", schema: "ObjectListing" },
+  },
   errors: ["NotFound"],
   async handle({ res, params, query, who, ctx }) {
     const kind = kindOf(params.kind);
-    const page = pageOf(query);
-    const tenantId = who.tenant.id;
-    const store = await ctx.stores.get(tenantId);
-    const records =
-      page === undefined
-        ? await allVisible(ctx, tenantId, kind)
-        : await ctx.catalog.listVisibleObjects(tenantId, kind, page);
-    // The store has the last word on what is there: a record whose file GC is removing is left out.
-    const sizes = new Map<string, number>();
-    if (page === undefined || records.length > 64)
-      for await (const info of store.list(kind)) sizes.set(info.name, info.size);
-    else
-      for (const record of records) {
-        const info = await store.stat({ kind, name: record.name });
-        if (info !== undefined) sizes.set(record.name, info.size);
-      }
-    const last = records.at(-1);
+    const { after, limit } = pageOf(query);
+    // From the catalog alone, which records every object with its size as it is stored (and
+    // forgets a pack before GC removes its file): no stored file is read to answer. One record
+    // more than the page tells whether another page follows.
+    const records = await ctx.catalog.listVisibleObjects(who.tenant.id, kind, {
+      after,
+      limit: limit + 1,
+    });
+    const page = records.slice(0, limit);
+    const last = page.at(-1);
     const listing: ObjectListing = {
-      objects: records.flatMap((record) => {
-        const size = sizes.get(record.name);
-        return size === undefined ? [] : [listed(record, size)];
-      }),
-      ...(page !== undefined && last !== undefined && records.length === page.limit
-        ? { next: last.name }
-        : {}),
+      objects: page.map(listed),
+      ...(records.length > limit && last !== undefined ? { next: last.name } : {}),
     };
     sendJson(res, 200, listing);
   },
@@ -391,7 +372,7 @@ async function refuseKeyAfterEnrollment(ctx: ServerContext, tenantId: string): P
 async function storeObject(
   ctx: ServerContext,
   who: AgentPrincipal,
-  store: FsObjectStore,
+  store: ObjectStore,
   ref: ObjectRef,
   body: Buffer,
 ): Promise<"created" | "exists"> {

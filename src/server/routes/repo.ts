@@ -8,6 +8,7 @@ import {
   parseCheckinRequest,
   parseCommitRequest,
 } from "../../protocol/api.js";
+import { CheckedCommitter } from "../../storage/snapshot-commit.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
@@ -106,7 +107,7 @@ async function commit(
   try {
     if (!recorded) await checkDiskReserve(ctx, bytes.length);
     const store = await ctx.stores.get(tenantId);
-    await store
+    await new CheckedCommitter(store)
       .commitSnapshot({
         name: request.name,
         bytes,

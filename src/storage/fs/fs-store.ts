@@ -5,35 +5,40 @@
  *     <root>/keys/<name>   <root>/index/<name>   <root>/snapshots/<name>
  *     <root>/data/<first two hex characters of name>/<name>
  *     <root>/tmp/          bodies being written, never read as objects
+ *     <root>/gc-trash/<name>   packs garbage collection set aside (SweepableStore)
  *
  * A body is written and flushed to a temp file, then hard-linked under its final name. link(2)
  * fails when the name exists, so an object is never overwritten nor seen half-written, and a put
  * killed at any point leaves at most a stray temp file (see removeStaleTempFiles).
  */
 import { randomBytes } from "node:crypto";
-import { type FileHandle, link, mkdir, open, opendir, rm, stat } from "node:fs/promises";
+import { type FileHandle, link, mkdir, open, opendir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { isRempartError, RempartError } from "../../errors.js";
 import {
   type ByteRange,
+  checkKind,
   checkRange,
   checkRef,
   isValidRef,
-  OBJECT_KINDS,
+  listEvery,
   type ObjectBody,
   type ObjectInfo,
   type ObjectKind,
+  type ObjectPage,
   type ObjectRef,
-  type ObjectStore,
+  type PageRequest,
   type PutOutcome,
-  type SnapshotCommit,
+  pageLimit,
   type SpooledFile,
 } from "../object-store.js";
+import type { SweepableStore } from "../sweepable.js";
 
 /** Long enough that no live put (which touches its temp file as it writes) is mistaken for debris. */
 export const STALE_TEMP_AGE_MS = 60 * 60 * 1000;
 
 const TEMP_DIR = "tmp";
+const TRASH_DIR = "gc-trash";
 const LAYOUT = [TEMP_DIR, "keys", "data", "index", "snapshots"] as const;
 const FANOUT = /^[0-9a-f]{2}$/;
 // Backups are encrypted, but sizes and counts still say something about the client: owner only.
@@ -48,7 +53,7 @@ const LINK_UNSUPPORTED = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP"]);
 // A put retries when the object it collided with is deleted before it could be compared.
 const PUBLISH_ATTEMPTS = 3;
 
-export class FsObjectStore implements ObjectStore {
+export class FsObjectStore implements SweepableStore {
   readonly root: string;
 
   private constructor(root: string) {
@@ -200,46 +205,57 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async *list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
-    if (!(OBJECT_KINDS as readonly string[]).includes(kind)) {
-      throw new RempartError("InvalidArgument", `There is no object kind ${JSON.stringify(kind)}.`);
-    }
+  /**
+   * A page in name order. Each page reads the directories it spans whole (a fan-out directory
+   * holds 1/256 of the packs), sorts their names and stats only the objects it returns.
+   */
+  async listPage(kind: ObjectKind, page: PageRequest = {}): Promise<ObjectPage> {
+    checkKind(kind);
+    const limit = pageLimit(page);
+    const after = page.cursor ?? "";
+    if (page.cursor !== undefined && !isValidRef({ kind, name: page.cursor }))
+      throw new RempartError(
+        "InvalidArgument",
+        `${JSON.stringify(page.cursor)} is not a cursor of a ${kind} listing.`,
+        { kind },
+      );
     if (kind === "config") {
-      const config = await this.stat({ kind, name: "config" });
-      if (config !== undefined) yield config;
-      return;
+      const config = after === "" ? await this.stat({ kind, name: "config" }) : undefined;
+      return { objects: config === undefined ? [] : [config] };
     }
-    const dirs: string[] = [];
-    if (kind === "data") {
-      for await (const fanout of this.#names("data")) {
-        if (FANOUT.test(fanout)) dirs.push(join("data", fanout));
-      }
-    } else {
-      dirs.push(kind);
-    }
-    for (const dir of dirs) {
-      for await (const name of this.#names(dir)) {
+    const objects: ObjectInfo[] = [];
+    for (const dir of await this.#directoriesFrom(kind, after)) {
+      for (const name of await this.#sortedNames(dir)) {
         const ref = { kind, name };
-        if (!isValidRef(ref)) continue;
+        if (name <= after || !isValidRef(ref)) continue;
+        // A further object exists: this page ends, and the next starts after its last one.
+        if (objects.length === limit) return { objects, next: objects[limit - 1]?.name ?? after };
         // stat derives the path from the ref, so a file outside its fan-out directory, which get
         // could never find, is not listed either.
         const info = await this.stat(ref);
-        if (info !== undefined) yield info;
+        if (info !== undefined) objects.push(info);
       }
     }
+    return { objects };
   }
 
-  async commitSnapshot(commit: SnapshotCommit): Promise<PutOutcome> {
-    const missing: string[] = [];
-    for (const pack of commit.packs)
-      if (!(await this.stat({ kind: "data", name: pack }))) missing.push(pack);
-    if (missing.length > 0)
-      throw new RempartError(
-        "NotFound",
-        `snapshot ${commit.name} refused: ${missing.length} pack(s) it needs are not stored (first: ${missing[0]})`,
-        { missing },
-      );
-    return this.put({ kind: "snapshots", name: commit.name }, commit.bytes);
+  list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
+    return listEvery(this, kind);
+  }
+
+  /** The directories holding objects of kind, in name order, from the one `after` is in. */
+  async #directoriesFrom(kind: Exclude<ObjectKind, "config">, after: string): Promise<string[]> {
+    if (kind !== "data") return [kind];
+    const first = after.slice(0, 2);
+    return (await this.#sortedNames("data"))
+      .filter((fanout) => FANOUT.test(fanout) && fanout >= first)
+      .map((fanout) => join("data", fanout));
+  }
+
+  async #sortedNames(dir: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const name of this.#names(dir)) names.push(name);
+    return names.sort();
   }
 
   async delete(ref: ObjectRef): Promise<void> {
@@ -249,6 +265,59 @@ export class FsObjectStore implements ObjectStore {
     await rm(join(this.root, relative), { force: true }).catch((error: unknown) => {
       throw storeError(error, this.root, `deleting ${relative}`);
     });
+  }
+
+  async storedAt(ref: ObjectRef): Promise<Date | undefined> {
+    checkRef(ref);
+    const relative = relativePath(ref);
+    try {
+      return (await stat(join(this.root, relative))).mtime;
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT") return undefined;
+      throw storeError(error, this.root, `inspecting ${relative}`);
+    }
+  }
+
+  async trashPack(name: string): Promise<boolean> {
+    checkRef({ kind: "data", name });
+    const relative = relativePath({ kind: "data", name });
+    try {
+      await makeDir(join(this.root, TRASH_DIR));
+      await rename(join(this.root, relative), join(this.root, TRASH_DIR, name));
+      return true;
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT") return false;
+      throw storeError(error, this.root, `setting ${relative} aside`);
+    }
+  }
+
+  async *trashedPacks(): AsyncIterable<string> {
+    for await (const name of this.#names(TRASH_DIR))
+      if (isValidRef({ kind: "data", name })) yield name;
+  }
+
+  async restorePack(name: string): Promise<void> {
+    checkRef({ kind: "data", name });
+    const trashed = join(this.root, TRASH_DIR, name);
+    try {
+      // false: the pack was stored again meanwhile; both are the same bytes (the name is a hash).
+      await this.#link(trashed, join(this.root, relativePath({ kind: "data", name })));
+      await rm(trashed);
+    } catch (error) {
+      throw storeError(error, this.root, `putting the pack ${name} back`);
+    }
+  }
+
+  async purgePack(name: string): Promise<number> {
+    checkRef({ kind: "data", name });
+    const trashed = join(this.root, TRASH_DIR, name);
+    try {
+      const { size } = await stat(trashed);
+      await rm(trashed);
+      return size;
+    } catch (error) {
+      throw storeError(error, this.root, `removing the pack ${name}`);
+    }
   }
 
   /**

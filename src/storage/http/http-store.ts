@@ -3,7 +3,8 @@
  * an agent credential. The tenant is implied by the credential, so no request names one.
  *
  * The server is append-only for agents: `delete` is refused here, without a request, and
- * snapshots arrive only through `commitSnapshot`. Every operation is idempotent (objects are
+ * snapshots arrive only through `commitSnapshot` (the server's commit route: this store is its
+ * own SnapshotCommitter). Listings come a page (at most MAX_LIST_PAGE objects) per request. Every operation is idempotent (objects are
  * named by their hash, snapshots too), so all of them are retried after a network failure.
  */
 
@@ -19,19 +20,23 @@ import {
 } from "../../protocol/api.js";
 import {
   type ByteRange,
+  checkKind,
   checkRange,
   checkRef,
   isValidRef,
-  OBJECT_KINDS,
+  listEvery,
   type ObjectBody,
   type ObjectInfo,
   type ObjectKind,
+  type ObjectPage,
   type ObjectRef,
   type ObjectStore,
+  type PageRequest,
   type PutOutcome,
-  type SnapshotCommit,
+  pageLimit,
   type SpooledFile,
 } from "../object-store.js";
+import type { SnapshotCommit, SnapshotCommitter } from "../snapshot-commit.js";
 import { type ApiResponse, PinnedClient, type PinnedClientOptions } from "./pinned-client.js";
 import { prepareSpoolDir } from "./spool.js";
 
@@ -44,7 +49,7 @@ export interface HttpObjectStoreOptions extends PinnedClientOptions {
 
 const OBJECTS = `${API_PREFIX}/repo/objects`;
 
-export class HttpObjectStore implements ObjectStore {
+export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
   readonly client: PinnedClient;
   private readonly spoolPath: string;
   private spool: Promise<string> | undefined;
@@ -154,18 +159,29 @@ export class HttpObjectStore implements ObjectStore {
     return { kind: ref.kind, name: ref.name, size };
   }
 
-  async *list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
-    if (!(OBJECT_KINDS as readonly string[]).includes(kind))
-      throw new RempartError("InvalidArgument", `There is no object kind ${JSON.stringify(kind)}.`);
-    const path = `${OBJECTS}/${kind}`;
+  async listPage(kind: ObjectKind, page: PageRequest = {}): Promise<ObjectPage> {
+    checkKind(kind);
+    const query = new URLSearchParams({ limit: String(pageLimit(page)) });
+    if (page.cursor !== undefined) query.set("cursor", page.cursor);
+    const path = `${OBJECTS}/${kind}?${query}`;
     const listing = await this.client.json<ObjectListing>("GET", path, undefined, true);
     if (!Array.isArray(listing?.objects)) throw this.malformedListing(kind);
-    for (const entry of listing.objects) {
+    const objects = listing.objects.map((entry): ObjectInfo => {
       const { name, size } = entry;
       if (!isValidRef({ kind, name }) || !Number.isSafeInteger(size) || size < 0)
         throw this.malformedListing(kind);
-      yield { kind, name, size, ...receipt(entry) };
-    }
+      return { kind, name, size, ...receipt(entry) };
+    });
+    const { next } = listing;
+    if (next === undefined) return { objects };
+    // A cursor that does not move on would page the same objects forever.
+    if (typeof next !== "string" || next === "" || next === page.cursor)
+      throw this.malformedListing(kind);
+    return { objects, next };
+  }
+
+  list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
+    return listEvery(this, kind);
   }
 
   async delete(ref: ObjectRef): Promise<void> {

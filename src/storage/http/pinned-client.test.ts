@@ -224,7 +224,10 @@ describe("the HTTP store's reading of server refusals", () => {
     [404, "NotFound", "NotFound"],
     [409, "Conflict", "ObjectConflict"],
     [507, "QuotaExceeded", "StorageFull"],
-    [401, "CredentialRevoked", "InvalidArgument"],
+    [401, "CredentialRevoked", "CredentialRejected"],
+    [401, "CredentialExpired", "CredentialRejected"],
+    [401, "Unauthorized", "CredentialRejected"],
+    [400, "BadRequest", "InvalidArgument"],
     [403, "AppendOnly", "Unsupported"],
     [422, "HashMismatch", "ObjectConflict"],
   ] as const;
@@ -257,6 +260,39 @@ describe("the HTTP store's reading of server refusals", () => {
       );
     });
   }
+
+  it("says why an agent credential is refused and what to do about it", async (t) => {
+    const advice = /enroll this machine again with a new enrollment token from your MSP/;
+    for (const [serverCode, reason, details] of [
+      ["CredentialRevoked", "revoked", undefined],
+      ["CredentialExpired", "expired", undefined],
+      ["Unauthorized", "unknown", undefined],
+      ["Forbidden", "tenant-inactive", { reason: "tenant-inactive" }],
+    ] as const) {
+      const store = await refusingStore(t, serverCode === "Forbidden" ? 403 : 401, {
+        code: serverCode,
+        message: `server says ${serverCode}`,
+        ...(details === undefined ? {} : { details }),
+      });
+      await assert.rejects(store.listPage("index"), (error: unknown) => {
+        assert.ok(isRempartError(error, "CredentialRejected"), String(error));
+        assert.equal(error.details.reason, reason);
+        assert.match(error.message, reason === "tenant-inactive" ? /ask your MSP/ : advice);
+        return true;
+      });
+    }
+  });
+
+  it("reads another refusal (a missing scope) as InvalidArgument, not as a rejected credential", async (t) => {
+    const store = await refusingStore(t, 403, {
+      code: "Forbidden",
+      message: "this agent credential lacks the backup scope",
+      details: { needed: "backup" },
+    });
+    await assert.rejects(store.listPage("index"), (error: unknown) =>
+      isRempartError(error, "InvalidArgument"),
+    );
+  });
 
   it("reports missing packs of a refused commit as NotFound with their names", async (t) => {
     const missing = ["b".repeat(64)];

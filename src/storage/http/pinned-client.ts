@@ -4,19 +4,28 @@
  * server that does not hold the pinned certificate never receives a byte of a request, bearer
  * credential included. Verified sockets are kept alive and reused.
  *
- * Requests marked idempotent are sent again, with exponential backoff, after a network failure or
- * a 5xx answer: a server restarting or a dropped connection costs a wait, not a failed backup.
+ * Requests marked idempotent are sent again (retry.ts) after a network failure, a 5xx, a 408 (a
+ * body the server found too slow) or a 429 (after its Retry-After): a server restarting, busy or a
+ * dropped connection costs a wait, not a failed backup. Refusals of the request itself (4xx) are
+ * never sent again.
  */
-import { randomInt } from "node:crypto";
 import { open } from "node:fs/promises";
 import { Agent, type ClientRequestArgs, type IncomingHttpHeaders, request } from "node:http";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import { connect } from "node:tls";
 import { type ErrorCode, isRempartError, RempartError } from "../../errors.js";
-import { type ApiErrorBody, type ApiErrorCode, MAX_OBJECT_BYTES } from "../../protocol/api.js";
+import {
+  AGENT_TOKEN_PREFIX,
+  type ApiErrorBody,
+  type ApiErrorCode,
+  MAX_OBJECT_BYTES,
+} from "../../protocol/api.js";
+import { type RetryNotice, retrying, type Transient } from "../retry.js";
+import { credentialRejection } from "./credential-rejection.js";
 import { normalizeFingerprint } from "./fingerprint.js";
+
+export type { RetryNotice } from "../retry.js";
 
 export interface PinnedClientOptions {
   /** `https://host:port`, optionally with a path prefix (a reverse proxy's) */
@@ -27,19 +36,12 @@ export interface PinnedClientOptions {
   readonly credential?: string;
   /** a request fails when its connection stays silent this long; default 120 s */
   readonly timeoutMs?: number;
-  /** further attempts of an idempotent request after a network failure or a 5xx; default 6 */
+  /** further attempts of an idempotent request after a transient failure; default 6 */
   readonly retries?: number;
   /** the first wait between attempts, doubled after each (at most 30 s); default 250 ms */
   readonly backoffMs?: number;
   /** told before each wait, so a caller can say why it is waiting */
   readonly onRetry?: (notice: RetryNotice) => void;
-}
-
-export interface RetryNotice {
-  /** the attempt that failed, from 1 */
-  readonly attempt: number;
-  readonly delayMs: number;
-  readonly reason: string;
 }
 
 export interface ApiRequest {
@@ -69,7 +71,10 @@ const MAX_BACKOFF_MS = 30_000;
 const MAX_RESPONSE_BYTES = MAX_OBJECT_BYTES + 1024 * 1024;
 /** Enough for a backup's uploads and a restore's reads in parallel. */
 const MAX_SOCKETS = 8;
-const RETRY_STATUSES = new Set([500, 502, 503, 504]);
+/** 408: the server found the body too slow; 429: it asks for a pause (Retry-After). */
+const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** A longer Retry-After is not waited out within a command: the refusal is reported instead. */
+const MAX_RETRY_AFTER_MS = 5 * 60_000;
 /** Failures of the network or of a server going away, which a later attempt may not meet. */
 const TRANSIENT_ERRNOS = new Set([
   "ECONNREFUSED",
@@ -167,31 +172,23 @@ export class PinnedClient {
   }
 
   /** The answer, whatever its status; an error only when no answer came (after the retries). */
-  async send(apiRequest: ApiRequest): Promise<ApiResponse> {
-    const attempts = apiRequest.idempotent ? this.retries + 1 : 1;
-    for (let attempt = 1; ; attempt++) {
-      let reason: string;
-      try {
-        const response = await this.attempt(apiRequest);
-        if (!RETRY_STATUSES.has(response.status) || attempt >= attempts) return response;
-        reason = `HTTP ${response.status}`;
-      } catch (error) {
+  send(apiRequest: ApiRequest): Promise<ApiResponse> {
+    return retrying(() => this.attempt(apiRequest), {
+      retries: apiRequest.idempotent ? this.retries : 0,
+      backoff: { firstMs: this.backoffMs, maxMs: MAX_BACKOFF_MS },
+      transientResult: transientAnswer,
+      transientError: (error) => {
         const errno = transientErrno(error);
-        if (errno === undefined) throw error;
-        if (attempt >= attempts)
-          throw new RempartError(
-            "Io",
-            `cannot reach the Rempart server at ${this.origin}: ${errno}${attempts > 1 ? ` (${attempts} attempts)` : ""}`,
-            { server: this.origin, errno, attempts },
-          );
-        reason = errno;
-      }
-      const ceiling = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2 ** (attempt - 1));
-      // Jitter, so that agents cut off together do not all come back at the same instant.
-      const delayMs = Math.ceil(ceiling / 2) + randomInt(Math.ceil(ceiling / 2) + 1);
-      this.options.onRetry?.({ attempt, delayMs, reason });
-      await sleep(delayMs);
-    }
+        return errno === undefined ? undefined : { reason: errno };
+      },
+      exhausted: (last, attempts) =>
+        new RempartError(
+          "Io",
+          `cannot reach the Rempart server at ${this.origin}: ${last.reason}${attempts > 1 ? ` (${attempts} attempts)` : ""}`,
+          { server: this.origin, errno: last.reason, attempts },
+        ),
+      ...(this.options.onRetry ? { onRetry: this.options.onRetry } : {}),
+    });
   }
 
   /** Sends JSON, returns the JSON answer of a 2xx; any other answer becomes its RempartError. */
@@ -233,19 +230,25 @@ export class PinnedClient {
   failure(response: ApiResponse, sent: Pick<ApiRequest, "method" | "path">): RempartError {
     const error = errorBody(response);
     const serverCode = error?.code;
-    const code = serverCode === undefined ? codeForStatus(response.status) : CODE_FOR[serverCode];
     const said = error?.message ?? `HTTP ${response.status}`;
-    return new RempartError(
-      code,
-      `the Rempart server at ${this.origin} refused ${sent.method} ${sent.path}: ${said}${serverCode ? ` (${serverCode})` : ""}`,
-      {
-        ...error?.details,
-        server: this.origin,
-        path: sent.path,
-        status: response.status,
-        server_code: serverCode ?? null,
-      },
-    );
+    const refused = `the Rempart server at ${this.origin} refused ${sent.method} ${sent.path}: ${said}${serverCode ? ` (${serverCode})` : ""}`;
+    const details = {
+      ...error?.details,
+      server: this.origin,
+      path: sent.path,
+      status: response.status,
+      server_code: serverCode ?? null,
+    };
+    const rejection = isAgentCredential(this.options.credential)
+      ? credentialRejection(response.status, error)
+      : undefined;
+    if (rejection !== undefined)
+      return new RempartError("CredentialRejected", `${refused}. ${rejection.advice}`, {
+        ...details,
+        reason: rejection.reason,
+      });
+    const code = serverCode === undefined ? codeForStatus(response.status) : CODE_FOR[serverCode];
+    return new RempartError(code, refused, details);
   }
 
   /** Closes the kept-alive connections. */
@@ -397,6 +400,25 @@ function timeoutError(ms: number): Error {
   return Object.assign(new Error(`no answer for ${ms} ms`), { code: "ETIMEDOUT" });
 }
 
+/** A 5xx, a 408 or a 429 whose Retry-After is short enough to wait out. */
+function transientAnswer(response: ApiResponse): Transient | undefined {
+  if (!RETRY_STATUSES.has(response.status)) return undefined;
+  const reason = `HTTP ${response.status}`;
+  if (response.status !== 429) return { reason };
+  const notBeforeMs = retryAfterMs(response.headers["retry-after"]);
+  if (notBeforeMs === undefined || notBeforeMs > MAX_RETRY_AFTER_MS) return undefined;
+  return { reason, notBeforeMs };
+}
+
+/** `Retry-After` in whole seconds (the form the server sends); undefined when absent or otherwise. */
+function retryAfterMs(header: string | undefined): number | undefined {
+  return header !== undefined && /^\d{1,9}$/.test(header) ? Number(header) * 1000 : undefined;
+}
+
+function isAgentCredential(credential: string | undefined): boolean {
+  return credential?.startsWith(AGENT_TOKEN_PREFIX) === true;
+}
+
 function transientErrno(error: unknown): string | undefined {
   if (isRempartError(error)) return undefined;
   const code = (error as { code?: unknown } | null)?.code;
@@ -436,6 +458,9 @@ const CODE_FOR: Record<ApiErrorCode, ErrorCode> = {
   MissingPacks: "NotFound",
   QuotaExceeded: "StorageFull",
   StorageFull: "StorageFull",
+  // Answers the client already tried again (retrying); what remains is reported as it is.
+  RequestTimeout: "Io",
+  RateLimited: "Io",
   Internal: "Io",
 };
 
