@@ -14,6 +14,15 @@ export interface BlobLocation extends PackEntry {
   readonly pack: string;
 }
 
+/**
+ * The keys that decode blobs, for a worker thread that decodes without a Repository of its own
+ * (restore): never the master key object itself, which also wraps into key slots.
+ */
+export interface BlobDecodingContext {
+  readonly encryptionKey: Uint8Array;
+  readonly idKey: Uint8Array;
+}
+
 export class BlobDecoder {
   private readonly decompressor: BlobDecompressor;
 
