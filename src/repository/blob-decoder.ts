@@ -16,7 +16,8 @@ export interface BlobLocation extends PackEntry {
 
 /**
  * The keys that decode blobs, for a worker thread that decodes without a Repository of its own
- * (restore): never the master key object itself, which also wraps into key slots.
+ * (restore). Named for that job so that no caller outside the repository holds a `MasterKey`,
+ * the object key slots wrap and everything else is sealed with.
  */
 export interface BlobDecodingContext {
   readonly encryptionKey: Uint8Array;
