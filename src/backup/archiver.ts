@@ -8,11 +8,9 @@ import { lstatSync, type Stats } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { type ChunkerParams, gearTable } from "../chunker/fastcdc.js";
 import type { RempartError } from "../errors.js";
-import type { IndexedPack } from "../repository/index-file.js";
 import type { SpooledPack } from "../repository/pack.js";
-import type { Repository, StoredSnapshot } from "../repository/repository.js";
+import type { PackWriter, Repository, StoredSnapshot } from "../repository/repository.js";
 import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
 import { argumentSpellings, fsPath } from "../snapshot/filename.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
@@ -76,8 +74,6 @@ export interface BackupResult {
 const PROGRESS_INTERVAL_MS = 250;
 /** Plaintext bytes in flight to workers; bounds memory together with the pack buffers. */
 const MAX_IN_FLIGHT = 8 * 1024 * 1024;
-/** An index is saved after this many new packs, so a long backup that dies resumes cheaply. */
-const PACKS_PER_INDEX = 64;
 
 interface Counters {
   filesNew: number;
@@ -148,14 +144,13 @@ class Archiver {
     totalBytes: 0,
     unreadable: 0,
   };
-  /** blob ids sent to a worker in this run, not yet in a stored pack */
-  private readonly pending = new Set<string>();
   /** every blob the new snapshot references, new or reused */
   private readonly referenced = new Set<string>();
-  private unsavedPacks: IndexedPack[] = [];
   private readonly hardLinks = new Map<string, ReadResult>();
   /** made once the store has said where packs are spooled */
   private pool!: BlobPool;
+  /** made once the index is loaded and an interrupted backup's packs adopted */
+  private writer!: PackWriter;
   private readonly chunker: FileChunker;
   private readonly exclude: ExcludeMatcher;
   private scanned: ScanTotals | undefined;
@@ -168,47 +163,27 @@ class Archiver {
     private readonly options: BackupOptions,
   ) {
     this.exclude = compileExcludes(options.excludes);
-    const { chunker } = repo.config;
-    const params: ChunkerParams = chunker;
-    this.chunker = new FileChunker(
-      repo.masterKey.id,
-      gearTable(Buffer.from(chunker.seed, "base64")),
-      params,
-    );
+    const { idKey, gear, params } = repo.chunkingContext();
+    this.chunker = new FileChunker(idKey, gear, params);
   }
 
   private async startPool(): Promise<BlobPool> {
     return new BlobPool({
       workers: this.options.workers,
-      encryptionKey: this.repo.masterKey.encryption,
-      packSize: this.repo.config.packSize,
-      spoolDir: await this.repo.store.spoolDir(),
+      ...(await this.repo.packSealingContext()),
       maxInFlightBytes: MAX_IN_FLIGHT,
       storePack: (pack) => this.storePack(pack),
     });
   }
 
   private async storePack(pack: SpooledPack): Promise<void> {
-    await this.repo.store.putFile({ kind: "data", name: pack.name }, pack);
-    const indexed = { pack: pack.name, blobs: pack.entries };
-    this.repo.index.addPack(indexed);
-    this.unsavedPacks.push(indexed);
+    await this.writer.store(pack);
     this.counters.bytesStored += pack.size;
-    if (this.unsavedPacks.length >= PACKS_PER_INDEX) {
-      const batch = this.unsavedPacks;
-      this.unsavedPacks = [];
-      await this.repo.saveIndex(batch);
-    }
-  }
-
-  private known(hexId: string): boolean {
-    return this.pending.has(hexId) || this.repo.index.has(hexId);
   }
 
   private addBlob(type: "data" | "tree", id: Uint8Array, hexId: string, bytes: Uint8Array): void {
     this.referenced.add(hexId);
-    if (this.known(hexId)) return;
-    this.pending.add(hexId);
+    if (!this.writer.claim(hexId)) return;
     this.pool.add(type, id, bytes);
     if (type === "data") this.counters.bytesAdded += bytes.length;
   }
@@ -281,7 +256,7 @@ class Archiver {
   ): Promise<TreeNode | undefined> {
     const unchanged = sameFile(previous, stats);
     const metadata = captureMetadata(path, name, stats, unchanged ? previous : undefined);
-    if (unchanged && previous.content.every((id) => this.repo.index.has(id))) {
+    if (unchanged && previous.content.every((id) => this.writer.isStored(id))) {
       this.counters.filesUnchanged++;
       this.counters.totalBytes += stats.size;
       for (const id of previous.content) this.referenced.add(id);
@@ -443,10 +418,9 @@ class Archiver {
     this.pool = await this.startPool();
     const scanner = this.startScan();
     try {
-      const unindexed = await repo.loadIndex();
-      const { adopted, damaged } = await repo.adoptPacks(unindexed);
-      if (adopted.length > 0 || damaged.length > 0) options.onResume?.(adopted.length, damaged);
-      this.unsavedPacks.push(...adopted);
+      this.writer = await repo.packWriter();
+      const { adopted, damaged } = this.writer.resumed;
+      if (adopted > 0 || damaged.length > 0) options.onResume?.(adopted, damaged);
 
       const time = new Date(this.started).toISOString();
       const tree = await this.walkTrie(
@@ -455,9 +429,10 @@ class Archiver {
         options.parent?.snapshot.tree,
       );
       this.reportXattrsUnread();
+      // Packs, then the index listing them, then the snapshot: a kill between leaves no snapshot
+      // referencing a blob that no stored index lists.
       await this.pool.flush();
-      if (this.unsavedPacks.length > 0) await repo.saveIndex(this.unsavedPacks);
-      this.unsavedPacks = [];
+      await this.writer.flush();
 
       const c = this.counters;
       const summary: SnapshotSummary = {

@@ -7,7 +7,7 @@
  */
 import { createHash, randomInt } from "node:crypto";
 import { isRempartError } from "../errors.js";
-import { locateHeader, openHeader, PACK_TRAILER_SIZE, packSizeFor } from "../repository/pack.js";
+import { type PackEntry, packSizeFor } from "../repository/pack.js";
 import type { Repository, SkippedObject, StoredSnapshot } from "../repository/repository.js";
 import { skipped } from "../repository/untrusted.js";
 import type { ObjectInfo } from "../storage/object-store.js";
@@ -102,7 +102,7 @@ class Checker {
    * repository and reported at the end with everything else it skipped.
    */
   private async loadIndexes(): Promise<ObjectInfo[]> {
-    return this.repo.loadIndex((pack) => {
+    return this.repo.auditIndex((pack) => {
       for (const blob of pack.blobs) this.goneBlobs.set(blob.id, pack.pack);
     });
   }
@@ -138,7 +138,7 @@ class Checker {
     treeId: string,
     path: string,
     snapshot: string,
-    visit: (blob: string, file: string) => void,
+    visit: (blob: string, file: string) => void | Promise<void>,
     seen: Set<string>,
   ): Promise<void> {
     if (seen.has(treeId)) {
@@ -152,7 +152,7 @@ class Checker {
     seen.add(treeId);
     let nodes: Awaited<ReturnType<Repository["readTree"]>>["nodes"];
     try {
-      if (!this.repo.index.has(treeId, "tree")) {
+      if (!(await this.repo.hasBlob(treeId, "tree"))) {
         const pack = this.goneBlobs.get(treeId);
         throw new Error(
           pack
@@ -171,7 +171,7 @@ class Checker {
       const child = `${path}/${node.name}`;
       if (node.type === "dir" && node.subtree)
         await this.walk(node.subtree, child, snapshot, visit, seen);
-      for (const blob of node.content ?? []) visit(blob, `${snapshot.slice(0, 8)}:${child}`);
+      for (const blob of node.content ?? []) await visit(blob, `${snapshot.slice(0, 8)}:${child}`);
     }
   }
 
@@ -182,9 +182,9 @@ class Checker {
         snapshot.tree,
         "",
         id,
-        (blob, file) => {
+        async (blob, file) => {
           this.usedBlobs.add(blob);
-          if (!this.repo.index.has(blob, "data"))
+          if (!(await this.repo.hasBlob(blob, "data")))
             missing.set(blob, [...(missing.get(blob) ?? []), file]);
         },
         this.seenTrees,
@@ -206,7 +206,7 @@ class Checker {
 
   /** Only stored packs are indexed (see loadIndexes); each must have the size its index implies. */
   private async checkPacks(packs: Map<string, ObjectInfo>): Promise<void> {
-    for (const [pack, blobs] of this.repo.index.packs) {
+    for (const [pack, blobs] of await this.repo.indexedPacks()) {
       const info = packs.get(pack);
       if (info === undefined) continue;
       const expected = packSizeFor(blobs);
@@ -219,18 +219,8 @@ class Checker {
     }
   }
 
-  /** Reads one pack whole and verifies name, header and every blob. */
-  private async readPack(info: ObjectInfo): Promise<void> {
-    const { repo } = this;
-    let bytes: Uint8Array;
-    try {
-      bytes = await repo.store.get(info);
-    } catch (error) {
-      if (!isRempartError(error)) throw error;
-      // Unreadable as a whole: every file needing it is affected, as for a missing pack.
-      this.problem({ kind: "missing-pack", pack: info.name, message: error.message });
-      return;
-    }
+  /** A whole pack's name (its SHA-256) and its own header, against what the index says of it. */
+  private verifyPack(info: ObjectInfo, bytes: Uint8Array, indexed: readonly PackEntry[]): void {
     const hash = createHash("sha256").update(bytes).digest("hex");
     if (hash !== info.name)
       this.problem({
@@ -238,82 +228,77 @@ class Checker {
         pack: info.name,
         message: `pack ${info.name} content hashes to ${hash}: the pack is damaged`,
       });
+    const claimed = new Map<string, PackEntry>();
+    for (const entry of indexed) if (!claimed.has(entry.id)) claimed.set(entry.id, entry);
+    let header: PackEntry[];
     try {
-      const header = locateHeader(
-        bytes.subarray(bytes.length - PACK_TRAILER_SIZE),
-        bytes.length,
-        info.name,
-      );
-      const entries = openHeader(
-        repo.masterKey.encryption,
-        bytes.subarray(header.offset, header.offset + header.length),
-        header.offset,
-        info.name,
-      );
-      for (const entry of entries) {
-        const indexed = repo.index.get(entry.id);
-        if (
-          indexed?.pack === info.name &&
-          (indexed.offset !== entry.offset || indexed.length !== entry.length)
-        )
+      header = this.repo.packHeaderIn(bytes, info.name);
+    } catch (error) {
+      if (!isRempartError(error)) throw error;
+      this.problem({ kind: "pack", pack: info.name, message: error.message });
+      return;
+    }
+    for (const entry of header) {
+      const claim = claimed.get(entry.id);
+      if (claim && (claim.offset !== entry.offset || claim.length !== entry.length))
+        this.problem({
+          kind: "index",
+          pack: info.name,
+          blob: entry.id,
+          message: `index entry for blob ${entry.id} disagrees with the header of pack ${info.name}`,
+        });
+    }
+  }
+
+  /** Reads one pack whole and verifies name, header and every blob its index lists. */
+  private async readPack(info: ObjectInfo, indexed: readonly PackEntry[]): Promise<void> {
+    const blobs = this.repo.packBlobs(info.name, indexed, {
+      onWholePack: (bytes) => this.verifyPack(info, bytes, indexed),
+    });
+    try {
+      for await (const blob of blobs) {
+        if ("plaintext" in blob) this.intactBlobs.add(blob.location.id);
+        else
           this.problem({
-            kind: "index",
+            kind: "blob",
             pack: info.name,
-            blob: entry.id,
-            message: `index entry for blob ${entry.id} disagrees with the header of pack ${info.name}`,
+            blob: blob.location.id,
+            message: blob.error.message,
           });
       }
     } catch (error) {
       if (!isRempartError(error)) throw error;
-      this.problem({ kind: "pack", pack: info.name, message: error.message });
-    }
-    for (const entry of repo.index.packs.get(info.name) ?? []) {
-      const location = { ...entry, pack: info.name };
-      try {
-        if (location.offset + location.length > bytes.length)
-          throw new Error(`blob ${location.id} lies beyond the end of pack ${info.name}`);
-        repo.decodeBlob(
-          location,
-          bytes.subarray(location.offset, location.offset + location.length),
-        );
-        this.intactBlobs.add(location.id);
-      } catch (error) {
-        this.problem({
-          kind: "blob",
-          pack: info.name,
-          blob: location.id,
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
+      // Unreadable as a whole: every file needing it is affected, as for a missing pack.
+      this.problem({ kind: "missing-pack", pack: info.name, message: error.message });
     }
   }
 
   private async readData(packs: Map<string, ObjectInfo>): Promise<number> {
     const fraction = this.options.readDataFraction;
-    const indexed = [...this.repo.index.packs.keys()].filter((pack) => packs.has(pack));
+    const indexed = [...(await this.repo.indexedPacks())].filter(([pack]) => packs.has(pack));
     const chosen =
       fraction >= 1 ? indexed : indexed.filter(() => randomInt(1_000_000) < fraction * 1_000_000);
     let done = 0;
-    for (const pack of chosen) {
-      await this.readPack(packs.get(pack) as ObjectInfo);
+    for (const [pack, entries] of chosen) {
+      await this.readPack(packs.get(pack) as ObjectInfo, entries);
       this.options.onProgress?.(`read ${++done}/${chosen.length} packs`);
     }
     return chosen.length;
   }
 
-  /** Second walk, only on damage: attaches the files that need each damaged blob. */
   /**
    * Second walk, only on damage: attaches to each problem the files that need its blob, or for
    * a missing or truncated pack, the files that need any blob in it.
    */
   private async nameAffectedFiles(): Promise<void> {
+    const indexedPacks = await this.repo.indexedPacks();
     const blobsOf = (problem: CheckProblem): readonly string[] => {
       // A copy that fails while another verified copy exists (a forged or damaged duplicate)
       // is still named, but no file is affected: readers move on to the intact copy.
       if (problem.kind === "blob" && problem.blob)
         return this.intactBlobs.has(problem.blob) ? [] : [problem.blob];
       if ((problem.kind === "missing-pack" || problem.kind === "pack-size") && problem.pack)
-        return (this.repo.index.packs.get(problem.pack) ?? []).map((entry) => entry.id);
+        return (indexedPacks.get(problem.pack) ?? []).map((entry) => entry.id);
       return [];
     };
     const damaged = new Set(this.problems.flatMap(blobsOf));
@@ -339,7 +324,7 @@ class Checker {
   async run(): Promise<CheckReport> {
     const { repo } = this;
     const packs = new Map<string, ObjectInfo>();
-    for await (const info of repo.store.list("data")) packs.set(info.name, info);
+    for (const info of await repo.listPacks()) packs.set(info.name, info);
     this.options.onProgress?.("checking key slots");
     await repo.listKeySlots();
     this.options.onProgress?.("loading indexes");

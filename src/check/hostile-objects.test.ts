@@ -17,7 +17,6 @@ import {
   expectExit,
   initAndBackup,
   jsonOutput,
-  openRepository,
   PASSWORD,
   runCli,
   tempDir,
@@ -25,8 +24,10 @@ import {
 } from "../cli/test-support.js";
 import {
   type Attack,
+  type Attacker,
   attacks,
   describeVictim,
+  openAsAttacker,
   poisonedCopy,
   type Victim,
 } from "../repository/forge-test-support.js";
@@ -59,6 +60,7 @@ describe("a local repository with objects forged by a stolen password", () => {
   const src = join(base, "src");
   const fixture = join(base, "fixture");
   let first: BackupSummary;
+  let attacker: Attacker;
   let victim: Victim;
   let catalog: Attack[];
   let copies = 0;
@@ -66,7 +68,7 @@ describe("a local repository with objects forged by a stolen password", () => {
   before(async () => {
     buildSource(src);
     first = await initAndBackup(fixture, [src]);
-    const attacker = await openRepository(fixture);
+    attacker = await openAsAttacker(await FsObjectStore.open(fixture), PASSWORD);
     victim = await describeVictim(attacker);
     catalog = await attacks(attacker, victim, PASSWORD);
   });
@@ -160,12 +162,12 @@ describe("a local repository with objects forged by a stolen password", () => {
   });
 
   it("restores bit-exact when a forged copy of a blob is indexed before the real one", async () => {
-    const attack = poisonedCopy(await openRepository(fixture), victim);
+    const attack = await poisonedCopy(attacker, victim);
     await restoresLatest(await attacked(attack), attack.title, first.snapshot_id);
   });
 
   it("check --read-data names a forged copy of a blob, and no file, when the real copy is intact", async () => {
-    const attack = poisonedCopy(await openRepository(fixture), victim);
+    const attack = await poisonedCopy(attacker, victim);
     const repo = await attacked(attack);
     const poisoned = attack.objects[0]?.name as string;
     expectExit(await runCli(["check", "--repo", repo]), 0, "the structure is sound");

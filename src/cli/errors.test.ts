@@ -23,11 +23,11 @@ import {
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
-import { forgedSnapshot } from "../repository/forge-test-support.js";
+import { forgedSnapshot, openAsAttacker } from "../repository/forge-test-support.js";
 import { PackBuilder } from "../repository/pack.js";
-import type { Repository } from "../repository/repository.js";
 import { decodeTree, type TreeNode } from "../snapshot/tree.js";
 import { findNode, walkTree } from "../snapshot/walk.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
 import {
   assertCleanFailure,
   assertSameTree,
@@ -42,6 +42,7 @@ import {
   listObjects,
   NOBODY,
   openRepository,
+  PASSWORD,
   pseudoRandomBytes,
   runCli,
   tempDir,
@@ -80,11 +81,15 @@ async function locateFirstBlob(repo: string, path: string): Promise<BlobOnDisk> 
   const node = await findNode(readTree, snapshot.snapshot.tree, path);
   const blob = node?.content?.[0];
   assert.ok(blob, `${path} has content in the snapshot`);
-  const location = opened.locate(blob);
+  const [location] = await opened.blobLocations(blob);
+  assert.ok(location, `${path}'s first blob is indexed`);
   const filesInPack: string[] = [];
   for await (const entry of walkTree(readTree, snapshot.snapshot.tree))
-    if ((entry.node.content ?? []).some((id) => opened.locate(id).pack === location.pack))
-      filesInPack.push(entry.path);
+    for (const id of entry.node.content ?? [])
+      if ((await opened.blobLocations(id))[0]?.pack === location.pack) {
+        filesInPack.push(entry.path);
+        break;
+      }
   return {
     pack: location.pack,
     packPath: join(repo, "data", location.pack.slice(0, 2), location.pack),
@@ -315,7 +320,9 @@ describe("CLI errors and damaged repositories", () => {
     const repo = copyRepository();
     const opened = await openRepository(repo);
     const treePacks = new Set(
-      [...opened.index.entries()].filter((b) => b.type === "tree").map((b) => b.pack),
+      [...(await opened.indexedPacks())]
+        .filter(([, blobs]) => blobs.some((b) => b.type === "tree"))
+        .map(([pack]) => pack),
     );
     for (const pack of treePacks) rmSync(join(repo, "data", pack.slice(0, 2), pack));
     const result = await runCli([
@@ -546,8 +553,8 @@ function dirNode(name: string, subtree: string) {
  * trees are raw JSON, so nothing on the writing side stops a hostile name.
  */
 async function forgeSnapshots(repoPath: string, outside: string): Promise<Map<string, string>> {
-  const repo: Repository = await openRepository(repoPath);
-  const builder = new PackBuilder(repo.masterKey.encryption, 64 * 1024);
+  const { repo, store, key } = await openAsAttacker(await FsObjectStore.open(repoPath), PASSWORD);
+  const builder = new PackBuilder(key.encryption, 64 * 1024);
   const added = new Set<string>();
   const blob = (type: "tree" | "data", bytes: Buffer): string => {
     const id = repo.keyedId(bytes);
@@ -572,9 +579,8 @@ async function forgeSnapshots(repoPath: string, outside: string): Promise<Map<st
     ],
   ]);
   const pack = builder.finish();
-  await repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
+  await store.put({ kind: "data", name: pack.name }, pack.bytes);
   await repo.saveIndex([{ pack: pack.name, blobs: pack.entries }]);
-  repo.index.addPack({ pack: pack.name, blobs: pack.entries });
   const snapshots = new Map<string, string>();
   let second = 0;
   for (const [name, root] of roots) {

@@ -19,18 +19,12 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { forgedSnapshot } from "../repository/forge-test-support.js";
+import { forgedSnapshot, openAsAttacker } from "../repository/forge-test-support.js";
 import { PackBuilder } from "../repository/pack.js";
 import { decodeName } from "../snapshot/filename.js";
 import { fileNode } from "../snapshot/tree-test-support.js";
-import {
-  backupSummary,
-  expectExit,
-  jsonLines,
-  openRepository,
-  runCli,
-  tempDir,
-} from "./test-support.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
+import { backupSummary, expectExit, jsonLines, PASSWORD, runCli, tempDir } from "./test-support.js";
 
 const latin1 = (text: string): Buffer => Buffer.from(text, "latin1");
 const utf8 = (text: string): Buffer => Buffer.from(text, "utf8");
@@ -265,8 +259,8 @@ describe("forged trees with names that are not canonical", () => {
     const work = tempDir(t, "names-forged");
     const repoPath = join(work, "repo");
     expectExit(await runCli(["init", "--repo", repoPath]), 0, "init");
-    const repo = await openRepository(repoPath);
-    const builder = new PackBuilder(repo.masterKey.encryption, 64 * 1024);
+    const { repo, store, key } = await openAsAttacker(await FsObjectStore.open(repoPath), PASSWORD);
+    const builder = new PackBuilder(key.encryption, 64 * 1024);
     const tree = (nodes: unknown[]): string => {
       const bytes = Buffer.from(JSON.stringify({ nodes }));
       const id = repo.keyedId(bytes);
@@ -284,9 +278,8 @@ describe("forged trees with names that are not canonical", () => {
       tree([{ ...base, name: "l", type: "symlink", target: "a\ud800b", size: undefined }]),
     ];
     const pack = builder.finish();
-    await repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
+    await store.put({ kind: "data", name: pack.name }, pack.bytes);
     await repo.saveIndex([{ pack: pack.name, blobs: pack.entries }]);
-    repo.index.addPack({ pack: pack.name, blobs: pack.entries });
     for (const [i, root] of roots.entries()) {
       const id = await repo.saveSnapshot(
         forgedSnapshot({

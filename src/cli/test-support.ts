@@ -285,12 +285,10 @@ export function repositoryBytes(repo: string): number {
 
 /**
  * Opens the repository in this process, through the compiled modules, for what only a key holder
- * can do: locate a file's blobs, forge an encrypted object.
+ * can do: locate a file's blobs (forging takes the key itself: forge-test-support.ts).
  */
 export async function openRepository(repo: string, password = PASSWORD): Promise<Repository> {
-  const opened = await Repository.open(await FsObjectStore.open(repo), { password });
-  await opened.loadIndex();
-  return opened;
+  return Repository.open(await FsObjectStore.open(repo), { password });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,16 @@ export interface BlobLocation extends PackEntry {
   readonly pack: string;
 }
 
+/**
+ * The keys that decode blobs, for a worker thread that decodes without a Repository of its own
+ * (restore). Named for that job so that no caller outside the repository holds a `MasterKey`,
+ * the object key slots wrap and everything else is sealed with.
+ */
+export interface BlobDecodingContext {
+  readonly encryptionKey: Uint8Array;
+  readonly idKey: Uint8Array;
+}
+
 export class BlobDecoder {
   private readonly decompressor: BlobDecompressor;
 

@@ -8,12 +8,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { seal } from "../crypto/aead.js";
-import { createPasswordSlot } from "../crypto/key-slots.js";
-import { generateMasterKey } from "../crypto/master-key.js";
-import type { ObjectKind } from "../storage/object-store.js";
+import { createPasswordSlot, openAnySlot, parseKeySlot } from "../crypto/key-slots.js";
+import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
+import type { ObjectKind, ObjectStore } from "../storage/object-store.js";
 import { encodeIndex } from "./index-file.js";
 import { HEADER_ENTRY_SIZE, PackBuilder } from "./pack.js";
-import type { Repository } from "./repository.js";
+import { Repository } from "./repository.js";
 import { type Snapshot, sealSnapshot } from "./snapshot.js";
 
 export interface ForgedObject {
@@ -31,6 +31,33 @@ export interface Attack {
   readonly reported?: readonly string[];
   /** packs a forged snapshot's commit names (they must exist for the server to take it) */
   readonly commitPacks?: readonly string[];
+}
+
+/**
+ * The master key as anyone holding the password gets it: unwrapped from a stored key slot. The
+ * Repository never hands its key out; forging objects is done with this one.
+ */
+export async function unwrapMasterKey(store: ObjectStore, password: string): Promise<MasterKey> {
+  const slots = [];
+  for await (const info of store.list("keys"))
+    slots.push(parseKeySlot(JSON.parse(Buffer.from(await store.get(info)).toString("utf8"))));
+  return (await openAnySlot(slots, { password })).masterKey;
+}
+
+/** What an attacker holding one machine's credential and the password works with. */
+export interface Attacker {
+  readonly store: ObjectStore;
+  /** the repository opened with the stolen password: everything a reader can do */
+  readonly repo: Repository;
+  readonly key: MasterKey;
+}
+
+export async function openAsAttacker(store: ObjectStore, password: string): Promise<Attacker> {
+  return {
+    store,
+    repo: await Repository.open(store, { password }),
+    key: await unwrapMasterKey(store, password),
+  };
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -70,10 +97,10 @@ export interface Victim {
   readonly packs: readonly string[];
 }
 
-export async function describeVictim(repo: Repository): Promise<Victim> {
+export async function describeVictim({ repo, store }: Attacker): Promise<Victim> {
   const names = async (kind: ObjectKind) => {
     const found: string[] = [];
-    for await (const info of repo.store.list(kind)) found.push(info.name);
+    for await (const info of store.list(kind)) found.push(info.name);
     return found.sort();
   };
   const [snapshot] = await repo.listSnapshots();
@@ -83,10 +110,10 @@ export async function describeVictim(repo: Repository): Promise<Victim> {
   return {
     snapshot: {
       id: snapshot.id,
-      bytes: await repo.store.get({ kind: "snapshots", name: snapshot.id }),
+      bytes: await store.get({ kind: "snapshots", name: snapshot.id }),
       value: snapshot.snapshot,
     },
-    index: { name: firstIndex, bytes: await repo.store.get({ kind: "index", name: firstIndex }) },
+    index: { name: firstIndex, bytes: await store.get({ kind: "index", name: firstIndex }) },
     indexNames,
     keyNames: await names("keys"),
     packs: await names("data"),
@@ -128,19 +155,18 @@ function indexBody(packs: { pack: string; count: number }[]): Buffer {
 }
 
 /**
- * Every attack of issue 8 and its variants. `repo` is opened with the stolen password and its
- * index loaded: the attacker can do everything a reader can.
+ * Every attack of issue 8 and its variants: the attacker can do everything a reader can.
  */
 export async function attacks(
-  repo: Repository,
+  attacker: Attacker,
   victim: Victim,
   password: string,
 ): Promise<Attack[]> {
-  const key = repo.masterKey.encryption;
+  const key = attacker.key.encryption;
   const now = Date.now();
   const snapshotOf = (fields: Partial<Snapshot> & Record<string, unknown>): Uint8Array =>
     sealSnapshot(key, { ...victim.snapshot.value, ...fields } as Snapshot);
-  const packs = [...repo.index.packs];
+  const packs = [...(await attacker.repo.indexedPacks())];
   const someTreePack = packs.find(([, blobs]) => blobs[0]?.type === "tree");
   const someDataPack = packs.find(([, blobs]) => blobs[0]?.type === "data");
   if (!someTreePack || !someDataPack) throw new Error("the victim has no tree or data pack");
@@ -170,7 +196,10 @@ export async function attacks(
   const outOfBounds = randomBytes(300);
   outOfBounds.writeUInt32LE(0xfffffff0, 296);
 
-  const legitSlot = await repo.store.get({ kind: "keys", name: victim.keyNames[0] as string });
+  const legitSlot = await attacker.store.get({
+    kind: "keys",
+    name: victim.keyNames[0] as string,
+  });
 
   return [
     {
@@ -324,9 +353,11 @@ export async function attacks(
  * (sealed under its id, other bytes inside), listed in an index named to sort first. Readers
  * must move on to the real copy (the blob fails its keyed-id check).
  */
-export function poisonedCopy(repo: Repository, victim: Victim): Attack {
-  const key = repo.masterKey.encryption;
-  const dataPack = [...repo.index.packs].find(([, blobs]) => blobs[0]?.type === "data");
+export async function poisonedCopy(attacker: Attacker, victim: Victim): Promise<Attack> {
+  const key = attacker.key.encryption;
+  const dataPack = [...(await attacker.repo.indexedPacks())].find(
+    ([, blobs]) => blobs[0]?.type === "data",
+  );
   const victimBlob = dataPack?.[1][0];
   if (!victimBlob) throw new Error("the victim has no data blob");
   const poison = new PackBuilder(key, 1024);

@@ -9,10 +9,10 @@
  * An index is an accelerator, not the truth: every pack carries its own sealed header, and
  * `check` compares the two.
  */
-import { open, SEAL_OVERHEAD, seal } from "../crypto/aead.js";
+import { open, seal } from "../crypto/aead.js";
 import { fromHex, toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
-import { MAX_BLOB_PLAINTEXT, type PackEntry } from "./pack.js";
+import { entrySize, type PackEntry, readEntry, writeEntry } from "./blob-entry.js";
 
 export interface IndexedPack {
   readonly pack: string;
@@ -23,7 +23,7 @@ const MAGIC = Buffer.from("RIDX");
 const VERSION = 1;
 const PREFIX = 9;
 const PACK_PREFIX = 36;
-const ENTRY_SIZE = 46;
+const ENTRY_SIZE = entrySize("index");
 const AAD = Buffer.from("rempart index v1");
 
 export function encodeIndex(encryptionKey: Uint8Array, packs: readonly IndexedPack[]): Uint8Array {
@@ -37,15 +37,7 @@ export function encodeIndex(encryptionKey: Uint8Array, packs: readonly IndexedPa
     out.set(fromHex(pack), at);
     out.writeUInt32LE(blobs.length, at + 32);
     at += PACK_PREFIX;
-    for (const blob of blobs) {
-      out[at] = blob.type === "tree" ? 1 : 0;
-      out[at + 1] = blob.compressed ? 1 : 0;
-      out.set(fromHex(blob.id), at + 2);
-      out.writeUInt32LE(blob.offset, at + 34);
-      out.writeUInt32LE(blob.length, at + 38);
-      out.writeUInt32LE(blob.rawLength, at + 42);
-      at += ENTRY_SIZE;
-    }
+    for (const blob of blobs) at = writeEntry(out, at, blob, "index");
   }
   return seal(encryptionKey, out, AAD);
 }
@@ -72,22 +64,9 @@ export function decodeIndex(
     if (at + count * ENTRY_SIZE > bytes.length) throw corrupt("truncated");
     const blobs: PackEntry[] = [];
     for (let b = 0; b < count; b++, at += ENTRY_SIZE) {
-      const type = bytes[at];
-      const compressed = bytes[at + 1];
-      if ((type !== 0 && type !== 1) || (compressed !== 0 && compressed !== 1))
-        throw corrupt(`entry ${b} of pack ${pack} has invalid flags`);
-      if (bytes.readUInt32LE(at + 38) < SEAL_OVERHEAD)
-        throw corrupt(`entry ${b} of pack ${pack} is shorter than a sealed blob`);
-      if (bytes.readUInt32LE(at + 42) > MAX_BLOB_PLAINTEXT)
-        throw corrupt(`entry ${b} of pack ${pack} claims a blob larger than any Rempart writes`);
-      blobs.push({
-        type: type === 1 ? "tree" : "data",
-        compressed: compressed === 1,
-        id: toHex(bytes.subarray(at + 2, at + 34)),
-        offset: bytes.readUInt32LE(at + 34),
-        length: bytes.readUInt32LE(at + 38),
-        rawLength: bytes.readUInt32LE(at + 42),
-      });
+      const entry = readEntry(bytes, at, "index");
+      if (typeof entry === "string") throw corrupt(`entry ${b} of pack ${pack} ${entry}`);
+      blobs.push(entry);
     }
     packs.push({ pack, blobs });
   }

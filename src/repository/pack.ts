@@ -12,38 +12,20 @@ import { createHash, type Hash, randomBytes } from "node:crypto";
 import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { open, SEAL_OVERHEAD, seal, sealInto } from "../crypto/aead.js";
-import { fromHex, toHex } from "../crypto/blob-id.js";
+import { toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
+import { type BlobType, entrySize, type PackEntry, readEntry, writeEntry } from "./blob-entry.js";
 
-export type BlobType = "data" | "tree";
-
-export interface PackEntry {
-  readonly type: BlobType;
-  /** hex keyed id of the plaintext */
-  readonly id: string;
-  readonly offset: number;
-  /** sealed length in the pack */
-  readonly length: number;
-  /** plaintext length */
-  readonly rawLength: number;
-  readonly compressed: boolean;
-}
+export { type BlobType, MAX_BLOB_PLAINTEXT, type PackEntry } from "./blob-entry.js";
 
 const HEADER_MAGIC = Buffer.from("RPAK");
 const HEADER_VERSION = 1;
 const HEADER_PREFIX = 9;
-export const HEADER_ENTRY_SIZE = 42;
+export const HEADER_ENTRY_SIZE = entrySize("header");
 const HEADER_AAD = Buffer.from("rempart pack header v1");
 const TRAILER_SIZE = 4;
 /** Largest header a reader accepts before allocating: ~400k blobs, far above any real pack. */
 const MAX_HEADER = 16 * 1024 * 1024;
-/**
- * Largest plaintext a blob may claim. Data chunks are at most the chunker's maximum (1 MiB);
- * a tree is one directory's listing, ~300 bytes per entry. A claimed length is what a reader
- * allocates before decompressing, and an index or header (sealed by anyone with the password)
- * chooses it, so it is bounded: 256 MiB is a directory of ~800,000 entries.
- */
-export const MAX_BLOB_PLAINTEXT = 256 * 1024 * 1024;
 /** The smallest well-formed pack: an empty sealed header and its trailer. */
 const MIN_PACK = HEADER_PREFIX + SEAL_OVERHEAD + 4;
 
@@ -61,14 +43,7 @@ function encodeHeader(entries: readonly PackEntry[]): Buffer {
   out[4] = HEADER_VERSION;
   out.writeUInt32LE(entries.length, 5);
   let at = HEADER_PREFIX;
-  for (const entry of entries) {
-    out[at] = entry.type === "tree" ? 1 : 0;
-    out[at + 1] = entry.compressed ? 1 : 0;
-    out.set(fromHex(entry.id), at + 2);
-    out.writeUInt32LE(entry.length, at + 34);
-    out.writeUInt32LE(entry.rawLength, at + 38);
-    at += HEADER_ENTRY_SIZE;
-  }
+  for (const entry of entries) at = writeEntry(out, at, entry, "header");
   return out;
 }
 
@@ -88,23 +63,10 @@ function decodeHeader(plain: Uint8Array, packName: string, blobArea: number): Pa
   const entries: PackEntry[] = [];
   let offset = 0;
   for (let i = 0, at = HEADER_PREFIX; i < count; i++, at += HEADER_ENTRY_SIZE) {
-    const typeByte = header[at];
-    const compressedByte = header[at + 1];
-    if ((typeByte !== 0 && typeByte !== 1) || (compressedByte !== 0 && compressedByte !== 1))
-      throw corrupt(packName, `header entry ${i} has invalid flags`);
-    const length = header.readUInt32LE(at + 34);
-    if (length < SEAL_OVERHEAD) throw corrupt(packName, `header entry ${i} is too short`);
-    if (header.readUInt32LE(at + 38) > MAX_BLOB_PLAINTEXT)
-      throw corrupt(packName, `header entry ${i} claims a blob larger than any Rempart writes`);
-    entries.push({
-      type: typeByte === 1 ? "tree" : "data",
-      compressed: compressedByte === 1,
-      id: toHex(header.subarray(at + 2, at + 34)),
-      offset,
-      length,
-      rawLength: header.readUInt32LE(at + 38),
-    });
-    offset += length;
+    const entry = readEntry(header, at, "header", offset);
+    if (typeof entry === "string") throw corrupt(packName, `header entry ${i} ${entry}`);
+    entries.push(entry);
+    offset += entry.length;
   }
   if (offset !== blobArea) throw corrupt(packName, "header does not account for the blob area");
   return entries;

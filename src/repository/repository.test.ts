@@ -9,6 +9,8 @@ import { generateMasterKey } from "../crypto/master-key.js";
 import { generateRecoveryKeyPair } from "../crypto/recovery-key.js";
 import { isRempartError } from "../errors.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
+import type { ObjectStore } from "../storage/object-store.js";
+import { unwrapMasterKey } from "./forge-test-support.js";
 import { decodeIndex, encodeIndex } from "./index-file.js";
 import { locateHeader, openHeader, PackBuilder } from "./pack.js";
 import { Repository } from "./repository.js";
@@ -16,18 +18,29 @@ import { Repository } from "./repository.js";
 const CHUNKER = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
 
-async function newRepository(root: string, password = "secret"): Promise<Repository> {
+interface TestRepository {
+  readonly repo: Repository;
+  readonly store: ObjectStore;
+}
+
+async function newRepository(root: string, password = "secret"): Promise<TestRepository> {
   const store = await FsObjectStore.create(root);
-  return Repository.init(store, { password, label: "test", chunker: CHUNKER, kdfCost: CHEAP_KDF });
+  const repo = await Repository.init(store, {
+    password,
+    label: "test",
+    chunker: CHUNKER,
+    kdfCost: CHEAP_KDF,
+  });
+  return { repo, store };
 }
 
 /** Seals blobs into one pack through the same builder the backup workers use, and stores it. */
-async function storePack(repo: Repository, blobs: Uint8Array[]): Promise<string> {
-  const builder = new PackBuilder(repo.masterKey.encryption, 1024);
+async function storePack({ repo, store }: TestRepository, blobs: Uint8Array[]): Promise<string> {
+  const builder = new PackBuilder((await unwrapMasterKey(store, "secret")).encryption, 1024);
   for (const blob of blobs)
     builder.add("data", Buffer.from(repo.keyedId(blob), "hex"), blob, blob.length, false);
   const pack = builder.finish();
-  await repo.store.put({ kind: "data", name: pack.name }, pack.bytes);
+  await store.put({ kind: "data", name: pack.name }, pack.bytes);
   return pack.name;
 }
 
@@ -42,7 +55,7 @@ describe("repository", () => {
 
   it("opens with the password it was created with and refuses any other", async () => {
     const root = join(dir, "open");
-    const created = await newRepository(root);
+    const { repo: created } = await newRepository(root);
     const opened = await Repository.open(await FsObjectStore.open(root), { password: "secret" });
     assert.deepEqual(opened.config, created.config);
     await assert.rejects(
@@ -68,41 +81,43 @@ describe("repository", () => {
   });
 
   it("reads back every blob of a pack through its index", async () => {
-    const repo = await newRepository(join(dir, "blobs"));
+    const created = await newRepository(join(dir, "blobs"));
+    const { repo, store } = created;
     const blobs = [randomBytes(1000), randomBytes(70_000), Buffer.alloc(0)];
-    const pack = await storePack(repo, blobs);
+    const pack = await storePack(created, blobs);
     const entries = await repo.readPackHeader({
       kind: "data",
       name: pack,
-      size: (await repo.store.stat({ kind: "data", name: pack }))?.size ?? 0,
+      size: (await repo.statPack(pack))?.size ?? 0,
     });
     await repo.saveIndex([{ pack, blobs: entries }]);
-    const reopened = await Repository.open(repo.store, { password: "secret" });
-    assert.deepEqual(await reopened.loadIndex(), []);
+    const reopened = await Repository.open(store, { password: "secret" });
+    assert.deepEqual(await reopened.unindexedPacks(), []);
     for (const blob of blobs)
       assert.deepEqual(Buffer.from(await reopened.readBlob(reopened.keyedId(blob))), blob);
   });
 
   it("adopts packs that no index lists, from their own headers", async () => {
-    const repo = await newRepository(join(dir, "adopt"));
+    const created = await newRepository(join(dir, "adopt"));
+    const { repo } = created;
     const blob = randomBytes(5000);
-    const pack = await storePack(repo, [blob]);
-    const unindexed = await repo.loadIndex();
+    const pack = await storePack(created, [blob]);
     assert.deepEqual(
-      unindexed.map((info) => info.name),
+      (await repo.unindexedPacks()).map((info) => info.name),
       [pack],
     );
-    const { adopted, damaged } = await repo.adoptPacks(unindexed);
-    assert.equal(adopted.length, 1);
-    assert.equal(damaged.length, 0);
+    const writer = await repo.packWriter();
+    assert.deepEqual(writer.resumed, { adopted: 1, damaged: [] });
+    assert.deepEqual(await repo.unindexedPacks(), []);
     assert.deepEqual(Buffer.from(await repo.readBlob(repo.keyedId(blob))), blob);
   });
 
   it("refuses a blob whose index entry points at another blob's bytes", async () => {
-    const repo = await newRepository(join(dir, "swap"));
+    const created = await newRepository(join(dir, "swap"));
+    const { repo, store } = created;
     const [a, b] = [randomBytes(3000), randomBytes(3000)];
-    const pack = await storePack(repo, [a, b]);
-    const info = await repo.store.stat({ kind: "data", name: pack });
+    const pack = await storePack(created, [a, b]);
+    const info = await repo.statPack(pack);
     const entries = await repo.readPackHeader(info as NonNullable<typeof info>);
     const [entryA, entryB] = entries as [(typeof entries)[0], (typeof entries)[0]];
     // A forged index that swaps the ids of two blobs of one size: laid out like a real pack,
@@ -116,16 +131,15 @@ describe("repository", () => {
         ],
       },
     ]);
-    const reopened = await Repository.open(repo.store, { password: "secret" });
-    await reopened.loadIndex();
+    const reopened = await Repository.open(store, { password: "secret" });
     await assert.rejects(reopened.readBlob(entryA.id), (error) =>
       isRempartError(error, "RepositoryCorrupt"),
     );
   });
 
   it("detects a truncated pack and a pack with a flipped byte", async () => {
-    const repo = await newRepository(join(dir, "damage"));
-    const pack = await storePack(repo, [randomBytes(4000)]);
+    const created = await newRepository(join(dir, "damage"));
+    const pack = await storePack(created, [randomBytes(4000)]);
     const path = join(dir, "damage", "data", pack.slice(0, 2), pack);
     const bytes = await readFile(path);
     assert.throws(
@@ -143,7 +157,7 @@ describe("repository", () => {
     assert.throws(
       () =>
         openHeader(
-          repo.masterKey.encryption,
+          created.repo.blobDecodingContext().encryptionKey,
           flipped.subarray(header.offset, header.offset + header.length),
           header.offset,
           pack,
@@ -194,7 +208,7 @@ describe("repository", () => {
 
   it("keeps key slots manageable: add, open with the new one, refuse removing the one in use", async () => {
     const root = join(dir, "keys");
-    const repo = await newRepository(root);
+    const { repo } = await newRepository(root);
     const added = await repo.addPasswordSlot("second", "colleague", CHEAP_KDF);
     const viaSecond = await Repository.open(await FsObjectStore.open(root), { password: "second" });
     assert.equal(viaSecond.openedWith, added);
@@ -232,7 +246,9 @@ describe("repository", () => {
     }
     const recovered = await Repository.open(store, { recoveryPrivateKey: msp.privateKey });
     assert.deepEqual(recovered.config, repo.config);
-    assert.ok(Buffer.from(recovered.masterKey.encryption).equals(repo.masterKey.encryption));
+    const [got, want] = [recovered.blobDecodingContext(), repo.blobDecodingContext()];
+    assert.ok(Buffer.from(got.encryptionKey).equals(want.encryptionKey));
+    assert.ok(Buffer.from(got.idKey).equals(want.idKey));
     await assert.rejects(
       Repository.open(store, { recoveryPrivateKey: generateRecoveryKeyPair().privateKey }),
       (error) => isRempartError(error, "WrongPassword"),

@@ -9,6 +9,7 @@
  * not names; every cost an object can impose (KDF work, slot reads, sizes) is bounded first.
  */
 import { createHash } from "node:crypto";
+import { type ChunkerParams, gearTable } from "../chunker/fastcdc.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
 import {
   createEscrowSlot,
@@ -27,7 +28,8 @@ import { isRempartError, RempartError } from "../errors.js";
 import { decodeTree, type Tree } from "../snapshot/tree.js";
 import type { ByteRange, ObjectInfo, ObjectStore } from "../storage/object-store.js";
 import { committerFor } from "../storage/snapshot-commit.js";
-import { BlobDecoder } from "./blob-decoder.js";
+import { BlobDecoder, type BlobDecodingContext } from "./blob-decoder.js";
+import type { BlobType } from "./blob-entry.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
 import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
 import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
@@ -39,6 +41,8 @@ import {
   PACK_TRAILER_SIZE,
   type PackEntry,
 } from "./pack.js";
+import { type PackBlob, readPackBlobs } from "./pack-reader.js";
+import { type PackSealingContext, PackWriter } from "./pack-writer.js";
 import { openSnapshot, type Snapshot, type StoredSnapshot, sealSnapshot } from "./snapshot.js";
 import {
   isObjectFault,
@@ -48,6 +52,9 @@ import {
   skipped,
 } from "./untrusted.js";
 
+export type { BlobDecodingContext, BlobLocation } from "./blob-decoder.js";
+export type { PackBlob } from "./pack-reader.js";
+export type { PackSealingContext, PackWriter, ResumedPacks } from "./pack-writer.js";
 export type { StoredSnapshot } from "./snapshot.js";
 export type { SkippedObject } from "./untrusted.js";
 
@@ -79,6 +86,14 @@ export interface OpenOptions {
   readonly onSkipped?: (objects: readonly SkippedObject[]) => void;
   /** the clock that bounds claimed snapshot times (tests move it) */
   readonly now?: () => Date;
+}
+
+/** What a backup's main thread needs to cut files into blobs and name them. */
+export interface ChunkingContext {
+  /** the key of keyed blob ids (HMAC-SHA256) */
+  readonly idKey: Uint8Array;
+  readonly gear: Uint32Array;
+  readonly params: ChunkerParams;
 }
 
 export interface StoredKeySlot {
@@ -142,16 +157,27 @@ function slotOrder(infos: readonly ObjectInfo[], preferred: string | undefined):
   return ordered;
 }
 
+/**
+ * The one door to a repository's objects. Its store, index and master key are private: callers
+ * ask for what their job needs (a blob's locations, a pack's bytes or blobs, a writer for new
+ * packs, the keys a worker thread needs to seal or decode), so every read goes through the
+ * checks here and no caller has to remember to load the index.
+ */
 export class Repository {
-  readonly index = new BlobIndex();
+  private index = new BlobIndex();
+  /**
+   * The index is loaded on first need, not on open: `snapshots` and `key list` never read it.
+   * Resolves to the stored packs no accepted index lists.
+   */
+  private indexLoad: Promise<ObjectInfo[]> | undefined;
   private readonly decoder: BlobDecoder;
   private readonly treePacks = new Map<string, Uint8Array>();
   private treePackBytes = 0;
   private readonly skippedObjects = new Map<string, SkippedObject>();
 
   private constructor(
-    readonly store: ObjectStore,
-    readonly masterKey: MasterKey,
+    private readonly store: ObjectStore,
+    private readonly masterKey: MasterKey,
     readonly config: RepositoryConfig,
     /** the key slot this session opened with */
     readonly openedWith: string,
@@ -355,17 +381,44 @@ export class Repository {
     await this.store.delete({ kind: "keys", name });
   }
 
+  /** The index, loaded on first need (see loadIndex); a failed load is tried again next time. */
+  private async loadedIndex(): Promise<BlobIndex> {
+    await this.unindexedPacks();
+    return this.index;
+  }
+
+  /** The stored packs no accepted index lists: leftovers of a killed backup, or uploads of others. */
+  async unindexedPacks(): Promise<ObjectInfo[]> {
+    this.indexLoad ??= this.loadIndex().catch((error: unknown) => {
+      this.indexLoad = undefined;
+      throw error;
+    });
+    // Packs adopted since the load (packWriter) are indexed now.
+    return (await this.indexLoad).filter((info) => !this.index.hasPack(info.name));
+  }
+
+  /**
+   * Reads every index afresh for `check`, telling `onGonePack` about each pack an index lists
+   * that the store no longer holds (check names it when a snapshot still needs one of its blobs).
+   * Returns the stored packs no accepted index lists.
+   */
+  auditIndex(onGonePack: (pack: IndexedPack, index: string) => void): Promise<ObjectInfo[]> {
+    this.index = new BlobIndex();
+    this.indexLoad = this.loadIndex(onGonePack);
+    return this.indexLoad;
+  }
+
   /**
    * Loads the index objects into memory, oldest received first (so a blob's first location is
    * the one uploaded first), keeping only packs the store still holds: a pack the server
    * collected (GC) must never be deduplicated against. An index that fails to authenticate or
    * decode is skipped and reported; indexes that disagree about a pack are settled by the pack's
    * own header (reconcileIndexes). Returns the stored packs no accepted index covers.
-   *
-   * `onGonePack` sees each pack an index lists that the store no longer holds (check names it
-   * when a snapshot still needs one of its blobs).
    */
-  async loadIndex(onGonePack?: (pack: IndexedPack, index: string) => void): Promise<ObjectInfo[]> {
+  private async loadIndex(
+    onGonePack?: (pack: IndexedPack, index: string) => void,
+  ): Promise<ObjectInfo[]> {
+    const index = this.index;
     const stored = new Map<string, ObjectInfo>();
     for (const info of await collect(this.store, "data")) stored.set(info.name, info);
     const decoded: DecodedIndex[] = [];
@@ -388,9 +441,61 @@ export class Repository {
       decoded.push({ info, packs: kept });
     }
     const settled = await reconcileIndexes(decoded, stored, (info) => this.readPackHeader(info));
-    for (const pack of settled.packs) this.index.addPack(pack);
+    for (const pack of settled.packs) index.addPack(pack);
     this.report([...skippedIndexes, ...settled.skipped]);
-    return [...stored.values()].filter((info) => !this.index.hasPack(info.name));
+    return [...stored.values()].filter((info) => !index.hasPack(info.name));
+  }
+
+  /** Every location of a blob, the first loaded first; empty when no index lists it. */
+  async blobLocations(id: string): Promise<readonly BlobLocation[]> {
+    return (await this.loadedIndex()).getAll(id);
+  }
+
+  /** Whether an index lists the blob (as `type`, when given) in a stored pack. */
+  async hasBlob(id: string, type?: BlobType): Promise<boolean> {
+    return (await this.loadedIndex()).has(id, type);
+  }
+
+  /** Every indexed pack with its entries as the index gives them (not as its header does). */
+  async indexedPacks(): Promise<ReadonlyMap<string, readonly PackEntry[]>> {
+    return (await this.loadedIndex()).packs;
+  }
+
+  /** Every stored pack, indexed or not. */
+  listPacks(): Promise<ObjectInfo[]> {
+    return collect(this.store, "data");
+  }
+
+  /** A stored pack's size and receipt, or undefined when it is not stored. */
+  statPack(pack: string): Promise<ObjectInfo | undefined> {
+    return this.store.stat({ kind: "data", name: pack });
+  }
+
+  /** A pack's bytes, whole or one range; the store's NotFound when it is gone. */
+  readPack(pack: string, range?: ByteRange): Promise<Uint8Array> {
+    return this.store.get({ kind: "data", name: pack }, range);
+  }
+
+  /**
+   * Reads a pack once and yields each wanted blob's plaintext or its error (RepositoryCorrupt
+   * naming blob and pack), in pack order: one damaged blob never hides the others. See
+   * pack-reader.ts for when the pack is read whole.
+   */
+  packBlobs(
+    pack: string,
+    wanted: readonly PackEntry[],
+    options: { readonly onWholePack?: (bytes: Uint8Array) => void } = {},
+  ): AsyncGenerator<PackBlob> {
+    return readPackBlobs(
+      {
+        stat: () => this.statPack(pack),
+        read: (range) => this.readPack(pack, range),
+        decode: (location, sealed) => this.decodeBlob(location, sealed),
+      },
+      pack,
+      wanted,
+      options.onWholePack,
+    );
   }
 
   /**
@@ -409,13 +514,66 @@ export class Repository {
     return openHeader(this.masterKey.encryption, sealed, header.offset, info.name);
   }
 
+  /** A pack's entries from its own header, in a whole pack already read; throws RepositoryCorrupt. */
+  packHeaderIn(bytes: Uint8Array, pack: string): PackEntry[] {
+    const header = locateHeader(
+      bytes.subarray(bytes.length - PACK_TRAILER_SIZE),
+      bytes.length,
+      pack,
+    );
+    return openHeader(
+      this.masterKey.encryption,
+      bytes.subarray(header.offset, header.offset + header.length),
+      header.offset,
+      pack,
+    );
+  }
+
   /**
-   * Indexes packs a killed backup stored but never listed in an index, from their own headers,
-   * so their blobs are reused instead of uploaded again. Packs that are not well-formed (too
+   * Starts writing blobs: loads the index, adopts the packs a killed backup stored but never
+   * listed (so their blobs are reused, and listed in the writer's first index), and returns the
+   * writer that dedups against both and stores new packs.
+   */
+  async packWriter(): Promise<PackWriter> {
+    const { adopted, damaged } = await this.adoptPacks(await this.unindexedPacks());
+    const target = {
+      store: this.store,
+      index: this.index,
+      saveIndex: (packs: readonly IndexedPack[]) => this.saveIndex(packs),
+    };
+    return new PackWriter(target, adopted, { adopted: adopted.length, damaged });
+  }
+
+  /** The keys and sizes a backup's blob workers seal packs with, in their own threads. */
+  async packSealingContext(): Promise<PackSealingContext> {
+    return {
+      encryptionKey: this.masterKey.encryption,
+      packSize: this.config.packSize,
+      spoolDir: await this.store.spoolDir(),
+    };
+  }
+
+  /** The keys a restore worker decodes blobs with, in its own thread (see BlobDecoder). */
+  blobDecodingContext(): BlobDecodingContext {
+    return { encryptionKey: this.masterKey.encryption, idKey: this.masterKey.id };
+  }
+
+  /** The keyed-id key and chunker parameters a backup cuts and names file data with. */
+  chunkingContext(): ChunkingContext {
+    const { seed, ...params } = this.config.chunker;
+    return {
+      idKey: this.masterKey.id,
+      gear: gearTable(Buffer.from(seed, "base64")),
+      params,
+    };
+  }
+
+  /**
+   * Indexes packs no index lists, from their own headers. Packs that are not well-formed (too
    * short, header out of bounds, header failing to open) are reported, returned as damaged and
    * never adopted.
    */
-  async adoptPacks(
+  private async adoptPacks(
     infos: readonly ObjectInfo[],
   ): Promise<{ adopted: IndexedPack[]; damaged: RempartError[] }> {
     const adopted: IndexedPack[] = [];
@@ -442,6 +600,7 @@ export class Repository {
     return { adopted, damaged };
   }
 
+  /** Stores an index object listing `packs`; they must be stored already (see PackWriter). */
   async saveIndex(packs: readonly IndexedPack[]): Promise<string> {
     const sealed = encodeIndex(this.masterKey.encryption, packs);
     const name = sha256Hex(sealed);
@@ -454,13 +613,9 @@ export class Repository {
     return this.decoder.decode(location, sealed);
   }
 
-  locate(id: string): BlobLocation {
-    return this.locateAll(id)[0] as BlobLocation;
-  }
-
   /** Every location of a blob, the first loaded first; RepositoryCorrupt when none. */
-  locateAll(id: string): readonly BlobLocation[] {
-    const locations = this.index.getAll(id);
+  private async locateAll(id: string): Promise<readonly BlobLocation[]> {
+    const locations = await this.blobLocations(id);
     if (locations.length === 0)
       throw new RempartError("RepositoryCorrupt", `blob ${id} is not in any index`, { blob: id });
     return locations;
@@ -476,7 +631,7 @@ export class Repository {
     read: (location: BlobLocation) => Promise<T>,
   ): Promise<T> {
     let failure: unknown;
-    for (const location of this.locateAll(id)) {
+    for (const location of await this.locateAll(id)) {
       try {
         return await read(location);
       } catch (error) {
@@ -569,7 +724,8 @@ export class Repository {
     // Every pack holding a copy is named, not only the first: the server keeps (GC) exactly the
     // packs commits name, and the first location may be one a forged index pointed at.
     const packs = new Set<string>();
-    for (const id of blobs) for (const location of this.locateAll(id)) packs.add(location.pack);
+    for (const id of blobs)
+      for (const location of await this.locateAll(id)) packs.add(location.pack);
     const bytes = sealSnapshot(this.masterKey.encryption, snapshot);
     const name = sha256Hex(bytes);
     await committerFor(this.store).commitSnapshot({

@@ -23,7 +23,13 @@ import {
   type ObjectStore,
 } from "../storage/object-store.js";
 import { committerFor, type SnapshotCommit } from "../storage/snapshot-commit.js";
-import { attacks, costlySlots, describeVictim, poisonedCopy } from "./forge-test-support.js";
+import {
+  attacks,
+  costlySlots,
+  describeVictim,
+  poisonedCopy,
+  unwrapMasterKey,
+} from "./forge-test-support.js";
 import { encodeIndex } from "./index-file.js";
 import { PackBuilder } from "./pack.js";
 import { Repository } from "./repository.js";
@@ -74,9 +80,10 @@ async function smallRepository(root: string) {
     chunker: CHUNKER,
     kdfCost: CHEAP_KDF,
   });
+  const key = await unwrapMasterKey(store, "pw");
   const content = randomBytes(4000);
   const contentId = repo.keyedId(content);
-  const data = new PackBuilder(repo.masterKey.encryption, 1024);
+  const data = new PackBuilder(key.encryption, 1024);
   data.add("data", Buffer.from(contentId, "hex"), content, content.length, false);
   const dataPack = data.finish();
   await store.put({ kind: "data", name: dataPack.name }, dataPack.bytes);
@@ -97,7 +104,7 @@ async function smallRepository(root: string) {
   };
   const treeBytes = encodeTree(tree([node]));
   const treeId = repo.keyedId(treeBytes);
-  const trees = new PackBuilder(repo.masterKey.encryption, 1024);
+  const trees = new PackBuilder(key.encryption, 1024);
   trees.add("tree", Buffer.from(treeId, "hex"), treeBytes, treeBytes.length, false);
   const treePack = trees.finish();
   await store.put({ kind: "data", name: treePack.name }, treePack.bytes);
@@ -105,7 +112,6 @@ async function smallRepository(root: string) {
     { pack: dataPack.name, blobs: dataPack.entries },
     { pack: treePack.name, blobs: treePack.entries },
   ]);
-  await repo.loadIndex();
   const snapshot: Snapshot = {
     version: 1,
     time: new Date().toISOString(),
@@ -130,7 +136,8 @@ async function smallRepository(root: string) {
     program: "rempart test",
   };
   const id = await repo.saveSnapshot(snapshot, [treeId, contentId]);
-  return { store, repo, content, contentId, treeId, id, snapshot };
+  const attacker = { store, repo, key };
+  return { store, repo, key, attacker, content, contentId, treeId, id, snapshot };
 }
 
 function stored(id: string, time: string, receivedAt?: string): StoredSnapshot {
@@ -207,8 +214,8 @@ describe("a repository holding objects forged with the password", () => {
 
   it("opens in bounded time past 300 key slots of scrypt N=2^20 named to sort first", async () => {
     const root = join(dir, "slots");
-    const { store, repo } = await smallRepository(root);
-    const victim = await describeVictim(repo);
+    const { store, repo, attacker } = await smallRepository(root);
+    const victim = await describeVictim(attacker);
     for (const slot of costlySlots(victim, 300)) await store.put(slot, slot.bytes);
 
     // Issue 8: each such slot cost 2.5 s and 1 GiB; 300 of them, twelve minutes per open.
@@ -273,16 +280,16 @@ describe("a repository holding objects forged with the password", () => {
 
   it("reads a blob and a tree from the next location when a forged copy comes first", async () => {
     const root = join(dir, "poison");
-    const { store, repo, content, contentId, treeId } = await smallRepository(root);
-    const victim = await describeVictim(repo);
-    const attack = poisonedCopy(repo, victim);
+    const { store, key, attacker, content, contentId, treeId } = await smallRepository(root);
+    const victim = await describeVictim(attacker);
+    const attack = await poisonedCopy(attacker, victim);
     for (const object of attack.objects) await store.put(object, object.bytes);
     // A forged tree too: the attacker's pack claims the tree's id.
-    const trees = new PackBuilder(repo.masterKey.encryption, 1024);
+    const trees = new PackBuilder(key.encryption, 1024);
     trees.add("tree", Buffer.from(treeId, "hex"), Buffer.from('{"nodes":[]}'), 12, false);
     const forgedTrees = trees.finish();
     await store.put({ kind: "data", name: forgedTrees.name }, forgedTrees.bytes);
-    const forgedIndex = encodeIndex(repo.masterKey.encryption, [
+    const forgedIndex = encodeIndex(key.encryption, [
       { pack: forgedTrees.name, blobs: forgedTrees.entries },
     ]);
     const indexName = createHash("sha256").update(forgedIndex).digest("hex");
@@ -292,10 +299,9 @@ describe("a repository holding objects forged with the password", () => {
       store.receive(object, "2000-01-01T00:00:00.000Z", "attacker");
 
     const reader = await Repository.open(store, { password: "pw" });
-    await reader.loadIndex();
-    assert.equal(reader.index.getAll(contentId).length, 2);
+    assert.equal((await reader.blobLocations(contentId)).length, 2);
     assert.equal(
-      reader.index.get(contentId)?.pack,
+      (await reader.blobLocations(contentId))[0]?.pack,
       attack.objects[0]?.name,
       "the forgery is first",
     );
@@ -307,20 +313,25 @@ describe("a repository holding objects forged with the password", () => {
     const snapshot = (await reader.listSnapshots())[0]?.snapshot as Snapshot;
     await reader.saveSnapshot({ ...snapshot, tags: ["again"] }, [treeId, contentId]);
     const commit = store.commits.at(-1) as SnapshotCommit;
-    for (const location of [...reader.index.getAll(contentId), ...reader.index.getAll(treeId)])
+    const locations = [
+      ...(await reader.blobLocations(contentId)),
+      ...(await reader.blobLocations(treeId)),
+    ];
+    for (const location of locations)
       assert.ok(commit.packs.includes(location.pack), location.pack);
   });
 
   it("settles an index pointing every blob 1 byte off, named to sort first, by the pack headers", async () => {
     const root = join(dir, "one-off");
-    const { store, repo, content, contentId, treeId } = await smallRepository(root);
-    const victim = await describeVictim(repo);
-    const attack = (await attacks(repo, victim, "pw")).find((a) => a.title.includes("1 byte off"));
+    const { store, attacker, content, contentId, treeId } = await smallRepository(root);
+    const victim = await describeVictim(attacker);
+    const attack = (await attacks(attacker, victim, "pw")).find((a) =>
+      a.title.includes("1 byte off"),
+    );
     const forged = attack?.objects[0];
     assert.ok(forged && forged.name < (victim.indexNames[0] as string));
     await store.put(forged, forged.bytes);
     const reader = await Repository.open(store, { password: "pw" });
-    await reader.loadIndex();
     assert.deepEqual(Buffer.from(await reader.readBlob(contentId)), content);
     assert.equal((await reader.readTree(treeId)).nodes[0]?.name, "file");
     assert.deepEqual(
@@ -332,9 +343,9 @@ describe("a repository holding objects forged with the password", () => {
 
   it("keeps the index entries of a pack whose header is lost, reports it, reads what is intact", async () => {
     const root = join(dir, "truncated");
-    const { store, repo } = await smallRepository(root);
+    const { store, repo, key } = await smallRepository(root);
     const [first, second] = [randomBytes(3000), randomBytes(3000)];
-    const builder = new PackBuilder(repo.masterKey.encryption, 1024);
+    const builder = new PackBuilder(key.encryption, 1024);
     for (const blob of [first, second])
       builder.add("data", Buffer.from(repo.keyedId(blob), "hex"), blob, blob.length, false);
     const pack = builder.finish();
@@ -344,7 +355,6 @@ describe("a repository holding objects forged with the password", () => {
     await store.put({ kind: "data", name }, cut);
     await repo.saveIndex([{ pack: name, blobs: pack.entries }]);
     const reader = await Repository.open(store, { password: "pw" });
-    await reader.loadIndex();
     assert.deepEqual(Buffer.from(await reader.readBlob(repo.keyedId(first))), first);
     await assert.rejects(reader.readBlob(repo.keyedId(second)), (error) =>
       isRempartError(error, "RepositoryCorrupt"),
@@ -357,9 +367,9 @@ describe("a repository holding objects forged with the password", () => {
 
   it("takes latest by the server's receipt time: a claimed 9999-12-31 does not win", async () => {
     const root = join(dir, "latest");
-    const { store, repo, id, snapshot } = await smallRepository(root);
+    const { store, key, id, snapshot } = await smallRepository(root);
     store.receive({ kind: "snapshots", name: id }, "2026-11-30T10:00:00.000Z", "victim");
-    const forged = sealSnapshot(repo.masterKey.encryption, {
+    const forged = sealSnapshot(key.encryption, {
       ...snapshot,
       time: "9999-12-31T23:59:59.000Z",
     });

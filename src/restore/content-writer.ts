@@ -120,8 +120,7 @@ export class ContentWriter {
   /** Starts the workers; each keeps at most `maxOpenFilesPerWorker` files open. */
   static start(repo: Repository, maxOpenFilesPerWorker: number): ContentWriter {
     const init: RestoreWorkerInit = {
-      encryptionKey: repo.masterKey.encryption,
-      idKey: repo.masterKey.id,
+      ...repo.blobDecodingContext(),
       maxOpenFiles: maxOpenFilesPerWorker,
     };
     const workers = Array.from(
@@ -194,7 +193,7 @@ class Batch {
    * read is paid only for such blobs, and only for those the restore needs.
    */
   private async locationOf(id: string): Promise<BlobLocation | undefined> {
-    const [first, ...others] = this.repo.index.getAll(id);
+    const [first, ...others] = await this.repo.blobLocations(id);
     if (!first || others.every((other) => other.rawLength === first.rawLength)) return first;
     try {
       return await this.repo.intactLocation(id);
@@ -288,12 +287,11 @@ class Batch {
     pack: string,
     blobs: readonly WantedBlob[],
   ): Promise<{ bytes: Uint8Array; at: readonly number[] }> {
-    const ref = { kind: "data", name: pack } as const;
-    const info = await this.repo.store.stat(ref);
+    const info = await this.repo.statPack(pack);
     if (!info) throw new RempartError("RepositoryCorrupt", `pack ${pack} is missing`, { pack });
     const needed = blobs.reduce((sum, b) => sum + b.location.length, 0);
     if (needed >= info.size * WHOLE_PACK_SHARE) {
-      const bytes = await this.repo.store.get(ref);
+      const bytes = await this.repo.readPack(pack);
       return {
         bytes: ownsBuffer(bytes) ? bytes : bytes.slice(),
         at: blobs.map((b) => b.location.offset),
@@ -307,7 +305,7 @@ class Batch {
     const bytes = new Uint8Array(plan.total);
     let offset = 0;
     for (const range of plan.ranges) {
-      const part = await this.repo.store.get(ref, range);
+      const part = await this.repo.readPack(pack, range);
       bytes.set(part, offset);
       offset += range.length;
     }
@@ -362,16 +360,16 @@ class Batch {
   /** Tries every other location of each failed blob; files finish when their blobs are settled. */
   private async retryElsewhere(): Promise<void> {
     for (const retry of this.retries) {
-      const others = this.repo.index
-        .getAll(retry.location.id)
-        .filter((location) => !sameLocation(location, retry.location));
+      const others = (await this.repo.blobLocations(retry.location.id)).filter(
+        (location) => !sameLocation(location, retry.location),
+      );
       let data: Uint8Array | undefined;
       for (const location of others) {
         try {
-          const sealed = await this.repo.store.get(
-            { kind: "data", name: location.pack },
-            { offset: location.offset, length: location.length },
-          );
+          const sealed = await this.repo.readPack(location.pack, {
+            offset: location.offset,
+            length: location.length,
+          });
           data = this.repo.decodeBlob(location, sealed);
           break;
         } catch (error) {

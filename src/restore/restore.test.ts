@@ -26,12 +26,15 @@ import {
   hashFile,
   IS_ROOT,
   openRepository,
+  PASSWORD,
   runCli,
   startCli,
   tempDir,
   writePseudoRandomFile,
 } from "../cli/test-support.js";
+import { openAsAttacker } from "../repository/forge-test-support.js";
 import { PackBuilder } from "../repository/pack.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
 import { backedUpTree, restoreBitExact, smallFiles } from "./test-support.js";
 
 const MiB = 1024 * 1024;
@@ -55,9 +58,16 @@ describe("restore", () => {
     // An attacker with the key seals other bytes of the same length under the ids of genuine
     // blobs, in a well-formed pack of its own whose index is listed before the genuine one: the
     // index and the pack agree, so only reading a copy tells it is not the blob.
-    const genuine = await openRepository(repo);
-    const victims = [...genuine.index.entries()].filter((blob) => blob.type === "data").slice(0, 8);
-    const poison = new PackBuilder(genuine.masterKey.encryption, 4 * MiB);
+    const {
+      repo: genuine,
+      store,
+      key,
+    } = await openAsAttacker(await FsObjectStore.open(repo), PASSWORD);
+    const victims = [...(await genuine.indexedPacks()).values()]
+      .flat()
+      .filter((blob) => blob.type === "data")
+      .slice(0, 8);
+    const poison = new PackBuilder(key.encryption, 4 * MiB);
     for (const blob of victims)
       poison.add(
         "data",
@@ -67,15 +77,15 @@ describe("restore", () => {
         false,
       );
     const forged = poison.finish();
-    await genuine.store.put({ kind: "data", name: forged.name }, forged.bytes);
+    await store.put({ kind: "data", name: forged.name }, forged.bytes);
     const sample = victims[0];
     assert.ok(sample);
     for (let attempt = 0; ; attempt++) {
       assert.ok(attempt < 256, "the forged copy never came first");
       const name = await genuine.saveIndex([{ pack: forged.name, blobs: forged.entries }]);
       const reopened = await openRepository(repo);
-      if (reopened.index.get(sample.id)?.pack === forged.name) break;
-      await genuine.store.delete({ kind: "index", name });
+      if ((await reopened.blobLocations(sample.id))[0]?.pack === forged.name) break;
+      await store.delete({ kind: "index", name });
       // Another name for the same index: the seal's random nonce changes its bytes.
     }
 

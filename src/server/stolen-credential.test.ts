@@ -30,9 +30,9 @@ import {
   costlySlots,
   describeVictim,
   type ForgedObject,
+  openAsAttacker,
   poisonedCopy,
 } from "../repository/forge-test-support.js";
-import { Repository } from "../repository/repository.js";
 import { fingerprintFiles } from "./test-support.js";
 
 const KiB = 1024;
@@ -179,12 +179,11 @@ describe("a stolen agent credential and password (issue 8)", () => {
     attackerAgent = stolen.agentId;
     const store = agentStore(stolen);
     suite.after(() => store.close());
-    const repo = await Repository.open(store, { password: stolen.repositoryPassword });
-    await repo.loadIndex();
-    const victim = await describeVictim(repo);
+    const attacker = await openAsAttacker(store, stolen.repositoryPassword);
+    const victim = await describeVictim(attacker);
     catalog = [
-      ...(await attacks(repo, victim, stolen.repositoryPassword)),
-      poisonedCopy(repo, victim),
+      ...(await attacks(attacker, victim, stolen.repositoryPassword)),
+      await poisonedCopy(attacker, victim),
     ];
     costly = costlySlots(victim, 20);
   });

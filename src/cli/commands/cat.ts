@@ -29,7 +29,6 @@ export const catCommand: Command = {
     if (first === undefined || second === undefined || positionals.length !== 2)
       throw new RempartError("InvalidArgument", `usage: ${this.usage}`);
     const snapshot = await repo.findSnapshot(first);
-    await repo.loadIndex();
     const found = await findArgumentPath((id) => repo.readTree(id), snapshot.snapshot.tree, second);
     if (!found)
       throw new RempartError("NotFound", `${second} is not in snapshot ${snapshot.id.slice(0, 8)}`);

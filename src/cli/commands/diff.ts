@@ -28,7 +28,6 @@ export const diffCommand: Command = {
       await repo.findSnapshot(positionals[0] as string),
       await repo.findSnapshot(positionals[1] as string),
     ];
-    await repo.loadIndex();
     const list = async (treeId: string) => {
       const entries = new Map<string, WalkEntry["node"]>();
       for await (const { path, node } of walkTree((id) => repo.readTree(id), treeId))

@@ -26,7 +26,6 @@ export const lsCommand: Command = {
     const { output } = context;
     const repo = await context.openRepository();
     const snapshot = await repo.findSnapshot(context.positionals[0] ?? "latest");
-    await repo.loadIndex();
     const readTree = (id: string) => repo.readTree(id);
     const wanted = context.positionals[1] ?? "/";
     const found = await findArgumentPath(readTree, snapshot.snapshot.tree, wanted);

@@ -33,7 +33,6 @@ export const restoreCommand: Command = {
       ...(host === undefined ? {} : { host }),
       ...(path === undefined ? {} : { path: resolve(path) }),
     });
-    await repo.loadIndex();
     const result = await restore(repo, snapshot, {
       target: resolve(target),
       // A name that is not UTF-8 is typed as ls shows it (\xNN); both spellings are selected.

@@ -13,7 +13,6 @@ export const statsCommand: Command = {
   async run(context) {
     const { output } = context;
     const repo = await context.openRepository();
-    await repo.loadIndex();
     const all = await repo.listSnapshots();
     const selected = context.positionals[0]
       ? [await repo.findSnapshot(context.positionals[0])]
@@ -31,12 +30,12 @@ export const statsCommand: Command = {
     let uniqueBytes = 0;
     let sealedBytes = 0;
     for (const id of blobs) {
-      const location = repo.index.get(id);
+      const [location] = await repo.blobLocations(id);
       uniqueBytes += location?.rawLength ?? 0;
       sealedBytes += location?.length ?? 0;
     }
     let storedBytes = 0;
-    for await (const info of repo.store.list("data")) storedBytes += info.size;
+    for (const info of await repo.listPacks()) storedBytes += info.size;
     const stats = {
       snapshots: selected.length,
       files,

@@ -23,8 +23,7 @@ import {
   tempDir,
   writePseudoRandomFile,
 } from "../../cli/test-support.js";
-import { forgedSnapshot } from "../../repository/forge-test-support.js";
-import { Repository } from "../../repository/repository.js";
+import { forgedSnapshot, unwrapMasterKey } from "../../repository/forge-test-support.js";
 import { sealSnapshot } from "../../repository/snapshot.js";
 import type { ObjectKind } from "../../storage/object-store.js";
 import { asPack, sha256 } from "../test-support.js";
@@ -83,13 +82,13 @@ describe("a tenant after one of its machines is taken", () => {
     assert.ok(configA);
     const store = agentStore(configA);
     suite.after(() => store.close());
-    const repo = await Repository.open(store, { password: PASSWORD });
+    const key = await unwrapMasterKey(store, PASSWORD);
     const junkIndex = randomBytes(400);
     await store.put({ kind: "index", name: sha256(junkIndex) }, junkIndex);
     const junkPack = asPack(randomBytes(2000));
     await store.put({ kind: "data", name: sha256(junkPack) }, junkPack);
     const forged = sealSnapshot(
-      repo.masterKey.encryption,
+      key.encryption,
       forgedSnapshot({
         time: "9999-12-31T23:59:59.000Z",
         host: "b",

@@ -1,0 +1,94 @@
+/**
+ * The one encoding of a blob's entry, shared by pack headers and index objects (docs/FORMAT.md):
+ *
+ *   u8 type || u8 compressed || id (32) || [u32le offset] || u32le sealed length || u32le plaintext length
+ *
+ * A pack header leaves the offset out (it is the running sum of sealed lengths); an index writes
+ * it. Both are read by the same strict decoder: an entry is sealed by anyone holding the password,
+ * so a flag byte other than 0 or 1, a length shorter than a seal, or a plaintext length no writer
+ * produces refuses the object that holds it, wherever it is met.
+ */
+import { SEAL_OVERHEAD } from "../crypto/aead.js";
+import { fromHex, toHex } from "../crypto/blob-id.js";
+
+export type BlobType = "data" | "tree";
+
+export interface PackEntry {
+  readonly type: BlobType;
+  /** hex keyed id of the plaintext */
+  readonly id: string;
+  readonly offset: number;
+  /** sealed length in the pack */
+  readonly length: number;
+  /** plaintext length */
+  readonly rawLength: number;
+  readonly compressed: boolean;
+}
+
+/**
+ * Largest plaintext a blob may claim. Data chunks are at most the chunker's maximum (1 MiB);
+ * a tree is one directory's listing, ~300 bytes per entry. A claimed length is what a reader
+ * allocates before decompressing, and an index or header (sealed by anyone with the password)
+ * chooses it, so it is bounded: 256 MiB is a directory of ~800,000 entries.
+ */
+export const MAX_BLOB_PLAINTEXT = 256 * 1024 * 1024;
+
+/** Where an entry is met: a pack header (offset implied) or an index (offset written). */
+export type EntryLayout = "header" | "index";
+
+const ID_AT = 2;
+const ID_BYTES = 32;
+
+export function entrySize(layout: EntryLayout): number {
+  return layout === "index" ? 46 : 42;
+}
+
+/** Writes `entry` at `at`; returns where the next entry starts. */
+export function writeEntry(out: Buffer, at: number, entry: PackEntry, layout: EntryLayout): number {
+  out[at] = entry.type === "tree" ? 1 : 0;
+  out[at + 1] = entry.compressed ? 1 : 0;
+  out.set(fromHex(entry.id), at + ID_AT);
+  let field = at + ID_AT + ID_BYTES;
+  if (layout === "index") {
+    out.writeUInt32LE(entry.offset, field);
+    field += 4;
+  }
+  out.writeUInt32LE(entry.length, field);
+  out.writeUInt32LE(entry.rawLength, field + 4);
+  return at + entrySize(layout);
+}
+
+/**
+ * Reads the entry at `at` (the caller has checked that `entrySize(layout)` bytes are there). A
+ * header entry's offset is `impliedOffset`. Returns why the entry is refused, as a phrase that
+ * follows the entry's name ("entry 3 of pack …"), instead of an entry.
+ */
+export function readEntry(
+  bytes: Buffer,
+  at: number,
+  layout: EntryLayout,
+  impliedOffset = 0,
+): PackEntry | string {
+  const type = bytes[at];
+  const compressed = bytes[at + 1];
+  if ((type !== 0 && type !== 1) || (compressed !== 0 && compressed !== 1))
+    return "has invalid flags";
+  let field = at + ID_AT + ID_BYTES;
+  let offset = impliedOffset;
+  if (layout === "index") {
+    offset = bytes.readUInt32LE(field);
+    field += 4;
+  }
+  const length = bytes.readUInt32LE(field);
+  const rawLength = bytes.readUInt32LE(field + 4);
+  if (length < SEAL_OVERHEAD) return "is shorter than a sealed blob";
+  if (rawLength > MAX_BLOB_PLAINTEXT) return "claims a blob larger than any Rempart writes";
+  return {
+    type: type === 1 ? "tree" : "data",
+    compressed: compressed === 1,
+    id: toHex(bytes.subarray(at + ID_AT, at + ID_AT + ID_BYTES)),
+    offset,
+    length,
+    rawLength,
+  };
+}
