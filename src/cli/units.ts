@@ -19,7 +19,10 @@ const BINARY: Readonly<Record<string, number>> = {
 const DECIMAL: Readonly<Record<string, number>> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
 
 function invalid(label: string, wanted: string, text: string): RempartError {
-  return new RempartError("InvalidArgument", `${label}: ${wanted}, not ${JSON.stringify(text)}`);
+  return new RempartError(
+    "InvalidArgument",
+    `${label} wants ${wanted}, not ${JSON.stringify(text)}`,
+  );
 }
 
 /** A size in bytes, at least 1: `1024`, `512M`, `512MiB`, `1.5T`, `500GB`. */
@@ -33,11 +36,7 @@ export function parseSize(text: string, label: string): number {
       : ((match?.[3]?.toLowerCase() === "b" ? DECIMAL : BINARY)[prefix] ?? Number.NaN);
   const bytes = match ? Math.floor(Number(match[1]) * scale) : 0;
   if (!Number.isSafeInteger(bytes) || bytes < 1)
-    throw invalid(
-      label,
-      "a size is wanted, such as 500G or 2TiB (binary) or 500GB (decimal)",
-      text,
-    );
+    throw invalid(label, "a size such as 500G or 2TiB (binary) or 500GB (decimal)", text);
   return bytes;
 }
 
@@ -56,14 +55,14 @@ const MILLISECONDS: Readonly<Record<string, number>> = {
 /** A duration in milliseconds: `90s`, `30m`, `24h`, `7d` (a unit is required: `30` is ambiguous). */
 export function parseDuration(text: string, label: string): number {
   const match = /^(\d{1,9})([smhd])$/.exec(text.trim());
-  if (!match) throw invalid(label, "a duration is wanted, such as 30m, 24h or 7d", text);
+  if (!match) throw invalid(label, "a duration such as 30m, 24h or 7d", text);
   return Number(match[1]) * (MILLISECONDS[match[2] as string] as number);
 }
 
 /** Whole days, as retention counts them: `14d` or `14`. */
 export function parseDays(text: string, label: string): number {
   const match = /^(\d{1,5})d?$/.exec(text.trim());
-  if (!match) throw invalid(label, "whole days are wanted, such as 14d", text);
+  if (!match) throw invalid(label, "whole days such as 14d", text);
   return Number(match[1]);
 }
 
@@ -71,7 +70,7 @@ export function parseDays(text: string, label: string): number {
 export function parseCount(text: string, label: string, min = 0): number {
   const count = /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
   if (!(count >= min))
-    throw invalid(label, `a whole number${min > 0 ? ` of at least ${min}` : ""} is wanted`, text);
+    throw invalid(label, `a whole number${min > 0 ? ` of at least ${min}` : ""}`, text);
   return count;
 }
 
@@ -82,7 +81,7 @@ export function parsePercent(text: string, label: string, allowZero = false): nu
   if (!((allowZero ? percent >= 0 : percent > 0) && percent <= 100))
     throw invalid(
       label,
-      `a percentage ${allowZero ? "from 0" : "above 0"} to 100% is wanted, such as 10%`,
+      `a percentage ${allowZero ? "from 0" : "above 0"} to 100%, such as 10%`,
       text,
     );
   return percent;

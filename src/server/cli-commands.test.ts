@@ -385,7 +385,7 @@ describe("rempart admin", () => {
       [["tenant", "create", "Bad Name", "--retention-days", "30"], /"name" is malformed/],
       [
         ["tenant", "create", "x", "--retention-days", "30", "--quota", "5X"],
-        /a size is wanted, such as 500G/,
+        /--quota wants a size such as 500G/,
       ],
       [["tenant", "create", "x"], /--retention-days is required/],
       [["enroll-token", "acme"], /--expires is required/],
@@ -395,7 +395,7 @@ describe("rempart admin", () => {
       [["quarantine", "acme"], /--agent is required/],
       [["quarantine", "acme", "--agent", "x", "--since", "soon"], /--since wants a time/],
       [["key", "add", "acme", "--file", "/nonexistent/slot.json"], /slot\.json/],
-      [["tenant", "set-quota", "acme", "lots"], /a size is wanted/],
+      [["tenant", "set-quota", "acme", "lots"], /the quota wants a size/],
     ];
     for (const [args, message] of cases) {
       const result = await admin(data, ...args);

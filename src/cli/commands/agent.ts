@@ -3,7 +3,6 @@ import { agentConfigPath, DEFAULT_SCHEDULE, readAgentConfig } from "../../agent/
 import { enroll } from "../../agent/enroll.js";
 import { runAgent } from "../../agent/run.js";
 import { normalizeBackupPaths } from "../../backup/archiver.js";
-import { RempartError } from "../../errors.js";
 import { type Command, type CommandContext, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 
