@@ -5,7 +5,7 @@ import type { Command } from "../../command.js";
 import { EXIT } from "../../exit-codes.js";
 import { formatBytes, type Output } from "../../output.js";
 import { parseDuration } from "../../units.js";
-import { withDataDir } from "./session.js";
+import { ONE_TENANT_OPTION, withDataDir } from "./session.js";
 
 function printGc(output: Output, report: GcReport): void {
   const verb = report.dryRun ? "would free" : "freed";
@@ -19,7 +19,7 @@ export const gcCommand: Command = {
   summary: "free the packs no kept snapshot references, once unreferenced for the grace period",
   usage: "rempart admin gc [--tenant NAME] [--grace 24h] [--dry-run]",
   options: {
-    tenant: { type: "string", value: "NAME", help: "this tenant only (default: every tenant)" },
+    tenant: ONE_TENANT_OPTION,
     grace: {
       type: "string",
       value: "DURATION",

@@ -10,7 +10,7 @@ import type { Command, CommandContext, OptionSpec } from "../../command.js";
 import { EXIT } from "../../exit-codes.js";
 import type { Output } from "../../output.js";
 import { parseCount, parseDays } from "../../units.js";
-import { day, TENANT_ARGUMENT, withDataDir } from "./session.js";
+import { day, ONE_TENANT_OPTION, TENANT_ARGUMENT, withDataDir } from "./session.js";
 
 function printRules(output: Output, label: string, rules: RulesView): void {
   const counts = [
@@ -134,7 +134,7 @@ export const pruneCommand: Command = {
   summary: "delete the snapshots the retention policies no longer keep; lists why each stays",
   usage: "rempart admin prune [--tenant NAME] [--dry-run]",
   options: {
-    tenant: { type: "string", value: "NAME", help: "this tenant only (default: every tenant)" },
+    tenant: ONE_TENANT_OPTION,
     "dry-run": { type: "boolean", help: "say what would be removed; remove nothing" },
   },
   run: withDataDir(async (context, admin) => {

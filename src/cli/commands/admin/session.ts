@@ -5,7 +5,7 @@ import type { Catalog } from "../../../catalog/catalog.js";
 import { RempartError } from "../../../errors.js";
 import type { AdminActor, AdminContext } from "../../../server/admin.js";
 import { ADMIN_USERNAME, ensureAdminOperator, openDataDir } from "../../../server/data-dir.js";
-import type { ArgumentSpec, CommandContext } from "../../command.js";
+import type { ArgumentSpec, CommandContext, OptionSpec } from "../../command.js";
 import type { Output } from "../../output.js";
 
 export interface AdminSession {
@@ -18,6 +18,13 @@ export interface AdminSession {
 }
 
 export const TENANT_ARGUMENT: ArgumentSpec = { syntax: "<NAME>", help: "the tenant's name" };
+
+/** For the jobs that run over every tenant (prune, gc). */
+export const ONE_TENANT_OPTION: OptionSpec = {
+  type: "string",
+  value: "NAME",
+  help: "this tenant only (default: every tenant)",
+};
 
 /** A catalog time as the admin commands print it: UTC, to the second. */
 export const day = (iso: string | null) =>
