@@ -19,7 +19,7 @@ const VERSION = (
 describe("rempart help", () => {
   it("prints a command's own help for `COMMAND --help` and `help COMMAND`, on stdout, exit 0", async () => {
     const own = expectExit(await runCli(["backup", "--help"]), 0, "backup --help");
-    assert.match(own.stdout, /^Usage: rempart backup /);
+    assert.match(own.stdout, /^usage: rempart backup /);
     // Each option with its meaning, and the global help is not what was printed.
     assert.match(own.stdout, /--exclude <PATTERN>\s+skip paths matching PATTERN/);
     assert.match(own.stdout, /--tag <TAG>\s+tag the snapshot/);
@@ -46,10 +46,10 @@ describe("rempart help", () => {
       0,
       "admin tenant create --help",
     );
-    assert.match(result.stdout, /^Usage: rempart admin tenant create NAME --retention-days N/);
+    assert.match(result.stdout, /^usage: rempart admin tenant create NAME --retention-days N/);
     assert.match(result.stdout, /--retention-days <N>\s+keep snapshots N days[\s\S]*\(required\)/);
     assert.match(result.stdout, /--quota <SIZE\|none>\s+the tenant's storage quota/);
-    assert.match(result.stdout, /Global Options:\s+--data <DIR>\s+the server's data directory/);
+    assert.match(result.stdout, /global options:\s+--data <DIR>\s+the server's data directory/);
   });
 });
 
@@ -105,7 +105,7 @@ describe("usage errors", () => {
 
   it("print the help on stderr for a group named without a command, and exit 1", async () => {
     const result = expectExit(await runCli(["admin"]), 1, "admin");
-    assert.match(result.stderr, /^Usage: rempart admin COMMAND/);
+    assert.match(result.stderr, /^usage: rempart admin COMMAND/);
     assert.match(result.stderr, /^ {2}quarantine /m);
   });
 });

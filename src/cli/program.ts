@@ -84,6 +84,8 @@ function toCommander(spec: Command, path: string, run: Run, inherited = false): 
       commandUsage: () => spec.usage,
       // A group lists its commands by name; each one's --help gives its arguments.
       subcommandTerm: (sub) => sub.name(),
+      // `usage:`, as in usage errors and the rest of Rempart's output.
+      styleTitle: (title) => title.toLowerCase(),
     })
     .allowExcessArguments(false);
   for (const argument of spec.arguments ?? []) command.argument(argument.syntax, argument.help);
