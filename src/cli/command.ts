@@ -1,6 +1,5 @@
 /** What every command shares: its option table, the repository it opens, and its output. */
 import { resolve } from "node:path";
-import { type ParseArgsConfig, parseArgs } from "node:util";
 import {
   type AgentConfig,
   agentOpenOptions,
@@ -15,25 +14,65 @@ import type { ObjectStore } from "../storage/object-store.js";
 import { Output } from "./output.js";
 import { readFileSecret, readPassword } from "./secrets.js";
 
-export type OptionTable = NonNullable<ParseArgsConfig["options"]>;
+/** One option: `--NAME VALUE` (string) or `--NAME` (boolean), with its meaning for --help. */
+export interface OptionSpec {
+  readonly type: "string" | "boolean";
+  /** may be given again; every value is kept, in order */
+  readonly multiple?: boolean;
+  readonly short?: string;
+  /** the value's placeholder in help and usage: DIR, SIZE… */
+  readonly value?: string;
+  /** the parser refuses a command line without it */
+  readonly required?: boolean;
+  readonly help: string;
+}
 
-const GLOBAL_OPTIONS: OptionTable = {
-  repo: { type: "string" },
-  "password-file": { type: "string" },
-  "recovery-key-file": { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-};
+export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
+export interface ArgumentSpec {
+  /** `<NAME>` required, `[NAME]` optional, `<PATH...>` one or more */
+  readonly syntax: string;
+  readonly help: string;
+}
+
+/**
+ * A command as data: src/cli/program.ts binds it to the argument parser (commander), which checks
+ * the options and arguments declared here and prints the help made from them.
+ */
 export interface Command {
   readonly name: string;
   readonly summary: string;
+  /** shown by --help and after a usage error */
   readonly usage: string;
+  readonly arguments?: readonly ArgumentSpec[];
   readonly options: OptionTable;
-  run(context: CommandContext): Promise<number>;
+  readonly subcommands?: readonly Command[];
+  /** the subcommand its group runs when the next word names none (it is then an argument) */
+  readonly isDefault?: boolean;
+  /** absent for a group that only holds subcommands; a group with one runs it when none is named */
+  run?(context: CommandContext): Promise<number>;
 }
 
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+/** The options of every command that opens a repository. */
+export const REPOSITORY_OPTIONS = {
+  repo: {
+    type: "string",
+    value: "DIR",
+    help: "the repository (default: REMPART_REPO, else the server this machine is enrolled with)",
+  },
+  "password-file": {
+    type: "string",
+    value: "FILE",
+    help: "read the repository password from FILE (default: REMPART_PASSWORD, else a prompt)",
+  },
+  "recovery-key-file": {
+    type: "string",
+    value: "FILE",
+    help: "open the repository with the MSP recovery private key in FILE instead of a password",
+  },
+} as const satisfies OptionTable;
+
+type Values = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 
 export class CommandContext {
   readonly output: Output;
@@ -50,9 +89,24 @@ export class CommandContext {
     return typeof value === "string" ? value : undefined;
   }
 
+  /** An option declared `required`: the parser has already refused a command line without it. */
+  required(name: string): string {
+    const value = this.string(name);
+    if (value === undefined) throw new RempartError("InvalidArgument", `--${name} is required`);
+    return value;
+  }
+
   strings(name: string): string[] {
     const value = this.values[name];
     return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  }
+
+  /** A declared required argument: the parser has already refused a command line without it. */
+  argument(index: number): string {
+    const value = this.positionals[index];
+    if (value === undefined)
+      throw new RempartError("InvalidArgument", `argument ${index + 1} is missing`);
+    return value;
   }
 
   flag(name: string): boolean {
@@ -127,21 +181,4 @@ export function warnSkipped(output: Output, objects: readonly SkippedObject[]): 
     output.warn(
       `warning: ${objects.length - shown.length} more object(s) skipped; \`rempart check\` lists them all`,
     );
-}
-
-export function parseCommandLine(command: Command, args: string[]): CommandContext {
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...command.options, ...GLOBAL_OPTIONS },
-      allowPositionals: true,
-      strict: true,
-    });
-    return new CommandContext(values, positionals);
-  } catch (error) {
-    throw new RempartError(
-      "InvalidArgument",
-      `${(error as Error).message}\nusage: ${command.usage}`,
-    );
-  }
 }

@@ -1,7 +1,6 @@
 /**
- * `rempart server` and `rempart admin`, run as real child processes on real data directories.
- * Until src/cli/main.ts lists them, the children load the commands directly and report errors the
- * way main does (message on stderr, exit code 1).
+ * `rempart server` and `rempart admin`, run as real child processes (bin/rempart.js) on real data
+ * directories.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -9,7 +8,7 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { EnrollResponse } from "../protocol/api.js";
 import type { RunningServer } from "./server.js";
 import {
@@ -26,20 +25,10 @@ import {
   tempDir,
 } from "./test-support.js";
 
-const DIST = fileURLToPath(new URL("../", import.meta.url));
-const module = (path: string) => JSON.stringify(pathToFileURL(join(DIST, path)).href);
+const BIN = fileURLToPath(new URL("../../bin/rempart.js", import.meta.url));
 
 function start(command: "server" | "admin", args: readonly string[]): ChildProcess {
-  const script = [
-    `import { ${command}Command as command } from ${module(`cli/commands/${command}.js`)};`,
-    `import { parseCommandLine } from ${module("cli/command.js")};`,
-    `import { isRempartError } from ${module("errors.js")};`,
-    "try { process.exitCode = await command.run(parseCommandLine(command, process.argv.slice(1))); }",
-    'catch (error) { process.stderr.write("rempart: " + error.message + "\\n"); process.exitCode = isRempartError(error) ? 1 : 2; }',
-  ].join("\n");
-  return spawn(process.execPath, ["--input-type=module", "-e", script, "--", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return spawn(process.execPath, [BIN, command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
 }
 
 interface Finished {
@@ -396,7 +385,7 @@ describe("rempart admin", () => {
       [["tenant", "create", "Bad Name", "--retention-days", "30"], /"name" is malformed/],
       [
         ["tenant", "create", "x", "--retention-days", "30", "--quota", "5X"],
-        /a size is wanted, such as 500G/,
+        /--quota wants a size such as 500G/,
       ],
       [["tenant", "create", "x"], /--retention-days is required/],
       [["enroll-token", "acme"], /--expires is required/],
@@ -406,7 +395,7 @@ describe("rempart admin", () => {
       [["quarantine", "acme"], /--agent is required/],
       [["quarantine", "acme", "--agent", "x", "--since", "soon"], /--since wants a time/],
       [["key", "add", "acme", "--file", "/nonexistent/slot.json"], /slot\.json/],
-      [["tenant", "set-quota", "acme", "lots"], /a size is wanted/],
+      [["tenant", "set-quota", "acme", "lots"], /the quota wants a size/],
     ];
     for (const [args, message] of cases) {
       const result = await admin(data, ...args);

@@ -3,40 +3,17 @@ import { agentConfigPath, DEFAULT_SCHEDULE, readAgentConfig } from "../../agent/
 import { enroll } from "../../agent/enroll.js";
 import { runAgent } from "../../agent/run.js";
 import { normalizeBackupPaths } from "../../backup/archiver.js";
-import { RempartError } from "../../errors.js";
-import type { Command, CommandContext, OptionTable } from "../command.js";
+import { type Command, type CommandContext, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 
-const options = {
-  server: { type: "string" },
-  token: { type: "string" },
-  fingerprint: { type: "string" },
-  schedule: { type: "string" },
-  path: { type: "string", multiple: true },
-  exclude: { type: "string", multiple: true },
-  once: { type: "boolean" },
-} satisfies OptionTable;
-
-const USAGE = [
-  "rempart agent enroll --server URL --token TOKEN --fingerprint SHA256",
-  '                             [--schedule "0 2 * * *"] [--path DIR]… [--exclude PATTERN]…',
-  "       rempart agent run [--once]",
-  "       (the configuration: REMPART_AGENT_CONFIG, else /etc/rempart/agent.json as root,",
-  "        else ~/.config/rempart/agent.json)",
-].join("\n");
-
-function required(context: CommandContext, name: string): string {
-  const value = context.string(name);
-  if (value === undefined)
-    throw new RempartError("InvalidArgument", `--${name} is missing\nusage: ${USAGE}`);
-  return value;
-}
+const CONFIGURATION =
+  "the configuration: REMPART_AGENT_CONFIG, else /etc/rempart/agent.json as root, else ~/.config/rempart/agent.json";
 
 async function enrollMachine(context: CommandContext): Promise<number> {
   const { output } = context;
-  const server = required(context, "server");
-  const token = required(context, "token");
-  const fingerprint = required(context, "fingerprint");
+  const server = context.required("server");
+  const token = context.required("token");
+  const fingerprint = context.required("fingerprint");
   const configPath = agentConfigPath();
   const result = await enroll({
     server,
@@ -112,15 +89,59 @@ async function runService(context: CommandContext): Promise<number> {
   }
 }
 
+const enrollCommand: Command = {
+  name: "enroll",
+  summary: `enroll this machine with a one-time token, and create or open the tenant's repository (${CONFIGURATION})`,
+  usage:
+    'rempart agent enroll --server URL --token TOKEN --fingerprint SHA256 [--schedule "0 2 * * *"] [--path DIR]… [--exclude PATTERN]…',
+  options: {
+    server: { type: "string", value: "URL", required: true, help: "the server, https://HOST:PORT" },
+    token: {
+      type: "string",
+      value: "TOKEN",
+      required: true,
+      help: "the one-time enrollment token from `rempart admin enroll-token`",
+    },
+    fingerprint: {
+      type: "string",
+      value: "SHA256",
+      required: true,
+      help: "the server certificate's SHA-256 fingerprint, pinned from then on",
+    },
+    schedule: {
+      type: "string",
+      value: "CRON",
+      help: `when to back up, a cron expression (default: "${DEFAULT_SCHEDULE}")`,
+    },
+    path: { type: "string", multiple: true, value: "DIR", help: "a path to back up; repeatable" },
+    exclude: {
+      type: "string",
+      multiple: true,
+      value: "PATTERN",
+      help: "skip paths matching PATTERN; repeatable",
+    },
+    "password-file": REPOSITORY_OPTIONS["password-file"],
+  },
+  run: enrollMachine,
+};
+
+const runCommand: Command = {
+  name: "run",
+  summary: `run the scheduled backups and check-ins until SIGINT or SIGTERM (${CONFIGURATION})`,
+  usage: "rempart agent run [--once]",
+  options: {
+    once: {
+      type: "boolean",
+      help: "back up once now and exit: 0 done, 3 some files unreadable, 1 failed",
+    },
+  },
+  run: runService,
+};
+
 export const agentCommand: Command = {
   name: "agent",
   summary: "enroll this machine with a Rempart server, and run its scheduled backups",
-  usage: USAGE,
-  options,
-  async run(context) {
-    const [action, ...rest] = context.positionals;
-    if (rest.length > 0 || (action !== "enroll" && action !== "run"))
-      throw new RempartError("InvalidArgument", `usage: ${USAGE}`);
-    return action === "enroll" ? enrollMachine(context) : runService(context);
-  },
+  usage: "rempart agent enroll | run",
+  options: {},
+  subcommands: [enrollCommand, runCommand],
 };

@@ -4,15 +4,30 @@ import { readExcludeFile } from "../../backup/excludes.js";
 import { RempartError } from "../../errors.js";
 import type { StoredSnapshot } from "../../repository/repository.js";
 import { displayName } from "../../snapshot/filename.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes, formatDuration } from "../output.js";
 
 const options = {
-  exclude: { type: "string", multiple: true },
-  "exclude-file": { type: "string", multiple: true },
-  tag: { type: "string", multiple: true },
-  host: { type: "string" },
+  ...REPOSITORY_OPTIONS,
+  exclude: {
+    type: "string",
+    multiple: true,
+    value: "PATTERN",
+    help: "skip paths matching PATTERN (restic's syntax: *, **, ?, [..]); repeatable",
+  },
+  "exclude-file": {
+    type: "string",
+    multiple: true,
+    value: "FILE",
+    help: "skip the patterns listed in FILE, one a line; repeatable",
+  },
+  tag: { type: "string", multiple: true, value: "TAG", help: "tag the snapshot; repeatable" },
+  host: {
+    type: "string",
+    value: "HOST",
+    help: "the host recorded in the snapshot, and whose latest snapshot is the parent (default: this machine's name)",
+  },
 } satisfies OptionTable;
 
 function progressLine(p: BackupProgress): string {
@@ -29,6 +44,7 @@ export const backupCommand: Command = {
   name: "backup",
   summary: "back up files and directories",
   usage: "rempart backup --repo DIR [--exclude PATTERN]… [--exclude-file FILE]… [--tag TAG]… PATH…",
+  arguments: [{ syntax: "[PATH...]", help: "the files and directories to back up (at least one)" }],
   options,
   async run(context) {
     const { output } = context;

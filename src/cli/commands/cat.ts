@@ -1,16 +1,23 @@
 import { RempartError } from "../../errors.js";
 import { displayName } from "../../snapshot/filename.js";
 import { findArgumentPath } from "../../snapshot/walk.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 
-const options = {} satisfies OptionTable;
+const options = { ...REPOSITORY_OPTIONS } satisfies OptionTable;
 
 export const catCommand: Command = {
   name: "cat",
   summary: "print a file from a snapshot, or the snapshot/config itself as JSON",
   usage:
     "rempart cat --repo DIR SNAPSHOT PATH | rempart cat --repo DIR snapshot SNAPSHOT | rempart cat --repo DIR config (PATH as ls shows it: \\xNN for a byte that is not UTF-8)",
+  arguments: [
+    {
+      syntax: "<SNAPSHOT|snapshot|config>",
+      help: "the snapshot holding PATH; snapshot: print a snapshot; config: print the repository's configuration",
+    },
+    { syntax: "[PATH|SNAPSHOT]", help: "the file to print, or the snapshot to print" },
+  ],
   options,
   async run(context) {
     const { positionals, output } = context;

@@ -1,23 +1,21 @@
 import { check } from "../../check/checker.js";
-import { RempartError } from "../../errors.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
+import { parsePercent } from "../units.js";
 
 const options = {
-  "read-data": { type: "boolean" },
-  "read-data-subset": { type: "string" },
+  ...REPOSITORY_OPTIONS,
+  "read-data": { type: "boolean", help: "also read, decrypt and verify every pack" },
+  "read-data-subset": {
+    type: "string",
+    value: "N%",
+    help: "read and verify N% of the packs, chosen at random",
+  },
 } satisfies OptionTable;
 
 function readFraction(all: boolean, subset: string | undefined): number {
   if (subset === undefined) return all ? 1 : 0;
-  const match = /^(\d+(?:\.\d+)?)%$/.exec(subset);
-  const percent = match ? Number(match[1]) : Number.NaN;
-  if (!(percent > 0 && percent <= 100))
-    throw new RempartError(
-      "InvalidArgument",
-      `--read-data-subset takes a percentage like 10%, not "${subset}"`,
-    );
-  return percent / 100;
+  return parsePercent(subset, "--read-data-subset") / 100;
 }
 
 export const checkCommand: Command = {

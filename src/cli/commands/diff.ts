@@ -1,11 +1,11 @@
 import { RempartError } from "../../errors.js";
 import { displayName } from "../../snapshot/filename.js";
 import { type WalkEntry, walkTree } from "../../snapshot/walk.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes, jsonPath } from "../output.js";
 
-const options = {} satisfies OptionTable;
+const options = { ...REPOSITORY_OPTIONS } satisfies OptionTable;
 
 function modified(a: WalkEntry["node"], b: WalkEntry["node"]): boolean {
   if (a.type !== b.type) return true;
@@ -19,6 +19,10 @@ export const diffCommand: Command = {
   name: "diff",
   summary: "show what was added, removed and modified between two snapshots",
   usage: "rempart diff --repo DIR SNAPSHOT1 SNAPSHOT2",
+  arguments: [
+    { syntax: "<SNAPSHOT1>", help: "the snapshot before" },
+    { syntax: "<SNAPSHOT2>", help: "the snapshot after" },
+  ],
   options,
   async run(context) {
     const { output, positionals } = context;

@@ -2,13 +2,22 @@ import { DEFAULT_CHUNKER_PARAMS } from "../../chunker/fastcdc.js";
 import { parseRecoveryPublicKey, recoveryKeyFingerprint } from "../../crypto/recovery-key.js";
 import { Repository } from "../../repository/repository.js";
 import { FsObjectStore } from "../../storage/fs/fs-store.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { readFileSecret } from "../secrets.js";
 
 const options = {
-  "recovery-key": { type: "string" },
-  label: { type: "string" },
+  ...REPOSITORY_OPTIONS,
+  "recovery-key": {
+    type: "string",
+    value: "FILE",
+    help: "also escrow the master key to the MSP recovery public key in FILE",
+  },
+  label: {
+    type: "string",
+    value: "TEXT",
+    help: 'the password slot\'s label (default: "initial password")',
+  },
 } satisfies OptionTable;
 
 export const initCommand: Command = {

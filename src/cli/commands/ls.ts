@@ -1,10 +1,10 @@
 import { displayName } from "../../snapshot/filename.js";
 import { findArgumentPath, walkTree } from "../../snapshot/walk.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { jsonPath } from "../output.js";
 
-const options = {} satisfies OptionTable;
+const options = { ...REPOSITORY_OPTIONS } satisfies OptionTable;
 
 function modeString(type: string, mode: number): string {
   const kind =
@@ -21,6 +21,13 @@ export const lsCommand: Command = {
   summary: "list the files in a snapshot",
   usage:
     "rempart ls --repo DIR SNAPSHOT [PATH] (PATH as ls shows it: \\xNN for a byte that is not UTF-8)",
+  arguments: [
+    {
+      syntax: "[SNAPSHOT]",
+      help: "a snapshot id, a unique prefix of one, or latest (default: latest)",
+    },
+    { syntax: "[PATH]", help: "list only PATH and what is below it" },
+  ],
   options,
   async run(context) {
     const { output } = context;

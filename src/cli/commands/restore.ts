@@ -2,15 +2,26 @@ import { resolve } from "node:path";
 import { RempartError } from "../../errors.js";
 import { RESUME_POLICY, restore } from "../../restore/restorer.js";
 import { argumentSpellings } from "../../snapshot/filename.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
 
 const options = {
-  target: { type: "string", short: "t" },
-  include: { type: "string", multiple: true },
-  host: { type: "string" },
-  path: { type: "string" },
+  ...REPOSITORY_OPTIONS,
+  target: {
+    type: "string",
+    short: "t",
+    value: "DIR",
+    help: "restore into DIR (required): /srv/share restores to DIR/srv/share",
+  },
+  include: {
+    type: "string",
+    multiple: true,
+    value: "PATH",
+    help: "restore only PATH and what is below it; repeatable",
+  },
+  host: { type: "string", value: "HOST", help: "with latest: the latest snapshot of HOST" },
+  path: { type: "string", value: "PATH", help: "with latest: the latest snapshot of PATH" },
 } satisfies OptionTable;
 
 export const restoreCommand: Command = {
@@ -19,6 +30,7 @@ export const restoreCommand: Command = {
   usage:
     "rempart restore --repo DIR SNAPSHOT --target DIR [--include PATH]… [--host H] [--path P] (with latest: the latest from host H / of path P)\n" +
     RESUME_POLICY,
+  arguments: [{ syntax: "<SNAPSHOT>", help: "a snapshot id, a unique prefix of one, or latest" }],
   options,
   async run(context) {
     const { output } = context;

@@ -1,27 +1,61 @@
 import { resolve } from "node:path";
 import { RempartError } from "../../errors.js";
-import type { DiskReserve } from "../../server/quota.js";
+import { DEFAULT_LIMITS } from "../../server/limits.js";
+import {
+  DEFAULT_DISK_RESERVE,
+  DEFAULT_TENANT_QUOTA,
+  type DiskReserve,
+} from "../../server/quota.js";
 import { startServer } from "../../server/server.js";
 import type { Command, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
-import { parseSize } from "./admin.js";
+import { formatBytes } from "../output.js";
+import { parseCount, parsePercent, parseSize, parseSizeOrNone } from "../units.js";
 
 const options = {
-  data: { type: "string" },
-  listen: { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "default-quota": { type: "string" },
-  "disk-reserve": { type: "string" },
-  "upload-memory": { type: "string" },
-  "connections-per-address": { type: "string" },
+  data: {
+    type: "string",
+    value: "DIR",
+    help: "the data directory: catalog, tenants' stores, TLS certificate (default: ./data)",
+  },
+  listen: {
+    type: "string",
+    value: "HOST:PORT",
+    help: "where to listen (default: 127.0.0.1:8443; [::]:8443 for every IPv6 and IPv4 address)",
+  },
+  "tls-cert": {
+    type: "string",
+    value: "FILE",
+    help: "a PEM certificate to serve, with --tls-key (default: a self-signed one made on first start)",
+  },
+  "tls-key": { type: "string", value: "FILE", help: "the PEM private key of --tls-cert" },
+  "default-quota": {
+    type: "string",
+    value: "SIZE|none",
+    help: `the quota of a tenant created without one (default: ${formatBytes(DEFAULT_TENANT_QUOTA)})`,
+  },
+  "disk-reserve": {
+    type: "string",
+    value: "SIZE|N%",
+    help: `refuse agent uploads while the data directory's disk has less free (default: ${"bytes" in DEFAULT_DISK_RESERVE ? formatBytes(DEFAULT_DISK_RESERVE.bytes) : `${DEFAULT_DISK_RESERVE.percent}%`})`,
+  },
+  "upload-memory": {
+    type: "string",
+    value: "SIZE",
+    help: `memory all uploads in flight may hold together before more wait (default: ${formatBytes(DEFAULT_LIMITS.uploadMemoryBytes)})`,
+  },
+  "connections-per-address": {
+    type: "string",
+    value: "N",
+    help: `concurrent connections one client address may hold (default: ${DEFAULT_LIMITS.connectionsPerAddress})`,
+  },
 } satisfies OptionTable;
 
 /** `--disk-reserve 2G` or `--disk-reserve 5%`. */
 export function parseReserve(text: string): DiskReserve {
-  const percent = /^(\d{1,2}(?:\.\d+)?)%$/.exec(text.trim());
-  if (percent) return { percent: Number(percent[1]) };
-  return { bytes: parseSize(text) };
+  return text.trim().endsWith("%")
+    ? { percent: parsePercent(text, "--disk-reserve", true) }
+    : { bytes: parseSize(text, "--disk-reserve") };
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:8443";
@@ -39,36 +73,9 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port };
 }
 
-function optionalQuota(text: string | undefined): number | null | undefined {
-  if (text === undefined) return undefined;
-  return text.trim().toLowerCase() === "none" ? null : parseSize(text);
-}
-
-function optionalReserve(text: string | undefined): DiskReserve | undefined {
-  return text === undefined ? undefined : parseReserve(text);
-}
-
-function uploadMemory(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parseSize(text);
-  } catch {
-    throw new RempartError(
-      "InvalidArgument",
-      `--upload-memory wants a size such as 512M or 1G, not ${JSON.stringify(text)}`,
-    );
-  }
-}
-
-function connectionsPerAddress(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const count = /^\d{1,6}$/.test(text) ? Number(text) : 0;
-  if (count < 1)
-    throw new RempartError(
-      "InvalidArgument",
-      `--connections-per-address wants a whole number of at least 1, not ${JSON.stringify(text)}`,
-    );
-  return count;
+/** An option's value through its parser, or undefined when it is not given. */
+function optional<T>(text: string | undefined, parse: (text: string) => T): T | undefined {
+  return text === undefined ? undefined : parse(text);
 }
 
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -92,22 +99,28 @@ export const serverCommand: Command = {
   summary: "run the backup server (HTTPS) until SIGINT or SIGTERM",
   usage:
     "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n" +
-    "       [--default-quota SIZE|none (1T)] [--disk-reserve SIZE|N% (2G)]\n" +
-    "       [--upload-memory SIZE] [--connections-per-address N] [--json]",
+    "       [--default-quota SIZE|none] [--disk-reserve SIZE|N%] [--upload-memory SIZE]\n" +
+    "       [--connections-per-address N] [--json]",
   options,
   async run(context) {
     const { output } = context;
     const dataDir = resolve(context.string("data") ?? "data");
-    const memory = uploadMemory(context.string("upload-memory"));
-    const perAddress = connectionsPerAddress(context.string("connections-per-address"));
+    const memory = optional(context.string("upload-memory"), (t) =>
+      parseSize(t, "--upload-memory"),
+    );
+    const perAddress = optional(context.string("connections-per-address"), (t) =>
+      parseCount(t, "--connections-per-address", 1),
+    );
     const stopped = untilSignal();
     const server = await startServer({
       dataDir,
       listen: parseListen(context.string("listen") ?? DEFAULT_LISTEN),
       tlsCert: context.string("tls-cert"),
       tlsKey: context.string("tls-key"),
-      defaultQuotaBytes: optionalQuota(context.string("default-quota")),
-      diskReserve: optionalReserve(context.string("disk-reserve")),
+      defaultQuotaBytes: optional(context.string("default-quota"), (t) =>
+        parseSizeOrNone(t, "--default-quota"),
+      ),
+      diskReserve: optional(context.string("disk-reserve"), parseReserve),
       log: (line) => output.warn(line),
       uploadMemoryBytes: memory,
       limits: perAddress === undefined ? {} : { connectionsPerAddress: perAddress },

@@ -1,9 +1,9 @@
 import { displayName } from "../../snapshot/filename.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
 
-const options = {} satisfies OptionTable;
+const options = { ...REPOSITORY_OPTIONS } satisfies OptionTable;
 
 const shortTime = (iso: string) => iso.replace("T", " ").slice(0, 19);
 

@@ -1,14 +1,15 @@
 import { walkTree } from "../../snapshot/walk.js";
-import type { Command, OptionTable } from "../command.js";
+import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
 
-const options = {} satisfies OptionTable;
+const options = { ...REPOSITORY_OPTIONS } satisfies OptionTable;
 
 export const statsCommand: Command = {
   name: "stats",
   summary: "repository size, logical size and deduplication",
   usage: "rempart stats --repo DIR [SNAPSHOT]",
+  arguments: [{ syntax: "[SNAPSHOT]", help: "count this snapshot only (default: all of them)" }],
   options,
   async run(context) {
     const { output } = context;
