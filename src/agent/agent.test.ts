@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSy
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { EXIT } from "../cli/exit-codes.js";
+import { HttpObjectStore } from "../storage/http/http-store.js";
 import {
   assertCleanFailure,
   assertSameTree,
@@ -21,8 +22,7 @@ import {
   startCli,
   tempDir,
   writePseudoRandomFile,
-} from "../cli/test-support.js";
-import { HttpObjectStore } from "../storage/http/http-store.js";
+} from "../testing/cli.js";
 import { findAgentConfig } from "./config.js";
 import { enrollCli, Operator, ServerProcess } from "./test-support.js";
 

@@ -3,8 +3,8 @@ import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { tempDir } from "../cli/test-support.js";
 import { isRempartError } from "../errors.js";
+import { tempDir } from "../testing/cli.js";
 import {
   AGENT_CONFIG_ENV,
   type AgentConfig,

@@ -8,9 +8,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, type Cleanup, PASSWORD, PROJECT_ROOT, runCli } from "../cli/test-support.js";
 import type { EnrollTokenResponse, LoginResponse } from "../protocol/api.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
+import { CLI, type Cleanup, PASSWORD, PROJECT_ROOT, runCli } from "../testing/cli.js";
 
 export interface ServerInfo {
   readonly url: string;

@@ -4,10 +4,10 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writePseudoRandomFile } from "../cli/test-support.js";
 import { Repository } from "../repository/repository.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ObjectKind, ObjectStore } from "../storage/object-store.js";
+import { writePseudoRandomFile } from "../testing/cli.js";
 import { type BackupOptions, type BackupResult, backup } from "./archiver.js";
 
 export const TEST_PASSWORD = "in-process test";

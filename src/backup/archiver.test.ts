@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { check } from "../check/checker.js";
-import { tempDir } from "../cli/test-support.js";
 import type { RempartError } from "../errors.js";
 import { Repository } from "../repository/repository.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import { tempDir } from "../testing/cli.js";
 import {
   backupPaths,
   newRepository,

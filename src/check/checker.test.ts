@@ -12,9 +12,9 @@ import {
   type TestRepository,
   writeSourceTree,
 } from "../backup/archiver-test-support.js";
-import { flipByte, tempDir } from "../cli/test-support.js";
 import type { BlobLocation } from "../repository/repository.js";
 import { findNode } from "../snapshot/walk.js";
+import { flipByte, tempDir } from "../testing/cli.js";
 import { check } from "./checker.js";
 
 interface Fixture extends TestRepository {

@@ -10,6 +10,16 @@ import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
+  type Attack,
+  type Attacker,
+  attacks,
+  describeVictim,
+  openAsAttacker,
+  poisonedCopy,
+  type Victim,
+} from "../repository/forge-test-support.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
+import {
   assertSameTree,
   type BackupSummary,
   backupSummary,
@@ -21,17 +31,7 @@ import {
   runCli,
   tempDir,
   writePseudoRandomFile,
-} from "../cli/test-support.js";
-import {
-  type Attack,
-  type Attacker,
-  attacks,
-  describeVictim,
-  openAsAttacker,
-  poisonedCopy,
-  type Victim,
-} from "../repository/forge-test-support.js";
-import { FsObjectStore } from "../storage/fs/fs-store.js";
+} from "../testing/cli.js";
 
 const KiB = 1024;
 

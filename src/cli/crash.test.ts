@@ -20,7 +20,7 @@ import {
   startCli,
   tempDir,
   writePseudoRandomFile,
-} from "./test-support.js";
+} from "../testing/cli.js";
 
 const MiB = 1024 * 1024;
 const FILES = 8;

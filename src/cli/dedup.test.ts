@@ -20,7 +20,7 @@ import {
   runCli,
   tempDir,
   writePseudoRandomFile,
-} from "./test-support.js";
+} from "../testing/cli.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

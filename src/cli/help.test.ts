@@ -10,7 +10,7 @@ import {
   PROJECT_ROOT,
   runCli,
   tempDir,
-} from "./test-support.js";
+} from "../testing/cli.js";
 
 const VERSION = (
   JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }

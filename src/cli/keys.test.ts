@@ -10,7 +10,7 @@ import {
   runCli,
   tempDir,
   writePseudoRandomFile,
-} from "./test-support.js";
+} from "../testing/cli.js";
 
 interface SlotRow {
   readonly id: string;

@@ -24,7 +24,7 @@ import { PackBuilder } from "../repository/pack.js";
 import { decodeName } from "../snapshot/filename.js";
 import { fileNode } from "../snapshot/tree-test-support.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
-import { backupSummary, expectExit, jsonLines, PASSWORD, runCli, tempDir } from "./test-support.js";
+import { backupSummary, expectExit, jsonLines, PASSWORD, runCli, tempDir } from "../testing/cli.js";
 
 const latin1 = (text: string): Buffer => Buffer.from(text, "latin1");
 const utf8 = (text: string): Buffer => Buffer.from(text, "utf8");

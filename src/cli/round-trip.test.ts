@@ -48,7 +48,7 @@ import {
   tempDir,
   writePseudoRandomFile,
   zerosHash,
-} from "./test-support.js";
+} from "../testing/cli.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { flipByte, tempDir } from "../cli/test-support.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
+import { flipByte, tempDir } from "../testing/cli.js";
 import { unwrapMasterKey } from "./forge-test-support.js";
 import { PackBuilder } from "./pack.js";
 import { type PackBlob, Repository } from "./repository.js";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { tempDir } from "../cli/test-support.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import { tempDir } from "../testing/cli.js";
 import { BlobIndex } from "./blob-index.js";
 import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
 import { PackSpooler, type SpooledPack } from "./pack.js";

@@ -21,7 +21,7 @@ import {
   initAndBackup,
   pseudoRandomBytes,
   tempDir,
-} from "../cli/test-support.js";
+} from "../testing/cli.js";
 import { restoreBitExact, runLimited } from "./test-support.js";
 
 const LIMIT = 256;

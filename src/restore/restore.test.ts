@@ -19,6 +19,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { openAsAttacker } from "../repository/forge-test-support.js";
+import { PackBuilder } from "../repository/pack.js";
+import { FsObjectStore } from "../storage/fs/fs-store.js";
 import {
   assertCleanFailure,
   describeResult,
@@ -31,10 +34,7 @@ import {
   startCli,
   tempDir,
   writePseudoRandomFile,
-} from "../cli/test-support.js";
-import { openAsAttacker } from "../repository/forge-test-support.js";
-import { PackBuilder } from "../repository/pack.js";
-import { FsObjectStore } from "../storage/fs/fs-store.js";
+} from "../testing/cli.js";
 import { backedUpTree, restoreBitExact, smallFiles } from "./test-support.js";
 
 const MiB = 1024 * 1024;

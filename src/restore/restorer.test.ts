@@ -12,8 +12,8 @@ import {
   reopen,
   writeSourceTree,
 } from "../backup/archiver-test-support.js";
-import { assertSameTree, flipByte, tempDir } from "../cli/test-support.js";
 import { findNode } from "../snapshot/walk.js";
+import { assertSameTree, flipByte, tempDir } from "../testing/cli.js";
 import { restore } from "./restorer.js";
 
 const OPTIONS = { include: [], owner: false } as const;

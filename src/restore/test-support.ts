@@ -13,7 +13,7 @@ import {
   initAndBackup,
   PASSWORD,
   tempDir,
-} from "../cli/test-support.js";
+} from "../testing/cli.js";
 
 /**
  * `count` small files in `dir`: every other one compressible text, the others incompressible,

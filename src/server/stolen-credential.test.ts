@@ -13,6 +13,15 @@ import { after, before, describe, it } from "node:test";
 import { agentStore, readAgentConfig } from "../agent/config.js";
 import { enrollCli, Operator, ServerProcess } from "../agent/test-support.js";
 import {
+  type Attack,
+  attacks,
+  costlySlots,
+  describeVictim,
+  type ForgedObject,
+  openAsAttacker,
+  poisonedCopy,
+} from "../repository/forge-test-support.js";
+import {
   assertSameTree,
   backupSummary,
   type Cleanup,
@@ -23,16 +32,7 @@ import {
   runCli,
   tempDir,
   writePseudoRandomFile,
-} from "../cli/test-support.js";
-import {
-  type Attack,
-  attacks,
-  costlySlots,
-  describeVictim,
-  type ForgedObject,
-  openAsAttacker,
-  poisonedCopy,
-} from "../repository/forge-test-support.js";
+} from "../testing/cli.js";
 import { fingerprintFiles } from "./test-support.js";
 
 const KiB = 1024;

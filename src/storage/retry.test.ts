@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { before, describe, it, type TestContext } from "node:test";
 import { isRempartError } from "../errors.js";
+import { makeCertificate, startHttpsServer, type TestCertificate } from "../testing/tls.js";
 import { PinnedClient, type RetryNotice } from "./http/pinned-client.js";
-import { makeCertificate, startHttpsServer, type TestCertificate } from "./http/test-tls.js";
 import { backoffDelay } from "./retry.js";
 
 let certificate: TestCertificate;

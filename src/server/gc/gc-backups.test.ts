@@ -20,7 +20,7 @@ import {
   runCli,
   tempDir,
   writePseudoRandomFile,
-} from "../../cli/test-support.js";
+} from "../../testing/cli.js";
 
 const AGENTS = 4;
 const ROUNDS = 3;

@@ -13,6 +13,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { agentStore, findAgentConfig } from "../../agent/config.js";
 import { enrollCli, Operator, ServerProcess } from "../../agent/test-support.js";
+import { forgedSnapshot, unwrapMasterKey } from "../../repository/forge-test-support.js";
+import { sealSnapshot } from "../../repository/snapshot.js";
+import type { ObjectKind } from "../../storage/object-store.js";
 import {
   assertSameTree,
   type Cleanup,
@@ -22,10 +25,7 @@ import {
   runCli,
   tempDir,
   writePseudoRandomFile,
-} from "../../cli/test-support.js";
-import { forgedSnapshot, unwrapMasterKey } from "../../repository/forge-test-support.js";
-import { sealSnapshot } from "../../repository/snapshot.js";
-import type { ObjectKind } from "../../storage/object-store.js";
+} from "../../testing/cli.js";
 import { asPack, sha256 } from "../test-support.js";
 import type { QuarantineView } from "./quarantine.js";
 

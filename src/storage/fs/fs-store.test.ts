@@ -12,7 +12,7 @@ import {
   MALFORMED_REFS,
   refFor,
   rejectsWith,
-} from "../conformance.js";
+} from "../conformance-suite.js";
 import { FsObjectStore } from "./fs-store.js";
 
 const run = promisify(execFile);

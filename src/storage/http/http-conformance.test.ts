@@ -1,7 +1,7 @@
 import { after } from "node:test";
-import type { Cleanup } from "../../cli/test-support.js";
 import { startTestServer, type TestServer } from "../../server/test-support.js";
-import { describeObjectStoreConformance } from "../conformance.js";
+import type { Cleanup } from "../../testing/cli.js";
+import { describeObjectStoreConformance } from "../conformance-suite.js";
 import { HttpObjectStore } from "./http-store.js";
 
 /** Hooks of the shared server, run once every test of this file is done. */

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { makeCertificate, startHttpsServer, type TestServer } from "../../testing/tls.js";
 import type { ObjectInfo } from "../object-store.js";
 import { HttpObjectStore } from "./http-store.js";
-import { makeCertificate, startHttpsServer, type TestServer } from "./test-tls.js";
 
 const A = "a".repeat(64);
 const B = "b".repeat(64);

@@ -3,10 +3,10 @@ import type { AddressInfo } from "node:net";
 import { after, describe, it, type TestContext } from "node:test";
 import { createServer as createTlsServer } from "node:tls";
 import { isRempartError } from "../../errors.js";
+import { freePort, makeCertificate, startHttpsServer, type TestServer } from "../../testing/tls.js";
 import { normalizeFingerprint } from "./fingerprint.js";
 import { HttpObjectStore } from "./http-store.js";
 import { PinnedClient, type RetryNotice } from "./pinned-client.js";
-import { freePort, makeCertificate, startHttpsServer, type TestServer } from "./test-tls.js";
 
 const certificate = await makeCertificate();
 const impostor = await makeCertificate();

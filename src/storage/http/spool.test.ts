@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readdir, rm, stat, utimes, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { rejectsWith } from "../conformance.js";
+import { rejectsWith } from "../conformance-suite.js";
 import { prepareSpoolDir } from "./spool.js";
 
 describe("an agent's spool directory", () => {

@@ -33,7 +33,7 @@ import {
 import type { TreeNode } from "../snapshot/tree.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 
-/** The checkout: this file runs as dist/cli/test-support.js. */
+/** The checkout: this file runs as dist-test/testing/cli.js. */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = join(PROJECT_ROOT, "bin", "rempart.js");
 export const PASSWORD = "correct horse battery staple";

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:https";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrCreateTls } from "../../server/tls.js";
+import { loadOrCreateTls } from "../server/tls.js";
 
 export interface TestCertificate {
   readonly cert: string;
