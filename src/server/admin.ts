@@ -24,13 +24,10 @@ import { MAX_PAGE } from "../catalog/catalog.js";
 import { checkRole, checkUsername } from "../catalog/validation.js";
 import { RempartError } from "../errors.js";
 import {
-  type EnrollTokenRequest,
+  EnrollTokenRequest,
   type EnrollTokenResponse,
-  parseEnrollTokenRequest,
-  parseQuotaRequest,
-  parseTenantRequest,
-  type QuotaRequest,
-  type TenantRequest,
+  QuotaRequest,
+  TenantRequest,
   ValidationError,
 } from "../protocol/api.js";
 import type { ObjectKind } from "../storage/object-store.js";
@@ -193,7 +190,7 @@ export async function createTenant(
   actor: AdminActor,
   input: TenantRequest,
 ): Promise<TenantView> {
-  const request = checked(parseTenantRequest, input);
+  const request = checked(TenantRequest.parse, input);
   const now = ctx.now();
   const tenant = await ctx.catalog.createTenant(
     {
@@ -227,7 +224,7 @@ export async function setTenantQuota(
   tenantName: string,
   input: QuotaRequest,
 ): Promise<TenantView> {
-  const request = checked(parseQuotaRequest, input);
+  const request = checked(QuotaRequest.parse, input);
   const tenant = await tenantByName(ctx.catalog, tenantName);
   const now = ctx.now();
   const updated = await ctx.catalog.updateTenant(tenant.id, { quotaBytes: request.quota_bytes });
@@ -343,7 +340,7 @@ export async function createEnrollmentToken(
   tenantName: string,
   input: EnrollTokenRequest,
 ): Promise<EnrollTokenResponse> {
-  const request = checked(parseEnrollTokenRequest, input);
+  const request = checked(EnrollTokenRequest.parse, input);
   const tenant = await tenantByName(ctx.catalog, tenantName);
   const now = ctx.now();
   const { token, hash } = newToken("enroll");
