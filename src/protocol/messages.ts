@@ -7,6 +7,7 @@
 import Type, { type Static, type TSchema } from "typebox";
 import { OBJECT_KINDS } from "../storage/object-store.js";
 import {
+  AGENT_TOKEN_PREFIX,
   ERROR_STATUS,
   MAX_CHECKIN_ERROR_LENGTH,
   MAX_COMMIT_PACKS,
@@ -75,8 +76,8 @@ export const EnrollResponse = message(
   answer({
     agent_id: Id,
     credential: Type.String({
-      pattern: "^rmpa_",
-      description: "the bearer token of every later request: rmpa_<agent id>_<secret>",
+      pattern: `^${AGENT_TOKEN_PREFIX}`,
+      description: `the bearer token of every later request: ${AGENT_TOKEN_PREFIX}<agent id>_<secret>`,
     }),
     tenant: answer({ id: Id, name: TenantName }),
     scopes: AgentScopes,
