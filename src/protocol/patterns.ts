@@ -11,10 +11,12 @@ export const OBJECT_NAME_PATTERN = "^(config|[0-9a-f]{64})$";
 /** UTC with a Z, as `Date.prototype.toISOString` writes it (fractions optional). */
 export const UTC_TIME_PATTERN = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$";
 
+export const TENANT_NAME_RULE =
+  "1 to 63 lowercase letters, digits and dashes, starting with a letter or digit";
+
 export const TenantName = Type.String({
   pattern: TENANT_NAME_PATTERN,
-  description:
-    "a tenant name is 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit",
+  description: `a tenant name is ${TENANT_NAME_RULE}`,
 });
 
 export const Sha256 = Type.String({
