@@ -11,14 +11,12 @@ import type {
   AuditActor,
   AuditEntry,
   Catalog,
-  KindUsage,
   Operator,
   OperatorRole,
   PolicyRecord,
   RetentionRules,
   SnapshotRecord,
   Tenant,
-  TenantStatus,
 } from "../catalog/catalog.js";
 import { MAX_PAGE } from "../catalog/catalog.js";
 import { checkRole, checkUsername } from "../catalog/validation.js";
@@ -34,9 +32,8 @@ import {
   TenantRequest,
   ValidationError,
 } from "../protocol/api.js";
-import type { ObjectKind } from "../storage/object-store.js";
 import { collectTenant, type GcReport } from "./gc/gc.js";
-import { currentDeletion, type DeletionView } from "./offboarding/view.js";
+import { currentDeletion } from "./offboarding/view.js";
 import { hashPassword } from "./passwords.js";
 import { DEFAULT_TENANT_QUOTA } from "./quota.js";
 import { type EffectivePolicy, effectivePolicy } from "./retention/effective.js";
