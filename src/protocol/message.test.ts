@@ -46,6 +46,12 @@ describe("a wire message", () => {
     );
   });
 
+  it("names a missing field itself", () => {
+    const missing = refusal(() => CheckinRequest.parse({ version: "1", last_backup: {} }));
+    assert.equal(missing.field, "last_backup.at");
+    assert.equal(missing.message, '"last_backup.at" is required (so are last_backup.outcome)');
+  });
+
   it("explains a malformed pattern by what the field is, not by its regex", () => {
     const name = refusal(() => TenantRequest.parse({ name: "Bad Name", retention_days: 1 }));
     assert.equal(name.field, "name");

@@ -58,30 +58,49 @@ function schemaAt(schema: TSchema, schemaPath: string): Readonly<Record<string, 
 }
 
 /**
- * One sentence for the first field at fault: its path and the reason. A pattern failure reads as
- * "is malformed", with the pattern's description (what a tenant name is) rather than the regex.
- * A union's branches each report; they are joined into one "or".
+ * The first field at fault and one sentence saying why. A pattern failure reads as "is
+ * malformed", with the pattern's description (what a tenant name is) rather than the regex; a
+ * union's branches each report, joined into one "or"; a missing field is named itself.
  */
-export function describe(schema: TSchema, errors: readonly SchemaError[], what: string): string {
+function fault(
+  schema: TSchema,
+  errors: readonly SchemaError[],
+  what: string,
+): { field: string; reason: string } {
   // `boolean` repeats an additionalProperties refusal (the false schema each extra key meets).
   const first = errors.find((e) => e.keyword !== "boolean");
-  if (first === undefined) return `${what} is malformed`;
-  const field = fieldOf(first.instancePath);
-  const subject = field === "" ? what : JSON.stringify(field);
+  if (first === undefined) return { field: "", reason: `${what} is malformed` };
+  const at = fieldOf(first.instancePath);
+  const said = (field: string, reason: string) => ({
+    field,
+    reason: `${field === "" ? what : JSON.stringify(field)} ${reason}`,
+  });
+  if (first.keyword === "required") {
+    const missing = (first.params as { requiredProperties?: unknown }).requiredProperties;
+    const names = Array.isArray(missing) ? missing.map(String) : [];
+    const path = (name: string) => (at === "" ? name : `${at}.${name}`);
+    return said(
+      path(names[0] ?? "?"),
+      `is required${names.length > 1 ? ` (so are ${names.slice(1).map(path).join(", ")})` : ""}`,
+    );
+  }
   const same = errors.filter((e) => e.instancePath === first.instancePath);
   if (same.some((e) => e.keyword === "anyOf")) {
     const branches = same.filter((e) => e.keyword !== "anyOf").map((e) => e.message);
-    return `${subject} ${[...new Set(branches)].join(", or ")}`;
+    return said(at, [...new Set(branches)].join(", or "));
   }
   if (first.keyword === "pattern" || first.keyword === "format") {
     const description = schemaAt(schema, first.schemaPath).description;
-    return `${subject} is malformed: ${typeof description === "string" ? description : first.message}`;
+    return said(
+      at,
+      `is malformed: ${typeof description === "string" ? description : first.message}`,
+    );
   }
   if (first.keyword === "additionalProperties") {
     const extra = (first.params as { additionalProperties?: unknown }).additionalProperties;
-    return `${subject} has unknown field(s): ${Array.isArray(extra) ? extra.join(", ") : "?"}`;
+    return said(at, `has unknown field(s): ${Array.isArray(extra) ? extra.join(", ") : "?"}`);
   }
-  return `${subject} ${first.message}`;
+  return said(at, first.message);
 }
 
 export function message<S extends TSchema>(name: string, schema: S): Message<S> {
@@ -97,16 +116,12 @@ export function message<S extends TSchema>(name: string, schema: S): Message<S> 
     is,
     parse(value) {
       if (is(value)) return value;
-      const errors: readonly SchemaError[] = validator().Errors(value);
-      const first = errors.find((e) => e.keyword !== "boolean");
-      throw new ValidationError(
-        describe(schema, errors, `the ${name} body`),
-        fieldOf(first?.instancePath ?? ""),
-      );
+      const { field, reason } = fault(schema, validator().Errors(value), `the ${name} body`);
+      throw new ValidationError(reason, field);
     },
     answer(value, origin) {
       if (is(value)) return value;
-      const reason = describe(schema, validator().Errors(value), "the answer");
+      const { reason } = fault(schema, validator().Errors(value), "the answer");
       throw new RempartError(
         "Io",
         `the Rempart server at ${origin} sent a malformed ${name}: ${reason}`,
