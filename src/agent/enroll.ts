@@ -6,16 +6,11 @@
  */
 import { DEFAULT_CHUNKER_PARAMS } from "../chunker/fastcdc.js";
 import { isRempartError, RempartError } from "../errors.js";
-import {
-  AGENT_TOKEN_PREFIX,
-  API_PREFIX,
-  type EnrollRequest,
-  type EnrollResponse,
-} from "../protocol/api.js";
+import { API_PREFIX, type EnrollRequest, EnrollResponse } from "../protocol/api.js";
 import { Repository } from "../repository/repository.js";
-import { SERVER_VERSION as VERSION } from "../server/version.js";
 import { normalizeFingerprint } from "../storage/http/fingerprint.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
+import { REMPART_VERSION as VERSION } from "../version.js";
 import { type AgentConfig, agentStore, findAgentConfig, writeAgentConfig } from "./config.js";
 import { parseCron } from "./cron.js";
 
@@ -58,20 +53,11 @@ export async function enroll(options: EnrollOptions): Promise<EnrollResult> {
       version: VERSION,
     };
     // Not retried: the token is spent by the first request that reaches the server.
-    enrolled = await client.json<EnrollResponse>("POST", `${API_PREFIX}/enroll`, request, false);
+    const answer = await client.json<unknown>("POST", `${API_PREFIX}/enroll`, request, false);
+    enrolled = EnrollResponse.answer(answer, client.origin);
   } finally {
     client.close();
   }
-  if (
-    typeof enrolled?.credential !== "string" ||
-    !enrolled.credential.startsWith(AGENT_TOKEN_PREFIX) ||
-    typeof enrolled.agent_id !== "string" ||
-    typeof enrolled.tenant?.id !== "string"
-  )
-    throw new RempartError(
-      "Io",
-      `the Rempart server at ${client.origin} sent a malformed enrollment`,
-    );
 
   const config: AgentConfig = {
     server: client.origin,

@@ -10,9 +10,9 @@ import { backup } from "../backup/archiver.js";
 import { isRempartError, RempartError } from "../errors.js";
 import { API_PREFIX, type CheckinRequest } from "../protocol/api.js";
 import { Repository } from "../repository/repository.js";
-import { SERVER_VERSION as VERSION } from "../server/version.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
 import { type Backoff, backoffDelay } from "../storage/retry.js";
+import { REMPART_VERSION as VERSION } from "../version.js";
 import { type AgentConfig, agentConnection, agentOpenOptions, agentStore } from "./config.js";
 import { nextRun, parseCron } from "./cron.js";
 

@@ -16,6 +16,7 @@ import { argumentSpellings, fsPath } from "../snapshot/filename.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
 import { readDirectory, xattrsReadable } from "../snapshot/fs-paths.js";
 import { childPath, compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
+import { REMPART_VERSION } from "../version.js";
 import { BlobPool } from "./blob-pool.js";
 import { compileExcludes, type ExcludeMatcher } from "./excludes.js";
 import { FileChunker, type ReadResult } from "./file-reader.js";
@@ -458,7 +459,7 @@ class Archiver {
         ...(options.parent ? { parent: options.parent.id } : {}),
         tree,
         summary,
-        program: "rempart 0.1.0",
+        program: `rempart ${REMPART_VERSION}`,
       };
       const id = await repo.saveSnapshot(snapshot, this.referenced);
       this.reportProgress();

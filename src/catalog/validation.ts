@@ -4,6 +4,8 @@
  * store (normalized where there is a canonical form) or throws `InvalidArgument`.
  */
 import { RempartError } from "../errors.js";
+import { MAX_DAYS, MAX_HOSTNAME_LENGTH, MAX_VERSION_LENGTH } from "../protocol/constants.js";
+import { TENANT_NAME_PATTERN, TENANT_NAME_RULE } from "../protocol/patterns.js";
 import { isValidRef, OBJECT_KINDS, type ObjectKind } from "../storage/object-store.js";
 import {
   ACTOR_KINDS,
@@ -20,7 +22,8 @@ import {
   TENANT_STATUSES,
 } from "./catalog.js";
 
-export const TENANT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The wire's tenant name (src/protocol/patterns.ts): the catalog stores what the API accepts. */
+const TENANT_NAME = new RegExp(TENANT_NAME_PATTERN);
 export const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
 /** Lowercase hex SHA-256: the form of every token and agent-secret hash the catalog accepts. */
 const SECRET_HASH = /^[0-9a-f]{64}$/;
@@ -28,9 +31,6 @@ const AUDIT_ACTION = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export const MAX_DAYS = 36_500;
-export const MAX_HOSTNAME_LENGTH = 255;
-export const MAX_VERSION_LENGTH = 64;
 export const MAX_ERROR_LENGTH = 4096;
 export const MAX_PASSWORD_HASH_LENGTH = 1024;
 export const MAX_ACTOR_ID_LENGTH = 128;
@@ -44,10 +44,10 @@ function invalid(message: string, details: Record<string, unknown>): RempartErro
 
 export function checkTenantName(name: string): string {
   if (typeof name !== "string" || !TENANT_NAME.test(name)) {
-    throw invalid(
-      `${JSON.stringify(name)} is not a tenant name: use 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit`,
-      { field: "name", value: name },
-    );
+    throw invalid(`${JSON.stringify(name)} is not a tenant name: use ${TENANT_NAME_RULE}`, {
+      field: "name",
+      value: name,
+    });
   }
   return name;
 }

@@ -1,6 +1,6 @@
 /** Entry point of the `rempart` command: dispatches to a command and maps errors to exit codes. */
 import { isRempartError } from "../errors.js";
-import { SERVER_VERSION } from "../server/version.js";
+import { REMPART_VERSION } from "../version.js";
 import type { Command } from "./command.js";
 import { adminCommand } from "./commands/admin.js";
 import { agentCommand } from "./commands/agent.js";
@@ -52,7 +52,7 @@ const EPILOGUE = [
 
 export async function main(argv: string[]): Promise<number> {
   const run: Run = { command: "rempart" };
-  const program = buildProgram(rempart, SERVER_VERSION, run).addHelpText("after", EPILOGUE);
+  const program = buildProgram(rempart, REMPART_VERSION, run).addHelpText("after", EPILOGUE);
   if (argv.length === 0) {
     // Bare `rempart`: the help, on stdout, but not a success (a script that forgot its command).
     program.outputHelp();

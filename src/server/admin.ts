@@ -11,31 +11,29 @@ import type {
   AuditActor,
   AuditEntry,
   Catalog,
-  KindUsage,
   Operator,
   OperatorRole,
   PolicyRecord,
   RetentionRules,
   SnapshotRecord,
   Tenant,
-  TenantStatus,
 } from "../catalog/catalog.js";
 import { MAX_PAGE } from "../catalog/catalog.js";
 import { checkRole, checkUsername } from "../catalog/validation.js";
 import { RempartError } from "../errors.js";
 import {
-  type EnrollTokenRequest,
+  type Agent as AgentAnswer,
+  type AuditEntry as AuditAnswer,
+  EnrollTokenRequest,
   type EnrollTokenResponse,
-  parseEnrollTokenRequest,
-  parseQuotaRequest,
-  parseTenantRequest,
-  type QuotaRequest,
-  type TenantRequest,
+  QuotaRequest,
+  type Tenant as TenantAnswer,
+  type TenantDetails as TenantDetailsAnswer,
+  TenantRequest,
   ValidationError,
 } from "../protocol/api.js";
-import type { ObjectKind } from "../storage/object-store.js";
 import { collectTenant, type GcReport } from "./gc/gc.js";
-import { currentDeletion, type DeletionView } from "./offboarding/view.js";
+import { currentDeletion } from "./offboarding/view.js";
 import { hashPassword } from "./passwords.js";
 import { DEFAULT_TENANT_QUOTA } from "./quota.js";
 import { type EffectivePolicy, effectivePolicy } from "./retention/effective.js";
@@ -57,71 +55,11 @@ export interface AdminActor {
   readonly operatorId: string;
 }
 
-export interface TenantView {
-  readonly id: string;
-  readonly name: string;
-  readonly status: TenantStatus;
-  readonly created_at: string;
-  readonly retention_days: number;
-  readonly immutable_days: number;
-  readonly quota_bytes: number | null;
-}
-
-export interface TenantDetails extends TenantView {
-  readonly usage: {
-    readonly stored_bytes: number;
-    readonly object_count: number;
-    readonly by_kind: Readonly<Record<ObjectKind, KindUsage>>;
-  };
-  readonly snapshots: {
-    readonly active: number;
-    readonly held: number;
-    readonly deleted: number;
-    readonly known_good: number;
-    readonly last_committed_at: string | null;
-  };
-  /** Packs no active or held snapshot needs, whatever their age: what GC frees after the grace. */
-  readonly reclaimable: { readonly packs: number; readonly bytes: number };
-  /**
-   * The files the kept snapshots hold, summed as their agents reported them (the server cannot
-   * read snapshots), against what is stored: the deduplication and compression factor.
-   */
-  readonly logical: { readonly bytes: number; readonly dedup_ratio: number | null };
-  readonly agents: readonly AgentView[];
-  /** The pending deletion, else the last cancelled or completed one; null if never requested. */
-  readonly deletion: DeletionView | null;
-}
-
-export interface AgentView {
-  readonly id: string;
-  readonly tenant_id: string;
-  readonly hostname: string;
-  readonly scopes: readonly string[];
-  readonly created_at: string;
-  readonly expires_at: string;
-  readonly revoked_at: string | null;
-  readonly last_seen_at: string | null;
-  readonly version: string | null;
-  readonly last_backup_at: string | null;
-  readonly last_backup_status: string | null;
-  readonly last_error: string | null;
-  /** The snapshot the last check-in named. */
-  readonly last_backup_snapshot_id: string | null;
-  /**
-   * true: that snapshot is one this agent committed; false: the agent claimed a success or partial
-   * backup the catalog cannot confirm (shown as unverified); null: no report, or a failure.
-   */
-  readonly last_backup_verified: boolean | null;
-}
-
-export interface AuditView {
-  readonly id: number;
-  readonly at: string;
-  readonly actor: AuditActor;
-  readonly action: string;
-  readonly tenant_id: string | null;
-  readonly details: Readonly<Record<string, unknown>>;
-}
+/** The answers' shapes are the wire's (src/protocol/messages.ts); `rempart admin --json` prints them too. */
+export type TenantView = TenantAnswer;
+export type TenantDetails = TenantDetailsAnswer;
+export type AgentView = AgentAnswer;
+export type AuditView = AuditAnswer;
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -193,7 +131,7 @@ export async function createTenant(
   actor: AdminActor,
   input: TenantRequest,
 ): Promise<TenantView> {
-  const request = checked(parseTenantRequest, input);
+  const request = checked(TenantRequest.parse, input);
   const now = ctx.now();
   const tenant = await ctx.catalog.createTenant(
     {
@@ -227,7 +165,7 @@ export async function setTenantQuota(
   tenantName: string,
   input: QuotaRequest,
 ): Promise<TenantView> {
-  const request = checked(parseQuotaRequest, input);
+  const request = checked(QuotaRequest.parse, input);
   const tenant = await tenantByName(ctx.catalog, tenantName);
   const now = ctx.now();
   const updated = await ctx.catalog.updateTenant(tenant.id, { quotaBytes: request.quota_bytes });
@@ -343,7 +281,7 @@ export async function createEnrollmentToken(
   tenantName: string,
   input: EnrollTokenRequest,
 ): Promise<EnrollTokenResponse> {
-  const request = checked(parseEnrollTokenRequest, input);
+  const request = checked(EnrollTokenRequest.parse, input);
   const tenant = await tenantByName(ctx.catalog, tenantName);
   const now = ctx.now();
   const { token, hash } = newToken("enroll");

@@ -37,7 +37,8 @@ export class ApiError extends Error {
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof ValidationError) return new ApiError("BadRequest", error.message);
+  if (error instanceof ValidationError)
+    return new ApiError("BadRequest", error.message, { field: error.field });
   if (isRempartError(error)) {
     const details = { ...error.details };
     switch (error.code) {

@@ -18,7 +18,7 @@ import type { Budget, TenantBudgets } from "./budget.js";
 import type { ServerContext } from "./context.js";
 import { type BodyLimits, DEFAULT_MIN_RATE, limitBodies, type MinRate } from "./http.js";
 import { checkRule, type RateRule } from "./rate-limit.js";
-import type { Call, Route } from "./router.js";
+import type { AnyRoute, Call } from "./router.js";
 
 export interface Limits {
   /** Upload bodies (and agents' JSON bodies) held in memory at once, across every tenant. */
@@ -124,7 +124,7 @@ export const NO_UPLOAD_MEMORY = {
 };
 
 /** The routes, each handler run under the body limits (and upload memory) of its caller. */
-export function guardRoutes(routes: readonly Route[], guards: Guards): Route[] {
+export function guardRoutes(routes: readonly AnyRoute[], guards: Guards): AnyRoute[] {
   const { limits } = guards;
   const untenanted = (maxJsonBytes: number): BodyLimits => ({
     minRate: limits.minBodyRate,
@@ -133,11 +133,11 @@ export function guardRoutes(routes: readonly Route[], guards: Guards): Route[] {
   });
   const publicBodies = untenanted(limits.publicJsonBytes);
   const operatorBodies = untenanted(MAX_JSON_BYTES);
-  const guard = (route: Route): Route => {
+  const guard = (route: AnyRoute): AnyRoute => {
     if (route.auth === "public")
       return {
         ...route,
-        handle: (call: Call<undefined>) => {
+        handle: (call: Call<undefined, unknown>) => {
           limitBodies(call.req, publicBodies);
           return route.handle(call);
         },
@@ -145,14 +145,14 @@ export function guardRoutes(routes: readonly Route[], guards: Guards): Route[] {
     if (route.auth === "operator")
       return {
         ...route,
-        handle: (call: Call<OperatorPrincipal>) => {
+        handle: (call: Call<OperatorPrincipal, unknown>) => {
           limitBodies(call.req, operatorBodies);
           return route.handle(call);
         },
       };
     return {
       ...route,
-      handle: (call: Call<AgentPrincipal>) => {
+      handle: (call: Call<AgentPrincipal, unknown>) => {
         const memory = guards.uploadMemory.of(call.who.tenant.id);
         limitBodies(call.req, {
           minRate: limits.minBodyRate,

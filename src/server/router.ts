@@ -1,9 +1,11 @@
 /**
- * The route table's types and the dispatcher. A route is data (method, path template, auth,
- * documented bodies and answers) plus a handler, so the OpenAPI document is built from the very
- * table that serves requests and cannot drift from it.
+ * The route table's types and the dispatcher. A route is data (method, path template, auth, the
+ * protocol's schemas of its parameters, body and answers) plus a handler, so the OpenAPI document
+ * is built from the very table that serves requests and cannot drift from it; a JSON body is
+ * checked against the same schema the document shows.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TSchema } from "typebox";
 import type { AgentScope, OperatorRole } from "../catalog/catalog.js";
 import type { ApiErrorCode } from "../protocol/api.js";
 import { ApiError, isInternal, toApiError } from "./api-error.js";
@@ -16,11 +18,11 @@ import {
   requireScope,
 } from "./auth.js";
 import type { ServerContext } from "./context.js";
-import { parseTarget, sendError } from "./http.js";
+import { parseTarget, readJson, sendError } from "./http.js";
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT";
 
-export interface Call<Who> {
+export interface Call<Who, Body> {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   /** Path parameters exactly as sent (never decoded): handlers validate them. */
@@ -28,15 +30,31 @@ export interface Call<Who> {
   readonly query: URLSearchParams;
   readonly who: Who;
   readonly ctx: ServerContext;
+  /**
+   * The JSON body, read and checked against the route's message (400 naming the field at fault
+   * otherwise). A handler calls it when it is ready to pay for reading, not before.
+   */
+  readonly body: () => Promise<Body>;
 }
 
 export interface SchemaDoc {
-  /** A name in the OpenAPI components, or an inline JSON Schema. */
-  readonly schema: string | Readonly<Record<string, unknown>>;
+  /** A protocol schema: a message's (shown as a $ref to its component) or one built of them. */
+  readonly schema: TSchema;
 }
 
-export interface BodyDoc extends Partial<SchemaDoc> {
-  readonly contentType: "application/json" | "application/octet-stream";
+/** A JSON body, checked by its protocol message. */
+export interface JsonBodyDoc<Body> {
+  readonly contentType: "application/json";
+  readonly message: {
+    readonly name: string;
+    readonly schema: TSchema;
+    parse(value: unknown): Body;
+  };
+}
+
+/** Bytes, read and checked by the handler itself (objects, key slots). */
+export interface OctetBodyDoc {
+  readonly contentType: "application/octet-stream";
 }
 
 export interface ResponseDoc extends Partial<SchemaDoc> {
@@ -45,39 +63,43 @@ export interface ResponseDoc extends Partial<SchemaDoc> {
   readonly headers?: readonly string[];
 }
 
-export interface ParamDoc extends SchemaDoc {
-  readonly description: string;
-}
-
-interface RouteDoc {
+interface RouteDoc<Body> {
   readonly method: Method;
   /** OpenAPI path template: `/v1/repo/objects/{kind}/{name}`. */
   readonly path: string;
   readonly summary: string;
-  readonly params?: Readonly<Record<string, ParamDoc>>;
-  readonly queryParams?: Readonly<Record<string, ParamDoc>>;
-  readonly requestHeaders?: Readonly<Record<string, ParamDoc>>;
-  readonly body?: BodyDoc;
+  /** Each parameter's protocol schema; its `description` is what the document says of it. */
+  readonly params?: Readonly<Record<string, TSchema>>;
+  readonly queryParams?: Readonly<Record<string, TSchema>>;
+  readonly requestHeaders?: Readonly<Record<string, TSchema>>;
+  readonly body?: JsonBodyDoc<Body> | OctetBodyDoc;
   readonly responses: Readonly<Record<number, ResponseDoc>>;
   /** Refusals particular to this route; auth and common ones are added by `errorsOf`. */
   readonly errors: readonly ApiErrorCode[];
 }
 
-export type Route =
-  | (RouteDoc & { readonly auth: "public"; handle(call: Call<undefined>): Promise<void> })
-  | (RouteDoc & {
+/** `Body`: the type of the route's JSON body (`never` for a route without one). */
+export type Route<Body = never> =
+  | (RouteDoc<Body> & {
+      readonly auth: "public";
+      handle(call: Call<undefined, Body>): Promise<void>;
+    })
+  | (RouteDoc<Body> & {
       readonly auth: "agent";
       readonly scope: AgentScope;
-      handle(call: Call<AgentPrincipal>): Promise<void>;
+      handle(call: Call<AgentPrincipal, Body>): Promise<void>;
     })
-  | (RouteDoc & {
+  | (RouteDoc<Body> & {
       readonly auth: "operator";
       readonly role?: OperatorRole;
-      handle(call: Call<OperatorPrincipal>): Promise<void>;
+      handle(call: Call<OperatorPrincipal, Body>): Promise<void>;
     });
 
+/** Any route of the table, whatever its body. */
+export type AnyRoute = Route<unknown>;
+
 /** Every code a route may answer with, its own and those every route of its kind shares. */
-export function errorsOf(route: Route): ApiErrorCode[] {
+export function errorsOf(route: AnyRoute): ApiErrorCode[] {
   const auth: ApiErrorCode[] =
     route.auth === "agent"
       ? ["Unauthorized", "CredentialExpired", "CredentialRevoked", "Forbidden"]
@@ -88,13 +110,13 @@ export function errorsOf(route: Route): ApiErrorCode[] {
 }
 
 interface Compiled {
-  readonly route: Route;
+  readonly route: AnyRoute;
   /** A literal segment, or null for a parameter (named in `names`). */
   readonly literals: readonly (string | null)[];
   readonly names: readonly (string | undefined)[];
 }
 
-function compile(route: Route): Compiled {
+function compile(route: AnyRoute): Compiled {
   const segments = route.path.slice(1).split("/");
   return {
     route,
@@ -118,7 +140,18 @@ function match(compiled: Compiled, segments: readonly string[]): Record<string, 
 export type Dispatch = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** Handles one request to the end; never rejects, whatever the client sent. */
-export function createDispatcher(routes: readonly Route[], ctx: ServerContext): Dispatch {
+/** The route's JSON body, read and parsed by its message; a route without one has a bug. */
+async function bodyOf(
+  route: AnyRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<unknown> {
+  if (route.body?.contentType !== "application/json")
+    throw new ApiError("Internal", `${route.method} ${route.path} declares no JSON body`);
+  return route.body.message.parse(await readJson(req, res));
+}
+
+export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext): Dispatch {
   const table = routes.map(compile);
   return async (req, res) => {
     const started = Date.now();
@@ -144,7 +177,8 @@ export function createDispatcher(routes: readonly Route[], ctx: ServerContext): 
         );
       }
       const { route, params } = chosen;
-      const base = { req, res, params, query: target.query, ctx };
+      const body = () => bodyOf(route, req, res);
+      const base = { req, res, params, query: target.query, ctx, body };
       const authorization = req.headers.authorization;
       switch (route.auth) {
         case "public":

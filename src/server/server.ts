@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { isIPv6 } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { REMPART_VERSION } from "../version.js";
 import { Budget, type BudgetUse, TenantBudgets } from "./budget.js";
 import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
@@ -18,7 +19,6 @@ import { CommitRateLimit } from "./rate-limit.js";
 import { createDispatcher } from "./router.js";
 import { ROUTES } from "./routes/index.js";
 import { loadOrCreateTls } from "./tls.js";
-import { SERVER_VERSION } from "./version.js";
 
 export interface ServerOptions {
   readonly dataDir: string;
@@ -135,7 +135,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       stores: data.stores,
       now,
       log,
-      version: SERVER_VERSION,
+      version: REMPART_VERSION,
       uploadMemory: NO_UPLOAD_MEMORY,
       passwordHashing: new Budget(PASSWORD_HASHING_SLOTS),
       commitRate: new CommitRateLimit(limits.commitRate),

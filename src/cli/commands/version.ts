@@ -1,4 +1,4 @@
-import { SERVER_VERSION } from "../../server/version.js";
+import { REMPART_VERSION } from "../../version.js";
 import type { Command } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -8,8 +8,8 @@ export const versionCommand: Command = {
   usage: "rempart version [--json]",
   options: {},
   async run(context) {
-    if (context.output.json) context.output.object({ version: SERVER_VERSION });
-    else context.output.line(SERVER_VERSION);
+    if (context.output.json) context.output.object({ version: REMPART_VERSION });
+    else context.output.line(REMPART_VERSION);
     return EXIT.ok;
   },
 };

@@ -12,7 +12,7 @@
  */
 import type { Quarantine } from "../../catalog/catalog.js";
 import { RempartError } from "../../errors.js";
-import { parseQuarantineRequest, type QuarantineRequest } from "../../protocol/api.js";
+import { QuarantineRequest } from "../../protocol/api.js";
 import { type AdminActor, type AdminContext, checked, tenantByName } from "../admin.js";
 
 export interface QuarantineView {
@@ -58,7 +58,7 @@ export async function quarantineAgent(
   tenantName: string,
   input: QuarantineRequest,
 ): Promise<QuarantineView> {
-  const request = checked(parseQuarantineRequest, input);
+  const request = checked(QuarantineRequest.parse, input);
   const tenant = await tenantByName(ctx.catalog, tenantName);
   const since = request.since === undefined ? EVERYTHING : new Date(request.since);
   if (Number.isNaN(since.getTime()))

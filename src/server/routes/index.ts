@@ -1,7 +1,8 @@
 /** Every route the server answers; the OpenAPI document is built from this same list. */
+import Type from "typebox";
 import { sendJson } from "../http.js";
 import { openApiDocument } from "../openapi.js";
-import type { Route } from "../router.js";
+import type { AnyRoute, Route } from "../router.js";
 import { getObject, headObject, listObjects, putObject } from "./objects.js";
 import {
   agentRevoke,
@@ -25,14 +26,16 @@ const openApi: Route = {
   path: "/v1/openapi.json",
   auth: "public",
   summary: "This API, as an OpenAPI 3.1 document",
-  responses: { 200: { description: "the document", schema: { type: "object" } } },
+  responses: {
+    200: { description: "the document", schema: Type.Object({}, { description: "OpenAPI 3.1" }) },
+  },
   errors: [],
   async handle({ res, ctx }) {
     sendJson(res, 200, openApiDocument(ROUTES, ctx.version));
   },
 };
 
-export const ROUTES: readonly Route[] = [
+export const ROUTES: readonly AnyRoute[] = [
   health,
   openApi,
   enroll,

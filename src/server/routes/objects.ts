@@ -12,9 +12,15 @@ import type { StoredObject } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
 import {
   isObjectKind,
+  KindParam,
+  ListingCursor,
+  ListingLimit,
   MAX_LISTING_PAGE,
-  type ObjectListing,
+  NameParam,
+  ObjectListing,
   type ObjectListingEntry,
+  PutResponse,
+  RangeHeader,
 } from "../../protocol/api.js";
 import {
   isValidRef,
@@ -30,20 +36,10 @@ import { keySlotProblem, MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
 import { type ShapeProblem, shapeProblem, sizeProblem, TailKeeper } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
 import { parseRange } from "../range.js";
-import type { ParamDoc, Route } from "../router.js";
+import type { Route } from "../router.js";
 
 /** Reads from the store in slices this big, so a 64 MiB object is never whole in memory. */
 const READ_SLICE = 1024 * 1024;
-
-const KIND_PARAM: ParamDoc = {
-  description: "config, keys, data, index or snapshots",
-  schema: { type: "string", enum: ["config", "keys", "data", "index", "snapshots"] },
-};
-const NAME_PARAM: ParamDoc = {
-  description:
-    '"config" for the config object; otherwise the SHA-256 of the bytes, 64 lowercase hex digits',
-  schema: { type: "string", pattern: "^(config|[0-9a-f]{64})$" },
-};
 
 function kindOf(raw: string | undefined): ObjectKind {
   if (raw === undefined || !isObjectKind(raw))
@@ -110,19 +106,10 @@ export const listObjects: Route = {
   scope: "backup",
   summary:
     "List a page of the tenant's objects of one kind, by name, with size, receipt time and uploader (objects a quarantine hides are left out)",
-  params: { kind: KIND_PARAM },
-  queryParams: {
-    limit: {
-      description: `at most this many (1 to ${MAX_LISTING_PAGE}, the default)`,
-      schema: { type: "integer", minimum: 1, maximum: MAX_LISTING_PAGE },
-    },
-    cursor: {
-      description: "where the page starts: the `next` of the previous page",
-      schema: { type: "string", pattern: "^(config|[0-9a-f]{64})$" },
-    },
-  },
+  params: { kind: KindParam },
+  queryParams: { limit: ListingLimit, cursor: ListingCursor },
   responses: {
-    200: { description: "a page of the objects of that kind", schema: "ObjectListing" },
+    200: { description: "a page of the objects of that kind", schema: ObjectListing.schema },
   },
   errors: ["NotFound"],
   async handle({ res, params, query, who, ctx }) {
@@ -151,7 +138,7 @@ export const headObject: Route = {
   auth: "agent",
   scope: "backup",
   summary: "Whether the tenant has an object, and its size",
-  params: { kind: KIND_PARAM, name: NAME_PARAM },
+  params: { kind: KindParam, name: NameParam },
   responses: {
     200: { description: "stored; Content-Length is its size", headers: ["Content-Length"] },
   },
@@ -187,13 +174,8 @@ export const getObject: Route = {
   auth: "agent",
   scope: "backup",
   summary: "Read an object, whole or one byte range",
-  params: { kind: KIND_PARAM, name: NAME_PARAM },
-  requestHeaders: {
-    Range: {
-      description: 'one range: "bytes=first-last", "bytes=first-" or "bytes=-count"',
-      schema: { type: "string" },
-    },
-  },
+  params: { kind: KindParam, name: NameParam },
+  requestHeaders: { Range: RangeHeader },
   responses: {
     200: { description: "the whole object", contentType: "application/octet-stream" },
     206: {
@@ -245,14 +227,14 @@ export const putObject: Route = {
   auth: "agent",
   scope: "backup",
   summary: "Store an object write-once (snapshots go through the commit route instead)",
-  params: { kind: KIND_PARAM, name: NAME_PARAM },
+  params: { kind: KindParam, name: NameParam },
   body: { contentType: "application/octet-stream" },
   responses: {
     200: {
       description: "identical bytes were already stored: nothing changed",
-      schema: "PutResponse",
+      schema: PutResponse.schema,
     },
-    201: { description: "stored", schema: "PutResponse" },
+    201: { description: "stored", schema: PutResponse.schema },
   },
   errors: [
     "NotFound",

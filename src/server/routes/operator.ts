@@ -1,10 +1,20 @@
 /** Operator routes (session token): thin doors onto admin.ts, which `rempart admin` shares. */
+import Type from "typebox";
 import { MAX_PAGE } from "../../catalog/catalog.js";
 import {
-  parseEnrollTokenRequest,
-  parseQuarantineRequest,
-  parseQuotaRequest,
-  parseTenantRequest,
+  Agent,
+  AgentParam,
+  AuditEntry,
+  EnrollTokenRequest,
+  EnrollTokenResponse,
+  KeySlotResponse,
+  Quarantine,
+  QuarantineRequest,
+  QuotaRequest,
+  Tenant,
+  TenantDetails,
+  TenantParam,
+  TenantRequest,
 } from "../../protocol/api.js";
 import {
   type AdminActor,
@@ -20,15 +30,20 @@ import {
 } from "../admin.js";
 import { ApiError } from "../api-error.js";
 import type { OperatorPrincipal } from "../auth.js";
-import { objectBodyLength, readJson, readObjectBody, sendJson } from "../http.js";
+import { objectBodyLength, readObjectBody, sendJson } from "../http.js";
 import { MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
 import { addKeySlot } from "../operator-keys.js";
 import { listQuarantines, quarantineAgent, releaseQuarantine } from "../quarantine/quarantine.js";
-import type { ParamDoc, Route } from "../router.js";
+import type { Route } from "../router.js";
 
-const TENANT_PARAM: ParamDoc = {
-  description: "the tenant's name",
-  schema: { type: "string", pattern: "^[a-z0-9][a-z0-9-]{0,62}$" },
+const AuditQuery = {
+  tenant: Type.String({ description: "only this tenant's entries" }),
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: MAX_PAGE,
+    description: `at most this many (default 100, at most ${MAX_PAGE})`,
+  }),
+  before: Type.Integer({ minimum: 1, description: "entries with a smaller id (the next page)" }),
 };
 
 function actorOf(who: OperatorPrincipal): AdminActor {
@@ -60,7 +75,7 @@ export const tenantsList: Route = {
   responses: {
     200: {
       description: "the tenants, by name",
-      schema: { type: "array", items: { $ref: "#/components/schemas/Tenant" } },
+      schema: Type.Array(Tenant.schema),
     },
   },
   errors: [],
@@ -69,18 +84,17 @@ export const tenantsList: Route = {
   },
 };
 
-export const tenantsCreate: Route = {
+export const tenantsCreate: Route<TenantRequest> = {
   method: "POST",
   path: "/v1/tenants",
   auth: "operator",
   role: "admin",
   summary: "Create a tenant (admin role)",
-  body: { contentType: "application/json", schema: "TenantRequest" },
-  responses: { 201: { description: "created", schema: "Tenant" } },
+  body: { contentType: "application/json", message: TenantRequest },
+  responses: { 201: { description: "created", schema: Tenant.schema } },
   errors: ["Conflict", "UnsupportedMediaType", "PayloadTooLarge"],
-  async handle({ req, res, who, ctx }) {
-    const request = parseTenantRequest(await readJson(req, res));
-    sendJson(res, 201, await createTenant(ctx, actorOf(who), request));
+  async handle({ res, who, ctx, body }) {
+    sendJson(res, 201, await createTenant(ctx, actorOf(who), await body()));
   },
 };
 
@@ -89,25 +103,27 @@ export const tenantShow: Route = {
   path: "/v1/tenants/{name}",
   auth: "operator",
   summary: "A tenant with its usage, snapshot counts and agents",
-  params: { name: TENANT_PARAM },
-  responses: { 200: { description: "the tenant", schema: "TenantDetails" } },
+  params: { name: TenantParam },
+  responses: { 200: { description: "the tenant", schema: TenantDetails.schema } },
   errors: ["NotFound"],
   async handle({ res, params, ctx }) {
     sendJson(res, 200, await showTenant(ctx, param(params, "name")));
   },
 };
 
-export const enrollTokenCreate: Route = {
+export const enrollTokenCreate: Route<EnrollTokenRequest> = {
   method: "POST",
   path: "/v1/tenants/{name}/enroll-tokens",
   auth: "operator",
   summary: "Issue a one-time enrollment token for a tenant",
-  params: { name: TENANT_PARAM },
-  body: { contentType: "application/json", schema: "EnrollTokenRequest" },
-  responses: { 201: { description: "the token, shown this once", schema: "EnrollTokenResponse" } },
+  params: { name: TenantParam },
+  body: { contentType: "application/json", message: EnrollTokenRequest },
+  responses: {
+    201: { description: "the token, shown this once", schema: EnrollTokenResponse.schema },
+  },
   errors: ["NotFound", "UnsupportedMediaType", "PayloadTooLarge"],
-  async handle({ req, res, params, who, ctx }) {
-    const request = parseEnrollTokenRequest(await readJson(req, res));
+  async handle({ res, params, who, ctx, body }) {
+    const request = await body();
     sendJson(
       res,
       201,
@@ -121,11 +137,11 @@ export const agentsList: Route = {
   path: "/v1/tenants/{name}/agents",
   auth: "operator",
   summary: "A tenant's agents, revoked ones included",
-  params: { name: TENANT_PARAM },
+  params: { name: TenantParam },
   responses: {
     200: {
       description: "the agents",
-      schema: { type: "array", items: { $ref: "#/components/schemas/Agent" } },
+      schema: Type.Array(Agent.schema),
     },
   },
   errors: ["NotFound"],
@@ -139,8 +155,8 @@ export const agentRevoke: Route = {
   path: "/v1/agents/{id}/revoke",
   auth: "operator",
   summary: "Revoke an agent's credential, effective at its next request",
-  params: { id: { description: "the agent's id", schema: { type: "string" } } },
-  responses: { 200: { description: "the agent, revoked", schema: "Agent" } },
+  params: { id: AgentParam },
+  responses: { 200: { description: "the agent, revoked", schema: Agent.schema } },
   errors: ["NotFound"],
   async handle({ res, params, who, ctx }) {
     sendJson(res, 200, await revokeAgent(ctx, actorOf(who), param(params, "id")));
@@ -152,21 +168,11 @@ export const auditList: Route = {
   path: "/v1/audit",
   auth: "operator",
   summary: "The audit log, newest first",
-  queryParams: {
-    tenant: { description: "only this tenant's entries", schema: { type: "string" } },
-    limit: {
-      description: `at most this many (default 100, at most ${MAX_PAGE})`,
-      schema: { type: "integer" },
-    },
-    before: {
-      description: "entries with a smaller id (the next page)",
-      schema: { type: "integer" },
-    },
-  },
+  queryParams: AuditQuery,
   responses: {
     200: {
       description: "entries",
-      schema: { type: "array", items: { $ref: "#/components/schemas/AuditEntry" } },
+      schema: Type.Array(AuditEntry.schema),
     },
   },
   errors: ["NotFound"],
@@ -180,18 +186,18 @@ export const auditList: Route = {
   },
 };
 
-export const tenantQuotaSet: Route = {
+export const tenantQuotaSet: Route<QuotaRequest> = {
   method: "POST",
   path: "/v1/tenants/{name}/quota",
   auth: "operator",
   role: "admin",
   summary: "Set a tenant's quota (admin role); null: unlimited",
-  params: { name: TENANT_PARAM },
-  body: { contentType: "application/json", schema: "QuotaRequest" },
-  responses: { 200: { description: "the tenant", schema: "Tenant" } },
+  params: { name: TenantParam },
+  body: { contentType: "application/json", message: QuotaRequest },
+  responses: { 200: { description: "the tenant", schema: Tenant.schema } },
   errors: ["NotFound", "UnsupportedMediaType", "PayloadTooLarge"],
-  async handle({ req, res, params, who, ctx }) {
-    const request = parseQuotaRequest(await readJson(req, res));
+  async handle({ res, params, who, ctx, body }) {
+    const request = await body();
     sendJson(res, 200, await setTenantQuota(ctx, actorOf(who), param(params, "name"), request));
   },
 };
@@ -203,11 +209,11 @@ export const keySlotAdd: Route = {
   role: "admin",
   summary:
     "Add a key slot to a tenant's repository (admin role); the body is the slot's JSON, stored byte for byte",
-  params: { name: TENANT_PARAM },
+  params: { name: TenantParam },
   body: { contentType: "application/octet-stream" },
   responses: {
-    200: { description: "these bytes were already stored", schema: "KeySlotResponse" },
-    201: { description: "stored", schema: "KeySlotResponse" },
+    200: { description: "these bytes were already stored", schema: KeySlotResponse.schema },
+    201: { description: "stored", schema: KeySlotResponse.schema },
   },
   errors: ["NotFound", "Conflict", "UnsupportedMediaType", "PayloadTooLarge"],
   async handle({ req, res, params, who, ctx }) {
@@ -222,19 +228,19 @@ export const keySlotAdd: Route = {
   },
 };
 
-export const quarantineCreate: Route = {
+export const quarantineCreate: Route<QuarantineRequest> = {
   method: "POST",
   path: "/v1/tenants/{name}/quarantines",
   auth: "operator",
   role: "admin",
   summary:
     "Quarantine an agent (admin role): hide what it uploaded since a time from every agent's listings and reads; nothing is deleted",
-  params: { name: TENANT_PARAM },
-  body: { contentType: "application/json", schema: "QuarantineRequest" },
-  responses: { 201: { description: "the quarantine", schema: "Quarantine" } },
+  params: { name: TenantParam },
+  body: { contentType: "application/json", message: QuarantineRequest },
+  responses: { 201: { description: "the quarantine", schema: Quarantine.schema } },
   errors: ["NotFound", "Conflict", "UnsupportedMediaType", "PayloadTooLarge"],
-  async handle({ req, res, params, who, ctx }) {
-    const request = parseQuarantineRequest(await readJson(req, res));
+  async handle({ res, params, who, ctx, body }) {
+    const request = await body();
     sendJson(res, 201, await quarantineAgent(ctx, actorOf(who), param(params, "name"), request));
   },
 };
@@ -246,10 +252,10 @@ export const quarantineRelease: Route = {
   role: "admin",
   summary: "Release an agent's quarantine (admin role): its objects are shown again",
   params: {
-    name: TENANT_PARAM,
-    agent: { description: "the quarantined agent's id", schema: { type: "string" } },
+    name: TenantParam,
+    agent: Type.String({ ...AgentParam, description: "the quarantined agent's id" }),
   },
-  responses: { 200: { description: "the released quarantine", schema: "Quarantine" } },
+  responses: { 200: { description: "the released quarantine", schema: Quarantine.schema } },
   errors: ["NotFound"],
   async handle({ res, params, who, ctx }) {
     sendJson(
@@ -265,11 +271,11 @@ export const quarantinesList: Route = {
   path: "/v1/tenants/{name}/quarantines",
   auth: "operator",
   summary: "A tenant's quarantines, released ones included, oldest first",
-  params: { name: TENANT_PARAM },
+  params: { name: TenantParam },
   responses: {
     200: {
       description: "the quarantines",
-      schema: { type: "array", items: { $ref: "#/components/schemas/Quarantine" } },
+      schema: Type.Array(Quarantine.schema),
     },
   },
   errors: ["NotFound"],

@@ -1,15 +1,15 @@
 /** Routes without a credential: health, enrollment (the token is the credential) and login. */
-import { checkHostname, checkVersion } from "../../catalog/validation.js";
 import { isRempartError } from "../../errors.js";
 import {
-  type EnrollResponse,
-  type LoginResponse,
-  parseEnrollRequest,
-  parseLoginRequest,
+  EnrollRequest,
+  EnrollResponse,
+  Health,
+  LoginRequest,
+  LoginResponse,
 } from "../../protocol/api.js";
 import { agentView } from "../admin.js";
 import { ApiError } from "../api-error.js";
-import { readJson, sendJson } from "../http.js";
+import { sendJson } from "../http.js";
 import { verifyPassword } from "../passwords.js";
 import type { Route } from "../router.js";
 import { agentCredential, isWellFormedToken, newSecret, newToken, sha256Hex } from "../tokens.js";
@@ -30,10 +30,11 @@ export const health: Route = {
   path: "/v1/health",
   auth: "public",
   summary: "Liveness and version",
-  responses: { 200: { description: "the server is up", schema: "Health" } },
+  responses: { 200: { description: "the server is up", schema: Health.schema } },
   errors: [],
   async handle({ res, ctx }) {
-    sendJson(res, 200, { status: "ok", version: ctx.version });
+    const answer: Health = { status: "ok", version: ctx.version };
+    sendJson(res, 200, answer);
   },
 };
 
@@ -57,13 +58,13 @@ function enrollRefusal(error: unknown): unknown {
   return error;
 }
 
-export const enroll: Route = {
+export const enroll: Route<EnrollRequest> = {
   method: "POST",
   path: "/v1/enroll",
   auth: "public",
   summary: "Exchange a one-time enrollment token for an agent credential",
-  body: { contentType: "application/json", schema: "EnrollRequest" },
-  responses: { 201: { description: "the agent is enrolled", schema: "EnrollResponse" } },
+  body: { contentType: "application/json", message: EnrollRequest },
+  responses: { 201: { description: "the agent is enrolled", schema: EnrollResponse.schema } },
   errors: [
     "Unauthorized",
     "TokenUsed",
@@ -72,11 +73,9 @@ export const enroll: Route = {
     "UnsupportedMediaType",
     "PayloadTooLarge",
   ],
-  async handle({ req, res, ctx }) {
-    const request = parseEnrollRequest(await readJson(req, res));
+  async handle({ res, ctx, body }) {
     // Checked before the token is spent: a typo in the hostname must not cost the token.
-    const hostname = checkHostname(request.hostname);
-    const version = checkVersion(request.version);
+    const { hostname, version, ...request } = await body();
     if (!isWellFormedToken(request.token, "enroll"))
       throw new ApiError("Unauthorized", "this is not an enrollment token (rmpe_…)");
     const now = ctx.now();
@@ -120,16 +119,16 @@ export const enroll: Route = {
   },
 };
 
-export const login: Route = {
+export const login: Route<LoginRequest> = {
   method: "POST",
   path: "/v1/login",
   auth: "public",
   summary: "Open an operator session with a username and password",
-  body: { contentType: "application/json", schema: "LoginRequest" },
-  responses: { 200: { description: "a session token", schema: "LoginResponse" } },
+  body: { contentType: "application/json", message: LoginRequest },
+  responses: { 200: { description: "a session token", schema: LoginResponse.schema } },
   errors: ["Unauthorized", "UnsupportedMediaType", "PayloadTooLarge"],
-  async handle({ req, res, ctx }) {
-    const request = parseLoginRequest(await readJson(req, res));
+  async handle({ res, ctx, body }) {
+    const request = await body();
     const operator = await ctx.catalog.getOperatorByUsername(request.username);
     const matches = await ctx.passwordHashing.with(1, () =>
       verifyPassword(request.password, operator?.passwordHash ?? DECOY_HASH),

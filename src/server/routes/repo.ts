@@ -2,17 +2,12 @@
 import { setImmediate as yieldToOthers } from "node:timers/promises";
 import type { SnapshotRecord } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
-import {
-  type CommitRequest,
-  type CommitResponse,
-  parseCheckinRequest,
-  parseCommitRequest,
-} from "../../protocol/api.js";
+import { ApiErrorBody, CheckinRequest, CommitRequest, CommitResponse } from "../../protocol/api.js";
 import { CheckedCommitter } from "../../storage/snapshot-commit.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
-import { readJson, sendEmpty, sendJson, sendTooManyRequests } from "../http.js";
+import { sendEmpty, sendJson, sendTooManyRequests } from "../http.js";
 import { sizeProblem } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
 import type { Route } from "../router.js";
@@ -183,20 +178,20 @@ async function commit(
   return { status: 201, answer: committed(record, "created") };
 }
 
-export const commitSnapshot: Route = {
+export const commitSnapshot: Route<CommitRequest> = {
   method: "POST",
   path: "/v1/repo/snapshots",
   auth: "agent",
   scope: "backup",
   summary: "Commit a snapshot once every pack it needs is stored",
-  body: { contentType: "application/json", schema: "CommitRequest" },
+  body: { contentType: "application/json", message: CommitRequest },
   responses: {
-    200: { description: "this snapshot was already committed", schema: "CommitResponse" },
-    201: { description: "committed", schema: "CommitResponse" },
+    200: { description: "this snapshot was already committed", schema: CommitResponse.schema },
+    201: { description: "committed", schema: CommitResponse.schema },
     429: {
       description:
         "this agent commits too often (code RateLimited): nothing was read or committed; try again after Retry-After seconds",
-      schema: "ApiError",
+      schema: ApiErrorBody.schema,
       headers: ["Retry-After"],
     },
   },
@@ -209,7 +204,7 @@ export const commitSnapshot: Route = {
     "UnsupportedMediaType",
     "PayloadTooLarge",
   ],
-  async handle({ req, res, who, ctx }) {
+  async handle({ req, res, who, ctx, body }) {
     // Before the body is read: a refused commit costs the server nothing but this answer.
     const decision = ctx.commitRate.check(who.agent.id, ctx.now().getTime());
     if (!decision.allowed) {
@@ -238,24 +233,26 @@ export const commitSnapshot: Route = {
       );
       return;
     }
-    const request = parseCommitRequest(await readJson(req, res));
-    const { status, answer } = await commit(ctx, who, request);
+    const request = await body();
+    // A pack listed twice is needed once.
+    const packs = [...new Set(request.packs)];
+    const { status, answer } = await commit(ctx, who, { ...request, packs });
     sendJson(res, status, answer);
   },
 };
 
-export const checkin: Route = {
+export const checkin: Route<CheckinRequest> = {
   method: "POST",
   path: "/v1/agent/checkin",
   auth: "agent",
   scope: "backup",
   summary:
     "Report the agent's version and last backup result (a success is verified against the snapshots this agent committed)",
-  body: { contentType: "application/json", schema: "CheckinRequest" },
+  body: { contentType: "application/json", message: CheckinRequest },
   responses: { 204: { description: "recorded" } },
   errors: ["UnsupportedMediaType", "PayloadTooLarge"],
-  async handle({ req, res, who, ctx }) {
-    const request = parseCheckinRequest(await readJson(req, res));
+  async handle({ res, who, ctx, body }) {
+    const request = await body();
     const last = request.last_backup;
     await ctx.catalog.recordAgentCheckIn(
       who.agent.id,

@@ -15,7 +15,7 @@ import { RempartError } from "../../errors.js";
 import {
   API_PREFIX,
   type CommitRequest,
-  type CommitResponse,
+  CommitResponse,
   type ObjectListing,
 } from "../../protocol/api.js";
 import {
@@ -205,8 +205,8 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     };
     const path = `${API_PREFIX}/repo/snapshots`;
     try {
-      const answer = await this.client.json<CommitResponse>("POST", path, request, true);
-      return answer.outcome === "exists" ? "exists" : "created";
+      const answer = await this.client.json<unknown>("POST", path, request, true);
+      return CommitResponse.answer(answer, this.client.origin).outcome;
     } catch (error) {
       if (error instanceof RempartError && error.details.server_code === "MissingPacks") {
         const missing = Array.isArray(error.details.missing) ? error.details.missing : [];

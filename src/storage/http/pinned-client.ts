@@ -17,7 +17,7 @@ import { connect } from "node:tls";
 import { type ErrorCode, isRempartError, RempartError } from "../../errors.js";
 import {
   AGENT_TOKEN_PREFIX,
-  type ApiErrorBody,
+  ApiErrorBody,
   type ApiErrorCode,
   MAX_OBJECT_BYTES,
 } from "../../protocol/api.js";
@@ -427,9 +427,8 @@ function transientErrno(error: unknown): string | undefined {
 
 function errorBody(response: ApiResponse): ApiErrorBody["error"] | undefined {
   try {
-    const parsed = JSON.parse(response.body.toString("utf8")) as Partial<ApiErrorBody>;
-    const error = parsed.error;
-    if (typeof error?.code === "string" && error.code in CODE_FOR) return error;
+    const parsed: unknown = JSON.parse(response.body.toString("utf8"));
+    if (ApiErrorBody.is(parsed)) return parsed.error;
   } catch {
     // Not a Rempart error body (a proxy's page, say): the status alone decides.
   }

@@ -1,0 +1,52 @@
+/** The wire's fixed numbers and names: prefixes, limits and the status of every error code. */
+import { MAX_LIST_PAGE } from "../storage/object-store.js";
+
+export const API_PREFIX = "/v1";
+
+/** Credentials travel as bearer tokens with a type prefix, so a leaked one is recognisable. */
+export const AGENT_TOKEN_PREFIX = "rmpa_";
+export const SESSION_TOKEN_PREFIX = "rmps_";
+export const ENROLL_TOKEN_PREFIX = "rmpe_";
+
+/** Largest object body accepted (packs are 16 MiB; a large chunk adds at most 1 MiB). */
+export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
+/** Largest JSON body accepted. */
+export const MAX_JSON_BYTES = 1024 * 1024;
+/** Largest number of packs a snapshot commit may list. */
+export const MAX_COMMIT_PACKS = 1_000_000;
+/** Largest page of a listing, and the page a listing without `limit` gets (as S3 pages). */
+export const MAX_LISTING_PAGE = MAX_LIST_PAGE;
+/** What an agent may say about itself: host name, version, and a failed backup's error. */
+export const MAX_HOSTNAME_LENGTH = 255;
+export const MAX_VERSION_LENGTH = 64;
+export const MAX_CHECKIN_ERROR_LENGTH = 2000;
+/** Retention is counted in days, up to a century. */
+export const MAX_DAYS = 36_500;
+
+/** Machine-readable error codes; the HTTP status is fixed per code. */
+export const ERROR_STATUS = {
+  BadRequest: 400,
+  Unauthorized: 401,
+  CredentialExpired: 401,
+  CredentialRevoked: 401,
+  Forbidden: 403,
+  AppendOnly: 403,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  Conflict: 409,
+  TokenUsed: 409,
+  TokenExpired: 410,
+  /** a body that came too slowly; the connection is then closed */
+  RequestTimeout: 408,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  RangeNotSatisfiable: 416,
+  HashMismatch: 422,
+  MissingPacks: 422,
+  /** too many requests (commits) from one agent; `Retry-After` says when to try again */
+  RateLimited: 429,
+  QuotaExceeded: 507,
+  StorageFull: 507,
+  Internal: 500,
+} as const;
+export type ApiErrorCode = keyof typeof ERROR_STATUS;

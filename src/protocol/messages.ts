@@ -1,0 +1,389 @@
+/**
+ * Every body on the wire, each written once: `X` is the message (schema, checks, OpenAPI name)
+ * and `type X` the TypeScript type it yields. Requests are closed (an unknown field is refused,
+ * since it is a client's mistake); answers are open, so that an older agent reads a newer
+ * server's answer with a field it does not know.
+ */
+import Type, { type Static, type TSchema } from "typebox";
+import { OBJECT_KINDS } from "../storage/object-store.js";
+import {
+  AGENT_TOKEN_PREFIX,
+  ERROR_STATUS,
+  MAX_CHECKIN_ERROR_LENGTH,
+  MAX_COMMIT_PACKS,
+  MAX_HOSTNAME_LENGTH,
+  MAX_JSON_BYTES,
+  MAX_VERSION_LENGTH,
+} from "./constants.js";
+import { type Message, message } from "./message.js";
+import {
+  AgentId,
+  AgentScopes,
+  BackupOutcome,
+  Bytes,
+  Count,
+  Days,
+  Label,
+  Nullable,
+  ObjectName,
+  Outcome,
+  Quota,
+  Seconds,
+  Sha256,
+  TenantName,
+  UtcTime,
+} from "./patterns.js";
+
+type Fields = Parameters<typeof Type.Object>[0];
+const request = <F extends Fields>(fields: F) =>
+  Type.Object(fields, { additionalProperties: false });
+const answer = <F extends Fields>(fields: F) => Type.Object(fields);
+
+const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+const Id = Type.String();
+const NullableTime = Nullable(UtcTime);
+
+export const ApiErrorBody = message(
+  "ApiError",
+  answer({
+    error: answer({
+      code: Type.Enum(Object.keys(ERROR_STATUS) as (keyof typeof ERROR_STATUS)[]),
+      message: Type.String(),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }),
+  }),
+);
+export type ApiErrorBody = Static<typeof ApiErrorBody.schema>;
+
+export const Health = message(
+  "Health",
+  answer({ status: Type.Literal("ok"), version: Type.String() }),
+);
+export type Health = Static<typeof Health.schema>;
+
+export const EnrollRequest = message(
+  "EnrollRequest",
+  request({
+    token: Text(256),
+    hostname: Label(MAX_HOSTNAME_LENGTH, "a host name"),
+    version: Label(MAX_VERSION_LENGTH, "a version"),
+  }),
+);
+export type EnrollRequest = Static<typeof EnrollRequest.schema>;
+
+export const EnrollResponse = message(
+  "EnrollResponse",
+  answer({
+    agent_id: Id,
+    credential: Type.String({
+      pattern: `^${AGENT_TOKEN_PREFIX}`,
+      description: `the bearer token of every later request: ${AGENT_TOKEN_PREFIX}<agent id>_<secret>`,
+    }),
+    tenant: answer({ id: Id, name: TenantName }),
+    scopes: AgentScopes,
+    expires_at: UtcTime,
+  }),
+);
+export type EnrollResponse = Static<typeof EnrollResponse.schema>;
+
+export const LoginRequest = message(
+  "LoginRequest",
+  request({ username: Text(128), password: Text(1024) }),
+);
+export type LoginRequest = Static<typeof LoginRequest.schema>;
+
+export const LoginResponse = message(
+  "LoginResponse",
+  answer({ token: Type.String(), expires_at: UtcTime }),
+);
+export type LoginResponse = Static<typeof LoginResponse.schema>;
+
+/** One object of a listing. */
+export const ObjectListingEntry = answer({
+  name: ObjectName,
+  size: Bytes,
+  received_at: Type.String({
+    ...UtcTime,
+    description: "when the server received it: the server's clock, never the agent's",
+  }),
+  agent: Type.Union([Id, Type.Null()], {
+    description: "the id of the agent that uploaded it; null for an operator's object (a key slot)",
+  }),
+});
+export type ObjectListingEntry = Static<typeof ObjectListingEntry>;
+
+/**
+ * `GET /v1/repo/objects/:kind?limit=N&cursor=C`: a page of at most N objects (default and most
+ * MAX_LISTING_PAGE) in name order, after the cursor; `next`, the cursor of the next page, when
+ * more follow. Cursors are opaque: a client only sends back the `next` it was given.
+ */
+export const ObjectListing = message(
+  "ObjectListing",
+  answer({
+    objects: Type.Immutable(Type.Array(ObjectListingEntry)),
+    next: Type.Optional(
+      Type.String({
+        ...ObjectName,
+        description: "present when more objects follow: pass it as ?cursor for the next page",
+      }),
+    ),
+  }),
+);
+export type ObjectListing = Static<typeof ObjectListing.schema>;
+
+export const PutResponse = message("PutResponse", answer({ outcome: Outcome }));
+export type PutResponse = Static<typeof PutResponse.schema>;
+
+export const CommitRequest = message(
+  "CommitRequest",
+  request({
+    name: Type.String({ ...Sha256, description: "the SHA-256 of the sealed snapshot bytes" }),
+    snapshot: Type.String({
+      minLength: 1,
+      maxLength: MAX_JSON_BYTES,
+      pattern: "^[A-Za-z0-9+/]+={0,2}$",
+      contentEncoding: "base64",
+      description: "the sealed snapshot, in base64",
+    }),
+    packs: Type.Immutable(
+      Type.Array(Sha256, {
+        maxItems: MAX_COMMIT_PACKS,
+        description:
+          "every pack the snapshot needs; the server refuses the commit unless all exist",
+      }),
+    ),
+    claimed_time: Type.String({
+      ...UtcTime,
+      description: "the agent's own clock, kept beside the server's; never used for retention",
+    }),
+    logical_bytes: Type.Optional(
+      Type.Integer({
+        ...Bytes,
+        description:
+          "the size of the files in the snapshot, as the agent counted: shown, never trusted",
+      }),
+    ),
+  }),
+);
+export type CommitRequest = Static<typeof CommitRequest.schema>;
+
+export const CommitResponse = message(
+  "CommitResponse",
+  answer({
+    snapshot_id: Sha256,
+    committed_at: Type.String({ ...UtcTime, description: "the server's receipt time" }),
+    outcome: Outcome,
+  }),
+);
+export type CommitResponse = Static<typeof CommitResponse.schema>;
+
+export const CheckinRequest = message(
+  "CheckinRequest",
+  request({
+    version: Label(MAX_VERSION_LENGTH, "a version"),
+    last_backup: Type.Optional(
+      request({
+        at: UtcTime,
+        outcome: BackupOutcome,
+        snapshot_id: Type.Optional(Sha256),
+        error: Type.Optional(Text(MAX_CHECKIN_ERROR_LENGTH)),
+      }),
+    ),
+  }),
+);
+export type CheckinRequest = Static<typeof CheckinRequest.schema>;
+
+export const TenantRequest = message(
+  "TenantRequest",
+  request({
+    name: TenantName,
+    retention_days: Days(1),
+    immutable_days: Type.Optional(Days(0, 3650)),
+    quota_bytes: Type.Optional(Quota),
+  }),
+);
+export type TenantRequest = Static<typeof TenantRequest.schema>;
+
+export const EnrollTokenRequest = message(
+  "EnrollTokenRequest",
+  request({
+    expires_in_seconds: Seconds(60, 30 * 24 * 3600),
+    scopes: Type.Optional(AgentScopes),
+  }),
+);
+export type EnrollTokenRequest = Static<typeof EnrollTokenRequest.schema>;
+
+export const EnrollTokenResponse = message(
+  "EnrollTokenResponse",
+  answer({ token: Type.String(), expires_at: UtcTime }),
+);
+export type EnrollTokenResponse = Static<typeof EnrollTokenResponse.schema>;
+
+/** An operator quarantines an agent: hides what it uploaded at or after `since` (default: all). */
+export const QuarantineRequest = message(
+  "QuarantineRequest",
+  request({
+    agent_id: AgentId,
+    since: Type.Optional(
+      Type.String({ ...UtcTime, description: "hide what the agent uploaded from then on" }),
+    ),
+  }),
+);
+export type QuarantineRequest = Static<typeof QuarantineRequest.schema>;
+
+/** An operator sets a tenant's quota; null: unlimited. */
+export const QuotaRequest = message("QuotaRequest", request({ quota_bytes: Quota }));
+export type QuotaRequest = Static<typeof QuotaRequest.schema>;
+
+/** What an operator's key slot upload stored. */
+export const KeySlotResponse = message(
+  "KeySlotResponse",
+  answer({
+    name: Type.String({ ...Sha256, description: "the SHA-256 of the stored bytes: its keys name" }),
+    outcome: Outcome,
+  }),
+);
+export type KeySlotResponse = Static<typeof KeySlotResponse.schema>;
+
+export const Tenant = message(
+  "Tenant",
+  answer({
+    id: Id,
+    name: TenantName,
+    status: Type.Enum(["active", "offboarding", "deleted"]),
+    created_at: UtcTime,
+    retention_days: Count,
+    immutable_days: Count,
+    quota_bytes: Nullable(Count),
+  }),
+);
+export type Tenant = Static<typeof Tenant.schema>;
+
+export const Agent = message(
+  "Agent",
+  answer({
+    id: Id,
+    tenant_id: Id,
+    hostname: Type.String(),
+    scopes: AgentScopes,
+    created_at: UtcTime,
+    expires_at: UtcTime,
+    revoked_at: NullableTime,
+    last_seen_at: NullableTime,
+    version: Nullable(Type.String()),
+    last_backup_at: NullableTime,
+    last_backup_status: Nullable(BackupOutcome),
+    last_error: Nullable(Type.String()),
+    last_backup_snapshot_id: Nullable(Type.String()),
+    last_backup_verified: Type.Union([Type.Boolean(), Type.Null()], {
+      description:
+        "whether the reported snapshot is one this agent committed; false: claimed, unverified",
+    }),
+  }),
+);
+export type Agent = Static<typeof Agent.schema>;
+
+export const Deletion = message(
+  "Deletion",
+  answer({
+    id: Count,
+    requested_by: Type.String(),
+    requested_at: UtcTime,
+    due_at: UtcTime,
+    reason: Type.Enum(["delay", "immutability"]),
+    cancellable_until: NullableTime,
+    cancelled_by: Nullable(Type.String()),
+    cancelled_at: NullableTime,
+    started_at: NullableTime,
+    completed_at: NullableTime,
+  }),
+);
+export type Deletion = Static<typeof Deletion.schema>;
+
+const KindUsage = answer({ count: Count, bytes: Bytes });
+
+export const TenantDetails = message(
+  "TenantDetails",
+  Type.Intersect([
+    Tenant.schema,
+    answer({
+      usage: answer({
+        stored_bytes: Bytes,
+        object_count: Count,
+        by_kind: answer(Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, KindUsage]))),
+      }),
+      snapshots: answer({
+        active: Count,
+        held: Count,
+        deleted: Count,
+        known_good: Count,
+        last_committed_at: NullableTime,
+      }),
+      reclaimable: answer({ packs: Count, bytes: Bytes }),
+      logical: answer({ bytes: Bytes, dedup_ratio: Nullable(Type.Number()) }),
+      agents: Type.Immutable(Type.Array(Agent.schema)),
+      deletion: Nullable(Deletion.schema),
+    }),
+  ]),
+);
+export type TenantDetails = Static<typeof TenantDetails.schema>;
+
+export const Quarantine = message(
+  "Quarantine",
+  answer({
+    id: Count,
+    tenant_id: Id,
+    agent_id: Id,
+    hostname: Nullable(Type.String()),
+    since: UtcTime,
+    created_at: UtcTime,
+    released_at: NullableTime,
+    hidden_objects: Count,
+    hidden_bytes: Bytes,
+    affected_snapshots: Type.Integer({
+      ...Count,
+      description: "snapshots of other agents that list a pack this quarantine hides",
+    }),
+  }),
+);
+export type Quarantine = Static<typeof Quarantine.schema>;
+
+export const AuditEntry = message(
+  "AuditEntry",
+  answer({
+    id: Count,
+    at: UtcTime,
+    actor: answer({ kind: Type.Enum(["operator", "agent", "system"]), id: Nullable(Id) }),
+    action: Type.String(),
+    tenant_id: Nullable(Id),
+    details: Type.Record(Type.String(), Type.Unknown()),
+  }),
+);
+export type AuditEntry = Static<typeof AuditEntry.schema>;
+
+/** Every message, by its OpenAPI component name: a schema met inside another becomes a $ref. */
+export const COMPONENTS: readonly Message<TSchema>[] = [
+  ApiErrorBody,
+  Health,
+  EnrollRequest,
+  EnrollResponse,
+  LoginRequest,
+  LoginResponse,
+  ObjectListing,
+  PutResponse,
+  CommitRequest,
+  CommitResponse,
+  CheckinRequest,
+  TenantRequest,
+  Tenant,
+  TenantDetails,
+  Agent,
+  Deletion,
+  QuotaRequest,
+  KeySlotResponse,
+  QuarantineRequest,
+  Quarantine,
+  AuditEntry,
+  EnrollTokenRequest,
+  EnrollTokenResponse,
+];
