@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { type ChunkerParams, findBoundary } from "../chunker/fastcdc.js";
-import { BlobIdHasher, toHex } from "../crypto/blob-id.js";
+import { blobId, toHex } from "../crypto/blob-id.js";
 import { fsPath } from "../snapshot/filename.js";
 
 export interface ChunkSink {
@@ -26,16 +26,14 @@ const HEAD_BYTES = 512;
 
 export class FileChunker {
   private readonly buffer: Uint8Array;
-  private readonly hasher: BlobIdHasher;
 
   constructor(
-    idKey: Uint8Array,
+    private readonly idKey: Uint8Array,
     private readonly gear: Uint32Array,
     private readonly params: ChunkerParams,
   ) {
     // Two largest chunks (2 MiB by default), the lookahead FastCDC needs; it was 8 MiB at least.
     this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 2 * 1024 * 1024));
-    this.hasher = new BlobIdHasher(idKey);
   }
 
   /** `path` is decoded (filename.ts). Throws the fs error if the file cannot be opened or read. */
@@ -67,7 +65,7 @@ export class FileChunker {
         const length = findBoundary(buffer, start, end, eof, gear, params);
         if (length === 0) break;
         const chunk = buffer.subarray(start, start + length);
-        const id = this.hasher.id(chunk);
+        const id = blobId(this.idKey, chunk);
         const hexId = toHex(id);
         content.push(hexId);
         sink.chunk(id, hexId, chunk);
