@@ -30,6 +30,16 @@ describe("aead", () => {
     assert.notDeepEqual(seal(key, plaintext), seal(key, plaintext));
   });
 
+  it("never repeats a nonce, across the refills of its pool of random bytes", () => {
+    const nonces = new Set<string>();
+    const count = 3000; // nonces come from a pool of 1024: this crosses two refills
+    for (let i = 0; i < count; i++) {
+      const sealed = seal(key, Buffer.from("m"));
+      nonces.add(Buffer.from(sealed.subarray(0, NONCE_BYTES)).toString("hex"));
+    }
+    assert.equal(nonces.size, count);
+  });
+
   it("refuses every single altered byte of nonce, ciphertext and tag", () => {
     const sealed = seal(key, randomBytes(40), aad);
     for (let at = 0; at < sealed.length; at++) {

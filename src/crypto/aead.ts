@@ -15,6 +15,23 @@ const ALGORITHM = "aes-256-gcm";
 // Measured: feeding 64 KiB slices encrypts faster than 1 MiB ones, presumably because each slice
 // and its ciphertext are still in cache when the ciphertext is copied into `out`.
 const SLICE_BYTES = 64 * 1024;
+/**
+ * Nonces are taken from a buffer of random bytes refilled now and then: one randomFillSync per
+ * blob cost ~2 µs of call overhead, on the order of sealing a small blob. Each nonce is still
+ * 96 fresh bits from the CSPRNG, used once (the pool moves past it), per thread.
+ */
+const NONCE_POOL_BYTES = NONCE_BYTES * 1024;
+const noncePool = new Uint8Array(NONCE_POOL_BYTES);
+let noncePoolUsed = NONCE_POOL_BYTES;
+
+function writeNonce(nonce: Uint8Array): void {
+  if (noncePoolUsed === NONCE_POOL_BYTES) {
+    randomFillSync(noncePool);
+    noncePoolUsed = 0;
+  }
+  nonce.set(noncePool.subarray(noncePoolUsed, noncePoolUsed + NONCE_BYTES));
+  noncePoolUsed += NONCE_BYTES;
+}
 
 /**
  * Seals `plaintext` into `out` at `outOffset` and returns the bytes written
@@ -39,7 +56,7 @@ export function sealInto(
     throw new RempartError("InvalidArgument", "sealInto output must not overlap the plaintext");
   }
   const nonce = out.subarray(outOffset, outOffset + NONCE_BYTES);
-  randomFillSync(nonce);
+  writeNonce(nonce);
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
   if (aad !== undefined) cipher.setAAD(aad);
   let position = outOffset + NONCE_BYTES;
