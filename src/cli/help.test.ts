@@ -1,10 +1,12 @@
 /** The command line itself, through the real bin/rempart.js: help, version, usage errors. */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   assertCleanFailure,
+  CLI,
   expectExit,
   jsonOutput,
   PROJECT_ROOT,
@@ -63,6 +65,20 @@ describe("rempart --version", () => {
       expectExit(await runCli(["version", "--json"]), 0, "version --json"),
     );
     assert.deepEqual(json, { version: VERSION });
+  });
+
+  it("starts with 64 open files allowed: loading its own modules takes few descriptors", () => {
+    // A dependency of hundreds of small ES modules once made Node open them all at once.
+    const result = spawnSync(
+      "sh",
+      ["-c", 'ulimit -n 64 && exec "$@"', "sh", process.execPath, CLI, "--version"],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.equal(result.stderr, "");
+    assert.equal(result.stdout, `${VERSION}\n`);
+    assert.equal(result.status, 0);
   });
 });
 

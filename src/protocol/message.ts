@@ -4,8 +4,7 @@
  * reading an answer. The validator is compiled on first use, so a command that never sends a
  * message never pays for compiling it.
  */
-import type { Static, TSchema } from "typebox";
-import { Compile, type Validator } from "typebox/compile";
+import { Compile, type Static, type TSchema, type Validator } from "#typebox";
 import { RempartError } from "../errors.js";
 
 /** A request that breaks its schema; the server answers it as 400 BadRequest with the message. */

@@ -4,7 +4,7 @@
  * since it is a client's mistake); answers are open, so that an older agent reads a newer
  * server's answer with a field it does not know.
  */
-import Type, { type Static, type TSchema } from "typebox";
+import Type, { type Static, type TSchema } from "#typebox";
 import { OBJECT_KINDS } from "../storage/object-store.js";
 import {
   AGENT_TOKEN_PREFIX,

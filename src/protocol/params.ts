@@ -2,7 +2,7 @@
  * The path and query parameters of the routes, each a schema whose description the OpenAPI
  * document shows. Parameters arrive as text: the query's numbers are integers once parsed.
  */
-import Type from "typebox";
+import Type from "#typebox";
 import { OBJECT_KINDS, type ObjectKind } from "../storage/object-store.js";
 import { MAX_LISTING_PAGE } from "./constants.js";
 import { AgentId, ObjectName, TENANT_NAME_PATTERN } from "./patterns.js";

@@ -2,7 +2,7 @@
  * The shapes many messages share, each written once: names, ids, times, durations. Their
  * `description` is what a refusal tells the client ("is malformed: a tenant name is …").
  */
-import Type, { type TSchema } from "typebox";
+import Type, { type TSchema } from "#typebox";
 import { MAX_DAYS } from "./constants.js";
 
 export const TENANT_NAME_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { Compile } from "typebox/compile";
+import { Compile } from "#typebox";
 import { ApiErrorBody } from "../protocol/api.js";
 import { ROUTES } from "./routes/index.js";
 import { type Answer, assertError, json, type Sent, startTestServer } from "./test-support.js";

@@ -3,7 +3,7 @@
  * and every error code a route can answer) and the protocol's messages, whose schemas are JSON
  * Schema already: each becomes a component, and a message met inside another is a $ref to it.
  */
-import type { TSchema } from "typebox";
+import type { TSchema } from "#typebox";
 import {
   API_PREFIX,
   ApiErrorBody,

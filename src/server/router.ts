@@ -5,7 +5,7 @@
  * checked against the same schema the document shows.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TSchema } from "typebox";
+import type { TSchema } from "#typebox";
 import type { AgentScope, OperatorRole } from "../catalog/catalog.js";
 import type { ApiErrorCode } from "../protocol/api.js";
 import { ApiError, isInternal, toApiError } from "./api-error.js";

@@ -1,5 +1,5 @@
 /** Every route the server answers; the OpenAPI document is built from this same list. */
-import Type from "typebox";
+import Type from "#typebox";
 import { sendJson } from "../http.js";
 import { openApiDocument } from "../openapi.js";
 import type { AnyRoute, Route } from "../router.js";

@@ -1,5 +1,5 @@
 /** Operator routes (session token): thin doors onto admin.ts, which `rempart admin` shares. */
-import Type from "typebox";
+import Type from "#typebox";
 import { MAX_PAGE } from "../../catalog/catalog.js";
 import {
   Agent,
