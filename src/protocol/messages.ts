@@ -109,7 +109,7 @@ export const ObjectListingEntry = answer({
     ...UtcTime,
     description: "when the server received it: the server's clock, never the agent's",
   }),
-  agent: Type.Union([Id, Type.Null()], {
+  agent: Type.Union([AgentId, Type.Null()], {
     description: "the id of the agent that uploaded it; null for an operator's object (a key slot)",
   }),
 });

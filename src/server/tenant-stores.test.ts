@@ -20,7 +20,7 @@ function indexObject(text: string) {
 }
 
 describe("the filesystem's tenant stores", () => {
-  it("destroys one tenant's store whole, once, and opens a fresh one if asked again", async (t) => {
+  it("destroys one tenant's store whole, once, and no other tenant's", async (t) => {
     const stores = new TenantStores(tempDir(t, "stores"));
     const object = indexObject("acme's index");
     await (await stores.get("acme")).put(object.ref, object.bytes);
@@ -30,7 +30,7 @@ describe("the filesystem's tenant stores", () => {
     assert.equal(existsSync(stores.pathOf("acme")), false);
     assert.equal(existsSync(`${stores.pathOf("acme")}.deleting`), false);
     assert.equal(await stores.destroy("acme"), false);
-    // Not the store that was opened before, whose directories are gone: a fresh, empty one.
+    // Asked for again, the tenant's store is empty and takes objects.
     const fresh = await stores.get("acme");
     assert.equal(await fresh.stat(object.ref), undefined);
     assert.equal(await fresh.put(object.ref, object.bytes), "created");
