@@ -89,10 +89,7 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
         bodyFile: file,
         idempotent: true,
       } as const;
-      const response = await this.client.send(sent);
-      if (response.status === 201) return "created";
-      if (response.status === 200) return "exists";
-      throw this.client.failure(response, sent);
+      return await this.upload(sent);
     } finally {
       await rm(file.path, { force: true });
     }
@@ -100,13 +97,17 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
 
   async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {
     checkRef(ref);
-    const sent = {
+    return this.upload({
       method: "PUT",
       path: objectPath(ref),
       headers: { "content-type": "application/octet-stream" },
       body: body instanceof Uint8Array ? [body] : body,
       idempotent: true,
-    } as const;
+    });
+  }
+
+  /** One object upload: 201 stored, 200 identical bytes already there, anything else fails. */
+  private async upload(sent: Parameters<PinnedClient["send"]>[0]): Promise<PutOutcome> {
     const response = await this.client.send(sent);
     if (response.status === 201) return "created";
     if (response.status === 200) return "exists";
