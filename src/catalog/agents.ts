@@ -1,8 +1,13 @@
 /** Agents (the machines of a tenant), their credentials and the enrollment tokens that make them. */
 
-/** Every agent may back up; `restore` is the one optional extra. Nothing grants deletion. */
-export const AGENT_SCOPES = ["backup", "restore"] as const;
-export type AgentScope = (typeof AGENT_SCOPES)[number];
+import type { AgentScope, BackupOutcome } from "../protocol/constants.js";
+
+export {
+  AGENT_SCOPES,
+  type AgentScope,
+  BACKUP_OUTCOMES,
+  type BackupOutcome,
+} from "../protocol/constants.js";
 
 export interface EnrollmentToken {
   readonly tokenHash: string;
@@ -23,9 +28,6 @@ export interface NewEnrollmentToken {
   readonly expiresAt: Date;
   readonly scopes: readonly AgentScope[];
 }
-
-export const BACKUP_OUTCOMES = ["success", "partial", "failure"] as const;
-export type BackupOutcome = (typeof BACKUP_OUTCOMES)[number];
 
 /**
  * A machine of a tenant. The secret's hash stays inside the catalog (`authenticateAgent` compares

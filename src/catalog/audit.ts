@@ -1,7 +1,8 @@
 /** The audit log: append-only, read newest first. */
 
-export const ACTOR_KINDS = ["operator", "agent", "system"] as const;
-export type ActorKind = (typeof ACTOR_KINDS)[number];
+import type { ActorKind } from "../protocol/constants.js";
+
+export { ACTOR_KINDS, type ActorKind } from "../protocol/constants.js";
 
 /** `id` is required for operators and agents; the system may name a job (`"gc"`) or give `null`. */
 export interface AuditActor {

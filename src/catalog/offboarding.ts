@@ -1,9 +1,8 @@
 /** Offboarding: the scheduled, two-person-cancellable deletion of all of a tenant's data. */
+import type { DeletionReason } from "../protocol/constants.js";
 import type { AuditNote } from "./audit.js";
 
-export const DELETION_REASONS = ["delay", "immutability"] as const;
-/** What fixed `dueAt`: the requested delay, or a snapshot's immutability window ending later. */
-export type DeletionReason = (typeof DELETION_REASONS)[number];
+export { DELETION_REASONS, type DeletionReason } from "../protocol/constants.js";
 
 /**
  * The deletion of all of a tenant's data (offboarding, contract end). Scheduled by one admin,

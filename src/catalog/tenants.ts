@@ -1,7 +1,8 @@
 /** Tenants: the client companies, their settings and their status. */
 
-export const TENANT_STATUSES = ["active", "offboarding", "deleted"] as const;
-export type TenantStatus = (typeof TENANT_STATUSES)[number];
+import type { TenantStatus } from "../protocol/constants.js";
+
+export { TENANT_STATUSES, type TenantStatus } from "../protocol/constants.js";
 
 /** The client company. `name` is a slug (`^[a-z0-9][a-z0-9-]{0,62}$`) used on command lines. */
 export interface Tenant {

@@ -23,6 +23,23 @@ export const MAX_CHECKIN_ERROR_LENGTH = 2000;
 /** Retention is counted in days, up to a century. */
 export const MAX_DAYS = 36_500;
 
+/**
+ * The names both ends agree on, each list written once: the catalog stores them and the
+ * messages carry them.
+ */
+/** Every agent may back up; `restore` is the one optional extra. Nothing grants deletion. */
+export const AGENT_SCOPES = ["backup", "restore"] as const;
+export type AgentScope = (typeof AGENT_SCOPES)[number];
+export const BACKUP_OUTCOMES = ["success", "partial", "failure"] as const;
+export type BackupOutcome = (typeof BACKUP_OUTCOMES)[number];
+export const TENANT_STATUSES = ["active", "offboarding", "deleted"] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+/** What fixed a deletion's due time: the requested delay, or an immutability window ending later. */
+export const DELETION_REASONS = ["delay", "immutability"] as const;
+export type DeletionReason = (typeof DELETION_REASONS)[number];
+export const ACTOR_KINDS = ["operator", "agent", "system"] as const;
+export type ActorKind = (typeof ACTOR_KINDS)[number];
+
 /** Machine-readable error codes; the HTTP status is fixed per code. */
 export const ERROR_STATUS = {
   BadRequest: 400,

@@ -7,13 +7,16 @@
 import Type, { type Static, type TSchema } from "#typebox";
 import { OBJECT_KINDS } from "../storage/object-store.js";
 import {
+  ACTOR_KINDS,
   AGENT_TOKEN_PREFIX,
+  DELETION_REASONS,
   ERROR_STATUS,
   MAX_CHECKIN_ERROR_LENGTH,
   MAX_COMMIT_PACKS,
   MAX_HOSTNAME_LENGTH,
   MAX_JSON_BYTES,
   MAX_VERSION_LENGTH,
+  TENANT_STATUSES,
 } from "./constants.js";
 import { type Message, message } from "./message.js";
 import {
@@ -106,7 +109,7 @@ export const ObjectListingEntry = answer({
     ...UtcTime,
     description: "when the server received it: the server's clock, never the agent's",
   }),
-  agent: Type.Union([Id, Type.Null()], {
+  agent: Type.Union([AgentId, Type.Null()], {
     description: "the id of the agent that uploaded it; null for an operator's object (a key slot)",
   }),
 });
@@ -250,7 +253,7 @@ export const Tenant = message(
   answer({
     id: Id,
     name: TenantName,
-    status: Type.Enum(["active", "offboarding", "deleted"]),
+    status: Type.Enum(TENANT_STATUSES),
     created_at: UtcTime,
     retention_days: Count,
     immutable_days: Count,
@@ -290,7 +293,7 @@ export const Deletion = message(
     requested_by: Type.String(),
     requested_at: UtcTime,
     due_at: UtcTime,
-    reason: Type.Enum(["delay", "immutability"]),
+    reason: Type.Enum(DELETION_REASONS),
     cancellable_until: NullableTime,
     cancelled_by: Nullable(Type.String()),
     cancelled_at: NullableTime,
@@ -353,7 +356,7 @@ export const AuditEntry = message(
   answer({
     id: Count,
     at: UtcTime,
-    actor: answer({ kind: Type.Enum(["operator", "agent", "system"]), id: Nullable(Id) }),
+    actor: answer({ kind: Type.Enum(ACTOR_KINDS), id: Nullable(Id) }),
     action: Type.String(),
     tenant_id: Nullable(Id),
     details: Type.Record(Type.String(), Type.Unknown()),

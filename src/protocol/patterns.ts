@@ -3,7 +3,7 @@
  * `description` is what a refusal tells the client ("is malformed: a tenant name is …").
  */
 import Type, { type TSchema } from "#typebox";
-import { MAX_DAYS } from "./constants.js";
+import { AGENT_SCOPES, BACKUP_OUTCOMES, MAX_DAYS } from "./constants.js";
 
 export const TENANT_NAME_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
 export const SHA256_PATTERN = "^[0-9a-f]{64}$";
@@ -63,5 +63,5 @@ export const Days = (minimum: number, maximum = MAX_DAYS) => Type.Integer({ mini
 export const Seconds = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum });
 
 export const Outcome = Type.Enum(["created", "exists"]);
-export const AgentScopes = Type.Immutable(Type.Array(Type.Enum(["backup", "restore"])));
-export const BackupOutcome = Type.Enum(["success", "partial", "failure"]);
+export const AgentScopes = Type.Immutable(Type.Array(Type.Enum(AGENT_SCOPES)));
+export const BackupOutcome = Type.Enum(BACKUP_OUTCOMES);

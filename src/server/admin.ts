@@ -32,18 +32,18 @@ import {
   TenantRequest,
   ValidationError,
 } from "../protocol/api.js";
+import type { TenantStoreSet } from "../storage/tenant-store-set.js";
 import { collectTenant, type GcReport } from "./gc/gc.js";
 import { currentDeletion } from "./offboarding/view.js";
 import { hashPassword } from "./passwords.js";
 import { DEFAULT_TENANT_QUOTA } from "./quota.js";
 import { type EffectivePolicy, effectivePolicy } from "./retention/effective.js";
 import { type PruneReport, pruneTenant } from "./retention/prune.js";
-import type { TenantStores } from "./tenant-stores.js";
 import { newToken } from "./tokens.js";
 
 export interface AdminContext {
   readonly catalog: Catalog;
-  readonly stores: TenantStores;
+  readonly stores: TenantStoreSet;
   readonly now: () => Date;
   /** Quota of tenants created without one; null: unlimited; default `DEFAULT_TENANT_QUOTA`. */
   readonly defaultQuotaBytes?: number | null | undefined;

@@ -1,13 +1,13 @@
 /** What every route handler may use: the catalog, the tenants' stores, the clock and the limits. */
 import type { Catalog } from "../catalog/catalog.js";
+import type { TenantStoreSet } from "../storage/tenant-store-set.js";
 import type { Allowance, Budget } from "./budget.js";
 import type { DiskReserve } from "./quota.js";
 import type { CommitRateLimit } from "./rate-limit.js";
-import type { TenantStores } from "./tenant-stores.js";
 
 export interface ServerContext {
   readonly catalog: Catalog;
-  readonly stores: TenantStores;
+  readonly stores: TenantStoreSet;
   /** The server's clock: receipt times, expiry. Tests drive it. */
   readonly now: () => Date;
   readonly log: (line: string) => void;

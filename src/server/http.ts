@@ -7,8 +7,8 @@
  * Each request may carry tighter `BodyLimits` (set by the server before its handler runs): a
  * smaller JSON maximum, the budget its JSON body is counted in, and the minimum rate at which a
  * body must keep arriving once it is read. A body held in memory while its client trickles or
- * stalls is how one client used to hold memory others need; below the rate it is answered 408
- * and its connection is closed, and whatever it held is released.
+ * stalls is how one client used to hold memory others need; below the rate it is refused
+ * (RequestTimeout, 408) and its connection is closed, and whatever it held is released.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MAX_JSON_BYTES, MAX_OBJECT_BYTES } from "../protocol/api.js";
@@ -107,31 +107,27 @@ function tooLarge(limit: number): ApiError {
 }
 
 /**
- * The answer to a body that came too slowly: 408, then the connection is closed (the rest of the
- * body is not worth waiting for). 408 is not an API error code, so it is written here directly.
+ * The refusal of a body that came too slowly: 408, and the connection is closed once the answer
+ * is out (the rest of the body is not worth waiting for), or after a second if the client reads
+ * nothing.
  */
-function refuseSlowBody(req: IncomingMessage, res: ServerResponse, rate: MinRate): void {
-  const socket = req.socket;
-  const cut = () => socket.destroy();
-  // The connection goes once the answer is out, or after a second if the client reads nothing.
+function slowBody(req: IncomingMessage, res: ServerResponse, rate: MinRate): ApiError {
+  const cut = () => req.socket.destroy();
   setTimeout(cut, 1000).unref();
-  sendStatus(
-    res,
-    408,
+  res.once("finish", cut);
+  return new ApiError(
     "RequestTimeout",
-    `the body came too slowly: at least ${rate.bytes} bytes must arrive every ${rate.windowMs} ms`,
+    `the body came too slowly: at least ${rate.bytes} bytes must arrive every ${rate.windowMs} ms; nothing was stored`,
     { min_bytes: rate.bytes, window_ms: rate.windowMs },
     { Connection: "close" },
   );
-  if (res.writableEnded) res.once("finish", cut);
-  else cut();
 }
 
 /**
  * Feeds the body to onChunk and resolves with its length once it is complete. Over `limit`, the
  * rest is discarded (the answer can still reach the client) and the promise rejects; a client that
  * disconnects or sends less than its Content-Length makes it reject too, and so does one that
- * sends less than the minimum rate in a window (after a 408 answer).
+ * sends less than the minimum rate in a window (answered 408).
  */
 function readBody(
   req: IncomingMessage,
@@ -157,14 +153,7 @@ function readBody(
         return;
       }
       stop();
-      refuseSlowBody(req, res, rate);
-      reject(
-        new ApiError("BadRequest", "the body came too slowly: nothing was stored", {
-          received,
-          min_bytes: rate.bytes,
-          window_ms: rate.windowMs,
-        }),
-      );
+      reject(slowBody(req, res, rate));
     }, rate.windowMs);
     const stop = () => {
       clearInterval(timer);
@@ -327,18 +316,6 @@ export function sendEmpty(
   res.end();
 }
 
-/** An error body, `{"error": {code, message, details?}}`, with any status. */
-function sendStatus(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  details: Readonly<Record<string, unknown>> | undefined,
-  headers: Record<string, string>,
-): void {
-  sendJson(res, status, { error: { code, message, ...(details ? { details } : {}) } }, headers);
-}
-
 /**
  * Headers for an answer sent before the body was read. A body still arriving is drained by Node
  * after the answer when it is bounded (so the client reads the answer rather than a reset); an
@@ -354,8 +331,8 @@ function unreadBodyHeaders(req: IncomingMessage, headers: Record<string, string>
 }
 
 /**
- * The error answer. After the headers are out, only closing the connection can signal failure;
- * after a whole answer (a 408 for a slow body), there is nothing left to say.
+ * The error answer, `{"error": {code, message, details?}}`. After the headers are out, only
+ * closing the connection can signal failure; after a whole answer, there is nothing left to say.
  */
 export function sendError(req: IncomingMessage, res: ServerResponse, error: ApiError): void {
   if (res.writableEnded) return;
@@ -363,34 +340,26 @@ export function sendError(req: IncomingMessage, res: ServerResponse, error: ApiE
     res.destroy();
     return;
   }
-  sendStatus(
+  const { code, message, details } = error;
+  sendJson(
     res,
     error.status,
-    error.code,
-    error.message,
-    error.details,
+    { error: { code, message, ...(details ? { details } : {}) } },
     unreadBodyHeaders(req, { ...error.headers }),
   );
 }
 
-/**
- * 429 with Retry-After (whole seconds, at least 1). Not an API error code of the wire contract
- * yet, so answered here rather than thrown.
- */
-export function sendTooManyRequests(
-  req: IncomingMessage,
-  res: ServerResponse,
+/** 429 RateLimited, with Retry-After in whole seconds (at least 1). */
+export function tooManyRequests(
   message: string,
   retryAfterMs: number,
   details: Readonly<Record<string, unknown>> = {},
-): void {
+): ApiError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  sendStatus(
-    res,
-    429,
+  return new ApiError(
     "RateLimited",
     message,
     { ...details, retry_after_seconds: seconds },
-    unreadBodyHeaders(req, { "Retry-After": String(seconds) }),
+    { "Retry-After": String(seconds) },
   );
 }

@@ -7,13 +7,13 @@
  * - a tenant created without a quota gets `DEFAULT_TENANT_QUOTA` (the server's
  *   `--default-quota`): 1 TiB holds years of deduplicated history of a typical small-business
  *   file server, and stops one machine's credential from taking a whole shared disk;
- * - the server refuses agent uploads (507 StorageFull) while the data directory's file system has
- *   less free space than a reserve (`--disk-reserve`, default 2 GiB): the catalog, commits in
+ * - the server refuses agent uploads (507 StorageFull) while the disk the tenants' stores share
+ *   (`TenantStoreSet.capacity`; a store set without one, such as S3, has no reserve) has less
+ *   free space than a reserve (`--disk-reserve`, default 2 GiB): the catalog, commits in
  *   flight, GC and the operator's own repairs still find room, and no tenant can fill the disk
  *   that every other tenant shares. The reserve is absolute, not a share of the disk, because
  *   what it must hold is: at most 256 MiB of uploads in memory, a catalog's WAL, a GC run.
  */
-import { statfs } from "node:fs/promises";
 import type { Tenant } from "../catalog/catalog.js";
 import { ApiError } from "./api-error.js";
 import type { ServerContext } from "./context.js";
@@ -33,13 +33,14 @@ export function reserveBytes(reserve: DiskReserve, totalBytes: number): number {
 
 /**
  * Refuses an upload of `bytes` that would leave less than the reserve free (uploads in flight
- * counted as already written). A statfs per upload: one system call, no disk access.
+ * counted as already written).
  */
 export async function checkDiskReserve(ctx: ServerContext, bytes: number): Promise<void> {
+  const capacity = await ctx.stores.capacity();
+  if (capacity === undefined) return;
   const reserve = ctx.diskReserve ?? DEFAULT_DISK_RESERVE;
-  const fs = await statfs(ctx.stores.root);
-  const free = fs.bavail * fs.bsize;
-  const needed = reserveBytes(reserve, fs.blocks * fs.bsize);
+  const free = capacity.freeBytes;
+  const needed = reserveBytes(reserve, capacity.totalBytes);
   let inFlight = 0;
   for (const amount of ctx.uploadingBytes.values()) inFlight += amount;
   if (free - inFlight - bytes < needed)

@@ -1,13 +1,14 @@
 /**
  * The route table's types and the dispatcher. A route is data (method, path template, auth, the
  * protocol's schemas of its parameters, body and answers) plus a handler, so the OpenAPI document
- * is built from the very table that serves requests and cannot drift from it; a JSON body is
- * checked against the same schema the document shows.
+ * is built from the very table that serves requests and cannot drift from it; a JSON body and
+ * the query parameters are checked against the same schemas the document shows.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TSchema } from "#typebox";
+import Type, { type Static, type TSchema } from "#typebox";
 import type { AgentScope, OperatorRole } from "../catalog/catalog.js";
-import type { ApiErrorCode } from "../protocol/api.js";
+import { type ApiErrorCode, type Message, ValidationError } from "../protocol/api.js";
+import { message } from "../protocol/message.js";
 import { ApiError, isInternal, toApiError } from "./api-error.js";
 import {
   type AgentPrincipal,
@@ -22,12 +23,17 @@ import { parseTarget, readJson, sendError } from "./http.js";
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT";
 
-export interface Call<Who, Body> {
+/** A route's query parameters: each optional, typed by its schema. */
+export type QuerySchemas = Readonly<Record<string, TSchema>>;
+export type QueryOf<Q extends QuerySchemas> = { readonly [K in keyof Q]?: Static<Q[K]> };
+
+export interface Call<Who, Body, Query = Readonly<Record<string, unknown>>> {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   /** Path parameters exactly as sent (never decoded): handlers validate them. */
   readonly params: Readonly<Record<string, string>>;
-  readonly query: URLSearchParams;
+  /** The query parameters the route declares, checked by their schemas (400 naming the one at fault). */
+  readonly query: Query;
   readonly who: Who;
   readonly ctx: ServerContext;
   /**
@@ -70,7 +76,7 @@ interface RouteDoc<Body> {
   readonly summary: string;
   /** Each parameter's protocol schema; its `description` is what the document says of it. */
   readonly params?: Readonly<Record<string, TSchema>>;
-  readonly queryParams?: Readonly<Record<string, TSchema>>;
+  readonly queryParams?: QuerySchemas;
   readonly requestHeaders?: Readonly<Record<string, TSchema>>;
   readonly body?: JsonBodyDoc<Body> | OctetBodyDoc;
   readonly responses: Readonly<Record<number, ResponseDoc>>;
@@ -78,25 +84,28 @@ interface RouteDoc<Body> {
   readonly errors: readonly ApiErrorCode[];
 }
 
-/** `Body`: the type of the route's JSON body (`never` for a route without one). */
-export type Route<Body = never> =
+/**
+ * `Body`: the type of the route's JSON body (`never` for a route without one); `Query`: its query
+ * parameters (`QueryOf<typeof its queryParams>`).
+ */
+export type Route<Body = never, Query = QueryOf<Record<never, TSchema>>> =
   | (RouteDoc<Body> & {
       readonly auth: "public";
-      handle(call: Call<undefined, Body>): Promise<void>;
+      handle(call: Call<undefined, Body, Query>): Promise<void>;
     })
   | (RouteDoc<Body> & {
       readonly auth: "agent";
       readonly scope: AgentScope;
-      handle(call: Call<AgentPrincipal, Body>): Promise<void>;
+      handle(call: Call<AgentPrincipal, Body, Query>): Promise<void>;
     })
   | (RouteDoc<Body> & {
       readonly auth: "operator";
       readonly role?: OperatorRole;
-      handle(call: Call<OperatorPrincipal, Body>): Promise<void>;
+      handle(call: Call<OperatorPrincipal, Body, Query>): Promise<void>;
     });
 
-/** Any route of the table, whatever its body. */
-export type AnyRoute = Route<unknown>;
+/** Any route of the table, whatever its body and query. */
+export type AnyRoute = Route<unknown, Readonly<Record<string, unknown>>>;
 
 /** Every code a route may answer with, its own and those every route of its kind shares. */
 export function errorsOf(route: AnyRoute): ApiErrorCode[] {
@@ -111,6 +120,8 @@ export function errorsOf(route: AnyRoute): ApiErrorCode[] {
 
 interface Compiled {
   readonly route: AnyRoute;
+  /** The route's query parameters as one message (none: the route reads no query). */
+  readonly query: Message<TSchema> | undefined;
   /** A literal segment, or null for a parameter (named in `names`). */
   readonly literals: readonly (string | null)[];
   readonly names: readonly (string | undefined)[];
@@ -118,8 +129,16 @@ interface Compiled {
 
 function compile(route: AnyRoute): Compiled {
   const segments = route.path.slice(1).split("/");
+  const query =
+    route.queryParams === undefined
+      ? undefined
+      : message(
+          `${route.method} ${route.path} query`,
+          Type.Partial(Type.Object(route.queryParams)),
+        );
   return {
     route,
+    query,
     literals: segments.map((s) => (s.startsWith("{") ? null : s)),
     names: segments.map((s) => (s.startsWith("{") ? s.slice(1, -1) : undefined)),
   };
@@ -139,7 +158,43 @@ function match(compiled: Compiled, segments: readonly string[]): Record<string, 
 
 export type Dispatch = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-/** Handles one request to the end; never rejects, whatever the client sent. */
+/**
+ * The query parameters the route declares, checked by its schemas. They arrive as text: an
+ * integer's is read only in plain decimal digits (no sign, exponent or hex), so what passes is
+ * what the document says. A parameter given twice is refused rather than one of them picked;
+ * parameters the route does not declare are ignored, as a newer client may send one.
+ */
+function queryOf(compiled: Compiled, query: URLSearchParams): Readonly<Record<string, unknown>> {
+  const schemas = compiled.route.queryParams;
+  if (compiled.query === undefined || schemas === undefined) return {};
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    const given = query.getAll(name);
+    const [raw] = given;
+    if (raw === undefined) continue;
+    if (given.length > 1)
+      throw new ApiError(
+        "BadRequest",
+        `the query parameter ${name} is given ${given.length} times`,
+        {
+          parameter: name,
+        },
+      );
+    values[name] =
+      (schema as { type?: unknown }).type === "integer" && /^\d{1,16}$/.test(raw)
+        ? Number(raw)
+        : raw;
+  }
+  try {
+    return compiled.query.parse(values) as Readonly<Record<string, unknown>>;
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new ApiError("BadRequest", `the query parameter ${error.message}`, {
+      parameter: error.field,
+    });
+  }
+}
+
 /** The route's JSON body, read and parsed by its message; a route without one has a bug. */
 async function bodyOf(
   route: AnyRoute,
@@ -151,6 +206,7 @@ async function bodyOf(
   return route.body.message.parse(await readJson(req, res));
 }
 
+/** Handles one request to the end; never rejects, whatever the client sent. */
 export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext): Dispatch {
   const table = routes.map(compile);
   return async (req, res) => {
@@ -163,7 +219,7 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
       const target = parseTarget(req.url);
       const found = table.flatMap((c) => {
         const params = match(c, target.segments);
-        return params ? [{ route: c.route, params }] : [];
+        return params ? [{ compiled: c, route: c.route, params }] : [];
       });
       if (found.length === 0) throw new ApiError("NotFound", "there is no such route");
       const chosen = found.find((f) => f.route.method === req.method);
@@ -176,26 +232,28 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
           { Allow: allow },
         );
       }
-      const { route, params } = chosen;
+      const { compiled, route, params } = chosen;
       const body = () => bodyOf(route, req, res);
-      const base = { req, res, params, query: target.query, ctx, body };
+      // Checked once the caller is known, so a stranger learns nothing of a route's parameters.
+      const base = { req, res, params, ctx, body };
+      const query = () => queryOf(compiled, target.query);
       const authorization = req.headers.authorization;
       switch (route.auth) {
         case "public":
-          await route.handle({ ...base, who: undefined });
+          await route.handle({ ...base, query: query(), who: undefined });
           break;
         case "agent": {
           const principal = await authenticateAgent(ctx.catalog, authorization, ctx.now());
           who = `agent:${principal.agent.id}`;
           requireScope(principal, route.scope);
-          await route.handle({ ...base, who: principal });
+          await route.handle({ ...base, query: query(), who: principal });
           break;
         }
         case "operator": {
           const principal = await authenticateOperator(ctx.catalog, authorization, ctx.now());
           who = `operator:${principal.operator.username}`;
           if (route.role !== undefined) requireRole(principal, route.role);
-          await route.handle({ ...base, who: principal });
+          await route.handle({ ...base, query: query(), who: principal });
           break;
         }
       }

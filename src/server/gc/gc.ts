@@ -19,14 +19,14 @@ import { join } from "node:path";
 import type { AuditActor, Catalog, Tenant } from "../../catalog/catalog.js";
 import { MAX_PAGE } from "../../catalog/catalog.js";
 import { RempartError } from "../../errors.js";
-import type { TenantStores } from "../tenant-stores.js";
+import type { TenantStoreSet } from "../../storage/tenant-store-set.js";
 
 /** Like Proxmox Backup Server: a backup running longer than a day is not protected. */
 export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000;
 
 export interface GcContext {
   readonly catalog: Catalog;
-  readonly stores: TenantStores;
+  readonly stores: TenantStoreSet;
 }
 
 export interface GcOptions {

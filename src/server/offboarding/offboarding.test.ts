@@ -11,7 +11,6 @@ import { openDataDir } from "../data-dir.js";
 import { sha256, tempDir } from "../test-support.js";
 import {
   cancelTenantDeletion,
-  removeTenantStore,
   requestTenantDeletion,
   runDeletions,
   startDeletion,
@@ -350,6 +349,6 @@ describe("operator deletion of a tenant's data", () => {
     ).slice(1);
     assert.equal(resumed?.details.resumed, true);
     // Removing a store that is gone is a no-op.
-    assert.equal(await removeTenantStore(s.data.stores, s.acme.tenant.id), false);
+    assert.equal(await s.data.stores.destroy(s.acme.tenant.id), false);
   });
 });

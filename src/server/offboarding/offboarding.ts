@@ -11,11 +11,10 @@
  *    store directory is renamed aside, then removed; the catalog forgets the tenant's objects
  *    and sets it `deleted`. Each catalog step writes its audit entry in its own transaction.
  */
-import { rename, rm } from "node:fs/promises";
 import type { AuditActor, Catalog, Tenant, TenantDeletion } from "../../catalog/catalog.js";
 import { isRempartError, RempartError } from "../../errors.js";
+import type { TenantStoreSet } from "../../storage/tenant-store-set.js";
 import { type AdminActor, type AdminContext, tenantByName } from "../admin.js";
-import type { TenantStores } from "../tenant-stores.js";
 import {
   DEFAULT_DELETION_DELAY_MS,
   type DeletionAction,
@@ -119,7 +118,7 @@ export interface DeletionReport {
 
 export interface DeletionContext {
   readonly catalog: Catalog;
-  readonly stores: TenantStores;
+  readonly stores: TenantStoreSet;
 }
 
 /**
@@ -155,26 +154,6 @@ export async function startDeletion(
     );
     return { started: false, reason: error.message };
   }
-}
-
-/**
- * Removes the tenant's store: renamed aside in one step (the server then finds no store), then
- * removed. Repeatable: a leftover of a killed run is removed first. True if a store was there.
- */
-export async function removeTenantStore(stores: TenantStores, tenantId: string): Promise<boolean> {
-  const path = stores.pathOf(tenantId);
-  // Tenant ids have no dot, so this name is never another tenant's store.
-  const aside = `${path}.deleting`;
-  await rm(aside, { recursive: true, force: true });
-  let existed = true;
-  try {
-    await rename(path, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    existed = false;
-  }
-  await rm(aside, { recursive: true, force: true });
-  return existed;
 }
 
 /** The job: every pending deletion, each judged by `decideDeletion` at `now`. */
@@ -216,7 +195,7 @@ export async function runDeletions(
       }
       snapshotsDeleted = started.snapshots;
     }
-    const storeRemoved = await removeTenantStore(ctx.stores, deletion.tenantId);
+    const storeRemoved = await ctx.stores.destroy(deletion.tenantId);
     await ctx.catalog.completeTenantDeletion(
       deletion.id,
       { actor, details: { store_removed: storeRemoved } },

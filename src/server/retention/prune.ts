@@ -17,7 +17,7 @@ import type {
   Tenant,
 } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
-import type { TenantStores } from "../tenant-stores.js";
+import type { TenantStoreSet } from "../../storage/tenant-store-set.js";
 import { type EffectivePolicy, effectivePolicy } from "./effective.js";
 import { evaluateRetention } from "./policy.js";
 
@@ -84,7 +84,7 @@ export function planPrune(
 
 export interface PruneContext {
   readonly catalog: Catalog;
-  readonly stores: TenantStores;
+  readonly stores: TenantStoreSet;
 }
 
 export interface PruneReport {

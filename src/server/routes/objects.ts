@@ -36,7 +36,7 @@ import { keySlotProblem, MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
 import { type ShapeProblem, shapeProblem, sizeProblem, TailKeeper } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
 import { parseRange } from "../range.js";
-import type { Route } from "../router.js";
+import type { QueryOf, Route } from "../router.js";
 
 /** Reads from the store in slices this big, so a 64 MiB object is never whole in memory. */
 const READ_SLICE = 1024 * 1024;
@@ -80,15 +80,7 @@ function notFound(ref: ObjectRef): ApiError {
  * `?limit=N&cursor=C`: a page of at most N (default and most MAX_LISTING_PAGE) after the cursor.
  * The cursor is the last name of the previous page; clients treat it as opaque, so it can change.
  */
-function pageOf(query: URLSearchParams): { after: string; limit: number } {
-  const limit = query.get("limit") ?? String(MAX_LISTING_PAGE);
-  const cursor = query.get("cursor");
-  if (!/^\d{1,6}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LISTING_PAGE)
-    throw new ApiError("BadRequest", `limit must be a whole number from 1 to ${MAX_LISTING_PAGE}`);
-  if (cursor !== null && cursor !== "config" && !/^[0-9a-f]{64}$/.test(cursor))
-    throw new ApiError("BadRequest", "cursor must be the next of a previous page");
-  return { after: cursor ?? "", limit: Number(limit) };
-}
+const ListingQuery = { limit: ListingLimit, cursor: ListingCursor };
 
 function listed(record: StoredObject): ObjectListingEntry {
   return {
@@ -99,7 +91,7 @@ function listed(record: StoredObject): ObjectListingEntry {
   };
 }
 
-export const listObjects: Route = {
+export const listObjects: Route<never, QueryOf<typeof ListingQuery>> = {
   method: "GET",
   path: "/v1/repo/objects/{kind}",
   auth: "agent",
@@ -107,14 +99,14 @@ export const listObjects: Route = {
   summary:
     "List a page of the tenant's objects of one kind, by name, with size, receipt time and uploader (objects a quarantine hides are left out)",
   params: { kind: KindParam },
-  queryParams: { limit: ListingLimit, cursor: ListingCursor },
+  queryParams: ListingQuery,
   responses: {
     200: { description: "a page of the objects of that kind", schema: ObjectListing.schema },
   },
   errors: ["NotFound"],
   async handle({ res, params, query, who, ctx }) {
     const kind = kindOf(params.kind);
-    const { after, limit } = pageOf(query);
+    const { cursor: after = "", limit = MAX_LISTING_PAGE } = query;
     // From the catalog alone, which records every object with its size as it is stored (and
     // forgets a pack before GC removes its file): no stored file is read to answer. One record
     // more than the page tells whether another page follows.

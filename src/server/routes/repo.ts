@@ -7,7 +7,7 @@ import { CheckedCommitter } from "../../storage/snapshot-commit.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
-import { sendEmpty, sendJson, sendTooManyRequests } from "../http.js";
+import { sendEmpty, sendJson, tooManyRequests } from "../http.js";
 import { sizeProblem } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
 import type { Route } from "../router.js";
@@ -204,7 +204,7 @@ export const commitSnapshot: Route<CommitRequest> = {
     "UnsupportedMediaType",
     "PayloadTooLarge",
   ],
-  async handle({ req, res, who, ctx, body }) {
+  async handle({ res, who, ctx, body }) {
     // Before the body is read: a refused commit costs the server nothing but this answer.
     const decision = ctx.commitRate.check(who.agent.id, ctx.now().getTime());
     if (!decision.allowed) {
@@ -225,13 +225,10 @@ export const commitSnapshot: Route<CommitRequest> = {
           },
           ctx.now(),
         );
-      sendTooManyRequests(
-        req,
-        res,
+      throw tooManyRequests(
         `this agent commits more often than ${burst} at once and one every ${intervalMs / 1000} s: try again later`,
         decision.retryAfterMs,
       );
-      return;
     }
     const request = await body();
     // A pack listed twice is needed once.

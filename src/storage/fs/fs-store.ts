@@ -463,19 +463,24 @@ async function linkUnlessExists(temp: string, final: string, root: string): Prom
   }
 }
 
+/** The file open for reading; undefined when it is not there (it vanished, say). */
+async function openIfPresent(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, "r");
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
 /** Whether path holds exactly the parts; undefined when it vanished before it could be read. */
 async function holdsExactly(
   path: string,
   parts: readonly Uint8Array[],
   size: number,
 ): Promise<boolean | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if (errnoOf(error) === "ENOENT") return undefined;
-    throw error;
-  }
+  const handle = await openIfPresent(path);
+  if (handle === undefined) return undefined;
   try {
     if ((await handle.stat()).size !== size) return false;
     const chunk = Buffer.allocUnsafe(Math.min(size, COMPARE_CHUNK));
@@ -518,13 +523,8 @@ async function holdsSameFile(
   other: string,
   size: number,
 ): Promise<boolean | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if (errnoOf(error) === "ENOENT") return undefined;
-    throw error;
-  }
+  const handle = await openIfPresent(path);
+  if (handle === undefined) return undefined;
   const theirs = await open(other, "r").catch(async (error: unknown) => {
     await handle.close();
     throw error;

@@ -11,13 +11,16 @@
 import { rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Type from "#typebox";
 import { RempartError } from "../../errors.js";
 import {
   API_PREFIX,
   type CommitRequest,
   CommitResponse,
-  type ObjectListing,
+  ObjectListing,
+  ObjectListingEntry,
 } from "../../protocol/api.js";
+import { message } from "../../protocol/message.js";
 import {
   type ByteRange,
   checkKind,
@@ -86,10 +89,7 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
         bodyFile: file,
         idempotent: true,
       } as const;
-      const response = await this.client.send(sent);
-      if (response.status === 201) return "created";
-      if (response.status === 200) return "exists";
-      throw this.client.failure(response, sent);
+      return await this.upload(sent);
     } finally {
       await rm(file.path, { force: true });
     }
@@ -97,13 +97,17 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
 
   async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {
     checkRef(ref);
-    const sent = {
+    return this.upload({
       method: "PUT",
       path: objectPath(ref),
       headers: { "content-type": "application/octet-stream" },
       body: body instanceof Uint8Array ? [body] : body,
       idempotent: true,
-    } as const;
+    });
+  }
+
+  /** One object upload: 201 stored, 200 identical bytes already there, anything else fails. */
+  private async upload(sent: Parameters<PinnedClient["send"]>[0]): Promise<PutOutcome> {
     const response = await this.client.send(sent);
     if (response.status === 201) return "created";
     if (response.status === 200) return "exists";
@@ -164,19 +168,17 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     const query = new URLSearchParams({ limit: String(pageLimit(page)) });
     if (page.cursor !== undefined) query.set("cursor", page.cursor);
     const path = `${OBJECTS}/${kind}?${query}`;
-    const listing = await this.client.json<ObjectListing>("GET", path, undefined, true);
-    if (!Array.isArray(listing?.objects)) throw this.malformedListing(kind);
+    const answer = await this.client.json<unknown>("GET", path, undefined, true);
+    const listing = ListingPage.answer(answer, this.client.origin);
     const objects = listing.objects.map((entry): ObjectInfo => {
-      const { name, size } = entry;
-      if (!isValidRef({ kind, name }) || !Number.isSafeInteger(size) || size < 0)
-        throw this.malformedListing(kind);
-      return { kind, name, size, ...receipt(entry) };
+      // The schema allows any object name; "config" is only ever the config object.
+      if (!isValidRef({ kind, name: entry.name })) throw this.malformedListing(kind);
+      return { kind, name: entry.name, size: entry.size, ...receipt(entry) };
     });
     const { next } = listing;
     if (next === undefined) return { objects };
     // A cursor that does not move on would page the same objects forever.
-    if (typeof next !== "string" || next === "" || next === page.cursor)
-      throw this.malformedListing(kind);
+    if (next === page.cursor) throw this.malformedListing(kind);
     return { objects, next };
   }
 
@@ -248,22 +250,29 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
   }
 }
 
-const AGENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
 /**
- * The server's receipt time (`received_at`) and uploader (`agent`) of a listed object, when the
- * server sends them. Both only order and name objects, so a malformed one is left out rather
- * than failing the listing; the time is normalised to UTC ISO form.
+ * A listing as the agent reads it, by the protocol's schemas: the names, sizes and cursor decide
+ * what is read, so a page that breaks them is refused whole; an entry's receipt time and uploader
+ * only order and name objects, so each is checked on its own (`receipt`) and a malformed one is
+ * left out, never trusted, never fatal.
  */
+const ListingPage = message(
+  ObjectListing.name,
+  Type.Object({
+    objects: Type.Array(Type.Omit(ObjectListingEntry, ["received_at", "agent"])),
+    next: ObjectListing.schema.properties.next,
+  }),
+);
+const ReceivedAt = message("received_at", ObjectListingEntry.properties.received_at);
+const Uploader = message("agent", ObjectListingEntry.properties.agent);
+
+/** An entry's receipt time (normalised to UTC ISO form) and uploader, those that are valid. */
 function receipt(entry: object): { receivedAt?: string; uploadedBy?: string } {
   const { received_at: at, agent } = entry as { received_at?: unknown; agent?: unknown };
   const out: { receivedAt?: string; uploadedBy?: string } = {};
-  if (typeof at === "string" && ISO_TIME.test(at)) {
-    const ms = Date.parse(at);
-    if (!Number.isNaN(ms)) out.receivedAt = new Date(ms).toISOString();
-  }
-  if (typeof agent === "string" && AGENT_ID.test(agent)) out.uploadedBy = agent;
+  const ms = ReceivedAt.is(at) ? Date.parse(at) : Number.NaN;
+  if (!Number.isNaN(ms)) out.receivedAt = new Date(ms).toISOString();
+  if (Uploader.is(agent) && agent !== null) out.uploadedBy = agent;
   return out;
 }
 

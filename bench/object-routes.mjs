@@ -1,0 +1,185 @@
+// The object routes' cost on the server, compared between checkouts on one shared machine: for
+// each checkout a real `rempart server` on 127.0.0.1 (HTTPS, one tenant, an enrolled agent), then
+// rounds in which every checkout in turn takes the same requests: PUT and GET of 16 MiB packs,
+// HEAD, and a listing page. The server's CPU (user + system, from /proc/PID/stat) per request is
+// what is compared, as wall time says little where seven other jobs share two cores; wall time
+// is reported beside it. Each round interleaves the checkouts; the best round counts.
+//
+// Usage: node bench/object-routes.mjs CHECKOUT [CHECKOUT ...]   (each one built: npx tsc)
+// Options through the environment: ROUNDS (default 5), PACKS (16 MiB packs a round, default 8),
+// HEADS and LISTS (requests a round, default 400 and 200).
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+
+const checkouts = process.argv.slice(2).map((dir) => resolve(dir));
+if (checkouts.length === 0) {
+  console.error("usage: node bench/object-routes.mjs CHECKOUT [CHECKOUT ...]");
+  process.exit(2);
+}
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const PACKS = Number(process.env.PACKS ?? 8);
+const HEADS = Number(process.env.HEADS ?? 400);
+const LISTS = Number(process.env.LISTS ?? 200);
+const PACK_BYTES = 16 * 1024 * 1024;
+const TICK_MS = 1000 / 100; // USER_HZ on Linux
+
+const { PackBuilder } = await import(
+  pathToFileURL(join(checkouts[0], "dist", "repository", "pack.js")).href
+);
+
+/** A 16 MiB pack as the repository writes it (random blobs: incompressible, like most packs). */
+function pack() {
+  const builder = new PackBuilder(randomBytes(32), PACK_BYTES + 65536);
+  const blob = 1024 * 1024 - 64;
+  while (builder.size + blob + 1024 < PACK_BYTES)
+    builder.add("data", randomBytes(32), randomBytes(blob), blob, false);
+  const bytes = Buffer.from(builder.finish().bytes);
+  return { bytes, name: createHash("sha256").update(bytes).digest("hex") };
+}
+
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+async function startServer(checkout) {
+  const dataDir = mkdtempSync(join(tmpdir(), "rempart-object-routes-"));
+  const bin = join(checkout, "bin", "rempart");
+  const server = spawn(bin, ["server", "--data", dataDir, "--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  server.stdout.on("data", (chunk) => {
+    out += chunk;
+  });
+  server.stderr.on("data", (chunk) => {
+    out += chunk;
+  });
+  // Stopped with the bench, even when its setup fails.
+  process.once("exit", () => server.kill("SIGKILL"));
+  let port;
+  for (let i = 0; i < 300 && port === undefined; i++) {
+    await sleep(100);
+    port = /127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+  }
+  if (port === undefined) throw new Error(`${checkout}: the server did not start:\n${out}`);
+  const admin = (args) => {
+    const r = spawnSync(bin, ["admin", ...args, "--data", dataDir], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`admin ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  admin(["tenant", "create", "bench", "--retention-days", "90"]);
+  const token = /rmpe_[A-Za-z0-9_-]+/.exec(admin(["enroll-token", "bench", "--expires", "24h"]))[0];
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  const call = (method, path, body, headers = {}) =>
+    new Promise((done, fail) => {
+      const request = https.request(
+        { host: "127.0.0.1", port, method, path, agent, headers },
+        (response) => {
+          let length = 0;
+          const chunks = [];
+          response.on("data", (chunk) => {
+            length += chunk.length;
+            if (method !== "GET" || !path.includes("/data/")) chunks.push(chunk);
+          });
+          response.on("end", () => done({ status: response.statusCode, length, chunks }));
+          response.on("error", fail);
+        },
+      );
+      request.on("error", fail);
+      request.end(body);
+    });
+  const enrolled = await call(
+    "POST",
+    "/v1/enroll",
+    JSON.stringify({ token, hostname: "bench", version: "bench" }),
+    { "content-type": "application/json" },
+  );
+  const { credential } = JSON.parse(Buffer.concat(enrolled.chunks).toString());
+  const authorized = (method, path, body, headers = {}) =>
+    call(method, path, body, { ...headers, authorization: `Bearer ${credential}` });
+  return { checkout, server, dataDir, agent, call: authorized };
+}
+
+/** Runs `requests` one after another; the server's CPU and the wall time per request, in ms. */
+async function timed(target, requests, expect) {
+  const cpu0 = cpuMs(target.server.pid);
+  const wall0 = performance.now();
+  for (const request of requests) {
+    const answer = await request();
+    if (!expect.includes(answer.status)) throw new Error(`${target.checkout}: ${answer.status}`);
+  }
+  const n = requests.length;
+  return { cpu: (cpuMs(target.server.pid) - cpu0) / n, wall: (performance.now() - wall0) / n };
+}
+
+const OBJECTS = "/v1/repo/objects/data";
+const targets = [];
+const best = new Map();
+const keep = (checkout, route, figures) => {
+  const key = `${checkout}\t${route}`;
+  const old = best.get(key);
+  if (old === undefined || figures.cpu < old.cpu) best.set(key, figures);
+};
+try {
+  for (const checkout of checkouts) targets.push(await startServer(checkout));
+  for (let round = 0; round < ROUNDS; round++) {
+    const packs = Array.from({ length: PACKS }, pack);
+    // Alternate which checkout goes first, so neither always meets a warmer machine.
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) {
+      const put = await timed(
+        target,
+        packs.map(
+          (p) => () =>
+            target.call("PUT", `${OBJECTS}/${p.name}`, p.bytes, {
+              "content-type": "application/octet-stream",
+              "content-length": String(p.bytes.length),
+            }),
+        ),
+        [201],
+      );
+      const get = await timed(
+        target,
+        packs.map((p) => () => target.call("GET", `${OBJECTS}/${p.name}`)),
+        [200],
+      );
+      const head = await timed(
+        target,
+        Array.from(
+          { length: HEADS },
+          (_, i) => () => target.call("HEAD", `${OBJECTS}/${packs[i % PACKS].name}`),
+        ),
+        [200],
+      );
+      const list = await timed(
+        target,
+        Array.from({ length: LISTS }, () => () => target.call("GET", `${OBJECTS}?limit=1000`)),
+        [200],
+      );
+      keep(target.checkout, "PUT 16 MiB", put);
+      keep(target.checkout, "GET 16 MiB", get);
+      keep(target.checkout, "HEAD", head);
+      keep(target.checkout, "list", list);
+      console.error(
+        `round ${round + 1} ${target.checkout}: PUT ${put.cpu.toFixed(1)} GET ${get.cpu.toFixed(1)} HEAD ${head.cpu.toFixed(2)} list ${list.cpu.toFixed(2)} ms CPU/request`,
+      );
+    }
+  }
+} finally {
+  for (const target of targets) {
+    target.agent.destroy();
+    target.server.kill("SIGTERM");
+    await new Promise((done) => target.server.once("exit", done));
+    rmSync(target.dataDir, { recursive: true, force: true });
+  }
+}
+console.log("checkout\troute\tserver CPU ms/request (best round)\twall ms/request (that round)");
+for (const [key, { cpu, wall }] of best)
+  console.log(`${key}\t${cpu.toFixed(2)}\t${wall.toFixed(2)}`);
