@@ -4,6 +4,7 @@
  * worker, which decodes every wanted blob and writes it to every file position that needs it.
  * Per-blob reads would cost a read, an open and a close per small file; restic's restorer makes
  * the same choice. The workers live as long as the writer, so batches cost no thread start.
+ * Packs are read ahead of the workers (read-ahead.ts), so reading one overlaps decoding another.
  *
  * A blob that fails verification where the index first places it is not yet damage: an index
  * can lie (anyone holding an agent's credential and the password can upload a correctly sealed
@@ -13,7 +14,9 @@ import { closeSync, ftruncateSync, writeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { isRempartError, RempartError } from "../errors.js";
 import type { BlobLocation } from "../repository/blob-decoder.js";
+import { type PackEntry, packSizeFor } from "../repository/pack.js";
 import type { Repository } from "../repository/repository.js";
+import { ReadAhead, type ReadOutcome } from "./read-ahead.js";
 import { planReads } from "./read-plan.js";
 import type {
   FailedBlob,
@@ -46,8 +49,14 @@ const WORKERS = 2;
  * no measurable change in time.
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
-/** Packs queued per worker: one being written while the next is read. */
-const TASKS_PER_WORKER = 1;
+/**
+ * Pack bytes a batch holds at once: read, waiting for a worker, or being decoded in one. Three
+ * default packs: one per worker and one being read, so that a worker finishing a pack finds the
+ * next one ready.
+ */
+const READ_AHEAD_BYTES = 48 * 1024 * 1024;
+/** Reads at once (within READ_AHEAD_BYTES): a server's round trips overlap, not only its transfers. */
+const MAX_READS = 3;
 /** Below this share of a pack's bytes, the needed blobs are read as ranges instead. */
 const WHOLE_PACK_SHARE = 0.25;
 /** Wanted blobs closer than this are read as one range, the bytes between them included. */
@@ -61,6 +70,17 @@ interface FileState {
   end: number;
   error?: string;
   done: boolean;
+}
+
+/** How a pack is read: whole, or its wanted ranges; `bytes` is what the read will hold. */
+interface ReadShape {
+  readonly whole: boolean;
+  readonly bytes: number;
+}
+
+interface PackRead {
+  readonly bytes: Uint8Array;
+  readonly at: readonly number[];
 }
 
 interface WantedBlob {
@@ -165,8 +185,10 @@ class Batch {
   private readonly files: FileState[];
   /** pack → blob id → where its plaintext goes */
   private readonly packs = new Map<string, Map<string, WantedBlob>>();
+  private readonly shapes = new Map<string, ReadShape>();
+  /** every indexed pack's entries, fetched once the plan needs them */
+  private indexed: ReadonlyMap<string, readonly PackEntry[]> = new Map();
   private readonly retries: Retry[] = [];
-  private order: string[] = [];
   private fatal: unknown;
 
   constructor(
@@ -204,6 +226,7 @@ class Batch {
   }
 
   private async plan(): Promise<void> {
+    this.indexed = await this.repo.indexedPacks();
     for (const [index, file] of this.files.entries()) {
       const locations: BlobLocation[] = [];
       let size = 0;
@@ -282,21 +305,44 @@ class Batch {
     }
   }
 
+  private blobsOf(pack: string): WantedBlob[] {
+    return [...(this.packs.get(pack)?.values() ?? [])];
+  }
+
+  /**
+   * Whole or ranges, decided from the index: the pack's indexed entries give its size (exactly,
+   * for an honest index) without a stat, which through a server is a round trip per pack. An
+   * index lying about a pack's size only changes which reads are made: ranges are clipped to the
+   * pack's real size (see read), and a whole read holds what the store holds.
+   */
+  private shapeOf(pack: string): ReadShape {
+    let shape = this.shapes.get(pack);
+    if (shape) return shape;
+    const size = packSizeFor(this.indexed.get(pack) ?? []);
+    const locations = this.blobsOf(pack).map((b) => b.location);
+    const needed = locations.reduce((sum, location) => sum + location.length, 0);
+    shape =
+      needed >= size * WHOLE_PACK_SHARE
+        ? { whole: true, bytes: size }
+        : { whole: false, bytes: planReads(locations, size, MAX_READ_GAP).total };
+    this.shapes.set(pack, shape);
+    return shape;
+  }
+
   /** The bytes a task needs: the whole pack, or the wanted ranges back to back. */
-  private async read(
-    pack: string,
-    blobs: readonly WantedBlob[],
-  ): Promise<{ bytes: Uint8Array; at: readonly number[] }> {
-    const info = await this.repo.statPack(pack);
-    if (!info) throw new RempartError("RepositoryCorrupt", `pack ${pack} is missing`, { pack });
-    const needed = blobs.reduce((sum, b) => sum + b.location.length, 0);
-    if (needed >= info.size * WHOLE_PACK_SHARE) {
+  private async read(pack: string): Promise<PackRead> {
+    const blobs = this.blobsOf(pack);
+    if (this.shapeOf(pack).whole) {
       const bytes = await this.repo.readPack(pack);
       return {
         bytes: ownsBuffer(bytes) ? bytes : bytes.slice(),
         at: blobs.map((b) => b.location.offset),
       };
     }
+    // Ranges are clipped to the pack's real size: an index claiming a blob past its end must not
+    // fail the reads of the honest blobs beside it.
+    const info = await this.repo.statPack(pack);
+    if (!info) throw new RempartError("RepositoryCorrupt", `pack ${pack} is missing`, { pack });
     const plan = planReads(
       blobs.map((b) => b.location),
       info.size,
@@ -312,32 +358,43 @@ class Batch {
     return { bytes, at: plan.at };
   }
 
-  private async lane(worker: Worker): Promise<void> {
+  private async lane(worker: Worker, reads: ReadAhead<string, PackRead>): Promise<void> {
     while (this.fatal === undefined) {
-      const pack = this.order.pop();
-      if (pack === undefined) return;
-      const blobs = [...(this.packs.get(pack)?.values() ?? [])];
-      let read: { bytes: Uint8Array; at: readonly number[] };
+      const read = await reads.next();
+      if (read === undefined) return;
       try {
-        read = await this.read(pack, blobs);
-      } catch (error) {
-        if (!isRempartError(error, "RepositoryCorrupt") && !isRempartError(error, "NotFound"))
-          throw error;
-        // Files the worker would have created must exist for another location to fill them.
-        const files = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
-        for (const file of files) {
-          const state = this.files[file] as FileState;
-          if (state.packs === 1) closeSync(createExclusive(state.target.path));
-        }
-        for (const blob of blobs) this.retries.push({ ...blob, error: error.message });
-        continue;
+        await this.restorePack(worker, read.key, read.outcome);
+      } finally {
+        // The buffer went to the worker, which is done with it (or it was never read).
+        read.release();
       }
-      const task = this.task(blobs, read.bytes, read.at);
-      const answer = await this.runTask(worker, task);
-      // Files the task completed before a failure are finished (kept) before it is reported.
-      this.apply(answer.files, answer.failed, blobs);
-      if (answer.kind === "failed") throw workerFailure(pack, answer.message, answer.code);
     }
+  }
+
+  private async restorePack(
+    worker: Worker,
+    pack: string,
+    outcome: ReadOutcome<PackRead>,
+  ): Promise<void> {
+    const blobs = this.blobsOf(pack);
+    if (!outcome.ok) {
+      const { error } = outcome;
+      if (!isRempartError(error, "RepositoryCorrupt") && !isRempartError(error, "NotFound"))
+        throw error;
+      // Files the worker would have created must exist for another location to fill them.
+      const files = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
+      for (const file of files) {
+        const state = this.files[file] as FileState;
+        if (state.packs === 1) closeSync(createExclusive(state.target.path));
+      }
+      for (const blob of blobs) this.retries.push({ ...blob, error: error.message });
+      return;
+    }
+    const task = this.task(blobs, outcome.value.bytes, outcome.value.at);
+    const answer = await this.runTask(worker, task);
+    // Files the task completed before a failure are finished (kept) before it is reported.
+    this.apply(answer.files, answer.failed, blobs);
+    if (answer.kind === "failed") throw workerFailure(pack, answer.message, answer.code);
   }
 
   private task(
@@ -408,16 +465,23 @@ class Batch {
         if (file.packs > 1) closeSync(createExclusive(file.target.path));
         if (file.remaining === 0) this.finish(file);
       }
-      // pop() takes from the end: reversed, packs are read in the order files first need them.
-      this.order = [...this.packs.keys()].reverse();
-      const lanes = workers.flatMap((worker) =>
-        Array.from({ length: TASKS_PER_WORKER }, () =>
-          this.lane(worker).catch((error: unknown) => {
-            this.fatal ??= error;
-          }),
-        ),
+      // Packs are read in the order files first need them.
+      const reads = new ReadAhead<string, PackRead>({
+        keys: [...this.packs.keys()],
+        sizeOf: (pack) => this.shapeOf(pack).bytes,
+        read: (pack) => this.read(pack),
+        budgetBytes: READ_AHEAD_BYTES,
+        maxReads: MAX_READS,
+      });
+      const lanes = workers.map((worker) =>
+        this.lane(worker, reads).catch((error: unknown) => {
+          this.fatal ??= error;
+          reads.stop();
+        }),
       );
       await Promise.all(lanes);
+      // Reads started before a failure finish before the batch's files are removed.
+      await reads.settle();
       if (this.fatal !== undefined) throw this.fatal;
       await this.retryElsewhere();
     } catch (error) {

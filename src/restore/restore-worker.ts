@@ -7,7 +7,7 @@
  * the task is written, and the least recently used one is closed when another must open.
  */
 import { closeSync, writeSync } from "node:fs";
-import { parentPort, workerData } from "node:worker_threads";
+import { MessageChannel, parentPort, workerData } from "node:worker_threads";
 import { isRempartError } from "../errors.js";
 import { BlobDecoder } from "../repository/blob-decoder.js";
 import { FileHandles } from "./file-handles.js";
@@ -103,6 +103,20 @@ function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob
   }
 }
 
+/**
+ * Frees a pack's buffer now. A buffer transferred in is freed only when this isolate collects it,
+ * and a small heap collects rarely: V8 lets external memory grow by ~64 MB first, so each worker
+ * held about four dead packs (measured on the benchmark restore: ~130 MB of the process's peak).
+ * Transferring the buffer into a channel closed at both ends frees it at once, on Node 20 too
+ * (which lacks ArrayBuffer.prototype.transfer).
+ */
+function free(buffer: ArrayBuffer): void {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(undefined, [buffer]);
+  port1.close();
+  port2.close();
+}
+
 function filesOf(progress: Map<number, Progress>): FileProgress[] {
   return [...progress].map(([file, p]) => ({ file, ...p }));
 }
@@ -127,5 +141,6 @@ port.on("message", (task: PackTask) => {
       failed,
     };
   }
+  free(task.bytes.buffer as ArrayBuffer);
   port.postMessage(message);
 });

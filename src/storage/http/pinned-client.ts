@@ -281,11 +281,10 @@ export class PinnedClient {
       outgoing.setTimeout(this.timeoutMs, () => abandon(timeoutError(this.timeoutMs)));
       outgoing.on("error", (error) => reject(cause ?? error));
       outgoing.on("response", (incoming) => {
-        const chunks: Buffer[] = [];
-        let received = 0;
+        const declared = incoming.headers["content-length"];
+        const body = new ResponseBody(apiRequest.method === "HEAD" ? undefined : declared);
         incoming.on("data", (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > MAX_RESPONSE_BYTES) {
+          if (body.received + chunk.length > MAX_RESPONSE_BYTES) {
             abandon(
               new RempartError(
                 "Io",
@@ -294,24 +293,16 @@ export class PinnedClient {
             );
             return;
           }
-          chunks.push(chunk);
+          if (!body.add(chunk)) abandon(truncated());
         });
         incoming.on("error", (error) => reject(cause ?? error));
         incoming.on("end", () => {
-          const declared = incoming.headers["content-length"];
-          if (
-            apiRequest.method !== "HEAD" &&
-            declared !== undefined &&
-            Number(declared) !== received
-          ) {
-            reject(Object.assign(new Error("truncated response"), { code: "ECONNRESET" }));
+          const bytes = body.complete();
+          if (bytes === undefined) {
+            reject(truncated());
             return;
           }
-          resolve({
-            status: incoming.statusCode ?? 0,
-            headers: incoming.headers,
-            body: Buffer.concat(chunks, received),
-          });
+          resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: bytes });
         });
       });
       if (bodyFile === undefined) writeParts(outgoing, body).catch(reject);
@@ -393,6 +384,44 @@ async function writeFile(
     outgoing.end();
   } finally {
     await handle.close();
+  }
+}
+
+/** A body that is not as long as its Content-Length: the connection broke, a retry may not. */
+function truncated(): Error {
+  return Object.assign(new Error("truncated response"), { code: "ECONNRESET" });
+}
+
+/**
+ * A response body gathered as it arrives. With a Content-Length (every object a server sends),
+ * the chunks are copied into one buffer of that size: gathering them and concatenating at the
+ * end held a pack twice (the chunks, then the copy) at the moment a restore holds the most.
+ */
+class ResponseBody {
+  private readonly whole: Buffer | undefined;
+  private readonly chunks: Buffer[] = [];
+  received = 0;
+
+  constructor(contentLength: string | undefined) {
+    const length = contentLength === undefined ? Number.NaN : Number(contentLength);
+    // Sized by what the server declares, but never beyond what any answer may hold.
+    if (Number.isSafeInteger(length) && length >= 0 && length <= MAX_RESPONSE_BYTES)
+      this.whole = Buffer.allocUnsafeSlow(length);
+  }
+
+  /** false when the chunk goes past the declared length */
+  add(chunk: Buffer): boolean {
+    if (this.whole === undefined) this.chunks.push(chunk);
+    else if (this.received + chunk.length > this.whole.length) return false;
+    else chunk.copy(this.whole, this.received);
+    this.received += chunk.length;
+    return true;
+  }
+
+  /** The body, or undefined when it ended short of its declared length. */
+  complete(): Buffer | undefined {
+    if (this.whole === undefined) return Buffer.concat(this.chunks, this.received);
+    return this.received === this.whole.length ? this.whole : undefined;
   }
 }
 
