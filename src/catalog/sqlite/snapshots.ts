@@ -1,7 +1,13 @@
 /** Snapshot commits in SQLite: the `snapshots` and `snapshot_packs` tables. */
 import { RempartError } from "../../errors.js";
 import type { NewSnapshot, SnapshotCatalog, SnapshotRecord } from "../snapshots.js";
-import { checkObjectName, checkTime, DAY_MS, normalizePacks } from "../validation.js";
+import {
+  checkDetection,
+  checkObjectName,
+  checkTime,
+  DAY_MS,
+  normalizePacks,
+} from "../validation.js";
 import { HIDDEN } from "./conditions.js";
 import { notFound, type SqliteDb } from "./db.js";
 import { activeTenant, agentRow, snapshotRow } from "./lookups.js";
@@ -19,6 +25,8 @@ export class SqliteSnapshots implements SnapshotCatalog {
       snapshot.packsRecordedBy === undefined
         ? Number.MAX_SAFE_INTEGER
         : checkTime("packsRecordedBy", snapshot.packsRecordedBy);
+    const detection =
+      snapshot.detection === undefined ? undefined : checkDetection(snapshot.detection);
     const tenantId = snapshot.tenantId;
     return this.db.write(() => {
       const tenant = activeTenant(this.db, tenantId);
@@ -57,11 +65,16 @@ export class SqliteSnapshots implements SnapshotCatalog {
         state: "active",
         known_good: 0,
         logical_bytes: snapshot.logicalBytes ?? null,
+        detection_verdict: detection?.verdict ?? null,
+        detection_score: detection?.score ?? null,
+        detection_reasons: detection?.reasons ?? null,
+        detection_signals: detection?.signals ?? null,
       };
       this.db
         .statement(
           `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}) VALUES (@tenant_id, @id, @agent_id,
-          @committed_at, @claimed_time, @immutable_until, @state, @known_good, @logical_bytes)`,
+          @committed_at, @claimed_time, @immutable_until, @state, @known_good, @logical_bytes,
+          @detection_verdict, @detection_score, @detection_reasons, @detection_signals)`,
         )
         .run(row);
       const addPack = this.db.statement(
