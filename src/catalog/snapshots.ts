@@ -69,6 +69,8 @@ export interface SnapshotCatalog {
   getSnapshot(tenantId: string, id: string): Promise<SnapshotRecord | undefined>;
   /** Every state, by `committedAt` then id. */
   listSnapshots(tenantId: string): Promise<SnapshotRecord[]>;
+  /** The agent's newest `limit` (1 to `MAX_PAGE`) snapshots, every state, oldest first. */
+  listAgentSnapshots(tenantId: string, agentId: string, limit: number): Promise<SnapshotRecord[]>;
   /** Sorted; `NotFound` for an unknown snapshot. */
   listSnapshotPacks(tenantId: string, id: string): Promise<string[]>;
 }

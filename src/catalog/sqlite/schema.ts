@@ -221,7 +221,7 @@ ALTER TABLE agents ADD COLUMN last_backup_verified INTEGER
 
 // Ransomware detection (issue 10). Each snapshot keeps the verdict of its commit and what it was
 // judged from (counts and extensions as JSON, never names or paths); NULL for snapshots committed
-// before. Alerts are history like quarantines: never removed, final once acknowledged. The
+// before. A commit is judged against the agent's own recent snapshots, hence their index. Alerts are history like quarantines: never removed, final once acknowledged. The
 // partial index answers "which tenants are red" without reading acknowledged alerts.
 const VERSION_6 = `
 ALTER TABLE snapshots ADD COLUMN detection_verdict TEXT
@@ -232,6 +232,7 @@ ALTER TABLE snapshots ADD COLUMN detection_reasons TEXT
   CHECK (detection_reasons IS NULL OR json_valid(detection_reasons));
 ALTER TABLE snapshots ADD COLUMN detection_signals TEXT
   CHECK (detection_signals IS NULL OR json_valid(detection_signals));
+CREATE INDEX snapshots_by_agent ON snapshots (tenant_id, agent_id, committed_at, id);
 
 CREATE TABLE alerts (
   id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -3,6 +3,7 @@ import { RempartError } from "../../errors.js";
 import type { NewSnapshot, SnapshotCatalog, SnapshotRecord } from "../snapshots.js";
 import {
   checkDetection,
+  checkLimit,
   checkObjectName,
   checkTime,
   DAY_MS,
@@ -97,6 +98,21 @@ export class SqliteSnapshots implements SnapshotCatalog {
       )
       .all(tenantId)
       .map(toSnapshot);
+  }
+
+  async listAgentSnapshots(
+    tenantId: string,
+    agentId: string,
+    limit: number,
+  ): Promise<SnapshotRecord[]> {
+    return this.db
+      .statement<SnapshotRow>(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant_id = ? AND agent_id = ?
+        ORDER BY committed_at DESC, id DESC LIMIT ?`,
+      )
+      .all(tenantId, agentId, checkLimit(limit))
+      .map(toSnapshot)
+      .reverse();
   }
 
   async listSnapshotPacks(tenantId: string, id: string): Promise<string[]> {

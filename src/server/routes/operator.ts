@@ -46,7 +46,7 @@ const AuditQuery = {
   before: Type.Integer({ minimum: 1, description: "entries with a smaller id (the next page)" }),
 };
 
-function actorOf(who: OperatorPrincipal): AdminActor {
+export function actorOf(who: OperatorPrincipal): AdminActor {
   return { audit: { kind: "operator", id: who.operator.id }, operatorId: who.operator.id };
 }
 
