@@ -179,10 +179,11 @@ function rate({ history, now }: VerdictInput, rules: Rules): Finding | undefined
     const age = t - c.committedAt.getTime();
     return age >= DAY_MS && age < RATE_WINDOW_DAYS * DAY_MS;
   });
-  const oldest = Math.min(...before.map((c) => c.committedAt.getTime()));
-  const days = before.length === 0 ? 0 : (t - DAY_MS - oldest) / DAY_MS;
+  const times = before.map((c) => c.committedAt.getTime());
+  // Commits per day between the first and the last of them: n commits make n - 1 intervals.
+  const days = before.length < 2 ? 0 : (Math.max(...times) - Math.min(...times)) / DAY_MS;
   if (days < rules.rateMinHistoryDays) return undefined;
-  const usualPerDay = before.length / days;
+  const usualPerDay = (before.length - 1) / days;
   if (lastDay < rules.rateRatio * usualPerDay) return undefined;
   return {
     score: 40,
