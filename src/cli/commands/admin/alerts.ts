@@ -60,8 +60,10 @@ const ack: Command = {
   },
   run: withDataDir(async (context, admin) => {
     const id = parseAlertId(context.argument(0));
+    // First: on a data directory no server has opened yet, it creates the admin login.
+    const actor = await admin.actor();
     const operator = await operatorByUsername(admin.ctx.catalog, context.required("by"));
-    const alert = await acknowledgeAlert(admin.ctx, await admin.actor(), id, operator.id, {
+    const alert = await acknowledgeAlert(admin.ctx, actor, id, operator.id, {
       reason: context.required("reason"),
     });
     if (context.output.json) context.output.object(alert);
