@@ -5,6 +5,7 @@
  */
 import { describe } from "node:test";
 import { describeAgentConformance } from "./suite/agents.js";
+import { describeAlertConformance } from "./suite/alerts.js";
 import { describeAuditConformance } from "./suite/audit.js";
 import type { OpenCatalog } from "./suite/fixtures.js";
 import { describeObjectConformance } from "./suite/objects.js";
@@ -27,6 +28,7 @@ export function describeCatalogConformance(name: string, open: OpenCatalog): voi
     describePackConformance(open);
     describeQuarantineConformance(open);
     describeOffboardingConformance(open);
+    describeAlertConformance(open);
     describeAuditConformance(open);
   });
 }

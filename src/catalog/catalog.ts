@@ -1,6 +1,7 @@
 /**
  * The server's metadata: tenants, operators and their sessions, enrollment tokens, agents, the
- * objects and snapshots each tenant holds, retention, quarantines, offboarding and the audit log.
+ * objects and snapshots each tenant holds, retention, quarantines, offboarding, alerts and the
+ * audit log.
  * Each concept is one small interface in its own file; `Catalog` is all of them on one object, so
  * that the server holds one catalog while a function may ask for only the concepts it uses.
  * SQLite implements it now (sqlite/) and PostgreSQL later, as one small class per concept put
@@ -32,6 +33,7 @@
  * part's public method, which would be a transaction of its own.
  */
 import type { AgentCatalog } from "./agents.js";
+import type { AlertCatalog } from "./alerts.js";
 import type { AuditCatalog } from "./audit.js";
 import type { ObjectCatalog } from "./objects.js";
 import type { OffboardingCatalog } from "./offboarding.js";
@@ -43,6 +45,7 @@ import type { SnapshotCatalog } from "./snapshots.js";
 import type { TenantCatalog } from "./tenants.js";
 
 export * from "./agents.js";
+export * from "./alerts.js";
 export * from "./audit.js";
 export * from "./objects.js";
 export * from "./offboarding.js";
@@ -64,6 +67,7 @@ export interface CatalogParts {
   readonly packs: PackCatalog;
   readonly quarantines: QuarantineCatalog;
   readonly offboarding: OffboardingCatalog;
+  readonly alerts: AlertCatalog;
   readonly audit: AuditCatalog;
 }
 
@@ -76,6 +80,7 @@ export type Catalog = TenantCatalog &
   PackCatalog &
   QuarantineCatalog &
   OffboardingCatalog &
+  AlertCatalog &
   AuditCatalog & {
     /** Closes the database handle the parts share. */
     close(): Promise<void>;

@@ -31,6 +31,14 @@ export interface ObjectUsage {
   readonly byKind: Readonly<Record<ObjectKind, KindUsage>>;
 }
 
+/** What one agent uploaded in a time span: every kind, and packs (`data`) on their own. */
+export interface UploadVolume {
+  readonly objects: number;
+  readonly bytes: number;
+  readonly packs: number;
+  readonly packBytes: number;
+}
+
 /** Keyset paging: names strictly after `after` (byte order), at most `limit` (1 to `MAX_PAGE`). */
 export interface Page {
   readonly after?: string;
@@ -71,4 +79,9 @@ export interface ObjectCatalog {
    * thousands (a commit's packs) can let others in between batches.
    */
   visibleObjects(tenantId: string, kind: ObjectKind, names: readonly string[]): Promise<string[]>;
+  /**
+   * What `agentId` uploaded (recorded as its uploader) strictly after `after`, hidden objects
+   * included: the volume a commit adds, which the server judges without trusting the agent.
+   */
+  uploadsByAgent(tenantId: string, agentId: string, after: Date): Promise<UploadVolume>;
 }

@@ -1,4 +1,5 @@
 /** The server's records of committed snapshots and the packs each one needs. */
+import type { DetectionVerdict } from "../protocol/constants.js";
 
 export const SNAPSHOT_STATES = ["active", "held", "deleted"] as const;
 export type SnapshotState = (typeof SNAPSHOT_STATES)[number];
@@ -20,6 +21,21 @@ export interface SnapshotRecord {
   readonly knownGood: boolean;
   /** Size of the snapshot's files as its agent reported it: accounting only, never trusted. */
   readonly logicalBytes: number | null;
+  /** The server's judgement of the commit (src/server/detection/); null before detection existed. */
+  readonly detection: SnapshotDetection | null;
+}
+
+/**
+ * A commit's verdict and what it was judged from. The verdict is the worse of the agent's and the
+ * server's own; `signals` is a JSON object of counts and extensions (the agent's summary and the
+ * server's own measures), never a file name or path: `MAX_DETECTION_SIGNALS_BYTES` at most.
+ */
+export interface SnapshotDetection {
+  readonly verdict: DetectionVerdict;
+  /** 0 to 100 */
+  readonly score: number;
+  readonly reasons: readonly string[];
+  readonly signals: Readonly<Record<string, unknown>>;
 }
 
 export interface NewSnapshot {
@@ -36,6 +52,7 @@ export interface NewSnapshot {
    */
   readonly packsRecordedBy?: Date;
   readonly logicalBytes?: number;
+  readonly detection?: SnapshotDetection;
 }
 
 /** Committing and reading snapshot records. */
@@ -52,6 +69,8 @@ export interface SnapshotCatalog {
   getSnapshot(tenantId: string, id: string): Promise<SnapshotRecord | undefined>;
   /** Every state, by `committedAt` then id. */
   listSnapshots(tenantId: string): Promise<SnapshotRecord[]>;
+  /** The agent's newest `limit` (1 to `MAX_PAGE`) snapshots, every state, oldest first. */
+  listAgentSnapshots(tenantId: string, agentId: string, limit: number): Promise<SnapshotRecord[]>;
   /** Sorted; `NotFound` for an unknown snapshot. */
   listSnapshotPacks(tenantId: string, id: string): Promise<string[]>;
 }

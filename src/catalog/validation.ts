@@ -4,7 +4,17 @@
  * store (normalized where there is a canonical form) or throws `InvalidArgument`.
  */
 import { RempartError } from "../errors.js";
-import { MAX_DAYS, MAX_HOSTNAME_LENGTH, MAX_VERSION_LENGTH } from "../protocol/constants.js";
+import {
+  ALERT_KINDS,
+  ALERT_SEVERITIES,
+  DETECTION_VERDICTS,
+  MAX_ALERT_MESSAGE_LENGTH,
+  MAX_ALERT_REASON_LENGTH,
+  MAX_DAYS,
+  MAX_DETECTION_SCORE,
+  MAX_HOSTNAME_LENGTH,
+  MAX_VERSION_LENGTH,
+} from "../protocol/constants.js";
 import { TENANT_NAME_PATTERN, TENANT_NAME_RULE } from "../protocol/patterns.js";
 import { isValidRef, OBJECT_KINDS, type ObjectKind } from "../storage/object-store.js";
 import {
@@ -19,6 +29,7 @@ import {
   type Page,
   type RetentionRules,
   SNAPSHOT_STATES,
+  type SnapshotDetection,
   TENANT_STATUSES,
 } from "./catalog.js";
 
@@ -246,22 +257,31 @@ export function checkAuditAction(action: string): string {
 
 /** The JSON text to store: a plain object whose serialization fits the limit. */
 export function serializeAuditDetails(details: Readonly<Record<string, unknown>>): string {
-  const isObject = typeof details === "object" && details !== null && !Array.isArray(details);
+  return serializeObject("details", details, MAX_AUDIT_DETAILS_BYTES);
+}
+
+/** `value` as JSON text, if it is a plain object whose serialization takes at most `maxBytes`. */
+function serializeObject(
+  field: string,
+  value: Readonly<Record<string, unknown>>,
+  maxBytes: number,
+): string {
+  const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
   let json: string | undefined;
   let problem = "it is not an object";
   try {
-    json = isObject ? JSON.stringify(details) : undefined;
+    json = isObject ? JSON.stringify(value) : undefined;
   } catch (error) {
     problem = String(error); // a cycle or a BigInt: the caller's bug, reported as such
   }
-  if (json !== undefined && Buffer.byteLength(json) > MAX_AUDIT_DETAILS_BYTES) {
+  if (json !== undefined && Buffer.byteLength(json) > maxBytes) {
     problem = `it takes ${Buffer.byteLength(json)} bytes`;
     json = undefined;
   }
   if (json === undefined) {
     throw invalid(
-      `details must be a JSON object of at most ${MAX_AUDIT_DETAILS_BYTES} bytes once serialized; ${problem}`,
-      { field: "details" },
+      `${field} must be a JSON object of at most ${maxBytes} bytes once serialized; ${problem}`,
+      { field },
     );
   }
   return json;
@@ -301,3 +321,65 @@ export function checkRetentionRules(rules: RetentionRules): RetentionRules {
     knownGoodAfterDays: rules.knownGoodAfterDays,
   };
 }
+
+/** Most bytes of a snapshot's detection signals (the agent's summary and the server's measures). */
+export const MAX_DETECTION_SIGNALS_BYTES = 16 * 1024;
+/** Most reasons a stored verdict keeps: the agent's and the server's. */
+export const MAX_STORED_REASONS = 40;
+
+/** A verdict to store with a snapshot: the column values, checked. */
+export function checkDetection(detection: SnapshotDetection): {
+  verdict: string;
+  score: number;
+  reasons: string;
+  signals: string;
+} {
+  if (typeof detection !== "object" || detection === null)
+    throw invalid("detection must be an object", { field: "detection" });
+  const verdict = checkOneOf("detection.verdict", DETECTION_VERDICTS, detection.verdict);
+  const { score, reasons } = detection;
+  if (!Number.isInteger(score) || score < 0 || score > MAX_DETECTION_SCORE)
+    throw invalid(`detection.score must be a whole number from 0 to ${MAX_DETECTION_SCORE}`, {
+      field: "detection.score",
+      value: score,
+    });
+  if (
+    !Array.isArray(reasons) ||
+    reasons.length > MAX_STORED_REASONS ||
+    !reasons.every((r) => typeof r === "string" && r.length <= MAX_ALERT_MESSAGE_LENGTH)
+  )
+    throw invalid(`detection.reasons must be at most ${MAX_STORED_REASONS} strings`, {
+      field: "detection.reasons",
+    });
+  return {
+    verdict,
+    score,
+    reasons: JSON.stringify(reasons),
+    signals: serializeObject("detection.signals", detection.signals, MAX_DETECTION_SIGNALS_BYTES),
+  };
+}
+
+export const checkAlertKind = (value: string) => checkOneOf("kind", ALERT_KINDS, value);
+export const checkAlertSeverity = (value: string) =>
+  checkOneOf("severity", ALERT_SEVERITIES, value);
+
+/** An alert's message: several lines allowed, no other control character. */
+export function checkAlertMessage(message: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
+  const controls = /[\u0000-\u0009\u000b-\u001f\u007f]/;
+  if (
+    typeof message !== "string" ||
+    message.length === 0 ||
+    message.length > MAX_ALERT_MESSAGE_LENGTH ||
+    controls.test(message)
+  )
+    throw invalid(
+      `message must be 1 to ${MAX_ALERT_MESSAGE_LENGTH} characters without control characters other than new lines`,
+      { field: "message" },
+    );
+  return message;
+}
+
+/** Why an operator acknowledged an alert: one line, as the wire's `AlertAckRequest` says. */
+export const checkAlertReason = (reason: string) =>
+  checkLabel("reason", reason, MAX_ALERT_REASON_LENGTH);

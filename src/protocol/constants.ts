@@ -67,3 +67,27 @@ export const ERROR_STATUS = {
   Internal: 500,
 } as const;
 export type ApiErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The detection summary an agent sends with a commit (issue 10): counts, scores and extensions,
+ * never a file name or path. Its limits bound what the server stores per snapshot.
+ */
+export const DETECTION_VERDICTS = ["ok", "suspicious", "ransomware"] as const;
+export type DetectionVerdict = (typeof DETECTION_VERDICTS)[number];
+export const MAX_DETECTION_SCORE = 100;
+export const MAX_DETECTION_REASONS = 20;
+export const MAX_DETECTION_REASON_LENGTH = 300;
+export const MAX_NEW_EXTENSIONS = 20;
+export const MAX_EXTENSION_LENGTH = 16;
+
+/**
+ * Alerts the server raises for operators. `detection`: a commit judged suspicious or ransomware;
+ * issue 11 adds its kinds (leftover agents, coverage, drills, quota) to this list.
+ */
+export const ALERT_KINDS = ["detection"] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+export const ALERT_SEVERITIES = ["warning", "high", "critical"] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+/** An alert's message, and an operator's reason for acknowledging it. */
+export const MAX_ALERT_MESSAGE_LENGTH = 4000;
+export const MAX_ALERT_REASON_LENGTH = 1000;

@@ -9,12 +9,21 @@ import { OBJECT_KINDS } from "../storage/object-store.js";
 import {
   ACTOR_KINDS,
   AGENT_TOKEN_PREFIX,
+  ALERT_KINDS,
+  ALERT_SEVERITIES,
   DELETION_REASONS,
+  DETECTION_VERDICTS,
   ERROR_STATUS,
+  MAX_ALERT_REASON_LENGTH,
   MAX_CHECKIN_ERROR_LENGTH,
   MAX_COMMIT_PACKS,
+  MAX_DETECTION_REASON_LENGTH,
+  MAX_DETECTION_REASONS,
+  MAX_DETECTION_SCORE,
+  MAX_EXTENSION_LENGTH,
   MAX_HOSTNAME_LENGTH,
   MAX_JSON_BYTES,
+  MAX_NEW_EXTENSIONS,
   MAX_VERSION_LENGTH,
   TENANT_STATUSES,
 } from "./constants.js";
@@ -137,6 +146,54 @@ export type ObjectListing = Static<typeof ObjectListing.schema>;
 export const PutResponse = message("PutResponse", answer({ outcome: Outcome }));
 export type PutResponse = Static<typeof PutResponse.schema>;
 
+const SignalCount = (description: string) => Type.Integer({ ...Count, description });
+
+/**
+ * What an agent's backup saw, relative to the parent snapshot (issue 10): counts, a score and
+ * extensions, never a file name or path, so the server learns no more about the files than how
+ * many changed and how. Optional in a commit, so that agents older than detection still commit.
+ */
+export const DetectionSummary = message(
+  "DetectionSummary",
+  request({
+    verdict: Type.Enum(DETECTION_VERDICTS, { description: "the agent's own verdict" }),
+    score: Type.Integer({ minimum: 0, maximum: MAX_DETECTION_SCORE }),
+    reasons: Type.Immutable(
+      Type.Array(Label(MAX_DETECTION_REASON_LENGTH, "a reason"), {
+        maxItems: MAX_DETECTION_REASONS,
+        description: "the verdict's reasons, in words; never a path or a file name",
+      }),
+    ),
+    signals: request({
+      files_total: SignalCount("files in the snapshot"),
+      files_added: SignalCount("files not in the parent snapshot"),
+      files_changed: SignalCount("files whose content changed"),
+      files_deleted: SignalCount("files of the parent snapshot that are gone"),
+      files_renamed: SignalCount("deleted paths whose content reappears under a new path"),
+      extension_changes: SignalCount("renames whose extension changed"),
+      type_mismatches: SignalCount("changed files whose content no longer matches their type"),
+      high_entropy_changes: SignalCount(
+        "changed files whose content became dense against their type's baseline",
+      ),
+      ransom_notes: SignalCount("new files named like ransom notes"),
+      known_ransom_extensions: SignalCount(
+        "files with a known ransomware extension (a weak signal)",
+      ),
+      new_extensions: Type.Immutable(
+        Type.Array(
+          Type.String({
+            maxLength: MAX_EXTENSION_LENGTH,
+            pattern: "^\\.[^\\sA-Z/\\\\\\u0000-\\u001f\\u007f]+$",
+            description: `an extension is a dot and at most ${MAX_EXTENSION_LENGTH - 1} more characters, lowercase, without spaces, slashes or control characters, such as .locked`,
+          }),
+          { maxItems: MAX_NEW_EXTENSIONS, description: "extensions new in this snapshot" },
+        ),
+      ),
+    }),
+  }),
+);
+export type DetectionSummary = Static<typeof DetectionSummary.schema>;
+
 export const CommitRequest = message(
   "CommitRequest",
   request({
@@ -166,6 +223,7 @@ export const CommitRequest = message(
           "the size of the files in the snapshot, as the agent counted: shown, never trusted",
       }),
     ),
+    detection: Type.Optional(DetectionSummary.schema),
   }),
 );
 export type CommitRequest = Static<typeof CommitRequest.schema>;
@@ -258,6 +316,10 @@ export const Tenant = message(
     retention_days: Count,
     immutable_days: Count,
     quota_bytes: Nullable(Count),
+    alert_state: Type.Enum(["green", "red"], {
+      description: "red while an alert about the tenant is not acknowledged",
+    }),
+    open_alerts: Type.Integer({ ...Count, description: "alerts not yet acknowledged" }),
   }),
 );
 export type Tenant = Static<typeof Tenant.schema>;
@@ -364,6 +426,36 @@ export const AuditEntry = message(
 );
 export type AuditEntry = Static<typeof AuditEntry.schema>;
 
+export const Alert = message(
+  "Alert",
+  answer({
+    id: Count,
+    tenant_id: Id,
+    tenant: TenantName,
+    agent_id: Nullable(Id),
+    hostname: Nullable(Type.String()),
+    snapshot_id: Nullable(Sha256),
+    kind: Type.Enum(ALERT_KINDS),
+    severity: Type.Enum(ALERT_SEVERITIES),
+    message: Type.String(),
+    details: Type.Record(Type.String(), Type.Unknown()),
+    created_at: UtcTime,
+    acknowledged_by: Type.Union([Type.String(), Type.Null()], {
+      description: "the operator who acknowledged it (username); null while it is open",
+    }),
+    acknowledged_at: NullableTime,
+    acknowledge_reason: Nullable(Type.String()),
+  }),
+);
+export type Alert = Static<typeof Alert.schema>;
+
+/** An operator acknowledges an alert: why it is handled (kept in the alert and the audit log). */
+export const AlertAckRequest = message(
+  "AlertAckRequest",
+  request({ reason: Label(MAX_ALERT_REASON_LENGTH, "a reason") }),
+);
+export type AlertAckRequest = Static<typeof AlertAckRequest.schema>;
+
 /** Every message, by its OpenAPI component name: a schema met inside another becomes a $ref. */
 export const COMPONENTS: readonly Message<TSchema>[] = [
   ApiErrorBody,
@@ -374,6 +466,7 @@ export const COMPONENTS: readonly Message<TSchema>[] = [
   LoginResponse,
   ObjectListing,
   PutResponse,
+  DetectionSummary,
   CommitRequest,
   CommitResponse,
   CheckinRequest,
@@ -387,6 +480,8 @@ export const COMPONENTS: readonly Message<TSchema>[] = [
   QuarantineRequest,
   Quarantine,
   AuditEntry,
+  Alert,
+  AlertAckRequest,
   EnrollTokenRequest,
   EnrollTokenResponse,
 ];

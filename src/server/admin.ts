@@ -65,7 +65,8 @@ export const DEFAULT_AUDIT_LIMIT = 100;
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
-export function tenantView(tenant: Tenant): TenantView {
+/** `openAlerts`: the tenant's unacknowledged alerts, which make it red. */
+export function tenantView(tenant: Tenant, openAlerts: number): TenantView {
   return {
     id: tenant.id,
     name: tenant.name,
@@ -74,7 +75,13 @@ export function tenantView(tenant: Tenant): TenantView {
     retention_days: tenant.retentionDays,
     immutable_days: tenant.immutableDays,
     quota_bytes: tenant.quotaBytes,
+    alert_state: openAlerts > 0 ? "red" : "green",
+    open_alerts: openAlerts,
   };
+}
+
+async function openAlertsOf(catalog: Catalog, tenantId: string): Promise<number> {
+  return (await catalog.openAlertCounts()).get(tenantId) ?? 0;
 }
 
 export function agentView(agent: Agent): AgentView {
@@ -150,7 +157,7 @@ export async function createTenant(
   );
   // The store now rather than at the first upload, so a full or read-only disk shows at once.
   await ctx.stores.get(tenant.id);
-  const view = tenantView(tenant);
+  const view = tenantView(tenant, 0);
   await ctx.catalog.appendAudit(
     { actor: actor.audit, action: "tenant.create", tenantId: tenant.id, details: { ...view } },
     now,
@@ -178,29 +185,34 @@ export async function setTenantQuota(
     },
     now,
   );
-  return tenantView(updated);
+  return tenantView(updated, await openAlertsOf(ctx.catalog, tenant.id));
 }
 
 export async function listTenants(ctx: AdminContext): Promise<TenantView[]> {
-  return (await ctx.catalog.listTenants()).map(tenantView);
+  const [tenants, open] = await Promise.all([
+    ctx.catalog.listTenants(),
+    ctx.catalog.openAlertCounts(),
+  ]);
+  return tenants.map((tenant) => tenantView(tenant, open.get(tenant.id) ?? 0));
 }
 
 export async function showTenant(ctx: AdminContext, name: string): Promise<TenantDetails> {
   const tenant = await tenantByName(ctx.catalog, name);
-  const [usage, snapshots, agents, reclaimable, deletion] = await Promise.all([
+  const [usage, snapshots, agents, reclaimable, deletion, openAlerts] = await Promise.all([
     ctx.catalog.objectUsage(tenant.id),
     ctx.catalog.listSnapshots(tenant.id),
     ctx.catalog.listAgents(tenant.id),
     // Strictly before the far future: every unreferenced pack, whatever its age.
     ctx.catalog.unreferencedPackUsage(tenant.id, new Date(8.64e15)),
     currentDeletion(ctx.catalog, tenant.id),
+    openAlertsOf(ctx.catalog, tenant.id),
   ]);
   const count = (state: string) => snapshots.filter((s) => s.state === state).length;
   const logicalBytes = snapshots
     .filter((s) => s.state !== "deleted")
     .reduce((sum, s) => sum + (s.logicalBytes ?? 0), 0);
   return {
-    ...tenantView(tenant),
+    ...tenantView(tenant, openAlerts),
     usage: {
       stored_bytes: usage.totalBytes,
       object_count: usage.totalCount,

@@ -152,6 +152,7 @@ describe("SqliteCatalog on disk", () => {
           .all();
         assert.deepEqual(tables, [
           "agents",
+          "alerts",
           "audit_log",
           "enrollment_tokens",
           "objects",
@@ -241,6 +242,85 @@ describe("SqliteCatalog on disk", () => {
         assert.deepEqual(await catalog.listQuarantines("t1"), []);
       } finally {
         await catalog.close();
+      }
+    });
+  });
+
+  it("migrates a version 5 catalog to version 6: its snapshots have no verdict, no tenant is red, alerts can name them", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      const raw = new Sqlite(path);
+      raw.pragma("foreign_keys = ON");
+      for (const migration of MIGRATIONS.slice(0, 5)) raw.exec(migration);
+      raw.pragma("user_version = 5");
+      const id = hashOf("snapshot");
+      raw.exec(`
+        INSERT INTO tenants (id, name, created_at, retention_days) VALUES ('t1', 'acme', 0, 30);
+        INSERT INTO agents (id, tenant_id, hostname, secret_hash, scopes, created_at, expires_at)
+          VALUES ('a1', 't1', 'pc', '${hashOf("s")}', 'backup', 0, 1);
+        INSERT INTO objects (tenant_id, kind, name, size, created_at)
+          VALUES ('t1', 'snapshots', '${id}', 10, 0);
+        INSERT INTO snapshots (tenant_id, id, agent_id, committed_at, claimed_time, immutable_until)
+          VALUES ('t1', '${id}', 'a1', 5, 5, 7);
+      `);
+      raw.close();
+      const catalog = openSqliteCatalog(path);
+      try {
+        assert.equal((await catalog.getSnapshot("t1", id))?.detection, null);
+        assert.deepEqual(await catalog.openAlertCounts(), new Map());
+        const alert = await catalog.raiseAlert(
+          {
+            tenantId: "t1",
+            agentId: "a1",
+            snapshotId: id,
+            kind: "detection",
+            severity: "warning",
+            message: "m",
+          },
+          { actor: { kind: "system", id: "detection" } },
+          at(0),
+        );
+        assert.deepEqual(await catalog.openAlertCounts(), new Map([["t1", 1]]));
+        assert.equal(alert.snapshotId, id);
+      } finally {
+        await catalog.close();
+      }
+    });
+  });
+
+  it("refuses to delete alerts or change an acknowledged one even through raw SQL", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "catalog.db");
+      const catalog = openSqliteCatalog(path);
+      const tenant = await catalog.createTenant({ name: "acme", retentionDays: 30 }, at(0));
+      const alice = await catalog.createOperator(
+        { username: "alice", passwordHash: "$scrypt$alice", role: "admin" },
+        at(0),
+      );
+      const note = { actor: { kind: "system", id: "detection" } } as const;
+      const alert = await catalog.raiseAlert(
+        {
+          tenantId: tenant.id,
+          agentId: null,
+          snapshotId: null,
+          kind: "detection",
+          severity: "critical",
+          message: "m",
+        },
+        note,
+        at(1),
+      );
+      await catalog.acknowledgeAlert(alert.id, alice.id, "handled", note, at(2));
+      await catalog.close();
+      const raw = new Sqlite(path);
+      try {
+        assert.throws(() => raw.exec("DELETE FROM alerts"), /alerts keeps its history/);
+        assert.throws(
+          () => raw.exec("UPDATE alerts SET acknowledge_reason = 'nothing happened'"),
+          /an acknowledged alert is final/,
+        );
+      } finally {
+        raw.close();
       }
     });
   });

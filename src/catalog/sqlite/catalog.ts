@@ -5,6 +5,7 @@
 import type { Catalog } from "../catalog.js";
 import { composeCatalog } from "../compose.js";
 import { SqliteAgents } from "./agents.js";
+import { SqliteAlerts } from "./alerts.js";
 import { SqliteAudit } from "./audit.js";
 import { SqliteDb } from "./db.js";
 import { SqliteObjects } from "./objects.js";
@@ -30,6 +31,7 @@ export function openSqliteCatalog(path: string): Catalog {
       packs: new SqlitePacks(db),
       quarantines: new SqliteQuarantines(db),
       offboarding: new SqliteOffboarding(db),
+      alerts: new SqliteAlerts(db),
       audit: new SqliteAudit(db),
     },
     async () => db.close(),

@@ -9,6 +9,7 @@ import {
   type ObjectUsage,
   type Page,
   type StoredObject,
+  type UploadVolume,
 } from "../objects.js";
 import {
   checkObjectKind,
@@ -162,5 +163,27 @@ export class SqliteObjects implements ObjectCatalog {
       )
       .pluck()
       .all(tenantId, checkObjectKind(kind), JSON.stringify(names));
+  }
+
+  async uploadsByAgent(tenantId: string, agentId: string, after: Date): Promise<UploadVolume> {
+    const row = this.db
+      .statement<{
+        objects: number;
+        bytes: number | null;
+        packs: number;
+        pack_bytes: number | null;
+      }>(
+        `SELECT count(*) AS objects, sum(size) AS bytes,
+          count(*) FILTER (WHERE kind = 'data') AS packs,
+          sum(size) FILTER (WHERE kind = 'data') AS pack_bytes
+        FROM objects WHERE tenant_id = ? AND created_by_agent = ? AND created_at > ?`,
+      )
+      .get(tenantId, agentId, checkTime("after", after));
+    return {
+      objects: row?.objects ?? 0,
+      bytes: row?.bytes ?? 0,
+      packs: row?.packs ?? 0,
+      packBytes: row?.pack_bytes ?? 0,
+    };
   }
 }

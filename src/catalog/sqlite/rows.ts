@@ -4,11 +4,13 @@
  * constraint listing exactly those values.
  */
 
+import type { AlertKind, AlertSeverity, DetectionVerdict } from "../../protocol/constants.js";
 import type { ObjectKind } from "../../storage/object-store.js";
 import type {
   ActorKind,
   Agent,
   AgentScope,
+  Alert,
   AuditEntry,
   BackupOutcome,
   DeletionReason,
@@ -222,8 +224,9 @@ export function toQuarantine(
   };
 }
 
-export const SNAPSHOT_COLUMNS =
-  "tenant_id, id, agent_id, committed_at, claimed_time, immutable_until, state, known_good, logical_bytes";
+export const SNAPSHOT_COLUMNS = `tenant_id, id, agent_id, committed_at, claimed_time,
+  immutable_until, state, known_good, logical_bytes, detection_verdict, detection_score,
+  detection_reasons, detection_signals`;
 
 export interface SnapshotRow {
   tenant_id: string;
@@ -235,6 +238,10 @@ export interface SnapshotRow {
   state: string;
   known_good: number;
   logical_bytes: number | null;
+  detection_verdict: string | null;
+  detection_score: number | null;
+  detection_reasons: string | null;
+  detection_signals: string | null;
 }
 
 export function toSnapshot(row: SnapshotRow): SnapshotRecord {
@@ -248,6 +255,15 @@ export function toSnapshot(row: SnapshotRow): SnapshotRecord {
     state: row.state as SnapshotState,
     knownGood: row.known_good === 1,
     logicalBytes: row.logical_bytes,
+    detection:
+      row.detection_verdict === null
+        ? null
+        : {
+            verdict: row.detection_verdict as DetectionVerdict,
+            score: row.detection_score ?? 0,
+            reasons: JSON.parse(row.detection_reasons ?? "[]") as string[],
+            signals: JSON.parse(row.detection_signals ?? "{}") as Record<string, unknown>,
+          },
   };
 }
 
@@ -339,5 +355,42 @@ export function toTenantDeletion(row: DeletionRow): TenantDeletion {
     cancelledAt: dateOrNull(row.cancelled_at),
     startedAt: dateOrNull(row.started_at),
     completedAt: dateOrNull(row.completed_at),
+  };
+}
+
+export const ALERT_COLUMNS = `id, tenant_id, agent_id, snapshot_id, kind, severity, message,
+  details, created_at, acknowledged_by, acknowledged_at, acknowledge_reason`;
+
+export interface AlertRow {
+  id: number;
+  tenant_id: string;
+  agent_id: string | null;
+  snapshot_id: string | null;
+  kind: string;
+  severity: string;
+  message: string;
+  details: string;
+  created_at: number;
+  acknowledged_by: string | null;
+  acknowledged_at: number | null;
+  acknowledge_reason: string | null;
+}
+
+export function toAlert(row: AlertRow): Alert {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    agentId: row.agent_id,
+    snapshotId: row.snapshot_id,
+    // The kind has no CHECK (issue 11 adds kinds without rebuilding the table): the catalog
+    // writes only kinds of ALERT_KINDS.
+    kind: row.kind as AlertKind,
+    severity: row.severity as AlertSeverity,
+    message: row.message,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    createdAt: new Date(row.created_at),
+    acknowledgedBy: row.acknowledged_by,
+    acknowledgedAt: dateOrNull(row.acknowledged_at),
+    acknowledgeReason: row.acknowledge_reason,
   };
 }

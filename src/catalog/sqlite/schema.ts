@@ -219,12 +219,55 @@ ALTER TABLE agents ADD COLUMN last_backup_verified INTEGER
   CHECK (last_backup_verified IS NULL OR last_backup_verified IN (0, 1));
 `;
 
+// Ransomware detection (issue 10). Each snapshot keeps the verdict of its commit and what it was
+// judged from (counts and extensions as JSON, never names or paths); NULL for snapshots committed
+// before. A commit is judged against the agent's own recent snapshots, hence their index. Alerts are history like quarantines: never removed, final once acknowledged. The
+// partial index answers "which tenants are red" without reading acknowledged alerts.
+const VERSION_6 = `
+ALTER TABLE snapshots ADD COLUMN detection_verdict TEXT
+  CHECK (detection_verdict IS NULL OR detection_verdict IN ('ok', 'suspicious', 'ransomware'));
+ALTER TABLE snapshots ADD COLUMN detection_score INTEGER
+  CHECK (detection_score IS NULL OR detection_score BETWEEN 0 AND 100);
+ALTER TABLE snapshots ADD COLUMN detection_reasons TEXT
+  CHECK (detection_reasons IS NULL OR json_valid(detection_reasons));
+ALTER TABLE snapshots ADD COLUMN detection_signals TEXT
+  CHECK (detection_signals IS NULL OR json_valid(detection_signals));
+CREATE INDEX snapshots_by_agent ON snapshots (tenant_id, agent_id, committed_at, id);
+
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  agent_id TEXT,
+  snapshot_id TEXT,
+  kind TEXT NOT NULL CHECK (kind <> ''),
+  severity TEXT NOT NULL CHECK (severity IN ('warning', 'high', 'critical')),
+  message TEXT NOT NULL CHECK (message <> ''),
+  details TEXT NOT NULL CHECK (json_valid(details)),
+  created_at INTEGER NOT NULL,
+  acknowledged_by TEXT REFERENCES operators (id),
+  acknowledged_at INTEGER,
+  acknowledge_reason TEXT,
+  CHECK ((acknowledged_by IS NULL) = (acknowledged_at IS NULL)),
+  CHECK ((acknowledged_at IS NULL) = (acknowledge_reason IS NULL)),
+  FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id),
+  FOREIGN KEY (tenant_id, snapshot_id) REFERENCES snapshots (tenant_id, id)
+) STRICT;
+CREATE INDEX alerts_by_tenant ON alerts (tenant_id, id);
+CREATE INDEX alerts_open ON alerts (tenant_id) WHERE acknowledged_at IS NULL;
+CREATE TRIGGER alerts_no_delete BEFORE DELETE ON alerts
+BEGIN SELECT RAISE(ABORT, 'alerts keeps its history'); END;
+CREATE TRIGGER alerts_final BEFORE UPDATE ON alerts
+WHEN OLD.acknowledged_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'an acknowledged alert is final'); END;
+`;
+
 export const MIGRATIONS: readonly string[] = [
   VERSION_1,
   VERSION_2,
   VERSION_3,
   VERSION_4,
   VERSION_5,
+  VERSION_6,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

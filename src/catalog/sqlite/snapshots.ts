@@ -1,7 +1,14 @@
 /** Snapshot commits in SQLite: the `snapshots` and `snapshot_packs` tables. */
 import { RempartError } from "../../errors.js";
 import type { NewSnapshot, SnapshotCatalog, SnapshotRecord } from "../snapshots.js";
-import { checkObjectName, checkTime, DAY_MS, normalizePacks } from "../validation.js";
+import {
+  checkDetection,
+  checkLimit,
+  checkObjectName,
+  checkTime,
+  DAY_MS,
+  normalizePacks,
+} from "../validation.js";
 import { HIDDEN } from "./conditions.js";
 import { notFound, type SqliteDb } from "./db.js";
 import { activeTenant, agentRow, snapshotRow } from "./lookups.js";
@@ -19,6 +26,8 @@ export class SqliteSnapshots implements SnapshotCatalog {
       snapshot.packsRecordedBy === undefined
         ? Number.MAX_SAFE_INTEGER
         : checkTime("packsRecordedBy", snapshot.packsRecordedBy);
+    const detection =
+      snapshot.detection === undefined ? undefined : checkDetection(snapshot.detection);
     const tenantId = snapshot.tenantId;
     return this.db.write(() => {
       const tenant = activeTenant(this.db, tenantId);
@@ -57,11 +66,16 @@ export class SqliteSnapshots implements SnapshotCatalog {
         state: "active",
         known_good: 0,
         logical_bytes: snapshot.logicalBytes ?? null,
+        detection_verdict: detection?.verdict ?? null,
+        detection_score: detection?.score ?? null,
+        detection_reasons: detection?.reasons ?? null,
+        detection_signals: detection?.signals ?? null,
       };
       this.db
         .statement(
           `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}) VALUES (@tenant_id, @id, @agent_id,
-          @committed_at, @claimed_time, @immutable_until, @state, @known_good, @logical_bytes)`,
+          @committed_at, @claimed_time, @immutable_until, @state, @known_good, @logical_bytes,
+          @detection_verdict, @detection_score, @detection_reasons, @detection_signals)`,
         )
         .run(row);
       const addPack = this.db.statement(
@@ -84,6 +98,21 @@ export class SqliteSnapshots implements SnapshotCatalog {
       )
       .all(tenantId)
       .map(toSnapshot);
+  }
+
+  async listAgentSnapshots(
+    tenantId: string,
+    agentId: string,
+    limit: number,
+  ): Promise<SnapshotRecord[]> {
+    return this.db
+      .statement<SnapshotRow>(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant_id = ? AND agent_id = ?
+        ORDER BY committed_at DESC, id DESC LIMIT ?`,
+      )
+      .all(tenantId, agentId, checkLimit(limit))
+      .map(toSnapshot)
+      .reverse();
   }
 
   async listSnapshotPacks(tenantId: string, id: string): Promise<string[]> {

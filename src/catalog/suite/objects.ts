@@ -215,7 +215,7 @@ export function describeObjectConformance(open: OpenCatalog): void {
 
   describe("batched object lookups", () => {
     const catalog = catalogPerTest(open);
-    const { tenant, recordPack } = fixtures(catalog);
+    const { tenant, agent, recordPack } = fixtures(catalog);
 
     it("answers which names one tenant has of one kind, like objectExists for each", async () => {
       const acme = await tenant("acme");
@@ -254,6 +254,44 @@ export function describeObjectConformance(open: OpenCatalog): void {
         catalog.visibleObjects(acme.id, "data", [...names, hashOf("one more")]),
         "InvalidArgument",
       );
+    });
+
+    it("sums what one agent uploaded after a time, packs apart, hidden objects included", async () => {
+      const acme = await tenant("acme");
+      const pc = await agent(acme, { hostname: "pc" });
+      const other = await agent(acme, { hostname: "other" });
+      const upload = (
+        by: typeof pc,
+        kind: "data" | "index",
+        label: string,
+        size: number,
+        now: number,
+      ) =>
+        catalog.recordObject(
+          { tenantId: acme.id, kind, name: hashOf(label), size, createdByAgent: by.id },
+          at(now),
+        );
+      await upload(pc, "data", "before", 1000, 10);
+      await upload(pc, "data", "at the time", 2000, 20);
+      await upload(pc, "data", "after", 4000, 21);
+      await upload(pc, "index", "index after", 300, 22);
+      await upload(other, "data", "someone else", 8000, 23);
+      const expected = { objects: 2, bytes: 4300, packs: 1, packBytes: 4000 };
+      assert.deepEqual(await catalog.uploadsByAgent(acme.id, pc.id, at(20)), expected);
+      await catalog.quarantineAgent(
+        acme.id,
+        pc.id,
+        at(0),
+        { actor: { kind: "operator", id: "op" } },
+        at(30),
+      );
+      assert.deepEqual(await catalog.uploadsByAgent(acme.id, pc.id, at(20)), expected);
+      assert.deepEqual(await catalog.uploadsByAgent(acme.id, pc.id, at(100)), {
+        objects: 0,
+        bytes: 0,
+        packs: 0,
+        packBytes: 0,
+      });
     });
   });
 }

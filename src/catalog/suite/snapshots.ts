@@ -32,6 +32,7 @@ export function describeSnapshotConformance(open: OpenCatalog): void {
         state: "active",
         knownGood: false,
         logicalBytes: null,
+        detection: null,
       });
       assert.deepEqual(await catalog.getSnapshot(acme.id, recorded.id), recorded);
       assert.equal(await catalog.getSnapshot(acme.id, hashOf("snapshot none")), undefined);
@@ -43,6 +44,67 @@ export function describeSnapshotConformance(open: OpenCatalog): void {
       );
       const later = await commit(acme, pc, "s2", [], at(2 * DAY));
       assert.deepEqual(later.immutableUntil, at(3 * DAY));
+    });
+
+    it("keeps a commit's verdict with its record, and refuses a malformed one, recording nothing", async () => {
+      const acme = await tenant("acme");
+      const pc = await agent(acme);
+      const detection = {
+        verdict: "ransomware",
+        score: 92,
+        reasons: ["3,900 of 9,870 changed files renamed to .locked"],
+        signals: { agent: { files_changed: 9870, new_extensions: [".locked"] }, server: {} },
+      } as const;
+      const record = async (label: string, value: unknown) => {
+        const id = hashOf(label);
+        await catalog.recordObject(
+          { tenantId: acme.id, kind: "snapshots", name: id, size: 300, createdByAgent: pc.id },
+          at(1),
+        );
+        return catalog.recordSnapshot(
+          {
+            tenantId: acme.id,
+            id,
+            agentId: pc.id,
+            claimedTime: at(1),
+            packs: [],
+            detection: value as typeof detection,
+          },
+          at(1),
+        );
+      };
+      const flagged = await record("flagged", detection);
+      assert.deepEqual(flagged.detection, detection);
+      assert.deepEqual((await catalog.getSnapshot(acme.id, flagged.id))?.detection, detection);
+      for (const bad of [
+        { ...detection, verdict: "doomed" },
+        { ...detection, score: 101 },
+        { ...detection, score: 1.5 },
+        { ...detection, reasons: "not a list" },
+        { ...detection, signals: [] },
+        { ...detection, signals: { huge: "x".repeat(17 * 1024) } },
+      ])
+        await refuses(record(`bad ${JSON.stringify(bad).length}`, bad), "InvalidArgument");
+      assert.deepEqual(
+        (await catalog.listSnapshots(acme.id)).map((s) => s.id),
+        [flagged.id],
+      );
+    });
+
+    it("lists one agent's newest snapshots, oldest first", async () => {
+      const acme = await tenant("acme");
+      const pc = await agent(acme, { hostname: "pc" });
+      const laptop = await agent(acme, { hostname: "laptop" });
+      const first = await commit(acme, pc, "first", [], at(1));
+      await commit(acme, laptop, "laptop", [], at(2));
+      const second = await commit(acme, pc, "second", [], at(3));
+      const third = await commit(acme, pc, "third", [], at(4));
+      const ids = async (limit: number) =>
+        (await catalog.listAgentSnapshots(acme.id, pc.id, limit)).map((s) => s.id);
+      assert.deepEqual(await ids(10), [first.id, second.id, third.id]);
+      assert.deepEqual(await ids(2), [second.id, third.id]);
+      assert.deepEqual(await catalog.listAgentSnapshots("another tenant", pc.id, 10), []);
+      await refuses(catalog.listAgentSnapshots(acme.id, pc.id, 0), "InvalidArgument");
     });
 
     it("lists a tenant's snapshots by commit time whatever times the agent claims", async () => {

@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { agentCommand, enrollTokenCommand } from "./admin/agent.js";
+import { alertsCommand } from "./admin/alerts.js";
 import { auditCommand } from "./admin/audit.js";
 import { gcCommand } from "./admin/gc.js";
 import { keyCommand } from "./admin/key.js";
@@ -13,7 +14,7 @@ import { tenantCommand } from "./admin/tenant.js";
 export const adminCommand: Command = {
   name: "admin",
   summary:
-    "manage the server's tenants, operators, agents, key slots, quarantines, retention, holds, prune, GC, deletions and audit log (on the server machine)",
+    "manage the server's tenants, operators, agents, key slots, quarantines, retention, holds, prune, GC, deletions, alerts and audit log (on the server machine)",
   usage: "rempart admin COMMAND [--data DIR] [--json]   (rempart admin help COMMAND)",
   options: {
     data: {
@@ -35,5 +36,6 @@ export const adminCommand: Command = {
     gcCommand,
     snapshotCommand,
     runDeletionsCommand,
+    alertsCommand,
   ],
 };

@@ -35,6 +35,7 @@ function record(id: string, agentId: string, committedAt: Date): SnapshotRecord 
     state: "active",
     knownGood: false,
     logicalBytes: null,
+    detection: null,
   };
 }
 

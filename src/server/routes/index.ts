@@ -3,6 +3,7 @@ import Type from "#typebox";
 import { sendJson } from "../http.js";
 import { openApiDocument } from "../openapi.js";
 import type { AnyRoute, Route } from "../router.js";
+import { alertAck, alertsList } from "./alerts.js";
 import { getObject, headObject, listObjects, putObject } from "./objects.js";
 import {
   agentRevoke,
@@ -58,4 +59,6 @@ export const ROUTES: readonly AnyRoute[] = [
   quarantineCreate,
   quarantinesList,
   quarantineRelease,
+  alertsList,
+  alertAck,
 ];

@@ -50,7 +50,7 @@ const AuditQuery = {
   }),
 };
 
-function actorOf(who: OperatorPrincipal): AdminActor {
+export function actorOf(who: OperatorPrincipal): AdminActor {
   return { audit: { kind: "operator", id: who.operator.id }, operatorId: who.operator.id };
 }
 

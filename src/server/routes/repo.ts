@@ -7,6 +7,7 @@ import { CheckedCommitter } from "../../storage/snapshot-commit.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
+import { judgeIncomingCommit, respondToVerdict } from "../detection/response.js";
 import { sendEmpty, sendJson, tooManyRequests } from "../http.js";
 import { sizeProblem } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
@@ -97,6 +98,15 @@ async function commit(
   if (missing.length > 0) throw missingPacks(missing);
 
   const recorded = await ctx.catalog.objectExists(tenantId, "snapshots", request.name);
+  // Judged before it is recorded, so that the verdict is stored with the record, in its
+  // transaction; the volume is what the agent uploaded since its previous commit.
+  const { detection, earlier } = await judgeIncomingCommit(
+    ctx.catalog,
+    tenantId,
+    who.agent.id,
+    request.detection,
+    ctx.now(),
+  );
   const release = recorded ? () => {} : await reserveQuota(ctx, who.tenant, bytes.length);
   let record: SnapshotRecord;
   try {
@@ -141,6 +151,7 @@ async function commit(
           packs: request.packs,
           packsRecordedBy: checkedAt,
           ...(request.logical_bytes === undefined ? {} : { logicalBytes: request.logical_bytes }),
+          detection,
         },
         receivedAt,
       );
@@ -171,10 +182,13 @@ async function commit(
         skew_seconds: Math.round(
           (record.claimedTime.getTime() - record.committedAt.getTime()) / 1000,
         ),
+        verdict: detection.verdict,
+        score: detection.score,
       },
     },
     record.committedAt,
   );
+  await respondToVerdict(ctx, who.tenant, who.agent, record, earlier);
   return { status: 201, answer: committed(record, "created") };
 }
 

@@ -18,7 +18,7 @@ export function printTenant(output: Output, tenant: TenantView): void {
   const quota =
     tenant.quota_bytes === null ? "no quota" : `quota ${formatBytes(tenant.quota_bytes)}`;
   output.line(
-    `${tenant.name}  ${tenant.status}  retention ${tenant.retention_days} d, immutable ${tenant.immutable_days} d, ${quota}  (id ${tenant.id}, created ${day(tenant.created_at)})`,
+    `${tenant.name}  ${tenant.status}${tenant.alert_state === "red" ? `  RED: ${tenant.open_alerts} open alert(s)` : ""}  retention ${tenant.retention_days} d, immutable ${tenant.immutable_days} d, ${quota}  (id ${tenant.id}, created ${day(tenant.created_at)})`,
   );
 }
 

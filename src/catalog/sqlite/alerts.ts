@@ -1,0 +1,155 @@
+/** Alerts in SQLite: the `alerts` table (the schema refuses deletes and changes once acknowledged). */
+import { RempartError } from "../../errors.js";
+import type { Alert, AlertCatalog, AlertQuery, NewAlert } from "../alerts.js";
+import type { AuditNote } from "../audit.js";
+import {
+  checkAlertKind,
+  checkAlertMessage,
+  checkAlertReason,
+  checkAlertSeverity,
+  checkLimit,
+  checkTime,
+  serializeAuditDetails,
+} from "../validation.js";
+import { auditStep, checkAuditNote } from "./audit.js";
+import { notFound, type SqliteDb } from "./db.js";
+import { agentRow, operatorRow, snapshotRow, tenantRow } from "./lookups.js";
+import { ALERT_COLUMNS, type AlertRow, toAlert } from "./rows.js";
+
+export class SqliteAlerts implements AlertCatalog {
+  constructor(private readonly db: SqliteDb) {}
+
+  async raiseAlert(alert: NewAlert, audit: AuditNote, now: Date): Promise<Alert> {
+    const note = checkAuditNote(audit);
+    const row: Omit<AlertRow, "id"> = {
+      tenant_id: alert.tenantId,
+      agent_id: alert.agentId ?? null,
+      snapshot_id: alert.snapshotId ?? null,
+      kind: checkAlertKind(alert.kind),
+      severity: checkAlertSeverity(alert.severity),
+      message: checkAlertMessage(alert.message),
+      details: serializeAuditDetails(alert.details ?? {}),
+      created_at: checkTime("now", now),
+      acknowledged_by: null,
+      acknowledged_at: null,
+      acknowledge_reason: null,
+    };
+    return this.db.write(() => {
+      const tenant = tenantRow(this.db, row.tenant_id) ?? notFound("tenant", row.tenant_id);
+      if (row.agent_id !== null && agentRow(this.db, row.agent_id)?.tenant_id !== tenant.id)
+        notFound("agent of this tenant", row.agent_id);
+      if (
+        row.snapshot_id !== null &&
+        snapshotRow(this.db, tenant.id, row.snapshot_id) === undefined
+      )
+        notFound("snapshot of this tenant", row.snapshot_id);
+      const id = this.db
+        .statement<number>(
+          `INSERT INTO alerts (${ALERT_COLUMNS}) VALUES (NULL, @tenant_id, @agent_id,
+          @snapshot_id, @kind, @severity, @message, @details, @created_at, @acknowledged_by,
+          @acknowledged_at, @acknowledge_reason) RETURNING id`,
+        )
+        .pluck()
+        .get(row) as number;
+      auditStep(
+        this.db,
+        note,
+        "alert.raise",
+        tenant.id,
+        {
+          alert_id: id,
+          tenant: tenant.name,
+          kind: row.kind,
+          severity: row.severity,
+          agent_id: row.agent_id,
+          snapshot_id: row.snapshot_id,
+        },
+        row.created_at,
+      );
+      return toAlert({ id, ...row });
+    });
+  }
+
+  async getAlert(id: number): Promise<Alert | undefined> {
+    const row = alertRow(this.db, id);
+    return row && toAlert(row);
+  }
+
+  async listAlerts(query: AlertQuery): Promise<Alert[]> {
+    const params = { limit: checkLimit(query.limit), tenant_id: query.tenantId ?? null };
+    const open = query.open === true ? "AND acknowledged_at IS NULL" : "";
+    // Two statements rather than `(@tenant_id IS NULL OR …)`, which would keep SQLite from using
+    // the (tenant_id, id) index.
+    const where = query.tenantId === undefined ? "1" : "tenant_id = @tenant_id";
+    return this.db
+      .statement<AlertRow>(
+        `SELECT ${ALERT_COLUMNS} FROM alerts WHERE ${where} ${open} ORDER BY id DESC LIMIT @limit`,
+      )
+      .all(query.tenantId === undefined ? { limit: params.limit } : params)
+      .map(toAlert);
+  }
+
+  async openAlertCounts(): Promise<ReadonlyMap<string, number>> {
+    const rows = this.db
+      .statement<{ tenant_id: string; open: number }>(
+        `SELECT tenant_id, count(*) AS open FROM alerts WHERE acknowledged_at IS NULL
+        GROUP BY tenant_id`,
+      )
+      .all();
+    return new Map(rows.map((r) => [r.tenant_id, r.open]));
+  }
+
+  async acknowledgeAlert(
+    id: number,
+    operatorId: string,
+    reason: string,
+    audit: AuditNote,
+    now: Date,
+  ): Promise<Alert> {
+    const note = checkAuditNote(audit);
+    const why = checkAlertReason(reason);
+    const at = checkTime("now", now);
+    return this.db.write(() => {
+      const row = alertRow(this.db, id) ?? notFound("alert", String(id));
+      const operator = operatorRow(this.db, operatorId) ?? notFound("operator", operatorId);
+      if (row.acknowledged_at !== null)
+        throw new RempartError(
+          "ObjectConflict",
+          `alert ${id} was acknowledged at ${new Date(row.acknowledged_at).toISOString()}`,
+          { reason: "already-acknowledged", id },
+        );
+      this.db
+        .statement(
+          `UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?, acknowledge_reason = ?
+          WHERE id = ?`,
+        )
+        .run(operator.id, at, why, id);
+      auditStep(
+        this.db,
+        note,
+        "alert.acknowledge",
+        row.tenant_id,
+        {
+          alert_id: id,
+          kind: row.kind,
+          severity: row.severity,
+          operator_id: operator.id,
+          username: operator.username,
+          reason: why,
+        },
+        at,
+      );
+      return toAlert({
+        ...row,
+        acknowledged_by: operator.id,
+        acknowledged_at: at,
+        acknowledge_reason: why,
+      });
+    });
+  }
+}
+
+function alertRow(db: SqliteDb, id: number): AlertRow | undefined {
+  if (!Number.isSafeInteger(id)) return undefined;
+  return db.statement<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = ?`).get(id);
+}
