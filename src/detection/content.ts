@@ -37,9 +37,16 @@ function isControl(byte: number): boolean {
   );
 }
 
+/** A Latin-1 (Windows-1252) accented letter stands alone between ASCII bytes; noise clusters. */
+function latin1Letter(bytes: Uint8Array, i: number): boolean {
+  const before = i === 0 ? 0x20 : (bytes[i - 1] as number);
+  const after = i + 1 >= bytes.length ? 0x20 : (bytes[i + 1] as number);
+  return before < 0x80 && after < 0x80 && !isControl(before) && !isControl(after);
+}
+
 /**
  * Bytes that cannot be text at position `i`: controls, and bytes ≥ 0x80 that start no valid
- * UTF-8 sequence there. Latin-1 text has a few of the latter, spread out; noise has half its bytes.
+ * UTF-8 sequence there and are no lone Latin-1 letter. Noise has more than half its bytes so.
  */
 function textErrors(bytes: Uint8Array): { total: number; worstWindow: number } {
   let total = 0;
@@ -62,16 +69,11 @@ function textErrors(bytes: Uint8Array): { total: number; worstWindow: number } {
             : byte >= 0xf0 && byte <= 0xf4
               ? 4
               : 0;
+      for (let j = 1; j < length && i + j < bytes.length; j++)
+        if (((bytes[i + j] as number) & 0xc0) !== 0x80) length = 0;
       if (length === 0) {
-        bad = true;
+        bad = !latin1Letter(bytes, i);
         length = 1;
-      } else {
-        for (let j = 1; j < length && i + j < bytes.length; j++)
-          if (((bytes[i + j] as number) & 0xc0) !== 0x80) {
-            bad = true;
-            length = 1;
-            break;
-          }
       }
     }
     if (bad) {
