@@ -8,6 +8,9 @@ import { lstatSync, type Stats } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { ChangeDetector } from "../detection/detector.js";
+import { baselineOf, score } from "../detection/score.js";
+import type { DetectionSummary } from "../detection/summary.js";
 import type { RempartError } from "../errors.js";
 import type { SpooledPack } from "../repository/pack.js";
 import type { PackWriter, Repository, StoredSnapshot } from "../repository/repository.js";
@@ -41,16 +44,6 @@ export interface BackupWarning {
   readonly message: string;
 }
 
-/** Per-file signals for ransomware detection: what changed and how its first bytes look. */
-export interface FileEvent {
-  readonly path: string;
-  readonly status: "new" | "changed";
-  readonly size: number;
-  readonly head: Uint8Array;
-  /** blob ids; their stored/raw length ratio in the index tells how well the file compressed */
-  readonly content: readonly string[];
-}
-
 export interface BackupOptions {
   /** absolute paths */
   readonly paths: readonly string[];
@@ -59,10 +52,11 @@ export interface BackupOptions {
   /** exclude patterns (see excludes.ts) */
   readonly excludes: readonly string[];
   readonly parent?: StoredSnapshot;
+  /** detection summaries of the series' earlier snapshots, oldest first (default: the parent's) */
+  readonly history?: readonly DetectionSummary[];
   readonly workers: number;
   readonly onProgress?: (progress: BackupProgress) => void;
   readonly onWarning?: (warning: BackupWarning) => void;
-  readonly onFile?: (event: FileEvent) => void;
   /** adopted or damaged leftovers of an earlier, interrupted backup */
   readonly onResume?: (adoptedPacks: number, damaged: readonly RempartError[]) => void;
 }
@@ -154,6 +148,7 @@ class Archiver {
   private writer!: PackWriter;
   private readonly chunker: FileChunker;
   private readonly exclude: ExcludeMatcher;
+  private readonly detector: ChangeDetector;
   private scanned: ScanTotals | undefined;
   /** entries whose extended attributes cannot be read (fs-paths.ts): how many, and the first */
   private xattrsUnread = 0;
@@ -166,6 +161,10 @@ class Archiver {
     this.exclude = compileExcludes(options.excludes);
     const { idKey, gear, params } = repo.chunkingContext();
     this.chunker = new FileChunker(idKey, gear, params);
+    this.detector = new ChangeDetector({
+      hasParent: options.parent !== undefined,
+      readTree: (id) => repo.readTree(id),
+    });
   }
 
   private async startPool(): Promise<BlobPool> {
@@ -234,7 +233,7 @@ class Archiver {
     }
     this.currentPath = path;
     try {
-      const result = await this.chunker.read(path, {
+      const result = await this.chunker.read(path, stats.size, {
         chunk: (id, hexId, chunk) => {
           this.counters.bytesRead += chunk.length;
           this.addBlob("data", id, hexId, chunk);
@@ -269,13 +268,8 @@ class Archiver {
     if (status === "new") this.counters.filesNew++;
     else this.counters.filesChanged++;
     this.counters.totalBytes += result.size;
-    this.options.onFile?.({
-      path,
-      status,
-      size: result.size,
-      head: result.head,
-      content: result.content,
-    });
+    const dir = path.slice(0, path.length - name.length - 1) || "/";
+    this.detector.file(dir, name, status, result.sample, result.content);
     return { ...metadata, size: result.size, content: result.content };
   }
 
@@ -312,13 +306,16 @@ class Archiver {
       names = [];
     }
     const nodes: TreeNode[] = [];
+    const present = new Set<string>();
     for (const name of names) {
       const child = childPath(path, name);
       if (this.exclude(child, name)) continue;
+      present.add(name);
       const node = await this.entryNode(child, name, before.get(name));
       if (node) nodes.push(node);
       await this.breathe();
     }
+    await this.detector.directory(path, before, present);
     return this.storeTree(nodes);
   }
 
@@ -414,6 +411,13 @@ class Archiver {
     return scanner;
   }
 
+  private verdict(filesTotal: number): DetectionSummary {
+    const { history, parent } = this.options;
+    const earlier =
+      history ?? (parent?.snapshot.summary.detection ? [parent.snapshot.summary.detection] : []);
+    return score(this.detector.finish(filesTotal), baselineOf(earlier));
+  }
+
   async run(): Promise<BackupResult> {
     const { repo, options } = this;
     this.pool = await this.startPool();
@@ -448,6 +452,7 @@ class Archiver {
         totalFiles: c.filesNew + c.filesChanged + c.filesUnchanged,
         unreadable: c.unreadable,
         durationMs: Date.now() - this.started,
+        detection: this.verdict(c.filesNew + c.filesChanged + c.filesUnchanged),
       };
       const snapshot: Snapshot = {
         version: 1,

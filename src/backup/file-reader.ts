@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { type ChunkerParams, findBoundary } from "../chunker/fastcdc.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
+import { type FileSample, Sampler } from "../detection/sample.js";
 import { fsPath } from "../snapshot/filename.js";
 
 export interface ChunkSink {
@@ -18,11 +19,9 @@ export interface ChunkSink {
 export interface ReadResult {
   readonly content: string[];
   readonly size: number;
-  /** the first bytes of the file, for ransomware signals (magic numbers, ransom notes) */
-  readonly head: Uint8Array;
+  /** head, tail and a few middle blocks, for ransomware signals (detection/sample.ts) */
+  readonly sample: FileSample;
 }
-
-const HEAD_BYTES = 512;
 
 export class FileChunker {
   private readonly buffer: Uint8Array;
@@ -36,21 +35,23 @@ export class FileChunker {
     this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 2 * 1024 * 1024));
   }
 
-  /** `path` is decoded (filename.ts). Throws the fs error if the file cannot be opened or read. */
-  async read(path: string, sink: ChunkSink): Promise<ReadResult> {
+  /**
+   * `path` is decoded (filename.ts); `expectedSize` (from lstat) places the sampled blocks. Throws
+   * the fs error if the file cannot be opened or read.
+   */
+  async read(path: string, expectedSize: number, sink: ChunkSink): Promise<ReadResult> {
     const fd = openSync(fsPath(path), "r");
     try {
-      return await this.readOpen(fd, sink);
+      return await this.readOpen(fd, new Sampler(expectedSize), sink);
     } finally {
       closeSync(fd);
     }
   }
 
-  private async readOpen(fd: number, sink: ChunkSink): Promise<ReadResult> {
+  private async readOpen(fd: number, sampler: Sampler, sink: ChunkSink): Promise<ReadResult> {
     const { buffer, gear, params } = this;
     const content: string[] = [];
     let size = 0;
-    let head: Uint8Array | undefined;
     let start = 0;
     let end = 0;
     let eof = false;
@@ -58,9 +59,9 @@ export class FileChunker {
       while (!eof && end < buffer.length) {
         const n = readSync(fd, buffer, end, buffer.length - end, null);
         if (n === 0) eof = true;
+        sampler.take(buffer.subarray(end, end + n));
         end += n;
       }
-      head ??= buffer.slice(0, Math.min(end, HEAD_BYTES));
       while (start < end) {
         const length = findBoundary(buffer, start, end, eof, gear, params);
         if (length === 0) break;
@@ -77,6 +78,6 @@ export class FileChunker {
       start = 0;
       await sink.pause();
     }
-    return { content, size, head: head ?? new Uint8Array(0) };
+    return { content, size, sample: sampler.sample() };
   }
 }

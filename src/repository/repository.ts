@@ -734,6 +734,7 @@ export class Repository {
       packs: [...packs],
       claimedTime: snapshot.time,
       logicalBytes: snapshot.summary.totalBytes,
+      ...(snapshot.summary.detection ? { detection: snapshot.summary.detection } : {}),
     });
     return name;
   }

@@ -4,6 +4,7 @@
  * sealed bytes and doubles as the snapshot id.
  */
 import { open, seal } from "../crypto/aead.js";
+import { type DetectionSummary, detectionProblem } from "../detection/summary.js";
 import { RempartError } from "../errors.js";
 
 export interface SnapshotSummary {
@@ -21,6 +22,8 @@ export interface SnapshotSummary {
   readonly totalFiles: number;
   readonly unreadable: number;
   readonly durationMs: number;
+  /** the ransomware verdict on this backup (docs/DETECTION.md); absent in older snapshots */
+  readonly detection?: DetectionSummary;
 }
 
 export interface Snapshot {
@@ -106,6 +109,10 @@ function snapshotProblem(value: unknown): string | undefined {
     const n = summary[field];
     if (typeof n !== "number" || !Number.isFinite(n) || n < 0)
       return `summary.${field} is not a non-negative number`;
+  }
+  if (summary.detection !== undefined) {
+    const problem = detectionProblem(summary.detection);
+    if (problem !== undefined) return `summary.detection: ${problem}`;
   }
   return undefined;
 }

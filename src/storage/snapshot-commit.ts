@@ -5,6 +5,7 @@
  * may join them. A Rempart server commits (HttpObjectStore sends the commit route); any other
  * store is committed to by checking its packs, then putting the snapshot (`CheckedCommitter`).
  */
+import type { DetectionSummary } from "../detection/summary.js";
 import { RempartError } from "../errors.js";
 import type { ObjectStore, PutOutcome } from "./object-store.js";
 
@@ -18,6 +19,8 @@ export interface SnapshotCommit {
   readonly claimedTime: string;
   /** total size of the files in the snapshot, for accounting (the server cannot read it) */
   readonly logicalBytes?: number;
+  /** the agent's ransomware verdict and signals: counts and extensions, never names or paths */
+  readonly detection?: DetectionSummary;
 }
 
 export interface SnapshotCommitter {

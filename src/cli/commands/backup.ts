@@ -57,10 +57,12 @@ export const backupCommand: Command = {
     ];
     const repo = await context.openRepository();
     const host = context.string("host") ?? hostname();
-    // The parent is the latest snapshot of the same paths from the same host, as in restic.
-    const parent: StoredSnapshot | undefined = (await repo.listSnapshots()).findLast(
+    // The parent is the latest snapshot of the same paths from the same host, as in restic; the
+    // series' earlier verdicts are the baseline of this one's.
+    const series = (await repo.listSnapshots()).filter(
       (s) => s.snapshot.host === host && JSON.stringify(s.snapshot.paths) === JSON.stringify(paths),
     );
+    const parent: StoredSnapshot | undefined = series.at(-1);
     const warnings: string[] = [];
     const result = await backup(repo, {
       paths,
@@ -68,6 +70,7 @@ export const backupCommand: Command = {
       host,
       excludes: patterns,
       ...(parent ? { parent } : {}),
+      history: series.flatMap((s) => s.snapshot.summary.detection ?? []),
       workers: Math.max(1, Math.min(2, availableParallelism())),
       // Progress (and the scan thread that counts the work for its ETA) only when someone sees
       // it: a scheduled or redirected backup saves the thread's memory.
@@ -109,6 +112,15 @@ export const backupCommand: Command = {
         total_files: s.totalFiles,
         total_bytes: s.totalBytes,
         duration_ms: s.durationMs,
+        ...(s.detection
+          ? {
+              detection: {
+                verdict: s.detection.verdict,
+                score: s.detection.score,
+                reasons: s.detection.reasons,
+              },
+            }
+          : {}),
       });
     } else {
       output.line(
@@ -121,6 +133,10 @@ export const backupCommand: Command = {
       output.line(
         `snapshot ${result.id.slice(0, 8)} saved${parent ? ` (parent ${parent.id.slice(0, 8)})` : ""}`,
       );
+      if (s.detection && s.detection.verdict !== "ok")
+        output.line(
+          `detection: ${s.detection.verdict.toUpperCase()} (score ${s.detection.score}/100): ${s.detection.reasons.join("; ")}`,
+        );
     }
     return s.unreadable > 0 ? EXIT.partial : EXIT.ok;
   },

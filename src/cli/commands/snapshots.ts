@@ -32,6 +32,7 @@ export const snapshotsCommand: Command = {
           tags: snapshot.tags,
           parent: snapshot.parent ?? null,
           tree: snapshot.tree,
+          verdict: snapshot.summary.detection?.verdict ?? null,
           summary: snapshot.summary,
         })),
       );
@@ -41,8 +42,10 @@ export const snapshotsCommand: Command = {
     for (const { id, snapshot, receivedAt } of snapshots) {
       const tags = snapshot.tags.length > 0 ? `  [${snapshot.tags.join(",")}]` : "";
       const received = receivedAt === undefined ? "" : `  (received ${shortTime(receivedAt)})`;
+      // "-": made before detection existed
+      const verdict = (snapshot.summary.detection?.verdict ?? "-").padEnd(10);
       output.line(
-        `${id.slice(0, 8)}  ${shortTime(snapshot.time)}  ${snapshot.host}  ${formatBytes(snapshot.summary.totalBytes)}  ${snapshot.paths.map(displayName).join(" ")}${tags}${received}`,
+        `${id.slice(0, 8)}  ${shortTime(snapshot.time)}  ${verdict}  ${snapshot.host}  ${formatBytes(snapshot.summary.totalBytes)}  ${snapshot.paths.map(displayName).join(" ")}${tags}${received}`,
       );
     }
     if (skipped.length > 0) {

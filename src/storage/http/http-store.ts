@@ -204,6 +204,7 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
       // The server takes UTC with a Z; any time the snapshot carries is brought to that form.
       claimed_time: new Date(commit.claimedTime).toISOString(),
       ...(commit.logicalBytes === undefined ? {} : { logical_bytes: commit.logicalBytes }),
+      ...(commit.detection === undefined ? {} : { detection: commit.detection }),
     };
     const path = `${API_PREFIX}/repo/snapshots`;
     try {

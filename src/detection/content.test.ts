@@ -1,0 +1,131 @@
+/**
+ * Each content signal on crafted files: the intact file passes, the damaged one is caught, and
+ * the benign look-alikes (a JPEG is dense, a renamed file is another format) pass.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { classifyBlock, judge, profile } from "./content.js";
+import {
+  csv,
+  docx,
+  encrypt,
+  encryptEveryOther,
+  encryptRange,
+  jpeg,
+  log,
+  mp4,
+  noise,
+  pdf,
+  png,
+  prose,
+  xlsx,
+} from "./formats-test-support.js";
+import { type FileSample, Sampler } from "./sample.js";
+
+/** The sample the backup would take, read in uneven pieces as the file reader does. */
+function sampleOf(bytes: Uint8Array): FileSample {
+  const sampler = new Sampler(bytes.length);
+  for (let at = 0, step = 1000; at < bytes.length; at += step, step = step * 3 + 7)
+    sampler.take(bytes.subarray(at, Math.min(bytes.length, at + step)));
+  return sampler.sample();
+}
+
+const judged = (name: string, bytes: Uint8Array) =>
+  judge(name.slice(name.lastIndexOf(".")), profile(sampleOf(bytes)));
+
+const text = Buffer.from(prose("letter", 60_000));
+const files: Record<string, Buffer> = {
+  ".docx": docx("report", 40),
+  ".xlsx": xlsx("budget", 600),
+  ".pdf": pdf("invoice", 45),
+  ".png": png("chart", 120, 90),
+  ".jpg": jpeg("photo", 90_000),
+  ".mp4": mp4("clip", 200_000),
+  ".txt": text,
+  ".csv": Buffer.from(csv("ledger", 1500)),
+  ".log": Buffer.from(log("service", 900)),
+};
+
+describe("content signals", () => {
+  it("passes every intact file of every format", () => {
+    for (const [extension, bytes] of Object.entries(files))
+      assert.equal(judged(`x${extension}`, bytes), "ok", extension);
+  });
+
+  it("catches whole-file encryption of every format, dense ones included", () => {
+    for (const [extension, bytes] of Object.entries(files))
+      if (extension !== ".mp4")
+        assert.notEqual(judged(`x${extension}`, encrypt(bytes)), "ok", extension);
+  });
+
+  it("catches encryption of the first KiB only", () => {
+    for (const [extension, bytes] of Object.entries(files))
+      if (extension !== ".mp4")
+        assert.equal(judged(`x${extension}`, encryptRange(bytes, 0, 1024)), "mismatch", extension);
+  });
+
+  it("catches header-preserving encryption by the structure the body or end must have", () => {
+    for (const extension of [".docx", ".xlsx", ".pdf", ".png", ".jpg"]) {
+      const bytes = files[extension] as Buffer;
+      assert.equal(
+        judged(`x${extension}`, encryptRange(bytes, 512, bytes.length)),
+        "mismatch",
+        extension,
+      );
+    }
+    assert.equal(judged("x.txt", encryptRange(text, 512, text.length)), "mismatch");
+    assert.equal(judged("x.txt", encryptRange(text, 8192, text.length)), "dense");
+  });
+
+  it("catches intermittent encryption (every other 8 KiB block) in text and JPEG", () => {
+    assert.notEqual(judged("x.txt", encryptEveryOther(text, 8192)), "ok");
+    const photo = files[".jpg"] as Buffer;
+    assert.equal(judged("x.jpg", encryptRange(encryptEveryOther(photo, 8192), 0, 0)), "mismatch");
+  });
+
+  it("catches text turned into base64 or hex, by its character mix rather than its entropy", () => {
+    assert.equal(judged("x.txt", Buffer.from(encrypt(text).toString("base64"))), "mismatch");
+    const wrapped = encrypt(text).toString("base64").replace(/.{76}/g, "$&\r\n");
+    assert.equal(judged("x.csv", Buffer.from(wrapped)), "mismatch");
+    assert.equal(judged("x.log", Buffer.from(encrypt(text).toString("hex"))), "mismatch");
+    assert.equal(classifyBlock(Buffer.from(prose("plain", 4096))), "text");
+  });
+
+  it("catches wipers: zero-filled files, and binary documents emptied or cut short", () => {
+    assert.equal(judged("x.docx", Buffer.alloc(50_000)), "mismatch");
+    assert.equal(judged("x.txt", Buffer.alloc(50_000)), "mismatch");
+    assert.equal(judged("x.pdf", Buffer.alloc(0)), "mismatch");
+    const report = files[".docx"] as Buffer;
+    assert.equal(judged("x.docx", report.subarray(0, report.length / 2)), "mismatch");
+    assert.equal(judged("x.log", Buffer.alloc(0)), "ok", "an emptied log is a rotation");
+  });
+
+  it("passes another known format under the name (a renamed or exported file), and names it cannot judge", () => {
+    assert.equal(judged("x.docx", files[".pdf"] as Buffer), "ok");
+    assert.equal(judged("x.log", files[".docx"] as Buffer), "ok");
+    assert.equal(judged("x.bin", noise("opaque", 30_000)), "ok");
+    assert.equal(
+      judged(
+        "x.txt",
+        Buffer.from("Prix réduit à 15 euros, déjà payé à Sèvres.\n".repeat(400), "latin1"),
+      ),
+      "ok",
+    );
+  });
+
+  it("judges new files by their head only: a video appended to a JPEG is not damage", () => {
+    const motionPhoto = Buffer.concat([files[".jpg"] as Buffer, mp4("motion", 300_000)]);
+    assert.equal(judged("x.jpg", motionPhoto), "mismatch");
+    assert.equal(judge(".jpg", profile(sampleOf(motionPhoto)), "head"), "ok");
+  });
+
+  it("samples head, tail and middle blocks of a file read in pieces", () => {
+    const bytes = noise("sampled", 100_000);
+    const sample = sampleOf(bytes);
+    assert.deepEqual(sample.head, new Uint8Array(bytes.subarray(0, 4096)));
+    assert.deepEqual(sample.tail, new Uint8Array(bytes.subarray(100_000 - 4096)));
+    assert.equal(sample.middle.length, 7);
+    const at = Math.floor((100_000 * 4) / 8);
+    assert.deepEqual(sample.middle[3], new Uint8Array(bytes.subarray(at, at + 4096)));
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * File formats: how to recognise one from its first bytes, which formats a file's extension
+ * claims, and the cheap structure checks that tell an intact file from one whose body or end was
+ * overwritten (the checks header-preserving and partial encryption fail).
+ */
+import type { FileSample } from "./sample.js";
+
+export type Format =
+  | "zip"
+  | "pdf"
+  | "png"
+  | "jpeg"
+  | "gif"
+  | "sqlite"
+  | "ole"
+  | "gzip"
+  | "7z"
+  | "rar"
+  | "xz"
+  | "bzip2"
+  | "zstd"
+  | "bmp"
+  | "tiff"
+  | "isobmff"
+  | "riff"
+  | "psd"
+  | "pe"
+  | "elf"
+  | "mp3"
+  | "ebml"
+  | "ogg"
+  | "flac"
+  | "wasm"
+  | "class"
+  | "woff"
+  | "font"
+  | "kdbx";
+
+interface Magic {
+  readonly format: Format;
+  readonly offset: number;
+  readonly bytes: readonly number[];
+}
+
+const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+
+const MAGICS: readonly Magic[] = [
+  { format: "zip", offset: 0, bytes: [0x50, 0x4b, 0x03, 0x04] },
+  { format: "zip", offset: 0, bytes: [0x50, 0x4b, 0x05, 0x06] },
+  { format: "pdf", offset: 0, bytes: ascii("%PDF-") },
+  { format: "png", offset: 0, bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
+  { format: "jpeg", offset: 0, bytes: [0xff, 0xd8, 0xff] },
+  { format: "gif", offset: 0, bytes: ascii("GIF8") },
+  { format: "sqlite", offset: 0, bytes: [...ascii("SQLite format 3"), 0] },
+  { format: "ole", offset: 0, bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1] },
+  { format: "gzip", offset: 0, bytes: [0x1f, 0x8b] },
+  { format: "7z", offset: 0, bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] },
+  { format: "rar", offset: 0, bytes: [...ascii("Rar!"), 0x1a, 0x07] },
+  { format: "xz", offset: 0, bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },
+  { format: "bzip2", offset: 0, bytes: ascii("BZh") },
+  { format: "zstd", offset: 0, bytes: [0x28, 0xb5, 0x2f, 0xfd] },
+  { format: "bmp", offset: 0, bytes: ascii("BM") },
+  { format: "tiff", offset: 0, bytes: [0x49, 0x49, 0x2a, 0x00] },
+  { format: "tiff", offset: 0, bytes: [0x4d, 0x4d, 0x00, 0x2a] },
+  { format: "isobmff", offset: 4, bytes: ascii("ftyp") },
+  { format: "riff", offset: 0, bytes: ascii("RIFF") },
+  { format: "psd", offset: 0, bytes: ascii("8BPS") },
+  { format: "pe", offset: 0, bytes: ascii("MZ") },
+  { format: "elf", offset: 0, bytes: [0x7f, ...ascii("ELF")] },
+  { format: "mp3", offset: 0, bytes: ascii("ID3") },
+  { format: "ebml", offset: 0, bytes: [0x1a, 0x45, 0xdf, 0xa3] },
+  { format: "ogg", offset: 0, bytes: ascii("OggS") },
+  { format: "flac", offset: 0, bytes: ascii("fLaC") },
+  { format: "wasm", offset: 0, bytes: [0, ...ascii("asm")] },
+  { format: "class", offset: 0, bytes: [0xca, 0xfe, 0xba, 0xbe] },
+  { format: "woff", offset: 0, bytes: ascii("wOF") },
+  { format: "font", offset: 0, bytes: [0x00, 0x01, 0x00, 0x00, 0x00] },
+  { format: "font", offset: 0, bytes: ascii("OTTO") },
+  { format: "kdbx", offset: 0, bytes: [0x03, 0xd9, 0xa2, 0x9a] },
+];
+
+/** The format the first bytes announce, if any. */
+export function sniffFormat(head: Uint8Array): Format | undefined {
+  for (const magic of MAGICS)
+    if (magic.bytes.every((byte, i) => head[magic.offset + i] === byte)) return magic.format;
+  // PDF allows junk before its header (within the first KiB).
+  if (indexOf(head.subarray(0, 1024), PDF_HEADER) >= 0) return "pdf";
+  return undefined;
+}
+
+/**
+ * What an extension claims. `text` files must read as text; `sparse` formats are not dense
+ * already, so noise in their blocks is a change of nature (JPEG and zip are dense, text is not).
+ */
+export interface FileType {
+  readonly formats: readonly Format[];
+  readonly text?: true;
+  readonly sparse?: true;
+}
+
+const TEXT: FileType = { formats: [], text: true, sparse: true };
+const types = new Map<string, FileType>();
+function claim(extensions: string, type: FileType): void {
+  for (const extension of extensions.split(" ")) types.set(`.${extension}`, type);
+}
+claim(
+  "txt md csv tsv log json xml html htm css js mjs cjs ts py rb java c h cpp hpp cs go rs php sh " +
+    "bat ps1 ini cfg conf yaml yml toml sql tex rtf svg srt vtt ics vcf eml",
+  TEXT,
+);
+claim("zip docx xlsx pptx docm xlsm pptm odt ods odp odg epub jar apk vsdx xps", {
+  formats: ["zip"],
+});
+claim("pdf", { formats: ["pdf"] });
+claim("png", { formats: ["png"] });
+claim("jpg jpeg jpe jfif", { formats: ["jpeg"] });
+claim("gif", { formats: ["gif"] });
+claim("sqlite sqlite3 db3", { formats: ["sqlite"], sparse: true });
+claim("db", { formats: ["sqlite", "ole"] });
+claim("doc xls ppt msg vsd pub", { formats: ["ole"] });
+claim("gz tgz", { formats: ["gzip"] });
+claim("7z", { formats: ["7z"] });
+claim("rar", { formats: ["rar"] });
+claim("xz", { formats: ["xz"] });
+claim("bz2", { formats: ["bzip2"] });
+claim("zst", { formats: ["zstd"] });
+claim("bmp", { formats: ["bmp"], sparse: true });
+claim("tif tiff", { formats: ["tiff"] });
+claim("mp4 m4a m4v mov heic heif 3gp avif", { formats: ["isobmff"] });
+claim("wav avi webp", { formats: ["riff"] });
+claim("psd", { formats: ["psd"] });
+claim("exe dll sys", { formats: ["pe"] });
+claim("mp3", { formats: ["mp3"] });
+claim("mkv webm", { formats: ["ebml"] });
+claim("ogg oga opus", { formats: ["ogg"] });
+claim("flac", { formats: ["flac"] });
+claim("kdbx", { formats: ["kdbx"] });
+
+/** The type a (lowercase, dotted) extension claims, if Rempart knows it. */
+export function typeOfExtension(extension: string): FileType | undefined {
+  return types.get(extension);
+}
+
+/**
+ * Whether the parts of the file the sample holds are consistent with `format` beyond its magic.
+ * Only checks that an intact file of the format always passes; formats without a cheap check pass.
+ */
+export function structureIntact(format: Format, sample: FileSample): boolean {
+  const end = sample.tail.length > 0 ? sample.tail : sample.head;
+  switch (format) {
+    case "zip":
+      return zipDirectoryIntact(sample, end);
+    case "pdf":
+      return indexOf(end, PDF_EOF) >= 0;
+    case "png":
+      return indexOf(end.subarray(Math.max(0, end.length - 64)), PNG_IEND) >= 0;
+    case "jpeg":
+      return indexOf(end, JPEG_EOI) >= 0 && sample.middle.every(jpegScanDataPlausible);
+    case "gif":
+      return end.at(-1) === 0x3b;
+    case "sqlite":
+      return sqlitePagesAligned(sample);
+    case "ole":
+      return sample.size % 512 === 0;
+    case "isobmff":
+      return secondBoxPlausible(sample.head);
+    default:
+      return true;
+  }
+}
+
+const PDF_HEADER = ascii("%PDF-");
+const PDF_EOF = ascii("%%EOF");
+const PNG_IEND = [...ascii("IEND"), 0xae, 0x42, 0x60, 0x82];
+const JPEG_EOI = [0xff, 0xd9];
+const ZIP_EOCD = [0x50, 0x4b, 0x05, 0x06];
+const ZIP_CENTRAL = [0x50, 0x4b, 0x01, 0x02];
+
+/**
+ * The end-of-central-directory record must be in the tail, and the directory it points to must
+ * end where the record starts (zip64 and self-extracting archives excepted: offset 0xffffffff or
+ * data prepended). When the directory starts inside the tail, its first entry must be there.
+ */
+function zipDirectoryIntact(sample: FileSample, end: Uint8Array): boolean {
+  const at = lastIndexOf(end, ZIP_EOCD);
+  if (at < 0 || at + 22 > end.length) return false;
+  const view = new DataView(end.buffer, end.byteOffset, end.byteLength);
+  const directorySize = view.getUint32(at + 12, true);
+  const directoryOffset = view.getUint32(at + 16, true);
+  if (directoryOffset === 0xffffffff) return true;
+  const recordOffset = sample.size - end.length + at;
+  if (directoryOffset + directorySize > recordOffset) return false;
+  const inEnd = directoryOffset - (sample.size - end.length);
+  if (directoryOffset + directorySize === recordOffset && inEnd >= 0 && directorySize > 0)
+    return ZIP_CENTRAL.every((byte, i) => end[inEnd + i] === byte);
+  return true;
+}
+
+/**
+ * Inside JPEG entropy-coded data a 0xFF byte is followed by 0x00 (stuffing), a restart marker
+ * (D0–D7) or another 0xFF; random bytes break that about 15 times per 4 KiB block. A few markers
+ * (DHT, SOS of a progressive image, metadata) are legitimate, hence the allowance.
+ */
+function jpegScanDataPlausible(block: Uint8Array): boolean {
+  let invalid = 0;
+  for (let i = 0; i + 1 < block.length; i++) {
+    if (block[i] !== 0xff) continue;
+    const next = block[i + 1] as number;
+    if (next !== 0x00 && next !== 0xff && (next < 0xd0 || next > 0xd7)) invalid++;
+  }
+  return invalid <= 6;
+}
+
+/** A database file is a whole number of pages of the size its header states. */
+function sqlitePagesAligned(sample: FileSample): boolean {
+  if (sample.head.length < 18) return false;
+  const raw = ((sample.head[16] as number) << 8) | (sample.head[17] as number);
+  const pageSize = raw === 1 ? 65536 : raw;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return false;
+  return sample.size % pageSize === 0;
+}
+
+/** After the `ftyp` box comes another box whose type is four printable characters. */
+function secondBoxPlausible(head: Uint8Array): boolean {
+  if (head.length < 8) return false;
+  const size = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(0);
+  if (size < 8) return false;
+  if (size + 8 > head.length) return true;
+  for (let i = size + 4; i < size + 8; i++) {
+    const c = head[i] as number;
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+export function indexOf(haystack: Uint8Array, needle: readonly number[]): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+function lastIndexOf(haystack: Uint8Array, needle: readonly number[]): number {
+  outer: for (let i = haystack.length - needle.length; i >= 0; i--) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
