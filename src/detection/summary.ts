@@ -6,15 +6,24 @@
  * the same shape with its own schema (src/protocol/messages.ts); the limits below are shared.
  */
 
-export type Verdict = "ok" | "suspicious" | "ransomware";
+import {
+  DETECTION_VERDICTS,
+  type DetectionVerdict,
+  MAX_DETECTION_REASON_LENGTH,
+  MAX_DETECTION_REASONS,
+  MAX_EXTENSION_LENGTH,
+  MAX_NEW_EXTENSIONS,
+} from "../protocol/constants.js";
 
-export const VERDICTS: readonly Verdict[] = ["ok", "suspicious", "ransomware"];
+export type Verdict = DetectionVerdict;
+
+export const VERDICTS: readonly Verdict[] = DETECTION_VERDICTS;
 
 export const DETECTION_LIMITS = {
-  reasons: 20,
-  reasonChars: 300,
-  newExtensions: 20,
-  extensionChars: 16,
+  reasons: MAX_DETECTION_REASONS,
+  reasonChars: MAX_DETECTION_REASON_LENGTH,
+  newExtensions: MAX_NEW_EXTENSIONS,
+  extensionChars: MAX_EXTENSION_LENGTH,
 } as const;
 
 export interface DetectionSignals {
