@@ -7,6 +7,7 @@
 import { availableParallelism, hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { backup } from "../backup/archiver.js";
+import { seriesOf } from "../backup/series.js";
 import { isRempartError, RempartError } from "../errors.js";
 import { API_PREFIX, type CheckinRequest } from "../protocol/api.js";
 import { Repository } from "../repository/repository.js";
@@ -97,17 +98,13 @@ export async function backupOnce(
       },
     );
     const host = hostname();
-    const parent = (await repo.listSnapshots()).findLast(
-      (s) =>
-        s.snapshot.host === host &&
-        JSON.stringify(s.snapshot.paths) === JSON.stringify(config.paths),
-    );
+    const series = seriesOf(await repo.listSnapshots(), host, config.paths);
     const result = await backup(repo, {
       paths: config.paths,
       tags: ["agent"],
       host,
       excludes: config.exclude,
-      ...(parent ? { parent } : {}),
+      ...series,
       workers: Math.max(1, Math.min(2, availableParallelism())),
       onWarning: ({ path, message }) => log(`warning: cannot read ${path}: ${message}`),
       onResume: (adopted) => log(`resuming: reused ${adopted} pack(s) of an interrupted backup`),

@@ -1,8 +1,8 @@
 import { availableParallelism, hostname } from "node:os";
 import { type BackupProgress, backup, normalizeBackupPaths } from "../../backup/archiver.js";
 import { readExcludeFile } from "../../backup/excludes.js";
+import { seriesOf } from "../../backup/series.js";
 import { RempartError } from "../../errors.js";
-import type { StoredSnapshot } from "../../repository/repository.js";
 import { displayName } from "../../snapshot/filename.js";
 import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
@@ -57,20 +57,14 @@ export const backupCommand: Command = {
     ];
     const repo = await context.openRepository();
     const host = context.string("host") ?? hostname();
-    // The parent is the latest snapshot of the same paths from the same host, as in restic; the
-    // series' earlier verdicts are the baseline of this one's.
-    const series = (await repo.listSnapshots()).filter(
-      (s) => s.snapshot.host === host && JSON.stringify(s.snapshot.paths) === JSON.stringify(paths),
-    );
-    const parent: StoredSnapshot | undefined = series.at(-1);
+    const series = seriesOf(await repo.listSnapshots(), host, paths);
     const warnings: string[] = [];
     const result = await backup(repo, {
       paths,
       tags: context.strings("tag"),
       host,
       excludes: patterns,
-      ...(parent ? { parent } : {}),
-      history: series.flatMap((s) => s.snapshot.summary.detection ?? []),
+      ...series,
       workers: Math.max(1, Math.min(2, availableParallelism())),
       // Progress (and the scan thread that counts the work for its ETA) only when someone sees
       // it: a scheduled or redirected backup saves the thread's memory.
@@ -100,7 +94,7 @@ export const backupCommand: Command = {
       output.object({
         message_type: "summary",
         snapshot_id: result.id,
-        parent: parent?.id ?? null,
+        parent: series.parent?.id ?? null,
         files_new: s.filesNew,
         files_changed: s.filesChanged,
         files_unchanged: s.filesUnchanged,
@@ -131,7 +125,7 @@ export const backupCommand: Command = {
         `read ${formatBytes(s.bytesRead)}, added ${formatBytes(s.bytesAdded)} (${formatBytes(s.bytesStored)} stored) in ${formatDuration(s.durationMs)}`,
       );
       output.line(
-        `snapshot ${result.id.slice(0, 8)} saved${parent ? ` (parent ${parent.id.slice(0, 8)})` : ""}`,
+        `snapshot ${result.id.slice(0, 8)} saved${series.parent ? ` (parent ${series.parent.id.slice(0, 8)})` : ""}`,
       );
       if (s.detection && s.detection.verdict !== "ok")
         output.line(
