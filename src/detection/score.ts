@@ -9,6 +9,8 @@
  * (ransom notes, new extensions, known ransomware extensions) and churn add weight but are capped
  * below the `suspicious` line on their own, as an attacker controls names and a user churns files.
  */
+
+import { median } from "./median.js";
 import {
   DETECTION_LIMITS,
   type DetectionSignals,
@@ -152,14 +154,6 @@ function churnPoints(s: DetectionSignals, baseline: Baseline, reasons: string[])
     `${percent(rate)} of the files were changed, deleted or renamed (usually ${percent(baseline.churnRate)})`,
   );
   return Math.min(15, 30 * excess);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 const count = (n: number): string => n.toLocaleString("en-US");

@@ -21,6 +21,8 @@
  * Backups that stop arriving are judged elsewhere, by coverage (issue 11): they are the absence
  * of a commit, and this function judges commits.
  */
+
+import { median } from "../../detection/median.js";
 import type { DetectionSummary } from "../../protocol/api.js";
 import type { DetectionVerdict } from "../../protocol/constants.js";
 
@@ -193,14 +195,6 @@ function rate({ history, now }: VerdictInput, rules: Rules): Finding | undefined
 
 function newest(history: readonly EarlierCommit[]): EarlierCommit | undefined {
   return [...history].sort((a, b) => b.committedAt.getTime() - a.committedAt.getTime())[0];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function formatRatio(ratio: number): string {
