@@ -65,7 +65,7 @@ export function restoredRoot(target, source) {
 export function makeTools(repoRoot) {
   // The launcher users get from `npx rempart` (it tunes glibc's allocator before starting node).
   const rempartBin = path.join(repoRoot, "bin", "rempart");
-  const rempartMain = path.join(repoRoot, "dist", "cli", "main.js");
+  const rempartMain = path.join(repoRoot, "dist", "main.js");
   const serverScript = path.join(repoRoot, "bench", "rempart-server.mjs");
   const rcloneScript = path.join(repoRoot, "bench", "rclone-server.mjs");
   // written by `rclone-server.mjs start` beside the repository directory

@@ -1,0 +1,48 @@
+// Bundles what `npm run build` compiled into the few files the `rempart` command loads:
+// dist/main.js (the CLI) and one file per worker thread (dist/blob-worker.js, scan-worker.js,
+// restore-worker.js; the code finds them beside itself, as in dist/<layer>/). Node's loader opens
+// every module of an ES-module graph at once: the ~300 modules of dist/ plus TypeBox's ~700 made
+// the command fail to start under `ulimit -n 128` and spend most of a second loading on each run.
+// Bundled, it starts with a handful of descriptors. TypeBox alone is also bundled as `#typebox`
+// (dist/vendor/typebox.js, package.json "imports") for the unbundled dist/ that tests and benches
+// import. Native bindings stay external: they are loaded from node_modules.
+import { build } from "esbuild";
+
+const common = {
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  logLevel: "warning",
+};
+
+await build({
+  ...common,
+  stdin: {
+    contents: [
+      'export * from "typebox";',
+      'export { default } from "typebox";',
+      'export * from "typebox/compile";',
+    ].join("\n"),
+    resolveDir: process.cwd(),
+    sourcefile: "typebox-entry.js",
+  },
+  outfile: "dist/vendor/typebox.js",
+});
+
+await build({
+  ...common,
+  entryPoints: [
+    "dist/cli/main.js",
+    "dist/backup/blob-worker.js",
+    "dist/backup/scan-worker.js",
+    "dist/restore/restore-worker.js",
+  ],
+  outdir: "dist",
+  entryNames: "[name]",
+  external: ["better-sqlite3", "zstd-napi", "@napi-rs/xattr"],
+  // Bundled CommonJS dependencies (commander) call require() for Node's own modules.
+  banner: {
+    js: 'import { createRequire as bundleRequire } from "node:module"; const require = bundleRequire(import.meta.url);',
+  },
+});
