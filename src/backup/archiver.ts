@@ -139,8 +139,6 @@ class Archiver {
     totalBytes: 0,
     unreadable: 0,
   };
-  /** every blob the new snapshot references, new or reused */
-  private readonly referenced = new Set<string>();
   private readonly hardLinks = new Map<string, ReadResult>();
   /** made once the store has said where packs are spooled */
   private pool!: BlobPool;
@@ -182,8 +180,10 @@ class Archiver {
   }
 
   private addBlob(type: "data" | "tree", id: Uint8Array, hexId: string, bytes: Uint8Array): void {
-    this.referenced.add(hexId);
-    if (!this.writer.claim(hexId)) return;
+    if (!this.writer.claim(hexId)) {
+      this.writer.reference(hexId);
+      return;
+    }
     this.pool.add(type, id, bytes);
     if (type === "data") this.counters.bytesAdded += bytes.length;
   }
@@ -228,7 +228,7 @@ class Archiver {
     const linkKey = stats.nlink > 1 ? `${stats.dev}:${stats.ino}` : undefined;
     const linked = linkKey === undefined ? undefined : this.hardLinks.get(linkKey);
     if (linked) {
-      for (const id of linked.content) this.referenced.add(id);
+      for (const id of linked.content) this.writer.reference(id);
       return linked;
     }
     this.currentPath = path;
@@ -259,7 +259,7 @@ class Archiver {
     if (unchanged && previous.content.every((id) => this.writer.isStored(id))) {
       this.counters.filesUnchanged++;
       this.counters.totalBytes += stats.size;
-      for (const id of previous.content) this.referenced.add(id);
+      for (const id of previous.content) this.writer.reference(id);
       return { ...metadata, size: previous.size, content: previous.content };
     }
     const result = await this.readFile(path, stats);
@@ -466,7 +466,7 @@ class Archiver {
         summary,
         program: `rempart ${REMPART_VERSION}`,
       };
-      const id = await repo.saveSnapshot(snapshot, this.referenced);
+      const id = await repo.commitSnapshot(snapshot, this.writer.neededPacks());
       this.reportProgress();
       return { id, snapshot };
     } finally {

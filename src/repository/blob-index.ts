@@ -120,6 +120,19 @@ export class BlobIndex {
     return [record, ...more].map((r) => this.location(r));
   }
 
+  /**
+   * Calls `visit` with the pack of each location of a blob, the first one first; false when no
+   * index lists it. Unlike getAll, it makes no location objects: a backup asks this of every
+   * blob it references.
+   */
+  forEachPack(id: string, visit: (pack: string) => void): boolean {
+    const record = this.lookup(id);
+    if (record < 0) return false;
+    visit(this.packNameOf(record));
+    for (const more of this.alternates.get(id) ?? []) visit(this.packNameOf(more));
+    return true;
+  }
+
   /** Whether any location holds the blob (as `type`, when given). */
   has(id: string, type?: BlobType): boolean {
     const record = this.lookup(id);
@@ -189,9 +202,12 @@ export class BlobIndex {
     return this.segmentOf(record).ids.subarray(at, at + ID_BYTES);
   }
 
+  private packNameOf(record: number): string {
+    return this.packNames[this.segmentOf(record).packOf[record & SEGMENT_MASK] as number] as string;
+  }
+
   private location(record: number): BlobLocation {
-    const pack = this.segmentOf(record).packOf[record & SEGMENT_MASK] as number;
-    return { ...this.entry(record), pack: this.packNames[pack] as string };
+    return { ...this.entry(record), pack: this.packNameOf(record) };
   }
 
   private isFirst(record: number): boolean {

@@ -92,6 +92,42 @@ describe("pack writer", () => {
     for (const name of await names(store, "index"))
       indexed.push(...decodeIndex(KEY, await store.get({ kind: "index", name }), name));
     assert.deepEqual(indexed.map((p) => p.pack).sort(), packs.map((p) => p.pack.name).sort());
+    // The writer keeps only the names of unsaved packs; their entries come back from the index.
+    for (const { pack, id } of packs)
+      assert.deepEqual(
+        indexed.find((p) => p.pack === pack.name)?.blobs.map((b) => b.id),
+        [id],
+      );
+  });
+
+  it("names the packs a snapshot needs: those it stored, and every copy of a reused blob", async (t) => {
+    const reused = randomBytes(32).toString("hex");
+    const { store, index, packWriter } = await writer(t, [{ pack: "c".repeat(64), blobs: [] }]);
+    await store.put({ kind: "data", name: "c".repeat(64) }, randomBytes(10));
+    const [first, second] = ["a".repeat(64), "b".repeat(64)];
+    const location = {
+      type: "data" as const,
+      id: reused,
+      offset: 0,
+      length: 10,
+      rawLength: 10,
+      compressed: false,
+    };
+    index.addPack({ pack: first, blobs: [location] });
+    index.addPack({ pack: second, blobs: [location] });
+    const fresh = await spooledPack(store);
+    assert.equal(packWriter.claim(fresh.id), true);
+    packWriter.reference(fresh.id);
+    assert.deepEqual([...packWriter.neededPacks()], [], "a blob on its way names no pack yet");
+    await packWriter.store(fresh.pack);
+    assert.equal(packWriter.claim(reused), false);
+    packWriter.reference(reused);
+    assert.deepEqual(
+      [...packWriter.neededPacks()].sort(),
+      [fresh.pack.name, first, second].sort(),
+      "the adopted pack holds no referenced blob",
+    );
+    assert.throws(() => packWriter.reference("d".repeat(64)), { code: "RepositoryCorrupt" });
   });
 
   it("lists adopted packs in its first index", async (t) => {

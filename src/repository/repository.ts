@@ -726,6 +726,15 @@ export class Repository {
     const packs = new Set<string>();
     for (const id of blobs)
       for (const location of await this.locateAll(id)) packs.add(location.pack);
+    return this.commitSnapshot(snapshot, packs);
+  }
+
+  /**
+   * Stores a snapshot naming `packs`: every pack that holds a copy of a blob it references, as
+   * saveSnapshot gathers them (or a backup's PackWriter.neededPacks, as it goes, without a set of
+   * every blob id). The packs must be listed by stored indexes already.
+   */
+  async commitSnapshot(snapshot: Snapshot, packs: Iterable<string>): Promise<string> {
     const bytes = sealSnapshot(this.masterKey.encryption, snapshot);
     const name = sha256Hex(bytes);
     await committerFor(this.store).commitSnapshot({
