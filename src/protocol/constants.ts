@@ -7,6 +7,7 @@ export const API_PREFIX = "/v1";
 export const AGENT_TOKEN_PREFIX = "rmpa_";
 export const SESSION_TOKEN_PREFIX = "rmps_";
 export const ENROLL_TOKEN_PREFIX = "rmpe_";
+export const API_TOKEN_PREFIX = "rmpt_";
 
 /** Largest object body accepted (packs are 16 MiB; a large chunk adds at most 1 MiB). */
 export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;

@@ -100,13 +100,30 @@ export type EnrollResponse = Static<typeof EnrollResponse.schema>;
 
 export const LoginRequest = message(
   "LoginRequest",
-  request({ username: Text(128), password: Text(1024) }),
+  request({
+    username: Text(128),
+    password: Text(1024),
+    totp: Type.Optional(
+      Type.String({
+        pattern: "^[0-9]{6}$",
+        description: "the current TOTP code, for an operator who enrolled one",
+      }),
+    ),
+  }),
 );
 export type LoginRequest = Static<typeof LoginRequest.schema>;
 
 export const LoginResponse = message(
   "LoginResponse",
-  answer({ token: Type.String(), expires_at: UtcTime }),
+  answer({
+    token: Type.String(),
+    expires_at: UtcTime,
+    idle_timeout_seconds: Type.Integer({
+      minimum: 1,
+      description: "the session also ends after this long unused",
+    }),
+    mfa: Type.Boolean({ description: "whether the session was opened with a TOTP code" }),
+  }),
 );
 export type LoginResponse = Static<typeof LoginResponse.schema>;
 

@@ -4,19 +4,10 @@
  * (expired, revoked, tenant offboarded: the right secret proves it) and uniform for anything
  * else, a known agent id with a wrong secret included.
  */
-import type {
-  Agent,
-  AgentScope,
-  Catalog,
-  Operator,
-  OperatorRole,
-  Session,
-  Tenant,
-} from "../catalog/catalog.js";
+import type { Agent, AgentScope, Catalog, Tenant } from "../catalog/catalog.js";
 import { ApiError } from "./api-error.js";
 import {
   bearerToken,
-  isWellFormedToken,
   parseAgentCredential,
   sha256Hex,
   type TokenKind,
@@ -26,11 +17,6 @@ import {
 export interface AgentPrincipal {
   readonly agent: Agent;
   readonly tenant: Tenant;
-}
-
-export interface OperatorPrincipal {
-  readonly operator: Operator;
-  readonly session: Session;
 }
 
 const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="rempart"' };
@@ -101,30 +87,10 @@ function tenantInactive(): ApiError {
   });
 }
 
-export async function authenticateOperator(
-  catalog: Catalog,
-  authorization: string | undefined,
-  now: Date,
-): Promise<OperatorPrincipal> {
-  const token = tokenOf(authorization, "session");
-  if (!isWellFormedToken(token, "session")) throw unauthorized("the session token is malformed");
-  const valid = await catalog.findValidSession(sha256Hex(token), now);
-  if (valid === undefined)
-    throw unauthorized("the session is unknown, expired or ended; log in again");
-  return valid;
-}
-
 export function requireScope(principal: AgentPrincipal, scope: AgentScope): void {
   if (!principal.agent.scopes.includes(scope))
     throw new ApiError("Forbidden", `this agent credential lacks the ${scope} scope`, {
       needed: scope,
       scopes: principal.agent.scopes,
-    });
-}
-
-export function requireRole(principal: OperatorPrincipal, role: OperatorRole): void {
-  if (principal.operator.role !== role)
-    throw new ApiError("Forbidden", `only operators with the ${role} role may do this`, {
-      needed: role,
     });
 }

@@ -2,6 +2,7 @@
 import type { Catalog } from "../catalog/catalog.js";
 import type { TenantStoreSet } from "../storage/tenant-store-set.js";
 import type { Allowance, Budget } from "./budget.js";
+import type { OperatorSecurity } from "./operators/policy.js";
 import type { DiskReserve } from "./quota.js";
 import type { CommitRateLimit } from "./rate-limit.js";
 
@@ -17,6 +18,8 @@ export interface ServerContext {
    * tenant's share (`TenantBudgets`); any other caller is refused.
    */
   readonly uploadMemory: Allowance;
+  /** Operator logins: session lifetimes, lockout, TOTP and the key sealing TOTP secrets. */
+  readonly operatorSecurity: OperatorSecurity;
   /** scrypt runs at once (32 MiB and a CPU core each): a login flood queues rather than swaps. */
   readonly passwordHashing: Budget;
   /** Snapshot commits per agent. */

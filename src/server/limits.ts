@@ -13,10 +13,11 @@
  * handler so that it runs under the limits of its kind of caller.
  */
 import { MAX_JSON_BYTES, MAX_OBJECT_BYTES } from "../protocol/api.js";
-import type { AgentPrincipal, OperatorPrincipal } from "./auth.js";
+import type { AgentPrincipal } from "./auth.js";
 import type { Budget, TenantBudgets } from "./budget.js";
 import type { ServerContext } from "./context.js";
 import { type BodyLimits, DEFAULT_MIN_RATE, limitBodies, type MinRate } from "./http.js";
+import type { OperatorPrincipal } from "./operators/authenticate.js";
 import { checkRule, type RateRule } from "./rate-limit.js";
 import type { AnyRoute, Call } from "./router.js";
 

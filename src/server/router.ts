@@ -6,20 +6,18 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import Type, { type Static, type TSchema } from "#typebox";
-import type { AgentScope, OperatorRole } from "../catalog/catalog.js";
+import type { AgentScope, ApiTokenScope, OperatorRole } from "../catalog/catalog.js";
 import { type ApiErrorCode, type Message, ValidationError } from "../protocol/api.js";
 import { message } from "../protocol/message.js";
 import { ApiError, isInternal, toApiError } from "./api-error.js";
-import {
-  type AgentPrincipal,
-  authenticateAgent,
-  authenticateOperator,
-  type OperatorPrincipal,
-  requireRole,
-  requireScope,
-} from "./auth.js";
+import { type AgentPrincipal, authenticateAgent, requireScope } from "./auth.js";
 import type { ServerContext } from "./context.js";
 import { parseTarget, readJson, sendError } from "./http.js";
+import {
+  authenticateOperator,
+  type OperatorPrincipal,
+  requireAccess,
+} from "./operators/authenticate.js";
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT";
 
@@ -100,7 +98,10 @@ export type Route<Body = never, Query = QueryOf<Record<never, TSchema>>> =
     })
   | (RouteDoc<Body> & {
       readonly auth: "operator";
-      readonly role?: OperatorRole;
+      /** The least role that may call it (docs/SERVER.md has the matrix). */
+      readonly role: OperatorRole;
+      /** The API token scope that grants it; every token may read. */
+      readonly tokenScope: ApiTokenScope;
       handle(call: Call<OperatorPrincipal, Body, Query>): Promise<void>;
     });
 
@@ -250,9 +251,15 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
           break;
         }
         case "operator": {
-          const principal = await authenticateOperator(ctx.catalog, authorization, ctx.now());
-          who = `operator:${principal.operator.username}`;
-          if (route.role !== undefined) requireRole(principal, route.role);
+          const { policy } = ctx.operatorSecurity;
+          const principal = await authenticateOperator(
+            ctx.catalog,
+            policy,
+            authorization,
+            ctx.now(),
+          );
+          who = `operator:${principal.operator.username}${principal.credential.kind === "token" ? `/token:${principal.credential.token.id}` : ""}`;
+          requireAccess(principal, { role: route.role, scope: route.tokenScope }, policy);
           await route.handle({ ...base, query: query(), who: principal });
           break;
         }

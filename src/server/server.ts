@@ -14,6 +14,8 @@ import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { ensureAdminOperator, openDataDir } from "./data-dir.js";
 import { guardRoutes, type Limits, NO_UPLOAD_MEMORY, resolveLimits } from "./limits.js";
+import { type OperatorPolicy, operatorPolicy } from "./operators/policy.js";
+import { openSecretBox } from "./operators/secret-box.js";
 import type { DiskReserve } from "./quota.js";
 import { CommitRateLimit } from "./rate-limit.js";
 import { createDispatcher } from "./router.js";
@@ -47,6 +49,8 @@ export interface ServerOptions {
   readonly defaultQuotaBytes?: number | null | undefined;
   /** Free disk space agent uploads may not eat into; default 2 GiB (quota.ts). */
   readonly diskReserve?: DiskReserve | undefined;
+  /** Operator logins (operators/policy.ts); by default admin routes need TOTP unless on loopback. */
+  readonly operatorPolicy?: Partial<OperatorPolicy> | undefined;
 }
 
 export interface RunningServer {
@@ -137,6 +141,10 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       log,
       version: REMPART_VERSION,
       uploadMemory: NO_UPLOAD_MEMORY,
+      operatorSecurity: {
+        policy: operatorPolicy(options.listen.host, options.operatorPolicy),
+        secrets: await openSecretBox(data.root),
+      },
       passwordHashing: new Budget(PASSWORD_HASHING_SLOTS),
       commitRate: new CommitRateLimit(limits.commitRate),
       commitRecording: new Budget(1),

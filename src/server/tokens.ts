@@ -1,9 +1,14 @@
 /**
- * Bearer tokens. Each is a type prefix (src/protocol/api.ts) and 32 random bytes; the server keeps
+ * Bearer tokens: agent credentials, operator sessions, enrollment tokens and API tokens. Each is a type prefix (src/protocol/api.ts) and 32 random bytes; the server keeps
  * only SHA-256 hashes, so a stolen catalog holds no usable credential.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { AGENT_TOKEN_PREFIX, ENROLL_TOKEN_PREFIX, SESSION_TOKEN_PREFIX } from "../protocol/api.js";
+import {
+  AGENT_TOKEN_PREFIX,
+  API_TOKEN_PREFIX,
+  ENROLL_TOKEN_PREFIX,
+  SESSION_TOKEN_PREFIX,
+} from "../protocol/api.js";
 
 const SECRET_BYTES = 32;
 /** 32 bytes in base64url, without padding. */
@@ -12,7 +17,16 @@ const SECRET = /^[A-Za-z0-9_-]{43}$/;
 const AGENT_ID = /^[A-Za-z0-9-]{1,64}$/;
 const BEARER = /^Bearer +([\x21-\x7e]{1,512}) *$/;
 
-export type TokenKind = "agent" | "session" | "enroll";
+export type TokenKind = "agent" | "session" | "enroll" | "api";
+
+/** The kinds that are a prefix and a secret, with no id inside. */
+type PlainKind = "session" | "enroll" | "api";
+
+const PREFIX: Readonly<Record<PlainKind, string>> = {
+  session: SESSION_TOKEN_PREFIX,
+  enroll: ENROLL_TOKEN_PREFIX,
+  api: API_TOKEN_PREFIX,
+};
 
 export function sha256Hex(value: string | Uint8Array): string {
   return createHash("sha256").update(value).digest("hex");
@@ -23,8 +37,8 @@ export function newSecret(): string {
 }
 
 /** A fresh token of a kind without an embedded id, and the hash the catalog stores. */
-export function newToken(kind: "session" | "enroll"): { token: string; hash: string } {
-  const token = `${kind === "session" ? SESSION_TOKEN_PREFIX : ENROLL_TOKEN_PREFIX}${newSecret()}`;
+export function newToken(kind: PlainKind): { token: string; hash: string } {
+  const token = `${PREFIX[kind]}${newSecret()}`;
   return { token, hash: sha256Hex(token) };
 }
 
@@ -41,6 +55,7 @@ export function tokenKind(token: string): TokenKind | undefined {
   if (token.startsWith(AGENT_TOKEN_PREFIX)) return "agent";
   if (token.startsWith(SESSION_TOKEN_PREFIX)) return "session";
   if (token.startsWith(ENROLL_TOKEN_PREFIX)) return "enroll";
+  if (token.startsWith(API_TOKEN_PREFIX)) return "api";
   return undefined;
 }
 
@@ -58,7 +73,7 @@ export function parseAgentCredential(
 }
 
 /** Whether token has the shape of a token of kind made by `newToken`. */
-export function isWellFormedToken(token: string, kind: "session" | "enroll"): boolean {
-  const prefix = kind === "session" ? SESSION_TOKEN_PREFIX : ENROLL_TOKEN_PREFIX;
+export function isWellFormedToken(token: string, kind: PlainKind): boolean {
+  const prefix = PREFIX[kind];
   return token.startsWith(prefix) && SECRET.test(token.slice(prefix.length));
 }

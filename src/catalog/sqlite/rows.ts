@@ -11,10 +11,13 @@ import type {
   Agent,
   AgentScope,
   Alert,
+  ApiToken,
+  ApiTokenScope,
   AuditEntry,
   BackupOutcome,
   DeletionReason,
   EnrollmentToken,
+  LoginThrottle,
   Operator,
   OperatorRole,
   PolicyRecord,
@@ -66,7 +69,8 @@ export function toTenant(row: TenantRow): Tenant {
   };
 }
 
-export const OPERATOR_COLUMNS = "id, username, password_hash, role, created_at, disabled";
+export const OPERATOR_COLUMNS =
+  "id, username, password_hash, role, created_at, disabled, totp_secret, totp_last_step, totp_pending";
 
 export interface OperatorRow {
   id: string;
@@ -75,6 +79,9 @@ export interface OperatorRow {
   role: string;
   created_at: number;
   disabled: number;
+  totp_secret: string | null;
+  totp_last_step: number | null;
+  totp_pending: string | null;
 }
 
 export function toOperator(row: OperatorRow): Operator {
@@ -85,10 +92,16 @@ export function toOperator(row: OperatorRow): Operator {
     role: row.role as OperatorRole,
     createdAt: new Date(row.created_at),
     disabled: row.disabled === 1,
+    totp:
+      row.totp_secret === null || row.totp_last_step === null
+        ? null
+        : { secret: row.totp_secret, lastStep: row.totp_last_step },
+    totpPending: row.totp_pending,
   };
 }
 
-export const SESSION_COLUMNS = "token_hash, operator_id, created_at, expires_at, revoked";
+export const SESSION_COLUMNS =
+  "token_hash, operator_id, created_at, expires_at, revoked, last_used_at, mfa";
 
 export interface SessionRow {
   token_hash: string;
@@ -96,6 +109,8 @@ export interface SessionRow {
   created_at: number;
   expires_at: number;
   revoked: number;
+  last_used_at: number | null;
+  mfa: number;
 }
 
 export function toSession(row: SessionRow): Session {
@@ -104,7 +119,56 @@ export function toSession(row: SessionRow): Session {
     operatorId: row.operator_id,
     createdAt: new Date(row.created_at),
     expiresAt: new Date(row.expires_at),
+    lastUsedAt: new Date(row.last_used_at ?? row.created_at),
+    mfa: row.mfa === 1,
     revoked: row.revoked === 1,
+  };
+}
+
+export const LOGIN_THROTTLE_COLUMNS = "key, failures, last_failure_at, locked_until";
+
+export interface LoginThrottleRow {
+  key: string;
+  failures: number;
+  last_failure_at: number;
+  locked_until: number | null;
+}
+
+export function toLoginThrottle(row: LoginThrottleRow): LoginThrottle {
+  return {
+    key: row.key,
+    failures: row.failures,
+    lastFailureAt: new Date(row.last_failure_at),
+    lockedUntil: row.locked_until === null ? null : new Date(row.locked_until),
+  };
+}
+
+export const API_TOKEN_COLUMNS =
+  "id, name, token_hash, operator_id, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+export interface ApiTokenRow {
+  id: string;
+  name: string;
+  token_hash: string;
+  operator_id: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export function toApiToken(row: ApiTokenRow): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    tokenHash: row.token_hash,
+    operatorId: row.operator_id,
+    scopes: row.scopes.split(",") as ApiTokenScope[],
+    createdAt: new Date(row.created_at),
+    expiresAt: dateOrNull(row.expires_at),
+    revokedAt: dateOrNull(row.revoked_at),
+    lastUsedAt: dateOrNull(row.last_used_at),
   };
 }
 

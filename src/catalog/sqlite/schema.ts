@@ -261,6 +261,57 @@ WHEN OLD.acknowledged_at IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'an acknowledged alert is final'); END;
 `;
 
+/**
+ * Issue 11, operators: the read-only role (a CHECK constraint, so the table is rebuilt: the rows
+ * are kept aside, the table dropped and made anew, the rows put back, with the foreign keys that
+ * point at it checked at commit), a TOTP secret sealed by the server's key, the idle time and
+ * second factor of sessions, failed-login throttles and API tokens.
+ */
+const OPERATOR_SECURITY = `
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE operators_kept AS SELECT * FROM operators;
+DROP TABLE operators;
+CREATE TABLE operators (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL CHECK (password_hash <> ''),
+  role TEXT NOT NULL CHECK (role IN ('read-only', 'technician', 'admin')),
+  created_at INTEGER NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  totp_secret TEXT CHECK (totp_secret <> ''),
+  totp_last_step INTEGER,
+  totp_pending TEXT CHECK (totp_pending <> ''),
+  CHECK ((totp_secret IS NULL) = (totp_last_step IS NULL))
+) STRICT;
+INSERT INTO operators (id, username, password_hash, role, created_at, disabled)
+  SELECT id, username, password_hash, role, created_at, disabled FROM operators_kept;
+DROP TABLE temp.operators_kept;
+
+ALTER TABLE sessions ADD COLUMN last_used_at INTEGER;
+ALTER TABLE sessions ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0 CHECK (mfa IN (0, 1));
+
+CREATE TABLE login_throttles (
+  key TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL CHECK (failures >= 1),
+  last_failure_at INTEGER NOT NULL,
+  locked_until INTEGER
+) STRICT;
+CREATE INDEX login_throttles_by_time ON login_throttles (last_failure_at);
+
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL CHECK (name <> ''),
+  token_hash TEXT NOT NULL UNIQUE,
+  operator_id TEXT NOT NULL REFERENCES operators (id),
+  scopes TEXT NOT NULL CHECK (scopes <> ''),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  last_used_at INTEGER,
+  UNIQUE (operator_id, name)
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly string[] = [
   VERSION_1,
   VERSION_2,
@@ -268,6 +319,7 @@ export const MIGRATIONS: readonly string[] = [
   VERSION_4,
   VERSION_5,
   VERSION_6,
+  OPERATOR_SECURITY,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -19,6 +19,8 @@ export const alertsList: Route<never, QueryOf<typeof AlertsQuery>> = {
   method: "GET",
   path: "/v1/alerts",
   auth: "operator",
+  role: "read-only",
+  tokenScope: "read-only",
   summary: `Alerts, newest first (at most ${MAX_ALERTS_LISTED}); a tenant is red while one of its alerts is open`,
   queryParams: AlertsQuery,
   responses: {
@@ -38,6 +40,8 @@ export const alertAck: Route<AlertAckRequest> = {
   method: "POST",
   path: "/v1/alerts/{id}/ack",
   auth: "operator",
+  role: "technician",
+  tokenScope: "alerts",
   summary:
     "Acknowledge an alert with a reason (audited); holds it placed stay until an admin releases them",
   params: {

@@ -29,10 +29,10 @@ import {
   showTenant,
 } from "../admin.js";
 import { ApiError } from "../api-error.js";
-import type { OperatorPrincipal } from "../auth.js";
 import { objectBodyLength, readObjectBody, sendJson } from "../http.js";
 import { MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
 import { addKeySlot } from "../operator-keys.js";
+import type { OperatorPrincipal } from "../operators/authenticate.js";
 import { listQuarantines, quarantineAgent, releaseQuarantine } from "../quarantine/quarantine.js";
 import type { QueryOf, Route } from "../router.js";
 
@@ -64,6 +64,8 @@ export const tenantsList: Route = {
   method: "GET",
   path: "/v1/tenants",
   auth: "operator",
+  role: "read-only",
+  tokenScope: "read-only",
   summary: "List every tenant",
   responses: {
     200: {
@@ -82,6 +84,7 @@ export const tenantsCreate: Route<TenantRequest> = {
   path: "/v1/tenants",
   auth: "operator",
   role: "admin",
+  tokenScope: "tenant-admin",
   summary: "Create a tenant (admin role)",
   body: { contentType: "application/json", message: TenantRequest },
   responses: { 201: { description: "created", schema: Tenant.schema } },
@@ -95,6 +98,8 @@ export const tenantShow: Route = {
   method: "GET",
   path: "/v1/tenants/{name}",
   auth: "operator",
+  role: "read-only",
+  tokenScope: "read-only",
   summary: "A tenant with its usage, snapshot counts and agents",
   params: { name: TenantParam },
   responses: { 200: { description: "the tenant", schema: TenantDetails.schema } },
@@ -108,6 +113,8 @@ export const enrollTokenCreate: Route<EnrollTokenRequest> = {
   method: "POST",
   path: "/v1/tenants/{name}/enroll-tokens",
   auth: "operator",
+  role: "technician",
+  tokenScope: "tenant-admin",
   summary: "Issue a one-time enrollment token for a tenant",
   params: { name: TenantParam },
   body: { contentType: "application/json", message: EnrollTokenRequest },
@@ -129,6 +136,8 @@ export const agentsList: Route = {
   method: "GET",
   path: "/v1/tenants/{name}/agents",
   auth: "operator",
+  role: "read-only",
+  tokenScope: "read-only",
   summary: "A tenant's agents, revoked ones included",
   params: { name: TenantParam },
   responses: {
@@ -147,6 +156,8 @@ export const agentRevoke: Route = {
   method: "POST",
   path: "/v1/agents/{id}/revoke",
   auth: "operator",
+  role: "technician",
+  tokenScope: "tenant-admin",
   summary: "Revoke an agent's credential, effective at its next request",
   params: { id: AgentParam },
   responses: { 200: { description: "the agent, revoked", schema: Agent.schema } },
@@ -160,6 +171,8 @@ export const auditList: Route<never, QueryOf<typeof AuditQuery>> = {
   method: "GET",
   path: "/v1/audit",
   auth: "operator",
+  role: "read-only",
+  tokenScope: "read-only",
   summary: "The audit log, newest first",
   queryParams: AuditQuery,
   responses: {
@@ -184,6 +197,7 @@ export const tenantQuotaSet: Route<QuotaRequest> = {
   path: "/v1/tenants/{name}/quota",
   auth: "operator",
   role: "admin",
+  tokenScope: "tenant-admin",
   summary: "Set a tenant's quota (admin role); null: unlimited",
   params: { name: TenantParam },
   body: { contentType: "application/json", message: QuotaRequest },
@@ -200,6 +214,7 @@ export const keySlotAdd: Route = {
   path: "/v1/tenants/{name}/keys",
   auth: "operator",
   role: "admin",
+  tokenScope: "tenant-admin",
   summary:
     "Add a key slot to a tenant's repository (admin role); the body is the slot's JSON, stored byte for byte",
   params: { name: TenantParam },
@@ -225,9 +240,10 @@ export const quarantineCreate: Route<QuarantineRequest> = {
   method: "POST",
   path: "/v1/tenants/{name}/quarantines",
   auth: "operator",
-  role: "admin",
+  role: "technician",
+  tokenScope: "tenant-admin",
   summary:
-    "Quarantine an agent (admin role): hide what it uploaded since a time from every agent's listings and reads; nothing is deleted",
+    "Quarantine an agent (technician role): hide what it uploaded since a time from every agent's listings and reads; nothing is deleted",
   params: { name: TenantParam },
   body: { contentType: "application/json", message: QuarantineRequest },
   responses: { 201: { description: "the quarantine", schema: Quarantine.schema } },
@@ -243,6 +259,7 @@ export const quarantineRelease: Route = {
   path: "/v1/tenants/{name}/quarantines/{agent}/release",
   auth: "operator",
   role: "admin",
+  tokenScope: "tenant-admin",
   summary: "Release an agent's quarantine (admin role): its objects are shown again",
   params: {
     name: TenantParam,
@@ -263,6 +280,8 @@ export const quarantinesList: Route = {
   method: "GET",
   path: "/v1/tenants/{name}/quarantines",
   auth: "operator",
+  role: "read-only",
+  tokenScope: "read-only",
   summary: "A tenant's quarantines, released ones included, oldest first",
   params: { name: TenantParam },
   responses: {

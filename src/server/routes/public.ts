@@ -10,20 +10,13 @@ import {
 import { agentView } from "../admin.js";
 import { ApiError } from "../api-error.js";
 import { sendJson } from "../http.js";
-import { verifyPassword } from "../passwords.js";
+import { logIn } from "../operators/login.js";
 import type { Route } from "../router.js";
-import { agentCredential, isWellFormedToken, newSecret, newToken, sha256Hex } from "../tokens.js";
+import { agentCredential, isWellFormedToken, newSecret, sha256Hex } from "../tokens.js";
 
 /** Agents run unattended; a year between enrollments, and revocation for anything sooner. */
 export const AGENT_CREDENTIAL_DAYS = 365;
-export const SESSION_HOURS = 12;
 const DAY_MS = 86_400_000;
-
-/**
- * Verified when the username is unknown, so that a login takes as long whether or not the
- * operator exists (a valid hash of nothing anyone can type).
- */
-const DECOY_HASH = `scrypt$32768$8$1$${Buffer.alloc(16).toString("base64")}$${Buffer.alloc(32).toString("base64")}`;
 
 export const health: Route = {
   method: "GET",
@@ -123,33 +116,22 @@ export const login: Route<LoginRequest> = {
   method: "POST",
   path: "/v1/login",
   auth: "public",
-  summary: "Open an operator session with a username and password",
+  summary:
+    "Open an operator session with a username, password and (once enrolled) TOTP code; failures lock the username and the address out for a growing delay",
   body: { contentType: "application/json", message: LoginRequest },
   responses: { 200: { description: "a session token", schema: LoginResponse.schema } },
-  errors: ["Unauthorized", "UnsupportedMediaType", "PayloadTooLarge"],
-  async handle({ res, ctx, body }) {
-    const request = await body();
-    const operator = await ctx.catalog.getOperatorByUsername(request.username);
-    const matches = await ctx.passwordHashing.with(1, () =>
-      verifyPassword(request.password, operator?.passwordHash ?? DECOY_HASH),
-    );
-    if (operator === undefined || operator.disabled || !matches)
-      throw new ApiError("Unauthorized", "wrong username or password");
-    const now = ctx.now();
-    const { token, hash } = newToken("session");
-    const session = await ctx.catalog.createSession(
+  errors: ["Unauthorized", "RateLimited", "UnsupportedMediaType", "PayloadTooLarge"],
+  async handle({ req, res, ctx, body }) {
+    const answer: LoginResponse = await logIn(
       {
-        tokenHash: hash,
-        operatorId: operator.id,
-        expiresAt: new Date(now.getTime() + SESSION_HOURS * 3_600_000),
+        catalog: ctx.catalog,
+        security: ctx.operatorSecurity,
+        passwordHashing: ctx.passwordHashing,
+        now: ctx.now(),
       },
-      now,
+      await body(),
+      req.socket.remoteAddress ?? "unknown",
     );
-    await ctx.catalog.appendAudit(
-      { actor: { kind: "operator", id: operator.id }, action: "operator.login", tenantId: null },
-      now,
-    );
-    const answer: LoginResponse = { token, expires_at: session.expiresAt.toISOString() };
     sendJson(res, 200, answer);
   },
 };
