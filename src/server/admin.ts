@@ -241,6 +241,8 @@ export interface OperatorView {
   readonly role: OperatorRole;
   readonly created_at: string;
   readonly disabled: boolean;
+  /** Whether logins need a TOTP code (a pending enrolment does not count). */
+  readonly totp: boolean;
 }
 
 export function operatorView(operator: Operator): OperatorView {
@@ -250,6 +252,7 @@ export function operatorView(operator: Operator): OperatorView {
     role: operator.role,
     created_at: operator.createdAt.toISOString(),
     disabled: operator.disabled,
+    totp: operator.totp !== null,
   };
 }
 

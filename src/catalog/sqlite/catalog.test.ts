@@ -153,8 +153,10 @@ describe("SqliteCatalog on disk", () => {
         assert.deepEqual(tables, [
           "agents",
           "alerts",
+          "api_tokens",
           "audit_log",
           "enrollment_tokens",
+          "login_throttles",
           "objects",
           "operators",
           "quarantines",

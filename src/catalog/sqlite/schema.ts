@@ -267,7 +267,7 @@ BEGIN SELECT RAISE(ABORT, 'an acknowledged alert is final'); END;
  * point at it checked at commit), a TOTP secret sealed by the server's key, the idle time and
  * second factor of sessions, failed-login throttles and API tokens.
  */
-const OPERATOR_SECURITY = `
+export const OPERATOR_SECURITY = `
 PRAGMA defer_foreign_keys = ON;
 CREATE TEMP TABLE operators_kept AS SELECT * FROM operators;
 DROP TABLE operators;

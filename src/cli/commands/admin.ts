@@ -10,11 +10,12 @@ import { quarantineCommand } from "./admin/quarantine.js";
 import { policyCommand, pruneCommand } from "./admin/retention.js";
 import { snapshotCommand } from "./admin/snapshot.js";
 import { tenantCommand } from "./admin/tenant.js";
+import { tokenCommand } from "./admin/token.js";
 
 export const adminCommand: Command = {
   name: "admin",
   summary:
-    "manage the server's tenants, operators, agents, key slots, quarantines, retention, holds, prune, GC, deletions, alerts and audit log (on the server machine)",
+    "manage the server's tenants, operators, API tokens, agents, key slots, quarantines, retention, holds, prune, GC, deletions, alerts and audit log (on the server machine)",
   usage: "rempart admin COMMAND [--data DIR] [--json]   (rempart admin help COMMAND)",
   options: {
     data: {
@@ -26,6 +27,7 @@ export const adminCommand: Command = {
   subcommands: [
     tenantCommand,
     operatorCommand,
+    tokenCommand,
     enrollTokenCommand,
     agentCommand,
     keyCommand,
