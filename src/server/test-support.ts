@@ -17,6 +17,7 @@ import { ERROR_STATUS } from "../protocol/api.js";
 import type { ObjectKind } from "../storage/object-store.js";
 import { type Cleanup, tempDir } from "../testing/cli.js";
 import { MIN_PACK_BYTES } from "./object-shape.js";
+import type { OperatorPolicy } from "./operators/policy.js";
 import type { DiskReserve } from "./quota.js";
 import { type RunningServer, startServer } from "./server.js";
 
@@ -222,6 +223,7 @@ export async function startTestServer(
     closeGraceMs?: number;
     defaultQuotaBytes?: number | null;
     diskReserve?: DiskReserve;
+    operatorPolicy?: Partial<OperatorPolicy>;
   } = {},
 ): Promise<TestServer> {
   let test: TestServer | undefined;
@@ -237,6 +239,7 @@ export async function startTestServer(
     closeGraceMs: options.closeGraceMs,
     defaultQuotaBytes: options.defaultQuotaBytes,
     diskReserve: options.diskReserve,
+    operatorPolicy: options.operatorPolicy,
   });
   test = new TestServer(server, dataDir, clock);
   return test;
