@@ -83,10 +83,17 @@ function operation(route: AnyRoute): Json {
   return {
     operationId: operationId(route),
     summary: route.summary,
+    ...(route.auth === "operator"
+      ? {
+          description: `Needs the ${route.role} role; an API token needs the ${route.tokenScope} scope.`,
+        }
+      : {}),
     security:
       route.auth === "public"
         ? []
-        : [{ [route.auth === "agent" ? "agentCredential" : "operatorSession"]: [] }],
+        : route.auth === "agent"
+          ? [{ agentCredential: [] }]
+          : [{ operatorSession: [] }, { apiToken: [] }],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(body
       ? {
@@ -144,6 +151,11 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): J
           type: "http",
           scheme: "bearer",
           description: "rmps_…, from POST /v1/login",
+        },
+        apiToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "rmpt_…, from rempart admin token create on the server machine",
         },
       },
     },

@@ -44,6 +44,11 @@ const options = {
     value: "SIZE",
     help: `memory all uploads in flight may hold together before more wait (default: ${formatBytes(DEFAULT_LIMITS.uploadMemoryBytes)})`,
   },
+  "admin-totp": {
+    type: "string",
+    value: "required|optional",
+    help: "whether admin routes over HTTP need a session opened with a TOTP code (default: required, optional when --listen is a loopback address)",
+  },
   "connections-per-address": {
     type: "string",
     value: "N",
@@ -59,6 +64,15 @@ export function parseReserve(text: string): DiskReserve {
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:8443";
+
+function parseAdminTotp(text: string): { adminNeedsTotp: boolean } {
+  if (text !== "required" && text !== "optional")
+    throw new RempartError(
+      "InvalidArgument",
+      `--admin-totp wants required or optional, not ${JSON.stringify(text)}`,
+    );
+  return { adminNeedsTotp: text === "required" };
+}
 
 /** `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8443`). */
 export function parseListen(text: string): { host: string; port: number } {
@@ -100,7 +114,7 @@ export const serverCommand: Command = {
   usage:
     "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n" +
     "       [--default-quota SIZE|none] [--disk-reserve SIZE|N%] [--upload-memory SIZE]\n" +
-    "       [--connections-per-address N] [--json]",
+    "       [--connections-per-address N] [--admin-totp required|optional] [--json]",
   options,
   async run(context) {
     const { output } = context;
@@ -124,6 +138,7 @@ export const serverCommand: Command = {
       log: (line) => output.warn(line),
       uploadMemoryBytes: memory,
       limits: perAddress === undefined ? {} : { connectionsPerAddress: perAddress },
+      operatorPolicy: optional(context.string("admin-totp"), parseAdminTotp),
     });
     const admin = server.firstAdminPassword;
     if (output.json) {
