@@ -48,12 +48,18 @@ export async function logIn(
       what: `username ${request.username}`,
     },
   ];
-  for (const { key, what } of keys) {
-    const until = lockedUntil(await catalog.getLoginThrottle(key), now);
-    if (until !== undefined) throw locked(what, until, now);
-  }
+  const refuseIfLocked = async () => {
+    for (const { key, what } of keys) {
+      const until = lockedUntil(await catalog.getLoginThrottle(key), now);
+      if (until !== undefined) throw locked(what, until, now);
+    }
+  };
+  await refuseIfLocked();
   const operator = await catalog.getOperatorByUsername(request.username);
   const refusal = await check(ctx, operator, request);
+  // Again once the password is checked: a burst of guesses sent at once all passed the first
+  // check while waiting for scrypt, and the failures of those ahead of this one lock it now.
+  await refuseIfLocked();
   if (refusal === undefined && operator !== undefined) {
     await catalog.clearLoginThrottle(userKey(request.username));
     return openSession(ctx, operator, address);

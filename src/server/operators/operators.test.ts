@@ -204,6 +204,18 @@ describe("operator lockout", () => {
     assert.ok(audit.some((entry) => entry.action === "operator.login"));
   });
 
+  it("lets a burst of guesses sent at once no further than the scrypt slots past the threshold", async (t) => {
+    const server = await startTestServer(t);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => login(server, "admin", "wrong password")),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    const verified = statuses.filter((status) => status === 401).length;
+    // 5 failures lock the username; guesses already hashing then (2 slots) are the only extra ones.
+    assert.ok(verified >= 5 && verified <= 7, `answers: ${statuses.join(" ")}`);
+    assert.equal(statuses.filter((status) => status === 429).length, 12 - verified);
+  });
+
   it("locks a source address that fails across usernames, known or not", async (t) => {
     const policy: Partial<OperatorPolicy> = {
       addressLockout: {
