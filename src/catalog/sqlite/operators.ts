@@ -193,13 +193,7 @@ export class SqliteOperators implements OperatorCatalog {
       mfa: session.mfa === true ? 1 : 0,
     };
     return this.db.write(() => {
-      const operator =
-        operatorRow(this.db, row.operator_id) ?? notFound("operator", row.operator_id);
-      if (operator.disabled === 1) {
-        throw new RempartError("InvalidArgument", `operator ${operator.username} is disabled`, {
-          reason: "operator-disabled",
-        });
-      }
+      enabledOperatorRow(this.db, row.operator_id);
       this.db
         .statement(
           `INSERT INTO sessions (${SESSION_COLUMNS})
@@ -299,12 +293,7 @@ export class SqliteOperators implements OperatorCatalog {
       last_used_at: null,
     };
     return this.db.write(() => {
-      const operator =
-        operatorRow(this.db, row.operator_id) ?? notFound("operator", row.operator_id);
-      if (operator.disabled === 1)
-        throw new RempartError("InvalidArgument", `operator ${operator.username} is disabled`, {
-          reason: "operator-disabled",
-        });
+      const operator = enabledOperatorRow(this.db, row.operator_id);
       const taken = this.db
         .statement<{ id: string }>("SELECT id FROM api_tokens WHERE operator_id = ? AND name = ?")
         .get(row.operator_id, row.name);
@@ -381,6 +370,16 @@ function throttleRow(db: SqliteDb, key: string): LoginThrottleRow | undefined {
       `SELECT ${LOGIN_THROTTLE_COLUMNS} FROM login_throttles WHERE key = ?`,
     )
     .get(key);
+}
+
+/** A new credential is only ever issued to an operator who exists and is enabled. */
+function enabledOperatorRow(db: SqliteDb, id: string): OperatorRow {
+  const operator = operatorRow(db, id) ?? notFound("operator", id);
+  if (operator.disabled === 1)
+    throw new RempartError("InvalidArgument", `operator ${operator.username} is disabled`, {
+      reason: "operator-disabled",
+    });
+  return operator;
 }
 
 function operatorByUsername(db: SqliteDb, username: string): OperatorRow | undefined {
