@@ -116,6 +116,8 @@ export interface OperatorCatalog {
   setOperatorPasswordHash(id: string, passwordHash: string): Promise<void>;
   /** Also ends every session of the operator. */
   disableOperator(id: string): Promise<void>;
+  /** Takes effect at the operator's next request (sessions and API tokens read the role then). */
+  setOperatorRole(id: string, role: OperatorRole): Promise<void>;
 
   /** Keeps `secret` as the pending TOTP secret (replacing an earlier pending one). */
   setPendingTotp(id: string, secret: string): Promise<void>;

@@ -13,6 +13,7 @@ import {
   normalizeApiTokenScopes,
   type Operator,
   type OperatorCatalog,
+  type OperatorRole,
   type Session,
   type ValidSession,
 } from "../operators.js";
@@ -125,6 +126,14 @@ export class SqliteOperators implements OperatorCatalog {
       operatorRow(this.db, id) ?? notFound("operator", id);
       this.db.statement("UPDATE operators SET disabled = 1 WHERE id = ?").run(id);
       revokeSessionsOf(this.db, id);
+    });
+  }
+
+  async setOperatorRole(id: string, role: OperatorRole): Promise<void> {
+    checkRole(role);
+    this.db.write(() => {
+      operatorRow(this.db, id) ?? notFound("operator", id);
+      this.db.statement("UPDATE operators SET role = ? WHERE id = ?").run(role, id);
     });
   }
 

@@ -113,6 +113,10 @@ export function describeOperatorConformance(open: OpenCatalog): void {
       assert.equal(await revoked("bob"), true);
       await refuses(open("bob again", bob.id), "InvalidArgument", "operator-disabled");
       await refuses(catalog.disableOperator("0123456789abcdef"), "NotFound");
+      await catalog.setOperatorRole(alice.id, "read-only");
+      assert.equal((await catalog.getOperator(alice.id))?.role, "read-only");
+      await refuses(catalog.setOperatorRole(alice.id, "root" as "admin"), "InvalidArgument");
+      await refuses(catalog.setOperatorRole("0123456789abcdef", "admin"), "NotFound");
       await refuses(catalog.setOperatorPasswordHash("0123456789abcdef", "x"), "NotFound");
     });
 

@@ -5,6 +5,7 @@
  */
 import type { ApiToken, Operator } from "../../catalog/catalog.js";
 import { normalizeApiTokenScopes } from "../../catalog/catalog.js";
+import { checkRole } from "../../catalog/validation.js";
 import { RempartError } from "../../errors.js";
 import type { AdminActor, AdminContext } from "../admin.js";
 import { newToken } from "../tokens.js";
@@ -89,6 +90,36 @@ export async function resetTotp(
   const operator = await operatorNamed(ctx, username);
   await ctx.catalog.removeTotp(operator.id);
   await audit(ctx, actor, "operator.totp.reset", { operator_id: operator.id, username }, ctx.now());
+}
+
+/** A demotion holds from the operator's next request, for their sessions and API tokens alike. */
+export async function setOperatorRole(
+  ctx: AdminContext,
+  actor: AdminActor,
+  username: string,
+  role: string,
+): Promise<void> {
+  const operator = await operatorNamed(ctx, username);
+  const checked = checkRole(role);
+  await ctx.catalog.setOperatorRole(operator.id, checked);
+  await audit(
+    ctx,
+    actor,
+    "operator.role",
+    { operator_id: operator.id, username, from: operator.role, to: checked },
+    ctx.now(),
+  );
+}
+
+/** Staff who leave: every session ends and their API tokens stop at their next request. */
+export async function disableOperator(
+  ctx: AdminContext,
+  actor: AdminActor,
+  username: string,
+): Promise<void> {
+  const operator = await operatorNamed(ctx, username);
+  await ctx.catalog.disableOperator(operator.id);
+  await audit(ctx, actor, "operator.disable", { operator_id: operator.id, username }, ctx.now());
 }
 
 /** Lifts the failed-login lock of a username (a flood aimed at it, or a forgetful operator). */

@@ -3,8 +3,10 @@ import { OPERATOR_ROLES } from "../../../catalog/catalog.js";
 import { addOperator, listOperators } from "../../../server/admin.js";
 import {
   confirmTotp,
+  disableOperator,
   enrollTotp,
   resetTotp,
+  setOperatorRole,
   unlockOperator,
 } from "../../../server/operators/admin.js";
 import { openSecretBox } from "../../../server/operators/secret-box.js";
@@ -159,10 +161,40 @@ const unlock: Command = {
   }),
 };
 
+const role: Command = {
+  name: "role",
+  summary: "change an operator's role; their sessions and API tokens follow at their next request",
+  usage: `rempart admin operator role USERNAME ${ROLES}`,
+  arguments: [USERNAME_ARGUMENT, { syntax: "<ROLE>", help: ROLES }],
+  options: {},
+  run: withDataDir(async (context, admin) => {
+    const username = context.argument(0);
+    await setOperatorRole(admin.ctx, await admin.actor(), username, context.argument(1));
+    if (context.output.json) context.output.object({ username, role: context.argument(1) });
+    else context.output.line(`${username} is now ${context.argument(1)}`);
+    return EXIT.ok;
+  }),
+};
+
+const disable: Command = {
+  name: "disable",
+  summary: "disable an operator who left: sessions end, API tokens stop, no new login",
+  usage: "rempart admin operator disable USERNAME",
+  arguments: [USERNAME_ARGUMENT],
+  options: {},
+  run: withDataDir(async (context, admin) => {
+    const username = context.argument(0);
+    await disableOperator(admin.ctx, await admin.actor(), username);
+    if (context.output.json) context.output.object({ username, disabled: true });
+    else context.output.line(`${username} is disabled: sessions ended, API tokens refused`);
+    return EXIT.ok;
+  }),
+};
+
 export const operatorCommand: Command = {
   name: "operator",
-  summary: "add and list the MSP's operators, manage their TOTP and lockouts",
-  usage: `rempart admin operator add USERNAME --role ${ROLES} | list | totp enroll|confirm|reset USERNAME | unlock USERNAME`,
+  summary: "add, list, change and disable the MSP's operators, manage their TOTP and lockouts",
+  usage: `rempart admin operator add USERNAME --role ${ROLES} | list | role USERNAME ROLE | disable USERNAME | totp enroll|confirm|reset USERNAME | unlock USERNAME`,
   options: {},
-  subcommands: [add, list, totp, unlock],
+  subcommands: [add, list, role, disable, totp, unlock],
 };
