@@ -58,7 +58,10 @@ export function misuseRefusal(kind: MisuseKind, target: string, refusal: ApiErro
  * append-only, and refuses it before reading anything else), or a path segment that is or hides
  * `.`/`..` or a slash (percent-encoded, so that a decoding layer would climb out of the tenant).
  */
-export function misuseOfRequest(method: string | undefined, url: string | undefined): Misuse | undefined {
+export function misuseOfRequest(
+  method: string | undefined,
+  url: string | undefined,
+): Misuse | undefined {
   const path = (url ?? "").split("?")[0] ?? "";
   if (method === "DELETE") return { kind: "delete", target: path.slice(0, MAX_TARGET) };
   for (const segment of path.split("/")) {

@@ -21,9 +21,9 @@ import type { IncomingMessage } from "node:http";
 import type { Agent, AgentSighting, Catalog, Tenant } from "../../catalog/catalog.js";
 import { type AgentPrincipal, authenticateAgent, type RefusedAgent } from "../auth.js";
 import { HOUR_MS, RateLimiter } from "../rate-limit.js";
+import { bearerToken, tokenKind } from "../tokens.js";
 import type { Misuse } from "./misuse.js";
 import { sightingOf } from "./sighting.js";
-import { bearerToken, tokenKind } from "../tokens.js";
 
 const DAY_MS = 24 * HOUR_MS;
 
@@ -233,7 +233,12 @@ function hostOf(facts: Facts): string {
     : `${facts.host} (enrolled as ${facts.hostname})`;
 }
 
-function leftoverMessage(agent: Agent, tenant: Tenant, refused: RefusedAgent, facts: Facts): string {
+function leftoverMessage(
+  agent: Agent,
+  tenant: Tenant,
+  refused: RefusedAgent,
+  facts: Facts,
+): string {
   const client = tenant.status === "active" ? "client" : "former client";
   const why =
     refused.reason === "revoked"

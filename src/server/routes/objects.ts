@@ -310,12 +310,16 @@ function refuseShape(ref: ObjectRef, size: number, problem: string): never {
   throw misuseRefusal(
     "malformed-object",
     `${ref.kind}/${ref.name}`,
-    new ApiError("BadRequest", `${ref.kind}/${ref.name} was refused: ${problem}; nothing was stored`, {
-      reason,
-      kind: ref.kind,
-      name: ref.name,
-      size,
-    }),
+    new ApiError(
+      "BadRequest",
+      `${ref.kind}/${ref.name} was refused: ${problem}; nothing was stored`,
+      {
+        reason,
+        kind: ref.kind,
+        name: ref.name,
+        size,
+      },
+    ),
   );
 }
 

@@ -268,7 +268,9 @@ export class PinnedClient {
     if (this.options.credential !== undefined) {
       headers.authorization = `Bearer ${this.options.credential}`;
       // Every request with a credential is the agent's check-in: where and as what it runs.
-      headers[AGENT_HOST_HEADER] = hostname();
+      // (A header takes printable ASCII only: a name beyond it is left out, not a failed request.)
+      const host = hostname();
+      if (/^[\x21-\x7e]{1,255}$/.test(host)) headers[AGENT_HOST_HEADER] = host;
       headers[AGENT_VERSION_HEADER] = REMPART_VERSION;
     }
     if (apiRequest.body !== undefined || bodyFile !== undefined)
