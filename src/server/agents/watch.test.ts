@@ -209,6 +209,11 @@ describe("a compromised machine gives itself away", () => {
     const other = await server.createTenant(session, "other");
     const config = randomBytes(200);
     assert.equal((await server.put(token, "config", "config", config)).status, 201);
+    // A second machine enrolling at the same moment loses the race to create the repository:
+    // refused, and no misuse.
+    assertError(await server.put(token, "config", "config", randomBytes(200)), "Conflict");
+    assert.deepEqual(await audit(server, "agent.misuse"), []);
+    server.clock.advance(11 * 60_000);
     const forged = randomBytes(500);
 
     const attempts = [

@@ -336,6 +336,26 @@ async function refuseKeyAfterEnrollment(ctx: ServerContext, tenantId: string): P
     );
 }
 
+/**
+ * Two machines enrolling at once on a fresh tenant both create the repository, and the second's
+ * config loses here (src/agent/enroll.ts then opens the winner's): a race of seconds, not misuse.
+ * A config stored for longer than this cannot be raced, since enrollment writes one only when it
+ * finds none.
+ */
+const ENROLLMENT_RACE_MS = 10 * 60_000;
+
+async function enrollmentRace(
+  ctx: ServerContext,
+  tenantId: string,
+  ref: ObjectRef,
+): Promise<boolean> {
+  if (ref.kind !== "config") return false;
+  const stored = await ctx.catalog.getVisibleObject(tenantId, ref.kind, ref.name);
+  return (
+    stored === undefined || ctx.now().getTime() - stored.createdAt.getTime() < ENROLLMENT_RACE_MS
+  );
+}
+
 async function storeObject(
   ctx: ServerContext,
   who: AgentPrincipal,
@@ -348,16 +368,14 @@ async function storeObject(
     outcome = await store.put(ref, body);
   } catch (error) {
     if (!isRempartError(error, "ObjectConflict")) throw error;
-    // Other bytes under a name that exists: an agent trying to overwrite history.
-    throw misuseRefusal(
-      "overwrite",
-      `${ref.kind}/${ref.name}`,
-      new ApiError(
-        "Conflict",
-        `different bytes are already stored as ${ref.kind}/${ref.name}; objects are write-once`,
-        { kind: ref.kind, name: ref.name },
-      ),
+    const refusal = new ApiError(
+      "Conflict",
+      `different bytes are already stored as ${ref.kind}/${ref.name}; objects are write-once`,
+      { kind: ref.kind, name: ref.name },
     );
+    if (await enrollmentRace(ctx, who.tenant.id, ref)) throw refusal;
+    // Other bytes under a name that exists, long stored: an agent trying to overwrite history.
+    throw misuseRefusal("overwrite", `${ref.kind}/${ref.name}`, refusal);
   }
   // After the store: a crash in between leaves a stored, unrecorded object, which the agent (not
   // seeing it listed) uploads again, and this line then records.
