@@ -72,13 +72,27 @@ export function misuseOfRequest(
   return undefined;
 }
 
-/** The misuse a refused request betrays, if any. */
+/**
+ * The misuse a refused request betrays, if any. None when its credential was refused: nobody
+ * authenticated tried anything (a leftover agent is recorded as such by the authentication).
+ */
 export function misuseOf(
   method: string | undefined,
   url: string | undefined,
   error: unknown,
 ): Misuse | undefined {
-  return error instanceof MisuseRefusal ? error.misuse : misuseOfRequest(method, url);
+  if (error instanceof MisuseRefusal) return error.misuse;
+  if (error instanceof ApiError && credentialRefused(error)) return undefined;
+  return misuseOfRequest(method, url);
+}
+
+function credentialRefused(error: ApiError): boolean {
+  return (
+    error.code === "Unauthorized" ||
+    error.code === "CredentialRevoked" ||
+    error.code === "CredentialExpired" ||
+    (error.code === "Forbidden" && error.details?.reason === "tenant-inactive")
+  );
 }
 
 function decodedOrRaw(segment: string): string {
