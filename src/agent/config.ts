@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { RempartError } from "../errors.js";
 import { AGENT_TOKEN_PREFIX } from "../protocol/api.js";
 import { normalizeFingerprint } from "../storage/http/fingerprint.js";
@@ -94,12 +94,20 @@ export async function writeAgentConfig(
   path = agentConfigPath(),
 ): Promise<void> {
   const checked = parseAgentConfig(config, path);
+  await writeOwnerOnlyFile(path, `${JSON.stringify(checked, null, 2)}\n`, "agent configuration");
+}
+
+/**
+ * Writes `text` to `path` owner-only (0600, in a 0700 directory) and atomically: temp file,
+ * fsync, rename, fsync of the directory. `what` names the file in the error.
+ */
+export async function writeOwnerOnlyFile(path: string, text: string, what: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = join(dirname(path), `.agent.json.${randomBytes(8).toString("hex")}.tmp`);
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
   try {
     const handle = await open(temp, "wx", 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify(checked, null, 2)}\n`);
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();
@@ -113,11 +121,9 @@ export async function writeAgentConfig(
     }
   } catch (error) {
     await rm(temp, { force: true });
-    throw new RempartError(
-      "Io",
-      `cannot write the agent configuration ${path}: ${(error as Error).message}`,
-      { path },
-    );
+    throw new RempartError("Io", `cannot write the ${what} ${path}: ${(error as Error).message}`, {
+      path,
+    });
   }
 }
 

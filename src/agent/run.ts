@@ -16,6 +16,7 @@ import { type Backoff, backoffDelay } from "../storage/retry.js";
 import { REMPART_VERSION as VERSION } from "../version.js";
 import { type AgentConfig, agentConnection, agentOpenOptions, agentStore } from "./config.js";
 import { nextRun, parseCron } from "./cron.js";
+import { type AgentState, writeAgentState } from "./state.js";
 
 export interface BackupAttempt {
   readonly at: Date;
@@ -36,6 +37,8 @@ export interface RunOptions {
   readonly now?: () => Date;
   /** waits after an unreachable server: the first, doubled up to the last; default 30 s to 30 min */
   readonly backoff?: Backoff;
+  /** where each attempt and check-in is remembered for `rempart agent status` (state.ts) */
+  readonly statePath?: string;
 }
 
 const DEFAULT_BACKOFF: Backoff = { firstMs: 30_000, maxMs: 30 * 60_000 };
@@ -66,7 +69,9 @@ export async function runAgent(options: RunOptions): Promise<BackupAttempt | und
       if (!(await waitUntil(due, now, stop))) break;
     }
     last = await backupOnce(config, now, log);
-    await checkIn(config, last, log);
+    const checkedIn = await checkIn(config, last, log);
+    if (options.statePath !== undefined)
+      await remember(options.statePath, last, { at: now().toISOString(), ok: checkedIn }, log);
     if (options.once) break;
     // Only an unreachable server is retried early; other failures wait for the schedule.
     failures = last.unreachable ? failures + 1 : 0;
@@ -163,6 +168,31 @@ export async function checkIn(
     return false;
   } finally {
     client.close();
+  }
+}
+
+/** A state that cannot be written is logged: the backup itself is done and reported. */
+async function remember(
+  path: string,
+  attempt: BackupAttempt,
+  lastCheckIn: NonNullable<AgentState["lastCheckIn"]>,
+  log: (line: string) => void,
+): Promise<void> {
+  const state: AgentState = {
+    lastBackup: {
+      at: attempt.at.toISOString(),
+      outcome: attempt.outcome,
+      ...(attempt.snapshotId === undefined ? {} : { snapshotId: attempt.snapshotId }),
+      ...(attempt.error === undefined ? {} : { error: attempt.error }),
+    },
+    lastCheckIn,
+  };
+  try {
+    await writeAgentState(path, state);
+  } catch (error) {
+    log(
+      `cannot remember the last backup: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

@@ -54,6 +54,10 @@ export interface Agent {
    * credential claiming backups that never happened); `null` for a failure or no report.
    */
   readonly lastBackupVerified: boolean | null;
+  /** The host name its last request gave (it may differ from `hostname`, the enrolled one). */
+  readonly lastHost: string | null;
+  /** The network address its last recorded request came from, as the server saw it. */
+  readonly lastAddress: string | null;
 }
 
 export interface NewAgent {
@@ -79,6 +83,17 @@ export interface AgentCheckIn {
   /** Absent: the agent has no new result since its last check-in, and the last one is kept. */
   readonly lastBackup?: BackupReport;
 }
+
+/** What an agent's request says about where it comes from; absent parts keep the last ones. */
+export interface AgentSighting {
+  readonly host?: string;
+  readonly version?: string;
+  readonly address?: string;
+}
+
+/** The alerts raised about one agent at most once per quiet period. */
+export const AGENT_ALERT_GATES = ["leftover", "misuse"] as const;
+export type AgentAlertGate = (typeof AGENT_ALERT_GATES)[number];
 
 /** Enrollment tokens and agents. */
 export interface AgentCatalog {
@@ -108,6 +123,18 @@ export interface AgentCatalog {
   authenticateAgent(id: string, secretHash: string, now: Date): Promise<Agent | undefined>;
   /** Records `now` as last seen, the agent's version and, when given, its last backup result. */
   recordAgentCheckIn(id: string, checkIn: AgentCheckIn, now: Date): Promise<void>;
+  /** Records `now` as last seen, with where and as what the agent called from. */
+  recordAgentSighting(id: string, sighting: AgentSighting, now: Date): Promise<void>;
+  /**
+   * Whether an alert of `gate` about the agent may be raised now, that is none was claimed in the
+   * `quietMs` before `now`; a `true` claims it. Of concurrent calls at most one gets `true`.
+   */
+  claimAgentAlert(id: string, gate: AgentAlertGate, now: Date, quietMs: number): Promise<boolean>;
+  /**
+   * Unrevoked agents of active tenants not seen since `cutoff` (never seen: enrolled before it),
+   * longest unseen first.
+   */
+  listUnseenAgents(cutoff: Date): Promise<Agent[]>;
   /**
    * The agent when `secretHash` is its secret, whatever its state (revoked, expired, tenant not
    * active); otherwise `undefined`. Lets the server tell a real credential why it is refused

@@ -9,6 +9,13 @@ export const SESSION_TOKEN_PREFIX = "rmps_";
 export const ENROLL_TOKEN_PREFIX = "rmpe_";
 export const API_TOKEN_PREFIX = "rmpt_";
 
+/**
+ * Request headers an agent sends with every request: the machine's host name and the program's
+ * version, recorded as its check-in (a request without them still counts, without them).
+ */
+export const AGENT_HOST_HEADER = "rempart-agent-host";
+export const AGENT_VERSION_HEADER = "rempart-agent-version";
+
 /** Largest object body accepted (packs are 16 MiB; a large chunk adds at most 1 MiB). */
 export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 /** Largest JSON body accepted. */
@@ -85,7 +92,14 @@ export const MAX_EXTENSION_LENGTH = 16;
  * Alerts the server raises for operators. `detection`: a commit judged suspicious or ransomware;
  * issue 11 adds its kinds (leftover agents, coverage, drills, quota) to this list.
  */
-export const ALERT_KINDS = ["detection"] as const;
+export const ALERT_KINDS = [
+  "detection",
+  // a revoked, expired or offboarded agent still calling in: an admin tool left on a former client
+  "leftover-agent",
+  // an authenticated agent doing what the agent never does (delete, overwrite, forged bytes, paths
+  // outside its tenant): its credential is in someone else's hands
+  "agent-misuse",
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const ALERT_SEVERITIES = ["warning", "high", "critical"] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];

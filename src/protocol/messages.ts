@@ -341,29 +341,52 @@ export const Tenant = message(
 );
 export type Tenant = Static<typeof Tenant.schema>;
 
-export const Agent = message(
-  "Agent",
+const AGENT_FIELDS = {
+  id: Id,
+  tenant_id: Id,
+  hostname: Type.String(),
+  scopes: AgentScopes,
+  created_at: UtcTime,
+  expires_at: UtcTime,
+  revoked_at: NullableTime,
+  last_seen_at: NullableTime,
+  version: Nullable(Type.String()),
+  last_backup_at: NullableTime,
+  last_backup_status: Nullable(BackupOutcome),
+  last_error: Nullable(Type.String()),
+  last_backup_snapshot_id: Nullable(Type.String()),
+  last_backup_verified: Type.Union([Type.Boolean(), Type.Null()], {
+    description:
+      "whether the reported snapshot is one this agent committed; false: claimed, unverified",
+  }),
+  last_host: Nullable(Type.String({ description: "the host name its last request gave" })),
+  last_address: Nullable(Type.String({ description: "the address its last request came from" })),
+};
+
+export const Agent = message("Agent", answer(AGENT_FIELDS));
+export type Agent = Static<typeof Agent.schema>;
+
+/** An agent not seen for a while, with its tenant's name (`GET /v1/agents`). */
+export const StaleAgent = message(
+  "StaleAgent",
+  answer({ ...AGENT_FIELDS, tenant_name: TenantName }),
+);
+export type StaleAgent = Static<typeof StaleAgent.schema>;
+
+/** What the server knows of the agent asking (`GET /v1/agent/self`): its enrollment. */
+export const AgentIdentity = message(
+  "AgentIdentity",
   answer({
-    id: Id,
+    agent_id: AgentId,
     tenant_id: Id,
+    tenant_name: TenantName,
     hostname: Type.String(),
     scopes: AgentScopes,
-    created_at: UtcTime,
     expires_at: UtcTime,
-    revoked_at: NullableTime,
-    last_seen_at: NullableTime,
-    version: Nullable(Type.String()),
-    last_backup_at: NullableTime,
-    last_backup_status: Nullable(BackupOutcome),
-    last_error: Nullable(Type.String()),
-    last_backup_snapshot_id: Nullable(Type.String()),
-    last_backup_verified: Type.Union([Type.Boolean(), Type.Null()], {
-      description:
-        "whether the reported snapshot is one this agent committed; false: claimed, unverified",
-    }),
+    server_version: Type.String(),
   }),
 );
-export type Agent = Static<typeof Agent.schema>;
+export type AgentIdentity = Static<typeof AgentIdentity.schema>;
 
 export const Deletion = message(
   "Deletion",
@@ -491,6 +514,8 @@ export const COMPONENTS: readonly Message<TSchema>[] = [
   Tenant,
   TenantDetails,
   Agent,
+  StaleAgent,
+  AgentIdentity,
   Deletion,
   QuotaRequest,
   KeySlotResponse,

@@ -100,6 +100,8 @@ export function agentView(agent: Agent): AgentView {
     last_error: agent.lastError,
     last_backup_snapshot_id: agent.lastBackupSnapshotId,
     last_backup_verified: agent.lastBackupVerified,
+    last_host: agent.lastHost,
+    last_address: agent.lastAddress,
   };
 }
 

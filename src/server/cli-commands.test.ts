@@ -265,7 +265,15 @@ describe("rempart admin", () => {
     );
     assert.deepEqual(
       audit.map((e) => e.action),
-      ["agent.revoke", "agent.enroll", "enroll-token.create", "tenant.create"],
+      // The revoked agent calling in again is a leftover agent: audited, and alerted.
+      [
+        "alert.raise",
+        "agent.leftover-call",
+        "agent.revoke",
+        "agent.enroll",
+        "enroll-token.create",
+        "tenant.create",
+      ],
     );
     assert.deepEqual(audit.at(-1)?.actor, { kind: "system", id: "admin-cli" });
   });

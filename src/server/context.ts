@@ -1,6 +1,7 @@
 /** What every route handler may use: the catalog, the tenants' stores, the clock and the limits. */
 import type { Catalog } from "../catalog/catalog.js";
 import type { TenantStoreSet } from "../storage/tenant-store-set.js";
+import type { AgentWatch } from "./agents/watch.js";
 import type { Allowance, Budget } from "./budget.js";
 import type { OperatorSecurity } from "./operators/policy.js";
 import type { DiskReserve } from "./quota.js";
@@ -26,6 +27,8 @@ export interface ServerContext {
   readonly commitRate: CommitRateLimit;
   /** One commit records itself in the catalog at a time (a budget of 1). */
   readonly commitRecording: Budget;
+  /** Agents' check-ins, leftover agents and misuse (agents/watch.ts). */
+  readonly agentWatch: AgentWatch;
   /** Bytes of uploads in flight per tenant, counted against its quota with what is stored. */
   readonly uploadingBytes: Map<string, number>;
   /** Quota of tenants created without one; null: unlimited. Default `DEFAULT_TENANT_QUOTA`. */

@@ -9,6 +9,7 @@ import Type, { type Static, type TSchema } from "#typebox";
 import type { AgentScope, ApiTokenScope, OperatorRole } from "../catalog/catalog.js";
 import { type ApiErrorCode, type Message, ValidationError } from "../protocol/api.js";
 import { message } from "../protocol/message.js";
+import { misuseOf } from "./agents/misuse.js";
 import { ApiError, isInternal, toApiError } from "./api-error.js";
 import { type AgentPrincipal, authenticateAgent, requireScope } from "./auth.js";
 import type { ServerContext } from "./context.js";
@@ -213,6 +214,7 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
   return async (req, res) => {
     const started = Date.now();
     let who = "-";
+    let agent: AgentPrincipal | undefined;
     try {
       // Before anything else, for every path (malformed ones too) and every credential.
       if (req.method === "DELETE")
@@ -244,8 +246,12 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
           await route.handle({ ...base, query: query(), who: undefined });
           break;
         case "agent": {
-          const principal = await authenticateAgent(ctx.catalog, authorization, ctx.now());
+          const principal = await authenticateAgent(ctx.catalog, authorization, ctx.now(), (r) =>
+            ctx.agentWatch.leftover(req, r),
+          );
+          agent = principal;
           who = `agent:${principal.agent.id}`;
+          await ctx.agentWatch.seen(req, principal.agent);
           requireScope(principal, route.scope);
           await route.handle({ ...base, query: query(), who: principal });
           break;
@@ -266,6 +272,8 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
       }
     } catch (error) {
       const answer = toApiError(error);
+      const misuse = misuseOf(req.method, req.url, error);
+      if (misuse !== undefined) await ctx.agentWatch.misuse(req, agent, misuse);
       if (isInternal(answer))
         ctx.log(
           `error in ${req.method} ${JSON.stringify(req.url)}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

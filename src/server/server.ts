@@ -9,6 +9,7 @@ import { isIPv6 } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { REMPART_VERSION } from "../version.js";
+import { AgentWatch } from "./agents/watch.js";
 import { Budget, type BudgetUse, TenantBudgets } from "./budget.js";
 import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
@@ -148,6 +149,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       passwordHashing: new Budget(PASSWORD_HASHING_SLOTS),
       commitRate: new CommitRateLimit(limits.commitRate),
       commitRecording: new Budget(1),
+      agentWatch: new AgentWatch(data.catalog, now, log),
       uploadingBytes: new Map(),
       ...(options.defaultQuotaBytes === undefined
         ? {}

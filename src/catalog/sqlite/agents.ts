@@ -4,8 +4,10 @@ import { timingSafeEqual } from "node:crypto";
 import { RempartError } from "../../errors.js";
 import type {
   Agent,
+  AgentAlertGate,
   AgentCatalog,
   AgentCheckIn,
+  AgentSighting,
   EnrollmentToken,
   NewAgent,
   NewEnrollmentToken,
@@ -140,6 +142,8 @@ export class SqliteAgents implements AgentCatalog {
       last_error: null,
       last_backup_snapshot: null,
       last_backup_verified: null,
+      last_host: null,
+      last_address: null,
     };
     return this.db.write(() => {
       activeTenant(this.db, row.tenant_id);
@@ -148,7 +152,7 @@ export class SqliteAgents implements AgentCatalog {
           `INSERT INTO agents (${AGENT_COLUMNS}, secret_hash) VALUES (@id, @tenant_id, @hostname,
           @scopes, @created_at, @expires_at, @revoked_at, @last_seen_at, @version,
           @last_backup_at, @last_backup_status, @last_error, @last_backup_snapshot,
-          @last_backup_verified, @secret_hash)`,
+          @last_backup_verified, @last_host, @last_address, @secret_hash)`,
         )
         .run({ ...row, secret_hash: secretHash });
       return toAgent(row);
@@ -248,6 +252,72 @@ export class SqliteAgents implements AgentCatalog {
       }
     });
   }
+
+  async recordAgentSighting(id: string, sighting: AgentSighting, now: Date): Promise<void> {
+    const at = checkTime("now", now);
+    const row = {
+      id,
+      at,
+      host: sighting.host === undefined ? null : checkHostname(sighting.host),
+      version: sighting.version === undefined ? null : checkVersion(sighting.version),
+      address: sighting.address === undefined ? null : checkAddress(sighting.address),
+    };
+    this.db.write(() => {
+      agentRow(this.db, id) ?? notFound("agent", id);
+      this.db
+        .statement(
+          `UPDATE agents SET last_seen_at = @at, last_host = coalesce(@host, last_host),
+          version = coalesce(@version, version), last_address = coalesce(@address, last_address)
+          WHERE id = @id`,
+        )
+        .run(row);
+    });
+  }
+
+  async claimAgentAlert(
+    id: string,
+    gate: AgentAlertGate,
+    now: Date,
+    quietMs: number,
+  ): Promise<boolean> {
+    const at = checkTime("now", now);
+    if (!Number.isSafeInteger(quietMs) || quietMs < 0)
+      throw new RempartError("InvalidArgument", "quietMs must be a whole number of milliseconds");
+    const column = gate === "leftover" ? "leftover_alerted_at" : "misuse_alerted_at";
+    return this.db.write(() => {
+      agentRow(this.db, id) ?? notFound("agent", id);
+      return (
+        this.db
+          .statement(
+            `UPDATE agents SET ${column} = @at WHERE id = @id
+            AND (${column} IS NULL OR ${column} <= @at - @quiet)`,
+          )
+          .run({ id, at, quiet: quietMs }).changes === 1
+      );
+    });
+  }
+
+  async listUnseenAgents(cutoff: Date): Promise<Agent[]> {
+    const before = checkTime("cutoff", cutoff);
+    return this.db
+      .statement<AgentRow>(
+        `SELECT ${AGENT_COLUMNS} FROM agents
+        WHERE revoked_at IS NULL AND coalesce(last_seen_at, created_at) < ?
+          AND tenant_id IN (SELECT id FROM tenants WHERE status = 'active')
+        ORDER BY coalesce(last_seen_at, created_at), id`,
+      )
+      .all(before)
+      .map(toAgent);
+  }
+}
+
+/** An address as node:net gives it: IPv4, IPv6 (maybe mapped IPv4), nothing else. */
+function checkAddress(address: string): string {
+  if (address.length > 64 || !/^[0-9A-Fa-f:.]+$/.test(address))
+    throw new RempartError("InvalidArgument", "address must be an IP address", {
+      field: "address",
+    });
+  return address;
 }
 
 /** Inside a write: revokes every unrevoked agent of the tenant (offboarding too); how many. */

@@ -200,7 +200,7 @@ export function toEnrollmentToken(row: TokenRow): EnrollmentToken {
 /** Without secret_hash: it is read only where it is compared. */
 export const AGENT_COLUMNS = `id, tenant_id, hostname, scopes, created_at, expires_at, revoked_at,
   last_seen_at, version, last_backup_at, last_backup_status, last_error, last_backup_snapshot,
-  last_backup_verified`;
+  last_backup_verified, last_host, last_address`;
 
 export interface AgentRow {
   id: string;
@@ -217,6 +217,8 @@ export interface AgentRow {
   last_error: string | null;
   last_backup_snapshot: string | null;
   last_backup_verified: number | null;
+  last_host: string | null;
+  last_address: string | null;
 }
 
 export function toAgent(row: AgentRow): Agent {
@@ -235,6 +237,8 @@ export function toAgent(row: AgentRow): Agent {
     lastError: row.last_error,
     lastBackupSnapshotId: row.last_backup_snapshot,
     lastBackupVerified: row.last_backup_verified === null ? null : row.last_backup_verified === 1,
+    lastHost: row.last_host,
+    lastAddress: row.last_address,
   };
 }
 

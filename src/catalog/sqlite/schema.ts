@@ -312,6 +312,17 @@ CREATE TABLE api_tokens (
 ) STRICT;
 `;
 
+// Leftover agents and misuse (issue 11): where and as what each agent last called from (the
+// enrolled hostname stays its name), and when each kind of alert about it was last raised, so
+// that "at most one a day" holds across restarts and concurrent requests (one UPDATE claims it).
+const AGENT_WATCH = `
+ALTER TABLE agents ADD COLUMN last_host TEXT;
+ALTER TABLE agents ADD COLUMN last_address TEXT;
+ALTER TABLE agents ADD COLUMN leftover_alerted_at INTEGER;
+ALTER TABLE agents ADD COLUMN misuse_alerted_at INTEGER;
+CREATE INDEX agents_by_last_seen ON agents (last_seen_at) WHERE revoked_at IS NULL;
+`;
+
 export const MIGRATIONS: readonly string[] = [
   VERSION_1,
   VERSION_2,
@@ -320,6 +331,7 @@ export const MIGRATIONS: readonly string[] = [
   VERSION_5,
   VERSION_6,
   OPERATOR_SECURITY,
+  AGENT_WATCH,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -151,6 +151,8 @@ export function describeAgentConformance(open: OpenCatalog): void {
         lastError: null,
         lastBackupSnapshotId: null,
         lastBackupVerified: null,
+        lastHost: null,
+        lastAddress: null,
       });
       assert.ok(!JSON.stringify(created).includes(hashOf("agent secret")));
       assert.deepEqual(await catalog.getAgent(created.id), created);
@@ -262,6 +264,72 @@ export function describeAgentConformance(open: OpenCatalog): void {
       await catalog.updateTenant(acme.id, { status: "offboarding" });
       await refuses(agent(acme), "InvalidArgument", "tenant-inactive");
       assert.deepEqual(await catalog.listAgents(acme.id), []);
+    });
+  });
+
+  describe("agents seen, alerted about, and unseen", () => {
+    const catalog = catalogPerTest(open);
+    const { tenant, agent } = fixtures(catalog);
+
+    it("records each request's host, version and address, keeping what a request leaves out", async () => {
+      const pc = await agent(await tenant("acme"), { version: "0.1.0" });
+      await catalog.recordAgentSighting(
+        pc.id,
+        { host: "fileserver-2", version: "0.2.0", address: "192.0.2.7" },
+        at(100),
+      );
+      await catalog.recordAgentSighting(pc.id, { address: "2001:db8::1" }, at(200));
+      assert.deepEqual(await catalog.getAgent(pc.id), {
+        ...pc,
+        lastSeenAt: at(200),
+        lastHost: "fileserver-2",
+        version: "0.2.0",
+        lastAddress: "2001:db8::1",
+      });
+      await refuses(catalog.recordAgentSighting(pc.id, { host: "a\nb" }, at(1)), "InvalidArgument");
+      await refuses(
+        catalog.recordAgentSighting(pc.id, { address: "10.0.0.1; DROP" }, at(1)),
+        "InvalidArgument",
+      );
+      await refuses(catalog.recordAgentSighting("0123456789abcdef", {}, at(1)), "NotFound");
+      assert.equal((await catalog.getAgent(pc.id))?.lastSeenAt?.getTime(), at(200).getTime());
+    });
+
+    it("lets one alert of each kind per agent through per quiet period, one of concurrent claims", async () => {
+      const acme = await tenant("acme");
+      const pc = await agent(acme);
+      const other = await agent(acme, { hostname: "laptop" });
+      const claims = await Promise.all(
+        Array.from({ length: 8 }, () => catalog.claimAgentAlert(pc.id, "leftover", at(0), DAY)),
+      );
+      assert.equal(claims.filter(Boolean).length, 1);
+      assert.equal(await catalog.claimAgentAlert(pc.id, "misuse", at(1), DAY), true);
+      assert.equal(await catalog.claimAgentAlert(other.id, "leftover", at(1), DAY), true);
+      assert.equal(await catalog.claimAgentAlert(pc.id, "leftover", at(DAY - 1), DAY), false);
+      assert.equal(await catalog.claimAgentAlert(pc.id, "leftover", at(DAY), DAY), true);
+      assert.equal(await catalog.claimAgentAlert(pc.id, "leftover", at(DAY + 1), DAY), false);
+      await refuses(catalog.claimAgentAlert("0123456789abcdef", "misuse", at(1), DAY), "NotFound");
+    });
+
+    it("lists unrevoked agents of active tenants unseen since a time, longest unseen first", async () => {
+      const acme = await tenant("acme");
+      const gone = await tenant("gone");
+      const silent = await agent(acme, { hostname: "silent" }); // created at 0, never seen
+      const seenLong = await agent(acme, { hostname: "old" });
+      const seenNow = await agent(acme, { hostname: "busy" });
+      const revoked = await agent(acme, { hostname: "revoked" });
+      const former = await agent(gone, { hostname: "former" });
+      await catalog.recordAgentSighting(seenLong.id, {}, at(DAY));
+      await catalog.recordAgentSighting(seenNow.id, {}, at(9 * DAY));
+      await catalog.revokeAgent(revoked.id, at(DAY));
+      await catalog.updateTenant(gone.id, { status: "offboarding" });
+      const unseen = await catalog.listUnseenAgents(at(2 * DAY));
+      assert.deepEqual(
+        unseen.map((a) => a.id),
+        [silent.id, seenLong.id],
+      );
+      assert.ok(!unseen.some((a) => a.id === former.id || a.id === revoked.id));
+      assert.deepEqual(await catalog.listUnseenAgents(at(0)), []);
     });
   });
 

@@ -2,9 +2,12 @@ import { hostname } from "node:os";
 import { agentConfigPath, DEFAULT_SCHEDULE, readAgentConfig } from "../../agent/config.js";
 import { enroll } from "../../agent/enroll.js";
 import { runAgent } from "../../agent/run.js";
+import { agentStatePath } from "../../agent/state.js";
+import { type AgentStatus, agentStatus } from "../../agent/status.js";
 import { normalizeBackupPaths } from "../../backup/archiver.js";
 import { type Command, type CommandContext, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
+import type { Output } from "../output.js";
 
 const CONFIGURATION =
   "the configuration: REMPART_AGENT_CONFIG, else /etc/rempart/agent.json as root, else ~/.config/rempart/agent.json";
@@ -54,7 +57,8 @@ async function enrollMachine(context: CommandContext): Promise<number> {
 
 async function runService(context: CommandContext): Promise<number> {
   const { output } = context;
-  const config = await readAgentConfig();
+  const configPath = agentConfigPath();
+  const config = await readAgentConfig(configPath);
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(EXIT.error);
@@ -69,6 +73,7 @@ async function runService(context: CommandContext): Promise<number> {
       once: context.flag("once"),
       stop: stop.signal,
       log: (line) => output.warn(line),
+      statePath: agentStatePath(configPath),
     });
     if (output.json && last)
       output.object({
@@ -87,6 +92,72 @@ async function runService(context: CommandContext): Promise<number> {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   }
+}
+
+async function showStatus(context: CommandContext): Promise<number> {
+  const { output } = context;
+  const configPath = agentConfigPath();
+  const status = await agentStatus(await readAgentConfig(configPath), agentStatePath(configPath));
+  if (output.json) output.object(statusObject(status, configPath));
+  else printStatus(output, status, configPath);
+  // Scripts and monitoring read the exit code: the credential refused is re-enrollment (12),
+  // a server that does not answer an error (1).
+  if (!status.serverAnswers) return EXIT.error;
+  return status.credential === "valid" ? EXIT.ok : EXIT.credentialRejected;
+}
+
+function statusObject(status: AgentStatus, configPath: string): Record<string, unknown> {
+  const { lastBackup, lastCheckIn } = status.state;
+  return {
+    config: configPath,
+    server: status.server,
+    fingerprint: status.fingerprint,
+    agent_id: status.agentId,
+    tenant: status.tenant,
+    server_answers: status.serverAnswers,
+    server_version: status.serverVersion,
+    credential: status.credential,
+    scopes: status.scopes,
+    expires_at: status.expiresAt,
+    problem: status.problem,
+    last_backup:
+      lastBackup === undefined
+        ? null
+        : {
+            at: lastBackup.at,
+            outcome: lastBackup.outcome,
+            snapshot_id: lastBackup.snapshotId ?? null,
+            error: lastBackup.error ?? null,
+          },
+    last_check_in: lastCheckIn ?? null,
+  };
+}
+
+function printStatus(output: Output, status: AgentStatus, configPath: string): void {
+  const { lastBackup, lastCheckIn } = status.state;
+  output.line(
+    `agent ${status.agentId} of tenant ${status.tenant.name} (configuration ${configPath})`,
+  );
+  output.line(`server      ${status.server} (certificate ${status.fingerprint})`);
+  output.line(
+    status.serverAnswers
+      ? `            answers, version ${status.serverVersion}`
+      : `            does not answer: ${status.problem}`,
+  );
+  output.line(
+    status.credential === "valid"
+      ? `credential  valid until ${status.expiresAt}, scopes ${status.scopes?.join(",")}`
+      : status.credential === "unchecked"
+        ? "credential  not checked (the server does not answer)"
+        : `credential  ${status.credential.toUpperCase()}: ${status.problem}`,
+  );
+  output.line(
+    lastBackup === undefined
+      ? "last backup none yet by rempart agent run"
+      : `last backup ${lastBackup.outcome} at ${lastBackup.at}${lastBackup.snapshotId ? `, snapshot ${lastBackup.snapshotId.slice(0, 12)}` : ""}${lastBackup.error ? `: ${lastBackup.error}` : ""}`,
+  );
+  if (lastCheckIn !== undefined)
+    output.line(`last report ${lastCheckIn.ok ? "sent" : "FAILED"} at ${lastCheckIn.at}`);
 }
 
 const enrollCommand: Command = {
@@ -138,10 +209,18 @@ const runCommand: Command = {
   run: runService,
 };
 
+const statusCommand: Command = {
+  name: "status",
+  summary: `this machine's enrollment, whether the server answers and takes its credential, and the last backup (${CONFIGURATION}); exit 0 all well, 12 credential refused, 1 server unreachable`,
+  usage: "rempart agent status [--json]",
+  options: {},
+  run: showStatus,
+};
+
 export const agentCommand: Command = {
   name: "agent",
-  summary: "enroll this machine with a Rempart server, and run its scheduled backups",
-  usage: "rempart agent enroll | run",
+  summary: "enroll this machine with a Rempart server, run its scheduled backups, show its status",
+  usage: "rempart agent enroll | run | status",
   options: {},
-  subcommands: [enrollCommand, runCommand],
+  subcommands: [enrollCommand, runCommand, statusCommand],
 };

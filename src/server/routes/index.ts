@@ -3,6 +3,7 @@ import Type from "#typebox";
 import { sendJson } from "../http.js";
 import { openApiDocument } from "../openapi.js";
 import type { AnyRoute, Route } from "../router.js";
+import { agentSelf, staleAgents } from "./agents.js";
 import { alertAck, alertsList } from "./alerts.js";
 import { getObject, headObject, listObjects, putObject } from "./objects.js";
 import {
@@ -61,4 +62,6 @@ export const ROUTES: readonly AnyRoute[] = [
   quarantineRelease,
   alertsList,
   alertAck,
+  agentSelf,
+  staleAgents,
 ];

@@ -28,6 +28,7 @@ import {
   type ObjectRef,
   type ObjectStore,
 } from "../../storage/object-store.js";
+import { misuseRefusal } from "../agents/misuse.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
@@ -252,7 +253,7 @@ export const putObject: Route = {
       ref.kind === "keys" && length > MAX_KEY_SLOT_BYTES
         ? `a key slot has at most ${MAX_KEY_SLOT_BYTES} bytes, not ${length}`
         : sizeProblem(ref.kind, length)?.message;
-    if (bySize !== undefined) await refuseShape(ctx, who, ref, length, bySize);
+    if (bySize !== undefined) refuseShape(ref, length, bySize);
     // A name already recorded adds no bytes (a no-op or a conflict): the quota does not apply.
     const recorded = await ctx.catalog.objectExists(tenantId, ref.kind, ref.name);
     if (ref.kind === "keys" && !recorded) await refuseKeyAfterEnrollment(ctx, tenantId);
@@ -269,23 +270,21 @@ export const putObject: Route = {
         });
         const actual = hash.digest("hex");
         if (ref.kind !== "config" && actual !== ref.name)
-          throw new ApiError(
-            "HashMismatch",
-            `the body's SHA-256 is ${actual}, not its name ${ref.name}: nothing was stored`,
-            { expected: ref.name, actual },
+          throw misuseRefusal(
+            "forged-bytes",
+            `${ref.kind}/${ref.name}`,
+            new ApiError(
+              "HashMismatch",
+              `the body's SHA-256 is ${actual}, not its name ${ref.name}: nothing was stored`,
+              { expected: ref.name, actual },
+            ),
           );
         const problem: ShapeProblem | string | undefined =
           ref.kind === "keys"
             ? keySlotProblem(body, "agent").problem
             : shapeProblem(ref.kind, length, tail.bytes());
         if (problem !== undefined)
-          await refuseShape(
-            ctx,
-            who,
-            ref,
-            length,
-            typeof problem === "string" ? problem : problem.message,
-          );
+          refuseShape(ref, length, typeof problem === "string" ? problem : problem.message);
         return storeObject(ctx, who, store, ref, body);
       });
       sendJson(res, outcome === "created" ? 201 : 200, { outcome });
@@ -296,16 +295,10 @@ export const putObject: Route = {
 };
 
 /**
- * Refuses an upload that cannot be what its kind says, and records the attempt: an agent sending
- * such objects is broken or in someone else's hands, which its operator should learn.
+ * Refuses an upload that cannot be what its kind says, as a misuse: the agent never sends such
+ * objects, so one that does is broken or in someone else's hands, which its operator should learn.
  */
-async function refuseShape(
-  ctx: ServerContext,
-  who: AgentPrincipal,
-  ref: ObjectRef,
-  size: number,
-  problem: string,
-): Promise<never> {
+function refuseShape(ref: ObjectRef, size: number, problem: string): never {
   const reason =
     size === 0
       ? "empty"
@@ -314,19 +307,19 @@ async function refuseShape(
         : ref.kind === "data"
           ? "not-a-pack"
           : "too-small";
-  await ctx.catalog.appendAudit(
-    {
-      actor: { kind: "agent", id: who.agent.id },
-      action: "object.refused",
-      tenantId: who.tenant.id,
-      details: { kind: ref.kind, name: ref.name, size, reason },
-    },
-    ctx.now(),
-  );
-  throw new ApiError(
-    "BadRequest",
-    `${ref.kind}/${ref.name} was refused: ${problem}; nothing was stored`,
-    { reason, kind: ref.kind, name: ref.name, size },
+  throw misuseRefusal(
+    "malformed-object",
+    `${ref.kind}/${ref.name}`,
+    new ApiError(
+      "BadRequest",
+      `${ref.kind}/${ref.name} was refused: ${problem}; nothing was stored`,
+      {
+        reason,
+        kind: ref.kind,
+        name: ref.name,
+        size,
+      },
+    ),
   );
 }
 
@@ -343,6 +336,26 @@ async function refuseKeyAfterEnrollment(ctx: ServerContext, tenantId: string): P
     );
 }
 
+/**
+ * Two machines enrolling at once on a fresh tenant both create the repository, and the second's
+ * config loses here (src/agent/enroll.ts then opens the winner's): a race of seconds, not misuse.
+ * A config stored for longer than this cannot be raced, since enrollment writes one only when it
+ * finds none.
+ */
+const ENROLLMENT_RACE_MS = 10 * 60_000;
+
+async function enrollmentRace(
+  ctx: ServerContext,
+  tenantId: string,
+  ref: ObjectRef,
+): Promise<boolean> {
+  if (ref.kind !== "config") return false;
+  const stored = await ctx.catalog.getVisibleObject(tenantId, ref.kind, ref.name);
+  return (
+    stored === undefined || ctx.now().getTime() - stored.createdAt.getTime() < ENROLLMENT_RACE_MS
+  );
+}
+
 async function storeObject(
   ctx: ServerContext,
   who: AgentPrincipal,
@@ -355,21 +368,14 @@ async function storeObject(
     outcome = await store.put(ref, body);
   } catch (error) {
     if (!isRempartError(error, "ObjectConflict")) throw error;
-    // Other bytes under a name that exists: an agent trying to overwrite history is worth a record.
-    await ctx.catalog.appendAudit(
-      {
-        actor: { kind: "agent", id: who.agent.id },
-        action: "object.overwrite-refused",
-        tenantId: who.tenant.id,
-        details: { kind: ref.kind, name: ref.name, size: body.length },
-      },
-      ctx.now(),
-    );
-    throw new ApiError(
+    const refusal = new ApiError(
       "Conflict",
       `different bytes are already stored as ${ref.kind}/${ref.name}; objects are write-once`,
       { kind: ref.kind, name: ref.name },
     );
+    if (await enrollmentRace(ctx, who.tenant.id, ref)) throw refusal;
+    // Other bytes under a name that exists, long stored: an agent trying to overwrite history.
+    throw misuseRefusal("overwrite", `${ref.kind}/${ref.name}`, refusal);
   }
   // After the store: a crash in between leaves a stored, unrecorded object, which the agent (not
   // seeing it listed) uploads again, and this line then records.

@@ -4,6 +4,7 @@ import type { SnapshotRecord } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
 import { ApiErrorBody, CheckinRequest, CommitRequest, CommitResponse } from "../../protocol/api.js";
 import { CheckedCommitter } from "../../storage/snapshot-commit.js";
+import { misuseRefusal } from "../agents/misuse.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
@@ -73,10 +74,14 @@ async function commit(
   const bytes = Buffer.from(request.snapshot, "base64");
   const actual = sha256Hex(bytes);
   if (actual !== request.name)
-    throw new ApiError(
-      "HashMismatch",
-      `the snapshot's SHA-256 is ${actual}, not its name ${request.name}: nothing was committed`,
-      { expected: request.name, actual },
+    throw misuseRefusal(
+      "forged-bytes",
+      `snapshots/${request.name}`,
+      new ApiError(
+        "HashMismatch",
+        `the snapshot's SHA-256 is ${actual}, not its name ${request.name}: nothing was committed`,
+        { expected: request.name, actual },
+      ),
     );
   const tooSmall = sizeProblem("snapshots", bytes.length);
   if (tooSmall !== undefined)

@@ -12,15 +12,19 @@
 import { open } from "node:fs/promises";
 import { Agent, type ClientRequestArgs, type IncomingHttpHeaders, request } from "node:http";
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import type { Duplex } from "node:stream";
 import { connect } from "node:tls";
 import { type ErrorCode, isRempartError, RempartError } from "../../errors.js";
 import {
+  AGENT_HOST_HEADER,
   AGENT_TOKEN_PREFIX,
+  AGENT_VERSION_HEADER,
   ApiErrorBody,
   type ApiErrorCode,
   MAX_OBJECT_BYTES,
 } from "../../protocol/api.js";
+import { REMPART_VERSION } from "../../version.js";
 import { type RetryNotice, retrying, type Transient } from "../retry.js";
 import { credentialRejection } from "./credential-rejection.js";
 import { normalizeFingerprint } from "./fingerprint.js";
@@ -261,8 +265,14 @@ export class PinnedClient {
     const { bodyFile } = apiRequest;
     const length = bodyFile?.size ?? body.reduce((sum, part) => sum + part.byteLength, 0);
     const headers: Record<string, string> = { ...apiRequest.headers };
-    if (this.options.credential !== undefined)
+    if (this.options.credential !== undefined) {
       headers.authorization = `Bearer ${this.options.credential}`;
+      // Every request with a credential is the agent's check-in: where and as what it runs.
+      // (A header takes printable ASCII only: a name beyond it is left out, not a failed request.)
+      const host = hostname();
+      if (/^[\x21-\x7e]{1,255}$/.test(host)) headers[AGENT_HOST_HEADER] = host;
+      headers[AGENT_VERSION_HEADER] = REMPART_VERSION;
+    }
     if (apiRequest.body !== undefined || bodyFile !== undefined)
       headers["content-length"] = String(length);
     return new Promise<ApiResponse>((resolve, reject) => {

@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { RempartError } from "../../../errors.js";
 import {
   type AgentView,
   createEnrollmentToken,
   listAgents,
   revokeAgent,
 } from "../../../server/admin.js";
+import { listStaleAgents } from "../../../server/agents/stale.js";
 import { certificateFingerprint } from "../../../server/tls.js";
 import type { Command } from "../../command.js";
 import { EXIT } from "../../exit-codes.js";
@@ -31,11 +33,18 @@ function lastBackup(agent: AgentView): string {
   return `${agent.last_backup_status}${unverified}${when}`;
 }
 
+/** Where it last called from: the host its requests name, when not the enrolled one, and the address. */
+function calledFrom(agent: AgentView): string {
+  const host =
+    agent.last_host !== null && agent.last_host !== agent.hostname ? ` as ${agent.last_host}` : "";
+  return agent.last_address === null ? host : `${host} from ${agent.last_address}`;
+}
+
 export function printAgents(output: Output, agents: readonly AgentView[], now: Date): void {
   if (agents.length === 0) output.line("no agents");
   for (const agent of agents)
     output.line(
-      `${agent.id}  ${agent.hostname}  ${agentStatus(agent, now)}  scopes ${agent.scopes.join(",")}  last seen ${day(agent.last_seen_at)}  version ${agent.version ?? "?"}  last backup ${lastBackup(agent)}`,
+      `${agent.id}  ${agent.hostname}  ${agentStatus(agent, now)}  scopes ${agent.scopes.join(",")}  last seen ${day(agent.last_seen_at)}${calledFrom(agent)}  version ${agent.version ?? "?"}  last backup ${lastBackup(agent)}`,
     );
 }
 
@@ -86,14 +95,38 @@ export const enrollTokenCommand: Command = {
 
 const list: Command = {
   name: "list",
-  summary: "a tenant's agents: status, last check-in, version and last backup",
-  usage: "rempart admin agent list NAME",
-  arguments: [TENANT_ARGUMENT],
-  options: {},
+  summary:
+    "a tenant's agents (status, last check-in, version, last backup), or every tenant's agents unseen for a while",
+  usage: "rempart admin agent list NAME | list --stale 7d [NAME]",
+  arguments: [{ syntax: "[NAME]", help: "the tenant's name (with --stale: default every tenant)" }],
+  options: {
+    stale: {
+      type: "string",
+      value: "DURATION",
+      help: "only unrevoked agents of active tenants not seen for DURATION (any request counts), such as 7d",
+    },
+  },
   run: withDataDir(async (context, admin) => {
-    const agents = await listAgents(admin.ctx, context.argument(0));
-    if (context.output.json) context.output.object(agents);
-    else printAgents(context.output, agents, admin.now);
+    const name = context.positionals[0];
+    const stale = context.string("stale");
+    if (stale === undefined) {
+      if (name === undefined)
+        throw new RempartError("InvalidArgument", "name a tenant, or pass --stale DURATION");
+      const agents = await listAgents(admin.ctx, name);
+      if (context.output.json) context.output.object(agents);
+      else printAgents(context.output, agents, admin.now);
+      return EXIT.ok;
+    }
+    const unseen = (await listStaleAgents(admin.ctx, parseDuration(stale, "--stale"))).filter(
+      (agent) => name === undefined || agent.tenant_name === name,
+    );
+    if (context.output.json) context.output.object(unseen);
+    else if (unseen.length === 0) context.output.line(`no agent unseen for ${stale}`);
+    else
+      for (const agent of unseen)
+        context.output.line(
+          `${agent.tenant_name}  ${agent.id}  ${agent.hostname}  last seen ${day(agent.last_seen_at)}${calledFrom(agent)}  version ${agent.version ?? "?"}`,
+        );
     return EXIT.ok;
   }),
 };
@@ -118,7 +151,7 @@ const revoke: Command = {
 export const agentCommand: Command = {
   name: "agent",
   summary: "list a tenant's agents, revoke one",
-  usage: "rempart admin agent list NAME | revoke AGENT_ID",
+  usage: "rempart admin agent list NAME | list --stale 7d | revoke AGENT_ID",
   options: {},
   subcommands: [list, revoke],
 };
