@@ -84,7 +84,7 @@ export const MAX_EXTENSION_LENGTH = 16;
  * Alerts the server raises for operators. `detection`: a commit judged suspicious or ransomware;
  * issue 11 adds its kinds (leftover agents, coverage, drills, quota) to this list.
  */
-export const ALERT_KINDS = ["detection"] as const;
+export const ALERT_KINDS = ["detection", "backup-stale", "backup-failing", "quota"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const ALERT_SEVERITIES = ["warning", "high", "critical"] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];

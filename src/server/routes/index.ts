@@ -4,6 +4,7 @@ import { sendJson } from "../http.js";
 import { openApiDocument } from "../openapi.js";
 import type { AnyRoute, Route } from "../router.js";
 import { alertAck, alertsList } from "./alerts.js";
+import { metrics } from "./metrics.js";
 import { getObject, headObject, listObjects, putObject } from "./objects.js";
 import {
   agentRevoke,
@@ -61,4 +62,5 @@ export const ROUTES: readonly AnyRoute[] = [
   quarantineRelease,
   alertsList,
   alertAck,
+  metrics,
 ];
