@@ -3,6 +3,16 @@
  * switched on: scheduled jobs and metrics. The plain `startTestServer` runs neither.
  */
 
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { enrollCli, Operator } from "../../agent/test-support.js";
+import {
+  backupSummary,
+  type CliOptions,
+  expectExit,
+  runCli,
+  writePseudoRandomFile,
+} from "../../testing/cli.js";
 import { digestScrapeToken } from "../metrics/scrape-token.js";
 import { type StartedServer, startServer } from "../server.js";
 import { type Cleanup, TestClock, TestServer, tempDir } from "../test-support.js";
@@ -46,4 +56,37 @@ export async function eventually(what: string, ready: () => Promise<boolean>): P
     if (Date.now() > giveUp) throw new Error(`never happened: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+export interface BackedUp {
+  readonly tenantId: string;
+  /** The tree backed up. */
+  readonly src: string;
+  readonly snapshotId: string;
+  /** How to run the CLI as the enrolled agent. */
+  readonly as: CliOptions;
+}
+
+/**
+ * Tenant `acme` made over the API, this machine enrolled with the real CLI (the repository's
+ * password is the test PASSWORD), and one `rempart backup` of a small tree through the server.
+ */
+export async function backUpThroughServer(owner: Cleanup, ops: OpsServer): Promise<BackedUp> {
+  const base = tempDir(owner, "ops-backup");
+  const { started } = ops;
+  const operator = await Operator.login(started, started.firstAdminPassword);
+  owner.after(() => operator.close());
+  const tenant = await operator.createTenant("acme");
+  const src = join(base, "src");
+  mkdirSync(join(src, "docs"), { recursive: true });
+  writePseudoRandomFile(join(src, "docs", "report.bin"), 300_000, "report");
+  writePseudoRandomFile(join(src, "ledger.bin"), 40_000, "ledger");
+  const configPath = join(base, "agent.json");
+  const token = await operator.enrollToken("acme");
+  expectExit(await enrollCli(started, token, { configPath, extra: ["--path", src] }), 0, "enroll");
+  const as: CliOptions = { password: null, env: { REMPART_AGENT_CONFIG: configPath } };
+  const summary = backupSummary(
+    expectExit(await runCli(["backup", "--json", src], as), 0, "backup"),
+  );
+  return { tenantId: tenant.id, src, snapshotId: summary.snapshot_id, as };
 }

@@ -37,7 +37,8 @@ export interface MetricsSources {
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly #sources: MetricsSources;
-  readonly #requests: Histogram<"method" | "route" | "status">;
+  readonly #requests: Counter<"method" | "route" | "status">;
+  readonly #latency: Histogram<"method" | "route">;
   readonly #backups: Counter<"tenant">;
   readonly #backupFailures: Counter<"tenant">;
   readonly #addedBytes: Counter<"tenant">;
@@ -56,10 +57,16 @@ export class ServerMetrics {
   constructor(sources: MetricsSources) {
     this.#sources = sources;
     const registers = [this.registry];
-    this.#requests = new Histogram({
-      name: "rempart_http_request_duration_seconds",
-      help: "Requests answered, by method, route template and status (its _count is the request count)",
+    this.#requests = new Counter({
+      name: "rempart_http_requests_total",
+      help: "Requests answered, by method, route template and status",
       labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: "rempart_http_request_duration_seconds",
+      help: "Time to answer a request (body included), by method and route template",
+      labelNames: ["method", "route"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
       registers,
     });
@@ -129,7 +136,8 @@ export class ServerMetrics {
   readonly observe = (answered: Answered): void => {
     const method = METHODS.has(answered.method) ? answered.method : "other";
     const status = String(answered.status);
-    this.#requests.observe({ method, route: answered.route, status }, answered.seconds);
+    this.#requests.inc({ method, route: answered.route, status });
+    this.#latency.observe({ method, route: answered.route }, answered.seconds);
     const tenant = answered.tenant;
     if (tenant === null) return;
     if (answered.route === COMMIT_ROUTE && method === "POST") {
