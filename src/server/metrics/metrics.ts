@@ -4,7 +4,7 @@
  * - counters the dispatcher feeds with every answered request (`observe`): requests and their
  *   latency by method, route template and status, commits and refused commits per tenant, bytes
  *   of new objects per tenant. They count from the server's start, as Prometheus expects;
- * - gauges read from the catalog and the job runner at each scrape (`refresh`): bytes stored per
+ * - gauges read from the catalog and the job runner at each scrape (`scrape`): bytes stored per
  *   tenant, each live agent's last-success age, open alerts by severity, the jobs' last results.
  *
  * Labels are bounded by what the MSP set up (tenants, agents, the route table), never by what a
@@ -53,6 +53,8 @@ export class ServerMetrics {
   readonly #jobFreedBytes: Gauge<"job">;
   readonly #jobFreedObjects: Gauge<"job">;
   readonly #jobRuns: Gauge<"job" | "outcome">;
+  /** Scrapes one after the other: each resets and refills the gauges it then prints. */
+  #scraping: Promise<unknown> = Promise.resolve();
 
   constructor(sources: MetricsSources) {
     this.#sources = sources;
@@ -148,8 +150,18 @@ export class ServerMetrics {
     }
   };
 
-  /** Reads the catalog and the jobs' results into the gauges; then `registry.metrics()`. */
-  async refresh(): Promise<void> {
+  /** The exposition text, with the gauges read afresh. */
+  scrape(): Promise<string> {
+    const text = this.#scraping.then(async () => {
+      await this.#refresh();
+      return this.registry.metrics();
+    });
+    this.#scraping = text.catch(() => {});
+    return text;
+  }
+
+  /** Reads the catalog and the jobs' results into the gauges. */
+  async #refresh(): Promise<void> {
     const { catalog } = this.#sources;
     const now = this.#sources.now().getTime();
     for (const g of [this.#storedBytes, this.#quotaBytes, this.#successAge, this.#lastFailed])

@@ -32,8 +32,7 @@ export const metrics: Route = {
         undefined,
         { "WWW-Authenticate": 'Bearer realm="rempart-metrics"' },
       );
-    await scrape.metrics.refresh();
-    const text = await scrape.metrics.registry.metrics();
+    const text = await scrape.metrics.scrape();
     res.writeHead(200, {
       "Content-Type": scrape.metrics.registry.contentType,
       "Content-Length": Buffer.byteLength(text),
