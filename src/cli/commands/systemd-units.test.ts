@@ -5,14 +5,15 @@
  * jobs on, and `--no-jobs` turns them off; the agent's command exists and takes its options.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { AGENT_CONFIG_ENV } from "../../agent/config.js";
-import { CLI, type Cleanup, PROJECT_ROOT, runCli, tempDir } from "../../testing/cli.js";
+import { ServerProcess } from "../../agent/test-support.js";
+import { PROJECT_ROOT, runCli, tempDir } from "../../testing/cli.js";
 
 const UNITS = join(PROJECT_ROOT, "packaging", "systemd");
 const INSTALLED_BINARY = "/usr/local/bin/rempart";
@@ -71,32 +72,6 @@ const HARDENING = {
   "Service.LimitNOFILE": "65536",
   "Service.RestrictSUIDSGID": "yes",
 } as const;
-
-/** `rempart server ARGS --json`, until its first line says where it listens. */
-async function startServer(owner: Cleanup, args: readonly string[]) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args, "--json"], {
-    cwd: PROJECT_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  owner.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  let stdout = "";
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-      const end = stdout.indexOf("\n");
-      if (end >= 0) resolve(stdout.slice(0, end));
-    });
-    child.once("exit", (code) => reject(new Error(`the server exited (${code}): ${stderr}`)));
-  });
-  const port = Number(new URL((JSON.parse(line) as { url: string }).url).port);
-  return { child, port };
-}
 
 function get(port: number, path: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -178,6 +153,7 @@ describe("systemd units", () => {
 
   it("start a server as written that runs its jobs and serves metrics; --no-jobs runs none", async (t) => {
     const written = commandOf(parseUnit("rempart-server.service"));
+    assert.equal(written[0], "server");
     const dir = tempDir(t, "unit-server");
     const token = "unit-test-scrape-token-0123456789abcdef";
     writeFileSync(join(dir, "metrics-token"), `${token}\n`);
@@ -190,7 +166,11 @@ describe("systemd units", () => {
       [[], true],
       [["--no-jobs"], false],
     ] as const) {
-      const { child, port } = await startServer(t, [...local, ...extra]);
+      // The unit's own options, as written but for the paths and port.
+      const { child, port } = await ServerProcess.start(t, join(dir, "data"), 0, [
+        ...local.slice(1),
+        ...extra,
+      ]);
       const scraped = await get(port, "/metrics", token);
       assert.equal(scraped.status, 200, scraped.body);
       assert.equal(

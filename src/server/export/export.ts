@@ -18,12 +18,12 @@
  * name and leaves no target behind. The target must be absent or an empty directory.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { open, readdir, rename, rm } from "node:fs/promises";
+import { readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { AuditActor, Catalog } from "../../catalog/catalog.js";
 import { MAX_PAGE } from "../../catalog/catalog.js";
 import { isRempartError, RempartError } from "../../errors.js";
-import { FsObjectStore } from "../../storage/fs/fs-store.js";
+import { FsObjectStore, syncDir } from "../../storage/fs/fs-store.js";
 import type { ObjectKind, ObjectRef, ObjectStore } from "../../storage/object-store.js";
 import type { TenantStoreSet } from "../../storage/tenant-store-set.js";
 import { tenantByName } from "../admin.js";
@@ -59,15 +59,6 @@ async function isEmptyOrAbsent(dir: string): Promise<boolean> {
     if (code === "ENOENT") return true;
     if (code === "ENOTDIR") return false;
     throw error;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
