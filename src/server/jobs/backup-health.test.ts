@@ -68,7 +68,11 @@ describe("backup health", () => {
 
   it("calls an agent failing when its last report failed after its last success", () => {
     const failed = (at: Date) =>
-      agent("pc", { lastBackupAt: at, lastBackupStatus: "failure", lastError: "disk full" });
+      agent("pc", {
+        lastBackupAt: at,
+        lastBackupStatus: "failure",
+        lastError: "disk full\u001b[2J\u0007",
+      });
     const recovered = judgeAgents(
       TENANT,
       [{ agent: failed(ago(2 * HOUR)), lastSuccessAt: ago(HOUR) }],
@@ -83,7 +87,7 @@ describe("backup health", () => {
       NOW,
     );
     assert.deepEqual(keys(failing), ["backup-failing:pc"]);
-    assert.match(failing[0]?.message ?? "", /disk full/);
+    assert.match(failing[0]?.message ?? "", /disk full \[2J $/);
   });
 
   it("says nothing of revoked or expired agents, nor of a tenant that is not active", () => {

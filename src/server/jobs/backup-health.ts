@@ -51,6 +51,14 @@ export function describeAge(ms: number): string {
   return `${Math.floor(hours / 24)} days${rest === 0 ? "" : ` ${rest} h`}`;
 }
 
+/**
+ * What an agent reported, fit for an alert: its control characters but new lines as spaces (the
+ * catalog refuses them in a message, and a terminal would run them).
+ */
+function plain(text: string): string {
+  return text.replace(/[^\P{Cc}\n]/gu, " ");
+}
+
 /** Agents that count: not revoked and not expired (a revoked one is expected to stop). */
 function isLive(agent: Agent, now: Date): boolean {
   return agent.revokedAt === null && agent.expiresAt > now;
@@ -95,7 +103,7 @@ export function judgeAgents(
         kind: "backup-failing",
         severity: "high",
         agentId: agent.id,
-        message: `The last backup of ${where} failed at ${failedAt.toISOString()}: ${agent.lastError ?? "no error given"}`,
+        message: `The last backup of ${where} failed at ${failedAt.toISOString()}: ${plain(agent.lastError ?? "no error given")}`,
         details: {
           failed_at: failedAt.toISOString(),
           error: agent.lastError,
