@@ -122,7 +122,13 @@ function jobsOf(context: CommandContext): JobsOptions | undefined {
   if (context.flag("no-jobs")) return undefined;
   const schedules: Partial<Record<JobName, Schedule>> = {};
   for (const job of JOB_NAMES) {
-    const schedule = cronSchedule(context.string(`${job}-schedule`) ?? DEFAULT_SCHEDULES[job]);
+    let schedule: Schedule | undefined;
+    try {
+      schedule = cronSchedule(context.string(`${job}-schedule`) ?? DEFAULT_SCHEDULES[job]);
+    } catch (error) {
+      if (!(error instanceof RempartError)) throw error;
+      throw new RempartError("InvalidArgument", `--${job}-schedule: ${error.message}`);
+    }
     if (schedule !== undefined) schedules[job] = schedule;
   }
   const grace = context.string("gc-grace");
