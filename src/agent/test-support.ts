@@ -30,8 +30,23 @@ export class ServerProcess implements ServerInfo {
     readonly dataDir: string,
   ) {}
 
-  static async start(owner: Cleanup, dataDir: string, port = 0): Promise<ServerProcess> {
-    const args = [CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`, "--json"];
+  /** `extra`: more options for `rempart server` (a later --data or --listen wins). */
+  static async start(
+    owner: Cleanup,
+    dataDir: string,
+    port = 0,
+    extra: readonly string[] = [],
+  ): Promise<ServerProcess> {
+    const args = [
+      CLI,
+      "server",
+      "--data",
+      dataDir,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--json",
+      ...extra,
+    ];
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
       stdio: ["ignore", "pipe", "pipe"],

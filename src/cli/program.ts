@@ -43,8 +43,10 @@ function valuesOf(command: Commander): Record<string, string | boolean | string[
   for (let c: Commander | null = command; c !== null; c = c.parent)
     for (const option of c.options) {
       const name = option.long?.slice(2);
-      if (name !== undefined && !(name in values))
-        values[name] = c.getOptionValue(option.attributeName());
+      if (name === undefined || name in values) continue;
+      const value = c.getOptionValue(option.attributeName());
+      // commander stores `--no-jobs` as jobs=false; a command asks flag("no-jobs"): was it given?
+      values[name] = option.negate ? value === false : value;
     }
   return values;
 }

@@ -99,6 +99,10 @@ export const ALERT_KINDS = [
   // an authenticated agent doing what the agent never does (delete, overwrite, forged bytes, paths
   // outside its tenant): its credential is in someone else's hands
   "agent-misuse",
+  // backups that stop arriving or keep failing, and a tenant near its quota (server jobs)
+  "backup-stale",
+  "backup-failing",
+  "quota",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const ALERT_SEVERITIES = ["warning", "high", "critical"] as const;

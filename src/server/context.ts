@@ -3,6 +3,8 @@ import type { Catalog } from "../catalog/catalog.js";
 import type { TenantStoreSet } from "../storage/tenant-store-set.js";
 import type { AgentWatch } from "./agents/watch.js";
 import type { Allowance, Budget } from "./budget.js";
+import type { ServerMetrics } from "./metrics/metrics.js";
+import type { ScrapeTokenDigest } from "./metrics/scrape-token.js";
 import type { OperatorSecurity } from "./operators/policy.js";
 import type { DiskReserve } from "./quota.js";
 import type { CommitRateLimit } from "./rate-limit.js";
@@ -35,4 +37,6 @@ export interface ServerContext {
   readonly defaultQuotaBytes?: number | null;
   /** Free disk space agent uploads may not eat into. Default `DEFAULT_DISK_RESERVE`. */
   readonly diskReserve?: DiskReserve;
+  /** `GET /metrics` and its scrape token; absent: the server serves no metrics. */
+  readonly metrics?: { readonly metrics: ServerMetrics; readonly tokenDigest: ScrapeTokenDigest };
 }

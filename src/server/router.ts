@@ -64,7 +64,7 @@ export interface OctetBodyDoc {
 
 export interface ResponseDoc extends Partial<SchemaDoc> {
   readonly description: string;
-  readonly contentType?: "application/json" | "application/octet-stream";
+  readonly contentType?: "application/json" | "application/octet-stream" | "text/plain";
   readonly headers?: readonly string[];
 }
 
@@ -160,6 +160,18 @@ function match(compiled: Compiled, segments: readonly string[]): Record<string, 
 
 export type Dispatch = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/** One answered request, for the metrics: the route's template, never the raw path. */
+export interface Answered {
+  readonly method: string;
+  /** `GET /v1/repo/objects/{kind}/{name}`'s template, or `unmatched`. */
+  readonly route: string;
+  readonly status: number;
+  readonly seconds: number;
+  /** The agent's tenant (name), when an agent was authenticated. */
+  readonly tenant: string | null;
+  readonly contentLength: number | null;
+}
+
 /**
  * The query parameters the route declares, checked by its schemas. They arrive as text: an
  * integer's is read only in plain decimal digits (no sign, exponent or hex), so what passes is
@@ -209,12 +221,19 @@ async function bodyOf(
 }
 
 /** Handles one request to the end; never rejects, whatever the client sent. */
-export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext): Dispatch {
+export function createDispatcher(
+  routes: readonly AnyRoute[],
+  ctx: ServerContext,
+  observe?: (answered: Answered) => void,
+): Dispatch {
   const table = routes.map(compile);
   return async (req, res) => {
     const started = Date.now();
+    const clock = performance.now();
     let who = "-";
     let agent: AgentPrincipal | undefined;
+    let template = "unmatched";
+    let tenant: string | null = null;
     try {
       // Before anything else, for every path (malformed ones too) and every credential.
       if (req.method === "DELETE")
@@ -236,6 +255,7 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
         );
       }
       const { compiled, route, params } = chosen;
+      template = route.path;
       const body = () => bodyOf(route, req, res);
       // Checked once the caller is known, so a stranger learns nothing of a route's parameters.
       const base = { req, res, params, ctx, body };
@@ -252,6 +272,7 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
           agent = principal;
           who = `agent:${principal.agent.id}`;
           await ctx.agentWatch.seen(req, principal.agent);
+          tenant = principal.tenant.name;
           requireScope(principal, route.scope);
           await route.handle({ ...base, query: query(), who: principal });
           break;
@@ -280,6 +301,14 @@ export function createDispatcher(routes: readonly AnyRoute[], ctx: ServerContext
         );
       sendError(req, res, answer);
     } finally {
+      observe?.({
+        method: req.method ?? "-",
+        route: template,
+        status: res.headersSent ? res.statusCode : 0,
+        seconds: (performance.now() - clock) / 1000,
+        tenant,
+        contentLength: Number(req.headers["content-length"] ?? "") || null,
+      });
       ctx.log(
         `${req.method} ${JSON.stringify(req.url)} ${res.headersSent ? res.statusCode : "-"} ${who} ${Date.now() - started}ms`,
       );

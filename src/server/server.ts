@@ -14,7 +14,10 @@ import { Budget, type BudgetUse, TenantBudgets } from "./budget.js";
 import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { ensureAdminOperator, openDataDir } from "./data-dir.js";
+import { JobRunner, type JobsOptions } from "./jobs/runner.js";
 import { guardRoutes, type Limits, NO_UPLOAD_MEMORY, resolveLimits } from "./limits.js";
+import { ServerMetrics } from "./metrics/metrics.js";
+import type { ScrapeTokenDigest } from "./metrics/scrape-token.js";
 import { type OperatorPolicy, operatorPolicy } from "./operators/policy.js";
 import { openSecretBox } from "./operators/secret-box.js";
 import type { DiskReserve } from "./quota.js";
@@ -52,6 +55,10 @@ export interface ServerOptions {
   readonly diskReserve?: DiskReserve | undefined;
   /** Operator logins (operators/policy.ts); by default admin routes need TOTP unless on loopback. */
   readonly operatorPolicy?: Partial<OperatorPolicy> | undefined;
+  /** Prune, GC, due deletions and backup alerts on a schedule (jobs/runner.ts); absent: none. */
+  readonly jobs?: JobsOptions | undefined;
+  /** The scrape token's digest: `GET /metrics` answers to it. Absent: no metrics (404). */
+  readonly metricsToken?: ScrapeTokenDigest | undefined;
 }
 
 export interface RunningServer {
@@ -71,6 +78,8 @@ export interface RunningServer {
 export interface StartedServer extends RunningServer {
   /** What is held now: budgets and connections (for tests and, later, metrics). */
   load(): ServerLoad;
+  /** The server's jobs, when it runs them: `run` triggers one now. */
+  readonly jobs: JobRunner | undefined;
 }
 
 export interface ServerLoad {
@@ -135,6 +144,24 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     );
     const publicJsonMemory = new Budget(limits.publicJsonMemoryBytes);
     const connections = new ConnectionCap(limits.connectionsPerAddress);
+    const jobs =
+      options.jobs === undefined
+        ? undefined
+        : new JobRunner(
+            { catalog: data.catalog, stores: data.stores, dataDir: data.root, now, log },
+            options.jobs,
+          );
+    const metrics =
+      options.metricsToken === undefined
+        ? undefined
+        : {
+            metrics: new ServerMetrics({
+              catalog: data.catalog,
+              now,
+              jobs: jobs && (() => jobs.stats()),
+            }),
+            tokenDigest: options.metricsToken,
+          };
     const ctx: ServerContext = {
       catalog: data.catalog,
       stores: data.stores,
@@ -155,10 +182,12 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         ? {}
         : { defaultQuotaBytes: options.defaultQuotaBytes }),
       ...(options.diskReserve === undefined ? {} : { diskReserve: options.diskReserve }),
+      ...(metrics === undefined ? {} : { metrics }),
     };
     const dispatch = createDispatcher(
       guardRoutes(ROUTES, { limits, uploadMemory, publicJsonMemory }),
       ctx,
+      metrics?.metrics.observe,
     );
     const inFlight = new Set<Promise<void>>();
     let closing = false;
@@ -222,6 +251,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     });
     server.on("error", (error) => log(`server error: ${error.message}`));
     const { port } = server.address() as AddressInfo;
+    jobs?.start();
 
     let closed: Promise<void> | undefined;
     const close = () => {
@@ -239,6 +269,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         // Handlers of cut connections see their client leave and end; a put in progress completes.
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
         await stopped;
+        await jobs?.stop();
         await data.catalog.close();
       })();
       return closed;
@@ -256,6 +287,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         publicJsonMemory: publicJsonMemory.use(),
         connections: connections.connections,
       }),
+      jobs,
       close,
     };
   } catch (error) {

@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { agentCommand, enrollTokenCommand } from "./admin/agent.js";
 import { alertsCommand } from "./admin/alerts.js";
 import { auditCommand } from "./admin/audit.js";
+import { exportCommand } from "./admin/export.js";
 import { gcCommand } from "./admin/gc.js";
 import { keyCommand } from "./admin/key.js";
 import { runDeletionsCommand } from "./admin/offboarding.js";
@@ -39,5 +40,6 @@ export const adminCommand: Command = {
     snapshotCommand,
     runDeletionsCommand,
     alertsCommand,
+    exportCommand,
   ],
 };

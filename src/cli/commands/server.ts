@@ -1,16 +1,45 @@
 import { resolve } from "node:path";
 import { RempartError } from "../../errors.js";
+import { DEFAULT_GRACE_MS } from "../../server/gc/gc.js";
+import {
+  cronSchedule,
+  DEFAULT_SCHEDULES,
+  JOB_NAMES,
+  type JobName,
+  type JobsOptions,
+  type Schedule,
+} from "../../server/jobs/runner.js";
 import { DEFAULT_LIMITS } from "../../server/limits.js";
+import { readScrapeTokenFile } from "../../server/metrics/scrape-token.js";
+import { describeDelay } from "../../server/offboarding/plan.js";
 import {
   DEFAULT_DISK_RESERVE,
   DEFAULT_TENANT_QUOTA,
   type DiskReserve,
 } from "../../server/quota.js";
 import { startServer } from "../../server/server.js";
-import type { Command, OptionTable } from "../command.js";
+import type { Command, CommandContext, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
-import { parseCount, parsePercent, parseSize, parseSizeOrNone } from "../units.js";
+import { parseCount, parseDuration, parsePercent, parseSize, parseSizeOrNone } from "../units.js";
+
+const JOB_HELP: Readonly<Record<JobName, string>> = {
+  prune: "apply the retention policies",
+  gc: "free the packs no kept snapshot references",
+  deletions: "run the tenant deletions that are due",
+  alerts: "raise stale-backup, failing-backup and quota alerts",
+};
+
+const scheduleOptions = Object.fromEntries(
+  JOB_NAMES.map((job) => [
+    `${job}-schedule`,
+    {
+      type: "string",
+      value: "CRON|off",
+      help: `when to ${JOB_HELP[job]}, crontab(5) in local time (default: "${DEFAULT_SCHEDULES[job]}")`,
+    },
+  ]),
+) as Record<`${JobName}-schedule`, { type: "string"; value: string; help: string }>;
 
 const options = {
   data: {
@@ -48,6 +77,21 @@ const options = {
     type: "string",
     value: "required|optional",
     help: "whether admin routes over HTTP need a session opened with a TOTP code (default: required, optional when --listen is a loopback address)",
+  },
+  "no-jobs": {
+    type: "boolean",
+    help: "run no scheduled job (prune, GC, deletions, alerts): cron runs the admin commands instead",
+  },
+  ...scheduleOptions,
+  "gc-grace": {
+    type: "string",
+    value: "DURATION",
+    help: `scheduled GC spares packs younger than this (default: ${describeDelay(DEFAULT_GRACE_MS)})`,
+  },
+  "metrics-token-file": {
+    type: "string",
+    value: "FILE",
+    help: "serve GET /metrics (Prometheus) to a bearer holding the token in FILE (default: no metrics)",
   },
   "connections-per-address": {
     type: "string",
@@ -87,6 +131,27 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** The jobs' schedules from the command line, or undefined for `--no-jobs`. */
+function jobsOf(context: CommandContext): JobsOptions | undefined {
+  if (context.flag("no-jobs")) return undefined;
+  const schedules: Partial<Record<JobName, Schedule>> = {};
+  for (const job of JOB_NAMES) {
+    let schedule: Schedule | undefined;
+    try {
+      schedule = cronSchedule(context.string(`${job}-schedule`) ?? DEFAULT_SCHEDULES[job]);
+    } catch (error) {
+      if (!(error instanceof RempartError)) throw error;
+      throw new RempartError("InvalidArgument", `--${job}-schedule: ${error.message}`);
+    }
+    if (schedule !== undefined) schedules[job] = schedule;
+  }
+  const grace = context.string("gc-grace");
+  return {
+    schedules,
+    gcGraceMs: grace === undefined ? DEFAULT_GRACE_MS : parseDuration(grace, "--gc-grace"),
+  };
+}
+
 /** An option's value through its parser, or undefined when it is not given. */
 function optional<T>(text: string | undefined, parse: (text: string) => T): T | undefined {
   return text === undefined ? undefined : parse(text);
@@ -114,7 +179,9 @@ export const serverCommand: Command = {
   usage:
     "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n" +
     "       [--default-quota SIZE|none] [--disk-reserve SIZE|N%] [--upload-memory SIZE]\n" +
-    "       [--connections-per-address N] [--admin-totp required|optional] [--json]",
+    "       [--connections-per-address N] [--admin-totp required|optional]\n" +
+    "       [--no-jobs] [--JOB-schedule CRON|off] [--gc-grace 24h]\n" +
+    "       [--metrics-token-file FILE] [--json]",
   options,
   async run(context) {
     const { output } = context;
@@ -125,6 +192,10 @@ export const serverCommand: Command = {
     const perAddress = optional(context.string("connections-per-address"), (t) =>
       parseCount(t, "--connections-per-address", 1),
     );
+    const jobs = jobsOf(context);
+    const tokenFile = context.string("metrics-token-file");
+    const metricsToken =
+      tokenFile === undefined ? undefined : await readScrapeTokenFile(resolve(tokenFile));
     const stopped = untilSignal();
     const server = await startServer({
       dataDir,
@@ -139,6 +210,8 @@ export const serverCommand: Command = {
       uploadMemoryBytes: memory,
       limits: perAddress === undefined ? {} : { connectionsPerAddress: perAddress },
       operatorPolicy: optional(context.string("admin-totp"), parseAdminTotp),
+      jobs,
+      metricsToken,
     });
     const admin = server.firstAdminPassword;
     if (output.json) {

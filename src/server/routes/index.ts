@@ -5,6 +5,7 @@ import { openApiDocument } from "../openapi.js";
 import type { AnyRoute, Route } from "../router.js";
 import { agentSelf, staleAgents } from "./agents.js";
 import { alertAck, alertsList } from "./alerts.js";
+import { metrics } from "./metrics.js";
 import { getObject, headObject, listObjects, putObject } from "./objects.js";
 import {
   agentRevoke,
@@ -64,4 +65,5 @@ export const ROUTES: readonly AnyRoute[] = [
   alertAck,
   agentSelf,
   staleAgents,
+  metrics,
 ];

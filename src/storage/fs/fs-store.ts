@@ -574,7 +574,7 @@ async function makeDir(path: string): Promise<void> {
 }
 
 /** Makes a directory's entries durable: without it a crash can lose a name whose data was synced. */
-async function syncDir(path: string): Promise<void> {
+export async function syncDir(path: string): Promise<void> {
   const handle = await open(path, "r");
   try {
     await handle.sync();

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Agent, Tenant } from "../../catalog/catalog.js";
+import {
+  DEFAULT_RPO_MS,
+  describeAge,
+  findingKey,
+  judgeAgents,
+  judgeQuota,
+} from "./backup-health.js";
+
+const HOUR = 3_600_000;
+const NOW = new Date("2026-12-01T12:00:00Z");
+const ago = (ms: number) => new Date(NOW.getTime() - ms);
+
+const TENANT: Tenant = {
+  id: "t1",
+  name: "acme",
+  createdAt: ago(100 * 24 * HOUR),
+  retentionDays: 30,
+  immutableDays: 14,
+  quotaBytes: 1000,
+  status: "active",
+};
+
+function agent(id: string, extra: Partial<Agent> = {}): Agent {
+  return {
+    id,
+    tenantId: "t1",
+    hostname: `${id}-host`,
+    scopes: ["backup"],
+    createdAt: ago(30 * 24 * HOUR),
+    expiresAt: new Date(NOW.getTime() + 365 * 24 * HOUR),
+    revokedAt: null,
+    lastSeenAt: null,
+    lastHost: null,
+    lastAddress: null,
+    version: null,
+    lastBackupAt: null,
+    lastBackupStatus: null,
+    lastError: null,
+    lastBackupSnapshotId: null,
+    lastBackupVerified: null,
+    ...extra,
+  };
+}
+
+const keys = (findings: readonly { kind: string; agentId: string | null }[]) =>
+  findings.map((f) => findingKey({ kind: f.kind as "quota", agentId: f.agentId }));
+
+describe("backup health", () => {
+  it("calls an agent stale only past the RPO, counting from enrollment when it never backed up", () => {
+    const findings = judgeAgents(
+      TENANT,
+      [
+        { agent: agent("fresh"), lastSuccessAt: ago(DEFAULT_RPO_MS) },
+        { agent: agent("late"), lastSuccessAt: ago(DEFAULT_RPO_MS + 1) },
+        { agent: agent("never"), lastSuccessAt: null },
+        { agent: agent("new", { createdAt: ago(HOUR) }), lastSuccessAt: null },
+      ],
+      DEFAULT_RPO_MS,
+      NOW,
+    );
+    assert.deepEqual(keys(findings), ["backup-stale:late", "backup-stale:never"]);
+    assert.match(
+      findings[1]?.message ?? "",
+      /never completed a backup since it was enrolled 30 days ago/,
+    );
+  });
+
+  it("calls an agent failing when its last report failed after its last success", () => {
+    const failed = (at: Date) =>
+      agent("pc", {
+        lastBackupAt: at,
+        lastBackupStatus: "failure",
+        lastError: "disk full\u001b[2J\u0007",
+      });
+    const recovered = judgeAgents(
+      TENANT,
+      [{ agent: failed(ago(2 * HOUR)), lastSuccessAt: ago(HOUR) }],
+      DEFAULT_RPO_MS,
+      NOW,
+    );
+    assert.deepEqual(recovered, []);
+    const failing = judgeAgents(
+      TENANT,
+      [{ agent: failed(ago(HOUR)), lastSuccessAt: ago(2 * HOUR) }],
+      DEFAULT_RPO_MS,
+      NOW,
+    );
+    assert.deepEqual(keys(failing), ["backup-failing:pc"]);
+    assert.match(failing[0]?.message ?? "", /disk full \[2J $/);
+  });
+
+  it("says nothing of revoked or expired agents, nor of a tenant that is not active", () => {
+    const old = ago(10 * DEFAULT_RPO_MS);
+    const quiet = [
+      { agent: agent("revoked", { revokedAt: old }), lastSuccessAt: old },
+      { agent: agent("expired", { expiresAt: ago(1) }), lastSuccessAt: old },
+    ];
+    assert.deepEqual(judgeAgents(TENANT, quiet, DEFAULT_RPO_MS, NOW), []);
+    const leaving: Tenant = { ...TENANT, status: "offboarding" };
+    assert.deepEqual(
+      judgeAgents(leaving, [{ agent: agent("pc"), lastSuccessAt: old }], DEFAULT_RPO_MS, NOW),
+      [],
+    );
+  });
+
+  it("raises quota above 90 % of it, high once full, never for an unlimited tenant", () => {
+    assert.equal(judgeQuota(TENANT, 900), undefined);
+    assert.equal(judgeQuota(TENANT, 901)?.severity, "warning");
+    assert.equal(judgeQuota(TENANT, 1000)?.severity, "high");
+    assert.equal(judgeQuota({ ...TENANT, quotaBytes: null }, 10 ** 15), undefined);
+  });
+
+  it("reads ages in hours, then days", () => {
+    assert.equal(describeAge(25 * HOUR), "25 h");
+    assert.equal(describeAge(72 * HOUR), "3 days");
+    assert.equal(describeAge(75 * HOUR), "3 days 3 h");
+  });
+});
