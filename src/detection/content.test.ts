@@ -19,7 +19,7 @@ import {
   png,
   prose,
   xlsx,
-} from "./formats-test-support.js";
+} from "../demo/sample-files.js";
 import { type FileSample, Sampler } from "./sample.js";
 
 /** The sample the backup would take, read in uneven pieces as the file reader does. */

@@ -15,7 +15,7 @@ import {
   runCli,
   tempDir,
 } from "../testing/cli.js";
-import { csv, docx, encrypt, jpeg, pdf, png, prose, xlsx } from "./formats-test-support.js";
+import { csv, docx, encrypt, jpeg, pdf, png, prose, xlsx } from "../demo/sample-files.js";
 import type { DetectionSummary } from "./summary.js";
 
 type Detected = Pick<DetectionSummary, "verdict" | "score" | "reasons">;

@@ -18,7 +18,7 @@ import {
   png,
   prose,
   xlsx,
-} from "../../detection/formats-test-support.js";
+} from "../../demo/sample-files.js";
 import type { DetectionSummary } from "../../detection/summary.js";
 import type { TenantDetails } from "../../protocol/api.js";
 import {
