@@ -89,7 +89,10 @@ export class Demo {
   async run(): Promise<void> {
     const share = join(this.folder, "share");
     const configPath = join(this.folder, "agent", "agent.json");
-    const agentEnv = { REMPART_AGENT_CONFIG: configPath };
+    // The agent spools packs in its temporary directory (kept between runs): the demo's own.
+    const spool = join(this.folder, "tmp");
+    await mkdir(spool);
+    const agentEnv = { REMPART_AGENT_CONFIG: configPath, TMPDIR: spool };
 
     // 1. The server.
     this.server = await ServerChild.start(this.options.command, join(this.folder, "server"));
@@ -283,12 +286,18 @@ export class Demo {
       );
       const pack = packs.objects[0]?.name;
       hold(pack !== undefined, "the tenant's repository lists no pack");
+      const stored = await attacker.send({
+        method: "GET",
+        path: `/v1/repo/objects/data/${pack}`,
+        idempotent: true,
+      });
+      hold(stored.status === 200, `the agent cannot read its pack back: HTTP ${stored.status}`);
       overwrite = refusal(
         await attacker.send({
           method: "PUT",
           path: `/v1/repo/objects/data/${pack}`,
           headers: { "content-type": "application/octet-stream" },
-          body: [Buffer.from("nothing left to restore")],
+          body: [stored.body, Buffer.from("tampered")],
           idempotent: false,
         }),
       );
@@ -301,7 +310,7 @@ export class Demo {
       "The attacker has the agent's credential: can they erase the backups?",
       [
         `DELETE of Tuesday's snapshot → ${erase.line}`,
-        `PUT of other bytes over one of its data packs → ${overwrite.line}`,
+        `PUT of altered bytes over one of its data packs → ${overwrite.line}`,
       ],
       "Agents can only add. Deleting old backups is done by the server's retention, under your operators' control, never by a client machine.",
     );
