@@ -17,6 +17,7 @@ import { parseAgentConfig } from "../agent/config.js";
 import { RempartError } from "../errors.js";
 import type {
   Alert,
+  AlertPage,
   EnrollTokenResponse,
   LoginResponse,
   ObjectListing,
@@ -234,10 +235,12 @@ export class Demo {
 
     // 8. The server's response: an alert, the tenant red, the last good snapshot held.
     const watcher = await this.operatorSession(url, fingerprint, adminPassword);
-    let alerts: Alert[];
+    let alerts: readonly Alert[];
     let tenant: TenantDetails;
     try {
-      alerts = await watcher.json<Alert[]>("GET", `/v1/alerts?tenant=${TENANT}`, undefined, true);
+      alerts = (
+        await watcher.json<AlertPage>("GET", `/v1/alerts?tenant=${TENANT}`, undefined, true)
+      ).alerts;
       tenant = await watcher.json<TenantDetails>("GET", `/v1/tenants/${TENANT}`, undefined, true);
     } finally {
       watcher.close();
