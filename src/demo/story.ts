@@ -347,7 +347,9 @@ export class Demo {
         "server stopped",
         kept ? `folder kept: ${this.folder}` : `temporary folder ${this.folder} removed`,
       ],
-      "Nothing of the demo stays on this machine.",
+      kept
+        ? "Look around (server/ holds the catalog and the encrypted store); remove the folder when done."
+        : "Nothing of the demo stays on this machine.",
     );
   }
 
