@@ -9,6 +9,7 @@
  * did. Whatever happens, `close` stops the server and removes the folder (unless kept);
  * `abandon` does it at once for Ctrl-C.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +26,13 @@ import type {
 } from "../protocol/api.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
 import { RANSOM_EXTENSION, RANSOM_NOTE, runCryptolocker } from "./cryptolocker.js";
-import { type RempartCommand, type RunResult, runRempart, ServerChild } from "./processes.js";
+import {
+  type RempartCommand,
+  type RunResult,
+  runRempart,
+  ServerChild,
+  type ServerStarted,
+} from "./processes.js";
 import { docx, pdf, prose } from "./sample-files.js";
 import { hashFiles, officeFiles, writeFiles } from "./sample-tree.js";
 
@@ -44,8 +51,6 @@ export interface DemoOptions {
   readonly narrate: (step: DemoStep) => void;
   /** keep the folder at the end (it is named in the first step) */
   readonly keep?: boolean;
-  /** where the temporary folder is made; default the system's */
-  readonly parent?: string;
 }
 
 /** A step of the story did not hold: the message says which and what was seen. */
@@ -61,6 +66,20 @@ interface Detected {
   readonly verdict: string;
   readonly score: number;
   readonly reasons: readonly string[];
+}
+
+/** The demo's enrolled machine: its share, its commands' environment, its credential. */
+interface EnrolledAgent {
+  readonly share: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly credential: string;
+}
+
+/** The share as it was on Tuesday evening, before the attack, and Tuesday's snapshot. */
+interface NormalWeek {
+  readonly names: readonly string[];
+  readonly goodHashes: ReadonlyMap<string, string>;
+  readonly tuesday: Backup;
 }
 
 interface Backup {
@@ -83,21 +102,26 @@ export class Demo {
   private closed = false;
 
   constructor(private readonly options: DemoOptions) {
-    this.folder = mkdtempSync(join(options.parent ?? tmpdir(), "rempart-demo-"));
+    this.folder = mkdtempSync(join(tmpdir(), "rempart-demo-"));
   }
 
   /** Plays the story; throws `DemoFailed` at the first step that does not hold. */
   async run(): Promise<void> {
-    const share = join(this.folder, "share");
-    const configPath = join(this.folder, "agent", "agent.json");
-    // The agent spools packs in its temporary directory (kept between runs): the demo's own.
-    const spool = join(this.folder, "tmp");
-    await mkdir(spool);
-    const agentEnv = { REMPART_AGENT_CONFIG: configPath, TMPDIR: spool };
+    const server = await this.startServer();
+    const token = await this.createTenant(server);
+    const agent = await this.enroll(server, token);
+    const week = await this.normalWeek(agent);
+    await this.attack(agent.share, week.names);
+    const wednesday = await this.judgedBackup(agent);
+    await this.serverResponse(server, wednesday.id, week.tuesday.id);
+    await this.appendOnly(server, agent.credential, week.tuesday.id);
+    await this.restoreHeld(agent, week);
+  }
 
-    // 1. The server.
+  /** 1. `rempart server` on a fresh data directory. */
+  private async startServer(): Promise<ServerStarted> {
     this.server = await ServerChild.start(this.options.command, join(this.folder, "server"));
-    const { url, fingerprint, adminPassword } = this.server.info;
+    const { url, fingerprint } = this.server.info;
     this.tell(
       "Start a Rempart server",
       [
@@ -108,8 +132,11 @@ export class Demo {
       ],
       "This is the box at your MSP. Agents talk to it over HTTPS only, pinned to that fingerprint, so nobody can stand in between.",
     );
+    return this.server.info;
+  }
 
-    // 2. A tenant, and a one-time enrollment token for its first machine.
+  /** 2. A tenant, and a one-time enrollment token for its first machine. */
+  private async createTenant({ url, fingerprint, adminPassword }: ServerStarted): Promise<string> {
     const operator = await this.operatorSession(url, fingerprint, adminPassword);
     let token: string;
     try {
@@ -133,9 +160,18 @@ export class Demo {
       ],
       "Each client is a tenant: its own encrypted repository, quota and retention, isolated from the others.",
     );
+    return token;
+  }
 
-    // 3. The agent.
-    const password = `demo ${Date.now().toString(36)} ${Math.random().toString(36).slice(2)}`;
+  /** 3. `rempart agent enroll`, backing up the demo's share. */
+  private async enroll({ url, fingerprint }: ServerStarted, token: string): Promise<EnrolledAgent> {
+    const share = join(this.folder, "share");
+    const configPath = join(this.folder, "agent", "agent.json");
+    // The agent spools packs in its temporary directory (kept between runs): the demo's own.
+    const spool = join(this.folder, "tmp");
+    await mkdir(spool);
+    const env = { REMPART_AGENT_CONFIG: configPath, TMPDIR: spool };
+    const password = randomBytes(18).toString("base64url");
     await mkdir(share, { recursive: true });
     await this.rempart(
       "enroll the agent",
@@ -151,7 +187,7 @@ export class Demo {
         "--path",
         share,
       ],
-      { ...agentEnv, REMPART_PASSWORD: password },
+      { ...env, REMPART_PASSWORD: password },
     );
     const agent = parseAgentConfig(JSON.parse(await readFile(configPath, "utf8")), configPath);
     this.tell(
@@ -163,11 +199,14 @@ export class Demo {
       ],
       "The server stores data it cannot read. A stolen server disk gives away nothing.",
     );
+    return { share, env, credential: agent.credential };
+  }
 
-    // 4. Monday night: the first backup of the share.
+  /** 4 and 5. Monday's first backup, and Tuesday's normal day: the last good state. */
+  private async normalWeek({ share, env }: EnrolledAgent): Promise<NormalWeek> {
     const files = officeFiles();
     await writeFiles(share, files);
-    const monday = await this.backup(share, agentEnv);
+    const monday = await this.backup(share, env);
     this.tell(
       "Monday night: the first backup",
       [
@@ -188,7 +227,7 @@ export class Demo {
     const tuesdayNames = await writeFiles(share, tuesdayWork);
     const names = [...new Set([...files.keys(), ...tuesdayNames])].sort();
     const goodHashes = await hashFiles(share, names);
-    const tuesday = await this.backup(share, agentEnv);
+    const tuesday = await this.backup(share, env);
     hold(
       tuesday.detection?.verdict === "ok",
       `a normal office day was judged ${verdictLine(tuesday.detection)}`,
@@ -202,8 +241,11 @@ export class Demo {
       ],
       "Normal work is not an alarm: each machine's own normal day is its baseline.",
     );
+    return { names, goodHashes, tuesday };
+  }
 
-    // 6. Wednesday night: the attack.
+  /** 6. The cryptolocker, on every file of the share. */
+  private async attack(share: string, names: readonly string[]): Promise<void> {
     const attack = await runCryptolocker(share, names);
     const sample = readdirSync(join(share, "finance")).sort().slice(0, 4);
     this.tell(
@@ -215,9 +257,11 @@ export class Demo {
       ],
       "This is what the client finds on Thursday morning. Only a backup from before the attack can bring the files back.",
     );
+  }
 
-    // 7. The scheduled backup runs on the encrypted share.
-    const wednesday = await this.backup(share, agentEnv);
+  /** 7. The next backup, and its verdict. */
+  private async judgedBackup({ share, env }: EnrolledAgent): Promise<Backup> {
+    const wednesday = await this.backup(share, env);
     const verdict = wednesday.detection;
     hold(
       verdict !== undefined && verdict.verdict !== "ok",
@@ -232,8 +276,15 @@ export class Demo {
       ],
       "The agent sees the files as it reads them: content that is no longer what its name claims, renames, ransom notes. The server only learns counts, never file names.",
     );
+    return wednesday;
+  }
 
-    // 8. The server's response: an alert, the tenant red, the last good snapshot held.
+  /** 8. The server's response: an alert, the tenant red, the last good snapshot held. */
+  private async serverResponse(
+    { url, fingerprint, adminPassword }: ServerStarted,
+    flagged: string,
+    lastGood: string,
+  ): Promise<void> {
     const watcher = await this.operatorSession(url, fingerprint, adminPassword);
     let alerts: readonly Alert[];
     let tenant: TenantDetails;
@@ -245,10 +296,10 @@ export class Demo {
     } finally {
       watcher.close();
     }
-    const alert = alerts.find((a) => a.snapshot_id === wednesday.id);
-    hold(alert !== undefined, `no alert for snapshot ${wednesday.id}: ${JSON.stringify(alerts)}`);
+    const alert = alerts.find((a) => a.snapshot_id === flagged);
+    hold(alert !== undefined, `no alert for snapshot ${flagged}: ${JSON.stringify(alerts)}`);
     const held = alert.details.held_snapshot_id;
-    hold(held === tuesday.id, `the alert holds ${String(held)}, not Tuesday's ${tuesday.id}`);
+    hold(held === lastGood, `the alert holds ${String(held)}, not Tuesday's ${lastGood}`);
     hold(tenant.alert_state === "red", `the tenant is ${tenant.alert_state}, not red`);
     hold(tenant.snapshots.held >= 1, "the tenant has no held snapshot");
     this.tell(
@@ -256,17 +307,23 @@ export class Demo {
       [
         `alert #${alert.id} (${alert.severity}, ${alert.kind}): ${alert.message.split("\n")[0]}`,
         `tenant ${TENANT} is now ${tenant.alert_state}; ${tenant.open_alerts} open alert(s)`,
-        `snapshot ${short(tuesday.id)} (Tuesday, before the attack) is on hold: retention can never remove it`,
+        `snapshot ${short(lastGood)} (Tuesday, before the attack) is on hold: retention can never remove it`,
         "an operator acknowledges the alert with a reason (rempart admin alerts ack), which is audited",
       ],
       "You learn it the night of the attack, not on Monday, and the restore point is safe whatever happens next.",
     );
+  }
 
-    // 9. What the attacker can do with the agent's credential.
+  /** 9. What the attacker can do with the agent's credential. */
+  private async appendOnly(
+    { url, fingerprint }: ServerStarted,
+    credential: string,
+    lastGood: string,
+  ): Promise<void> {
     const attacker = new PinnedClient({
       url,
       fingerprint,
-      credential: agent.credential,
+      credential,
       retries: 0,
     });
     let erase: RefusalSeen;
@@ -275,7 +332,7 @@ export class Demo {
       erase = refusal(
         await attacker.send({
           method: "DELETE",
-          path: `/v1/repo/objects/snapshots/${tuesday.id}`,
+          path: `/v1/repo/objects/snapshots/${lastGood}`,
           idempotent: false,
         }),
       );
@@ -313,14 +370,17 @@ export class Demo {
       "The attacker has the agent's credential: can they erase the backups?",
       [
         `DELETE of Tuesday's snapshot → ${erase.line}`,
-        `PUT of altered bytes over one of its data packs → ${overwrite.line}`,
+        `PUT of altered bytes over one of the backups' data packs → ${overwrite.line}`,
       ],
       "Agents can only add. Deleting old backups is done by the server's retention, under your operators' control, never by a client machine.",
     );
+  }
 
-    // 10. Restore the held snapshot and compare every file with Tuesday's.
+  /** 10. Restore the held snapshot and compare every file with Tuesday's. */
+  private async restoreHeld({ share, env }: EnrolledAgent, week: NormalWeek): Promise<void> {
+    const { names, goodHashes, tuesday } = week;
     const target = join(this.folder, "restored");
-    await this.rempart("restore", ["restore", tuesday.id, "--target", target], agentEnv);
+    await this.rempart("restore", ["restore", tuesday.id, "--target", target], env);
     const restored = await hashFiles(join(target, share), names);
     const different = names.filter((name) => restored.get(name) !== goodHashes.get(name));
     hold(different.length === 0, `restored files differ from Tuesday's: ${different.join(", ")}`);
