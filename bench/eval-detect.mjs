@@ -26,7 +26,7 @@ import {
   prose,
   xlsx,
   zip,
-} from "../dist-test/detection/formats-test-support.js";
+} from "../dist/demo/sample-files.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = path.join(ROOT, "bin", "rempart.js");

@@ -42,6 +42,8 @@ export interface AlertQuery {
   readonly tenantId?: string;
   /** Only alerts not yet acknowledged. */
   readonly open?: boolean;
+  /** Alerts with a smaller id: the cursor for the next (older) page. */
+  readonly beforeId?: number;
   readonly limit: number;
 }
 

@@ -24,6 +24,7 @@ const COMMANDS = new Map<string, () => Promise<Command>>([
   ["server", async () => (await import("./commands/server.js")).serverCommand],
   ["admin", async () => (await import("./commands/admin.js")).adminCommand],
   ["agent", async () => (await import("./commands/agent.js")).agentCommand],
+  ["demo", async () => (await import("./commands/demo.js")).demoCommand],
   ["version", async () => (await import("./commands/version.js")).versionCommand],
 ]);
 

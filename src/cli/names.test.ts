@@ -166,9 +166,9 @@ describe("file names that are not UTF-8, end to end", () => {
     );
     assert.match(diff.stdout, new RegExp(`^-  ${escapeRegExp(shown(src, FF_FE))}  `, "m"));
     assert.match(diff.stdout, /1 added, 1 removed, 0 modified/);
-    const changes = JSON.parse(
+    const { changes } = JSON.parse(
       expectExit(await runCli(["diff", "--repo", repo, first, second, "--json"]), 0).stdout,
-    ) as { change: string; path_bytes?: string }[];
+    ) as { changes: { change: string; path_bytes?: string }[] };
     assert.deepEqual(
       changes.map((c) => [c.change, Buffer.from(c.path_bytes ?? "", "base64").toString("hex")]),
       [

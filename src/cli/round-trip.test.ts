@@ -478,7 +478,7 @@ describe("backup and restore round trip", () => {
       },
     );
 
-    const changes = jsonOutput<unknown[]>(
+    const { changes } = jsonOutput<{ changes: unknown[] }>(
       expectExit(
         await runCli([
           "diff",

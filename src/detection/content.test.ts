@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { classifyBlock, judge, profile } from "./content.js";
 import {
   csv,
   docx,
@@ -19,7 +18,8 @@ import {
   png,
   prose,
   xlsx,
-} from "./formats-test-support.js";
+} from "../demo/sample-files.js";
+import { classifyBlock, judge, profile } from "./content.js";
 import { type FileSample, Sampler } from "./sample.js";
 
 /** The sample the backup would take, read in uneven pieces as the file reader does. */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { csv, docx, encrypt, jpeg, pdf, png, prose, xlsx } from "../demo/sample-files.js";
 import {
   backupSummary,
   expectExit,
@@ -15,7 +16,6 @@ import {
   runCli,
   tempDir,
 } from "../testing/cli.js";
-import { csv, docx, encrypt, jpeg, pdf, png, prose, xlsx } from "./formats-test-support.js";
 import type { DetectionSummary } from "./summary.js";
 
 type Detected = Pick<DetectionSummary, "verdict" | "score" | "reasons">;

@@ -489,6 +489,30 @@ export const Alert = message(
 );
 export type Alert = Static<typeof Alert.schema>;
 
+/** An alert listing's cursor: opaque to clients, who only send back a `next` they were given. */
+export const AlertCursor = Type.String({
+  pattern: "^[1-9][0-9]{0,15}$",
+  description: "where the page starts: the `next` of the previous page",
+});
+
+/**
+ * `GET /v1/alerts?limit=N&cursor=C`: a page of at most N alerts (default and most
+ * MAX_LISTING_PAGE), newest first, after the cursor; `next` when older ones follow.
+ */
+export const AlertPage = message(
+  "AlertPage",
+  answer({
+    alerts: Type.Immutable(Type.Array(Alert.schema)),
+    next: Type.Optional(
+      Type.String({
+        ...AlertCursor,
+        description: "present when more alerts follow: pass it as ?cursor for the next page",
+      }),
+    ),
+  }),
+);
+export type AlertPage = Static<typeof AlertPage.schema>;
+
 /** An operator acknowledges an alert: why it is handled (kept in the alert and the audit log). */
 export const AlertAckRequest = message(
   "AlertAckRequest",
@@ -523,6 +547,7 @@ export const COMPONENTS: readonly Message<TSchema>[] = [
   Quarantine,
   AuditEntry,
   Alert,
+  AlertPage,
   AlertAckRequest,
   EnrollTokenRequest,
   EnrollTokenResponse,

@@ -6,13 +6,18 @@
  */
 import type { Alert, Catalog } from "../catalog/catalog.js";
 import { RempartError } from "../errors.js";
-import { AlertAckRequest, type Alert as AlertAnswer } from "../protocol/api.js";
+import {
+  AlertAckRequest,
+  type Alert as AlertAnswer,
+  type AlertPage,
+  MAX_LISTING_PAGE,
+} from "../protocol/api.js";
 import { type AdminActor, type AdminContext, checked, tenantByName } from "./admin.js";
 
 export type AlertView = AlertAnswer;
 
-/** Most alerts one listing shows, newest first: open ones are what matters, and they are few. */
-export const MAX_ALERTS_LISTED = 1000;
+/** Most alerts one page holds, and a page's default: as many as a page of objects. */
+export const MAX_ALERT_PAGE = MAX_LISTING_PAGE;
 
 export interface AlertFilter {
   readonly tenantName?: string | undefined;
@@ -66,29 +71,76 @@ async function alertView(names: Names, alert: Alert): Promise<AlertView> {
   };
 }
 
-/** Newest first, at most `MAX_ALERTS_LISTED`. */
-export async function listAlerts(ctx: AdminContext, filter: AlertFilter): Promise<AlertView[]> {
+export interface AlertPageRequest {
+  /** 1 to MAX_ALERT_PAGE, the default */
+  readonly limit?: number | undefined;
+  /** the `next` of the previous page */
+  readonly cursor?: string | undefined;
+}
+
+/**
+ * A page of alerts, newest first, and the cursor of the next (older) one when more follow. The
+ * cursor is the last alert's id: alerts are never removed and ids never reused, so paging while
+ * alerts are raised skips and repeats none of those listed (new ones appear on a fresh listing).
+ */
+export async function listAlertPage(
+  ctx: AdminContext,
+  filter: AlertFilter,
+  page: AlertPageRequest = {},
+): Promise<AlertPage> {
+  const limit = page.limit ?? MAX_ALERT_PAGE;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_ALERT_PAGE)
+    throw new RempartError(
+      "InvalidArgument",
+      `a page holds 1 to ${MAX_ALERT_PAGE} alerts, not ${limit}`,
+    );
+  const beforeId = page.cursor === undefined ? undefined : parseCursor(page.cursor);
   const tenant =
     filter.tenantName === undefined
       ? undefined
       : await tenantByName(ctx.catalog, filter.tenantName);
+  // One alert more than the page tells whether another page follows.
   const alerts = await ctx.catalog.listAlerts({
-    limit: MAX_ALERTS_LISTED,
+    limit: limit + 1,
     ...(tenant === undefined ? {} : { tenantId: tenant.id }),
     ...(filter.open === true ? { open: true } : {}),
+    ...(beforeId === undefined ? {} : { beforeId }),
   });
+  const shown = alerts.slice(0, limit);
   const names = new Names(ctx.catalog);
-  return Promise.all(alerts.map((alert) => alertView(names, alert)));
+  const last = shown.at(-1);
+  return {
+    alerts: await Promise.all(shown.map((alert) => alertView(names, alert))),
+    ...(alerts.length > limit && last !== undefined ? { next: String(last.id) } : {}),
+  };
+}
+
+/** A positive whole number as typed or sent (an alert id, a cursor), or undefined. */
+function wholeId(text: string): number | undefined {
+  return /^[1-9][0-9]{0,15}$/.test(text) && Number.isSafeInteger(Number(text))
+    ? Number(text)
+    : undefined;
+}
+
+function parseCursor(cursor: string): number {
+  const id = wholeId(cursor);
+  if (id === undefined)
+    throw new RempartError(
+      "InvalidArgument",
+      `${JSON.stringify(cursor)} is not a cursor of an alert listing`,
+    );
+  return id;
 }
 
 /** An alert id as typed or sent: a positive whole number. */
 export function parseAlertId(text: string): number {
-  if (!/^[1-9][0-9]{0,15}$/.test(text) || !Number.isSafeInteger(Number(text)))
+  const id = wholeId(text);
+  if (id === undefined)
     throw new RempartError(
       "InvalidArgument",
       `${JSON.stringify(text)} is not an alert id: give the number admin alerts shows`,
     );
-  return Number(text);
+  return id;
 }
 
 /**

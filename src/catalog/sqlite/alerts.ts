@@ -76,16 +76,23 @@ export class SqliteAlerts implements AlertCatalog {
   }
 
   async listAlerts(query: AlertQuery): Promise<Alert[]> {
-    const params = { limit: checkLimit(query.limit), tenant_id: query.tenantId ?? null };
+    const beforeId = query.beforeId ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(beforeId))
+      throw new RempartError("InvalidArgument", "beforeId must be a whole number", {
+        field: "beforeId",
+        value: beforeId,
+      });
+    const params = { limit: checkLimit(query.limit), before_id: beforeId };
     const open = query.open === true ? "AND acknowledged_at IS NULL" : "";
     // Two statements rather than `(@tenant_id IS NULL OR …)`, which would keep SQLite from using
     // the (tenant_id, id) index.
     const where = query.tenantId === undefined ? "1" : "tenant_id = @tenant_id";
     return this.db
       .statement<AlertRow>(
-        `SELECT ${ALERT_COLUMNS} FROM alerts WHERE ${where} ${open} ORDER BY id DESC LIMIT @limit`,
+        `SELECT ${ALERT_COLUMNS} FROM alerts WHERE ${where} AND id < @before_id ${open}
+        ORDER BY id DESC LIMIT @limit`,
       )
-      .all(query.tenantId === undefined ? { limit: params.limit } : params)
+      .all(query.tenantId === undefined ? params : { ...params, tenant_id: query.tenantId })
       .map(toAlert);
   }
 

@@ -121,6 +121,18 @@ export function describeAlertConformance(open: OpenCatalog): void {
         (await catalog.listAlerts({ tenantId: acme.id, limit: 1 })).map((a) => a.message),
         ["c"],
       );
+      // The cursor: alerts older than the last one of the previous page.
+      const [newest] = await catalog.listAlerts({ tenantId: acme.id, limit: 1 });
+      assert.deepEqual(
+        (await catalog.listAlerts({ tenantId: acme.id, beforeId: newest?.id ?? 0, limit: 10 })).map(
+          (a) => a.message,
+        ),
+        ["a"],
+      );
+      assert.deepEqual(
+        (await catalog.listAlerts({ beforeId: newest?.id ?? 0, limit: 10 })).map((a) => a.message),
+        ["b", "a"],
+      );
       assert.deepEqual(
         await catalog.openAlertCounts(),
         new Map([

@@ -77,7 +77,7 @@ async function backUp(
 async function alertsOf(server: TestServer, session: string, query = ""): Promise<AlertView[]> {
   const answer = await server.send({ path: `/v1/alerts${query}`, token: session });
   assert.equal(answer.status, 200, answer.body.toString());
-  return json<AlertView[]>(answer);
+  return json<{ alerts: AlertView[] }>(answer).alerts;
 }
 
 async function tenant(server: TestServer, session: string, name: string): Promise<TenantDetails> {

@@ -5,20 +5,12 @@
  * turns the tenant red and holds the pre-attack snapshot, which restores the originals bit-exact.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { enrollCli, Operator, ServerProcess } from "../../agent/test-support.js";
-import {
-  csv,
-  docx,
-  encrypt,
-  jpeg,
-  pdf,
-  png,
-  prose,
-  xlsx,
-} from "../../detection/formats-test-support.js";
+import { encrypt } from "../../demo/sample-files.js";
+import { officeFiles, writeFiles } from "../../demo/sample-tree.js";
 import type { DetectionSummary } from "../../detection/summary.js";
 import type { TenantDetails } from "../../protocol/api.js";
 import {
@@ -33,25 +25,6 @@ import {
 import type { AlertView } from "../alerts.js";
 
 type Detected = Pick<DetectionSummary, "verdict" | "score" | "reasons">;
-
-/** About thirty office files (docx, xlsx, pdf, png, jpeg, text, csv); returns their names. */
-function writeTree(src: string): string[] {
-  const files: [string, Buffer][] = [];
-  for (let i = 0; i < 7; i++) files.push([`docs/letter-${i}.docx`, docx(`letter ${i}`, 8)]);
-  for (let i = 0; i < 5; i++) files.push([`finance/budget-${i}.xlsx`, xlsx(`budget ${i}`, 150)]);
-  for (let i = 0; i < 5; i++) files.push([`finance/invoice-${i}.pdf`, pdf(`invoice ${i}`, 20)]);
-  for (let i = 0; i < 4; i++) files.push([`images/chart-${i}.png`, png(`chart ${i}`, 40, 30)]);
-  for (let i = 0; i < 4; i++) files.push([`images/photo-${i}.jpg`, jpeg(`photo ${i}`, 30_000)]);
-  for (let i = 0; i < 3; i++)
-    files.push([`notes/note-${i}.txt`, Buffer.from(prose(`note ${i}`, 6000))]);
-  for (let i = 0; i < 2; i++)
-    files.push([`finance/ledger-${i}.csv`, Buffer.from(csv(`ledger ${i}`, 200))]);
-  for (const [name, bytes] of files) {
-    mkdirSync(join(src, name, ".."), { recursive: true });
-    writeFileSync(join(src, name), bytes);
-  }
-  return files.map(([name]) => name);
-}
 
 async function backUp(src: string, as: CliOptions): Promise<{ id: string; detection: Detected }> {
   const summary = backupSummary(
@@ -79,7 +52,7 @@ describe("ransomware end to end", () => {
     await operator.createTenant("acme");
 
     const src = join(base, "src");
-    const names = writeTree(src);
+    const names = await writeFiles(src, officeFiles());
     const original = new Map<string, string>();
     for (const name of names) original.set(name, await hashFile(join(src, name)));
 

@@ -1,7 +1,14 @@
 /** Alert routes (session token): thin doors onto src/server/alerts.ts, which `rempart admin` shares. */
 import Type from "#typebox";
-import { Alert, AlertAckRequest, TenantParam } from "../../protocol/api.js";
-import { acknowledgeAlert, listAlerts, MAX_ALERTS_LISTED, parseAlertId } from "../alerts.js";
+import {
+  Alert,
+  AlertAckRequest,
+  AlertCursor,
+  AlertPage,
+  ListingLimit,
+  TenantParam,
+} from "../../protocol/api.js";
+import { acknowledgeAlert, listAlertPage, MAX_ALERT_PAGE, parseAlertId } from "../alerts.js";
 import { sendJson } from "../http.js";
 import type { QueryOf, Route } from "../router.js";
 import { actorOf } from "./operator.js";
@@ -13,6 +20,8 @@ const AlertsQuery = {
   state: Type.Enum(ALERT_STATES, {
     description: "open: only alerts not yet acknowledged; all (the default): every alert",
   }),
+  limit: ListingLimit,
+  cursor: AlertCursor,
 };
 
 export const alertsList: Route<never, QueryOf<typeof AlertsQuery>> = {
@@ -21,18 +30,19 @@ export const alertsList: Route<never, QueryOf<typeof AlertsQuery>> = {
   auth: "operator",
   role: "read-only",
   tokenScope: "read-only",
-  summary: `Alerts, newest first (at most ${MAX_ALERTS_LISTED}); a tenant is red while one of its alerts is open`,
+  summary: `A page of alerts, newest first (at most ${MAX_ALERT_PAGE}; \`next\` when older ones follow); a tenant is red while one of its alerts is open`,
   queryParams: AlertsQuery,
   responses: {
-    200: { description: "the alerts", schema: Type.Array(Alert.schema) },
+    200: { description: "a page of the alerts", schema: AlertPage.schema },
   },
   errors: ["NotFound"],
   async handle({ res, query, ctx }) {
-    const alerts = await listAlerts(ctx, {
-      tenantName: query.tenant,
-      open: query.state === "open",
-    });
-    sendJson(res, 200, alerts);
+    const page = await listAlertPage(
+      ctx,
+      { tenantName: query.tenant, open: query.state === "open" },
+      { limit: query.limit, cursor: query.cursor },
+    );
+    sendJson(res, 200, page);
   },
 };
 

@@ -1,13 +1,17 @@
+import type { AdminContext } from "../../../server/admin.js";
 import {
+  type AlertFilter,
   type AlertView,
   acknowledgeAlert,
-  listAlerts,
+  listAlertPage,
+  MAX_ALERT_PAGE,
   parseAlertId,
 } from "../../../server/alerts.js";
 import { operatorByUsername } from "../../../server/offboarding/offboarding.js";
 import type { Command } from "../../command.js";
 import { EXIT } from "../../exit-codes.js";
 import type { Output } from "../../output.js";
+import { parseCount } from "../../units.js";
 import { day, withDataDir } from "./session.js";
 
 function printAlert(output: Output, alert: AlertView): void {
@@ -21,22 +25,44 @@ function printAlert(output: Output, alert: AlertView): void {
   for (const line of alert.message.split("\n")) output.line(`    ${line}`);
 }
 
+/** Newest first, page after page, until `limit` alerts (default: every one). */
+async function allAlerts(
+  ctx: AdminContext,
+  filter: AlertFilter,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<AlertView[]> {
+  const alerts: AlertView[] = [];
+  for (let cursor: string | undefined; alerts.length < limit; ) {
+    const page = await listAlertPage(ctx, filter, {
+      limit: Math.min(MAX_ALERT_PAGE, limit - alerts.length),
+      cursor,
+    });
+    alerts.push(...page.alerts);
+    if (page.next === undefined) break;
+    cursor = page.next;
+  }
+  return alerts;
+}
+
 /** The group's default: `admin alerts --tenant acme` lists. */
 const list: Command = {
   name: "list",
   isDefault: true,
   summary: "alerts, newest first, open and acknowledged (the default)",
-  usage: "rempart admin alerts [list] [--tenant NAME] [--open]",
+  usage: "rempart admin alerts [list] [--tenant NAME] [--open] [--limit N]",
   options: {
     tenant: { type: "string", value: "NAME", help: "only this tenant's alerts" },
     open: { type: "boolean", help: "only alerts not yet acknowledged" },
+    limit: { type: "string", value: "N", help: "the N newest only (default: every one)" },
   },
   run: withDataDir(async (context, admin) => {
     const { output } = context;
-    const alerts = await listAlerts(admin.ctx, {
-      tenantName: context.string("tenant"),
-      open: context.flag("open"),
-    });
+    const limit = context.string("limit");
+    const alerts = await allAlerts(
+      admin.ctx,
+      { tenantName: context.string("tenant"), open: context.flag("open") },
+      limit === undefined ? undefined : parseCount(limit, "--limit", 1),
+    );
     if (output.json) output.object(alerts);
     else if (alerts.length === 0) output.line("no alerts");
     else for (const alert of alerts) printAlert(output, alert);
@@ -83,7 +109,7 @@ export const alertsCommand: Command = {
   name: "alerts",
   summary: "alerts (ransomware detection…): list, acknowledge; a tenant is red while one is open",
   usage:
-    "rempart admin alerts [--tenant NAME] [--open] | alerts ack ID --by OPERATOR --reason TEXT",
+    "rempart admin alerts [--tenant NAME] [--open] [--limit N] | alerts ack ID --by OPERATOR --reason TEXT",
   options: {},
   subcommands: [list, ack],
 };

@@ -1,7 +1,7 @@
 /**
  * Real-looking files of the formats detection judges, built from a seed, and the ways attacks
- * damage them (a real cipher: AES-256-CTR from node:crypto). Shared by the tests and by
- * `npm run eval:detect`. The office files are valid zips with the entries Word and Excel need;
+ * damage them (a real cipher: AES-256-CTR from node:crypto). Runtime code because `rempart demo`
+ * backs up and attacks them; the detection tests and `npm run eval:detect` use this one copy. The office files are valid zips with the entries Word and Excel need;
  * the PDF has its xref and trailer; the PNG decodes; the JPEG has a valid marker structure and
  * byte-stuffed scan data (its pixels are noise).
  */
@@ -308,9 +308,13 @@ export function mp4(seed: string, mediaBytes: number): Buffer {
 
 const KEY = createHash("sha256").update("attacker key").digest();
 
-/** AES-256-CTR: output as dense as any cipher's, the length unchanged. */
-export function encrypt(data: Uint8Array, iv = "0123456789abcdef"): Buffer {
-  const cipher = createCipheriv("aes-256-ctr", KEY, Buffer.from(iv));
+/** AES-256-CTR: output as dense as any cipher's, the length unchanged. 16-byte iv, 32-byte key. */
+export function encrypt(
+  data: Uint8Array,
+  iv: string | Uint8Array = "0123456789abcdef",
+  key: Uint8Array = KEY,
+): Buffer {
+  const cipher = createCipheriv("aes-256-ctr", key, typeof iv === "string" ? Buffer.from(iv) : iv);
   return Buffer.concat([cipher.update(data), cipher.final()]);
 }
 
