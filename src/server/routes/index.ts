@@ -4,6 +4,7 @@ import { sendJson } from "../http.js";
 import { openApiDocument } from "../openapi.js";
 import type { AnyRoute, Route } from "../router.js";
 import { alertAck, alertsList } from "./alerts.js";
+import { drillReport } from "./drills.js";
 import { getObject, headObject, listObjects, putObject } from "./objects.js";
 import {
   agentRevoke,
@@ -20,6 +21,7 @@ import {
   tenantsList,
 } from "./operator.js";
 import { enroll, health, login } from "./public.js";
+import { coverage } from "./reports.js";
 import { checkin, commitSnapshot } from "./repo.js";
 
 const openApi: Route = {
@@ -61,4 +63,6 @@ export const ROUTES: readonly AnyRoute[] = [
   quarantineRelease,
   alertsList,
   alertAck,
+  drillReport,
+  coverage,
 ];
