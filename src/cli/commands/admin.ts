@@ -7,6 +7,7 @@ import { keyCommand } from "./admin/key.js";
 import { runDeletionsCommand } from "./admin/offboarding.js";
 import { operatorCommand } from "./admin/operator.js";
 import { quarantineCommand } from "./admin/quarantine.js";
+import { reportCommand } from "./admin/report.js";
 import { policyCommand, pruneCommand } from "./admin/retention.js";
 import { snapshotCommand } from "./admin/snapshot.js";
 import { tenantCommand } from "./admin/tenant.js";
@@ -14,7 +15,7 @@ import { tenantCommand } from "./admin/tenant.js";
 export const adminCommand: Command = {
   name: "admin",
   summary:
-    "manage the server's tenants, operators, agents, key slots, quarantines, retention, holds, prune, GC, deletions, alerts and audit log (on the server machine)",
+    "manage the server's tenants, operators, agents, key slots, quarantines, retention, holds, prune, GC, deletions, alerts, reports and audit log (on the server machine)",
   usage: "rempart admin COMMAND [--data DIR] [--json]   (rempart admin help COMMAND)",
   options: {
     data: {
@@ -37,5 +38,6 @@ export const adminCommand: Command = {
     snapshotCommand,
     runDeletionsCommand,
     alertsCommand,
+    reportCommand,
   ],
 };
