@@ -21,8 +21,8 @@ import {
   tenantsList,
 } from "./operator.js";
 import { enroll, health, login } from "./public.js";
-import { coverage } from "./reports.js";
 import { checkin, commitSnapshot } from "./repo.js";
+import { coverage } from "./reports.js";
 
 const openApi: Route = {
   method: "GET",
