@@ -158,6 +158,7 @@ describe("SqliteCatalog on disk", () => {
           "objects",
           "operators",
           "quarantines",
+          "restore_drills",
           "retention_policies",
           "sessions",
           "snapshot_packs",
