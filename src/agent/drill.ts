@@ -67,8 +67,12 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, MAX_ERROR_TEXT);
 }
 
-/** The first difference between a restored file and its tree entry, or undefined when equal. */
-async function compareWithSnapshot(
+/**
+ * The first difference between a restored file and its tree entry, in words (no name), or
+ * undefined when equal: each piece of the file must hash, under the repository's key, to the blob
+ * id the tree lists, and nothing may follow the last one.
+ */
+export async function verifyRestoredFile(
   repo: Repository,
   path: string | Buffer,
   file: SampledFile,
@@ -135,7 +139,7 @@ async function restoreSample(
       const problem =
         damaged !== undefined
           ? `could not be restored: ${damaged.error}`
-          : await compareWithSnapshot(repo, fsPath(`${scratch}${file.path}`), file);
+          : await verifyRestoredFile(repo, fsPath(`${scratch}${file.path}`), file);
       if (problem === undefined) {
         files += 1;
         bytes += file.node.size ?? 0;
