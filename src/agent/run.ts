@@ -66,6 +66,7 @@ export async function runAgent(options: RunOptions): Promise<BackupAttempt | und
         failures > 0
           ? new Date(now().getTime() + backoffDelay(backoff, failures))
           : nextRun(schedule, now());
+      log(`${failures > 0 ? "retrying" : "next backup"} at ${due.toISOString()}`);
       if (drill !== false && drillDue !== undefined && drillDue < due) {
         log(`next restore drill at ${drillDue.toISOString()}`);
         if (!(await waitUntil(drillDue, now, stop))) break;
@@ -73,7 +74,6 @@ export async function runAgent(options: RunOptions): Promise<BackupAttempt | und
         drillDue = nextRun(drill.schedule, now());
         continue;
       }
-      log(`${failures > 0 ? "retrying" : "next backup"} at ${due.toISOString()}`);
       if (!(await waitUntil(due, now, stop))) break;
     }
     last = await backupOnce(config, now, log);

@@ -182,7 +182,7 @@ const runCommand: Command = {
 
 export const agentCommand: Command = {
   name: "agent",
-  summary: "enroll this machine with a Rempart server, and run its scheduled backups",
+  summary: "enroll this machine with a Rempart server, run its scheduled backups and restore drills",
   usage: "rempart agent enroll | run | drill",
   options: {},
   subcommands: [enrollCommand, runCommand, drillCommand],
