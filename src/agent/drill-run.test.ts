@@ -4,22 +4,14 @@
  * backup), reports, and cleans up.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { CoverageReport } from "../protocol/api.js";
-import {
-  type Cleanup,
-  expectExit,
-  jsonOutput,
-  runCli,
-  tempDir,
-  writePseudoRandomFile,
-} from "../testing/cli.js";
+import { type Cleanup, expectExit, runCli, writePseudoRandomFile } from "../testing/cli.js";
 import { readAgentConfig } from "./config.js";
 import { nextRun } from "./cron.js";
+import { drillingAgent } from "./drill-test-support.js";
 import { runAgent } from "./run.js";
-import { enrollCli, Operator, ServerProcess } from "./test-support.js";
 
 const cleanups: (() => unknown)[] = [];
 const suite: Cleanup = { after: (fn) => cleanups.push(fn) };
@@ -34,30 +26,16 @@ describe("agent run", () => {
   it("runs the weekly restore drill between backups and reports it", {
     timeout: 600_000,
   }, async () => {
-    const base = tempDir(suite, "drill-run");
-    const server = await ServerProcess.start(suite, join(base, "server"));
-    const operator = await Operator.login(server, server.adminPassword);
-    suite.after(() => operator.close());
-    await operator.createTenant("acme");
-    const src = join(base, "src");
-    mkdirSync(src);
-    for (let i = 0; i < 5; i++) writePseudoRandomFile(join(src, `f${i}`), 10_000 + i, `run-${i}`);
-    const configPath = join(base, "agent", "agent.json");
-    const token = await operator.enrollToken("acme");
-    expectExit(
-      await enrollCli(server, token, {
-        configPath,
-        extra: ["--path", src, "--schedule", "0 2 * * *"],
-      }),
-      0,
-      "enroll",
+    const { as, configPath, scratchParent, coverage } = await drillingAgent(
+      suite,
+      "drill-run",
+      (src) => {
+        for (let i = 0; i < 5; i++)
+          writePseudoRandomFile(join(src, `f${i}`), 10_000 + i, `run-${i}`);
+      },
+      { schedule: DRILL_SCHEDULE },
+      ["--schedule", "0 2 * * *"],
     );
-    const scratchParent = join(base, "scratch");
-    mkdirSync(scratchParent);
-    const raw = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown>;
-    raw.drill = { schedule: DRILL_SCHEDULE, percent: 100, scratchParent };
-    writeFileSync(configPath, JSON.stringify(raw), { mode: 0o600 });
-    const as = { password: null, env: { REMPART_AGENT_CONFIG: configPath } };
     expectExit(await runCli(["agent", "run", "--once"], as), 0, "backup");
 
     // The agent's clock a second before the drill: Sunday 03:30, when the next backup is Monday's.
@@ -93,12 +71,7 @@ describe("agent run", () => {
       lines.join("\n"),
     );
     assert.deepEqual(readdirSync(scratchParent), []);
-    const report = jsonOutput<CoverageReport>(
-      expectExit(
-        await runCli(["admin", "report", "coverage", "--json", "--data", server.dataDir]),
-        0,
-      ),
-    );
+    const report = await coverage();
     assert.equal(report.clients[0]?.machines[0]?.last_drill?.files, 5);
   });
 });

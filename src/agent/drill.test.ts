@@ -5,20 +5,18 @@
  * no scratch folder behind.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { CoverageReport } from "../protocol/api.js";
 import {
   type Cleanup,
   expectExit,
   flipByte,
   jsonOutput,
   runCli,
-  tempDir,
   writePseudoRandomFile,
 } from "../testing/cli.js";
-import { enrollCli, Operator, ServerProcess } from "./test-support.js";
+import { drillingAgent } from "./drill-test-support.js";
 
 const cleanups: (() => unknown)[] = [];
 const suite: Cleanup = { after: (fn) => cleanups.push(fn) };
@@ -46,32 +44,17 @@ function packFiles(dataDir: string, tenantId: string): string[] {
 
 describe("a restore drill", () => {
   it("restores and verifies a sample, reports it to coverage, and fails with an alert over a damaged pack, leaving no scratch folder", async () => {
-    const base = tempDir(suite, "drill");
-    const server = await ServerProcess.start(suite, join(base, "server"));
-    const operator = await Operator.login(server, server.adminPassword);
-    suite.after(() => operator.close());
-    const tenant = await operator.createTenant("acme");
-
-    const src = join(base, "src");
-    mkdirSync(join(src, "docs"), { recursive: true });
     let total = 0;
-    for (let i = 0; i < 12; i++) {
-      const size = 1000 + i * 40_000;
-      writePseudoRandomFile(join(src, "docs", `report-${i}.bin`), size, `drill-${i}`);
-      total += size;
-    }
-    const configPath = join(base, "agent", "agent.json");
-    const token = await operator.enrollToken("acme");
-    expectExit(await enrollCli(server, token, { configPath, extra: ["--path", src] }), 0, "enroll");
-    // Every file, so that the damaged pack is certainly among those restored.
-    const scratchParent = join(base, "scratch");
-    mkdirSync(scratchParent);
-    const config = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown>;
-    config.drill = { percent: 100, scratchParent };
-    writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
-    const as = { password: null, env: { REMPART_AGENT_CONFIG: configPath } };
+    const agent = await drillingAgent(suite, "drill", (src) => {
+      mkdirSync(join(src, "docs"));
+      for (let i = 0; i < 12; i++) {
+        const size = 1000 + i * 40_000;
+        writePseudoRandomFile(join(src, "docs", `report-${i}.bin`), size, `drill-${i}`);
+        total += size;
+      }
+    });
+    const { as, scratchParent, server } = agent;
     const data = ["--data", server.dataDir];
-
     expectExit(await runCli(["agent", "run", "--once"], as), 0, "backup");
     const passed = jsonOutput<DrillOutput>(
       expectExit(await runCli(["agent", "drill", "--json"], as), 0, "drill"),
@@ -83,10 +66,7 @@ describe("a restore drill", () => {
     assert.match(passed.snapshot_id ?? "", /^[0-9a-f]{64}$/);
     assert.deepEqual(readdirSync(scratchParent), []);
 
-    const coverage = async () =>
-      jsonOutput<CoverageReport>(
-        expectExit(await runCli(["admin", "report", "coverage", "--json", ...data]), 0),
-      ).clients[0];
+    const coverage = async () => (await agent.coverage()).clients[0];
     const before = await coverage();
     assert.equal(before?.status, "protected");
     const drilled = before?.machines[0]?.last_drill;
@@ -96,7 +76,7 @@ describe("a restore drill", () => {
     assert.ok(drilled?.rate_mb_s === null || (drilled?.rate_mb_s ?? 0) > 0);
 
     // One pack damaged on the server's disk, as a failing disk or an intruder would.
-    const [pack] = packFiles(server.dataDir, tenant.id);
+    const [pack] = packFiles(server.dataDir, agent.tenantId);
     assert.ok(pack);
     flipByte(pack, Math.floor(statSync(pack).size / 2));
     const failed = jsonOutput<DrillOutput>(

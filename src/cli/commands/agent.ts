@@ -182,7 +182,8 @@ const runCommand: Command = {
 
 export const agentCommand: Command = {
   name: "agent",
-  summary: "enroll this machine with a Rempart server, run its scheduled backups and restore drills",
+  summary:
+    "enroll this machine with a Rempart server, run its scheduled backups and restore drills",
   usage: "rempart agent enroll | run | drill",
   options: {},
   subcommands: [enrollCommand, runCommand, drillCommand],
