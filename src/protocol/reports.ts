@@ -56,7 +56,10 @@ export const Drill = message(
     bytes: Bytes,
     duration_ms: Count,
     rate_mb_s: Nullable(
-      Type.Number({ description: "bytes restored and verified per second, in MB (10^6)" }),
+      Type.Number({
+        description:
+          "bytes restored and verified per second, in MB (10^6); null for a failed drill",
+      }),
     ),
     error: Nullable(Type.String()),
   }),

@@ -14,9 +14,12 @@ export interface DrillContext {
   readonly now: () => Date;
 }
 
-/** MB (10^6 bytes) per second, as disk and network speeds are quoted; null without a duration. */
+/**
+ * MB (10^6 bytes) per second, as disk and network speeds are quoted; null for a failed drill
+ * (what it restored before failing says nothing of the rate) or one without a duration.
+ */
 export function restoreRate(drill: RestoreDrill): number | null {
-  if (drill.durationMs === 0) return null;
+  if (!drill.ok || drill.durationMs === 0) return null;
   return Math.round((drill.bytes / 1e6 / (drill.durationMs / 1000)) * 100) / 100;
 }
 

@@ -143,6 +143,7 @@ function assertReport(report: CoverageReport): void {
   const atRisk = client("b-alert").machines[0];
   assert.equal(atRisk?.open_alerts, 1);
   assert.equal(atRisk?.last_drill?.ok, false);
+  assert.equal(atRisk?.last_drill?.rate_mb_s, null);
   const ok = client("a-ok").machines[0];
   assert.equal(ok?.hostname, QUOTED_HOST);
   assert.equal(ok?.detection_verdict, "ok");
