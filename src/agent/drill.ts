@@ -107,8 +107,11 @@ async function removeLeftovers(parent: string, now: number, log: (line: string) 
     const path = join(parent, name);
     const info = await stat(path).catch(() => undefined);
     if (info?.isDirectory() && now - info.mtimeMs > LEFTOVER_AGE_MS) {
-      await rm(path, { recursive: true, force: true });
-      log(`removed ${path}, left by an interrupted drill`);
+      // Another user's (a shared /tmp) is theirs to remove: a failure here never stops a drill.
+      await rm(path, { recursive: true, force: true }).then(
+        () => log(`removed ${path}, left by an interrupted drill`),
+        (error: Error) => log(`cannot remove ${path}, left by an earlier drill: ${error.message}`),
+      );
     }
   }
 }
