@@ -17,6 +17,7 @@ import { normalizeFingerprint } from "../storage/http/fingerprint.js";
 import { HttpObjectStore, type HttpObjectStoreOptions } from "../storage/http/http-store.js";
 import { parseServerUrl, type RetryNotice } from "../storage/http/pinned-client.js";
 import { nextRun } from "./cron.js";
+import { type DrillSettings, parseDrillSettings } from "./drill-config.js";
 
 export interface AgentConfig {
   /** `https://host:port` */
@@ -40,6 +41,8 @@ export interface AgentConfig {
   readonly paths: readonly string[];
   /** exclude patterns, as `backup --exclude` takes them */
   readonly exclude: readonly string[];
+  /** restore drills (drill-config.ts); absent: the defaults, false: none */
+  readonly drill?: DrillSettings | false;
 }
 
 export const DEFAULT_SCHEDULE = "0 2 * * *";
@@ -195,6 +198,7 @@ export function parseAgentConfig(value: unknown, path: string): AgentConfig {
     throw fail(`"keySlot" must be a key slot name (64 hex digits)`);
   guarded("server", () => parseServerUrl(server));
   guarded("schedule", () => nextRun(schedule, new Date()));
+  const drill = guarded("drill", () => parseDrillSettings(body.drill));
   return {
     server,
     fingerprint: guarded("fingerprint", () => normalizeFingerprint(fingerprint)),
@@ -206,5 +210,6 @@ export function parseAgentConfig(value: unknown, path: string): AgentConfig {
     schedule,
     paths: texts("paths", isAbsolute, "absolute paths"),
     exclude: texts("exclude", () => true, "patterns"),
+    ...(body.drill === undefined ? {} : { drill }),
   };
 }

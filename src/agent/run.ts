@@ -1,7 +1,7 @@
 /**
  * The agent as a service: backs up the configured paths when the schedule says, tries again with
  * exponential backoff and jitter (storage/retry.ts) while the server cannot be reached, and checks in (version, last backup
- * result) after every attempt. A stop request (SIGTERM) is honoured between steps: a backup in
+ * result) after every attempt, and runs a weekly restore drill (drill.ts). A stop request (SIGTERM) is honoured between steps: a backup in
  * progress finishes first, since an interrupted one would only be resumed at the next run.
  */
 import { availableParallelism, hostname } from "node:os";
@@ -16,6 +16,7 @@ import { type Backoff, backoffDelay } from "../storage/retry.js";
 import { REMPART_VERSION as VERSION } from "../version.js";
 import { type AgentConfig, agentConnection, agentOpenOptions, agentStore } from "./config.js";
 import { nextRun, parseCron } from "./cron.js";
+import { drillAndReport, drillSettings } from "./drill.js";
 import { type AgentState, writeAgentState } from "./state.js";
 
 export interface BackupAttempt {
@@ -59,6 +60,9 @@ export async function runAgent(options: RunOptions): Promise<BackupAttempt | und
   let last: BackupAttempt | undefined;
   if (!options.once) await checkIn(config, undefined, log);
   let failures = 0;
+  // Restore drills (drill.ts) run between backups on their own schedule, never during one.
+  const drill = drillSettings(config);
+  let drillDue = drill === false || options.once ? undefined : nextRun(drill.schedule, now());
   while (!stop.aborted) {
     if (!options.once) {
       const due =
@@ -66,6 +70,13 @@ export async function runAgent(options: RunOptions): Promise<BackupAttempt | und
           ? new Date(now().getTime() + backoffDelay(backoff, failures))
           : nextRun(schedule, now());
       log(`${failures > 0 ? "retrying" : "next backup"} at ${due.toISOString()}`);
+      if (drill !== false && drillDue !== undefined && drillDue < due) {
+        log(`next restore drill at ${drillDue.toISOString()}`);
+        if (!(await waitUntil(drillDue, now, stop))) break;
+        await drillAndReport(config, drill, log);
+        drillDue = nextRun(drill.schedule, now());
+        continue;
+      }
       if (!(await waitUntil(due, now, stop))) break;
     }
     last = await backupOnce(config, now, log);

@@ -16,6 +16,8 @@ export interface Tenant {
   readonly quotaBytes: number | null;
   /** `active` → `offboarding` → `deleted`; offboarding can be cancelled, deleted is final. */
   readonly status: TenantStatus;
+  /** Recovery point objective: a machine without a successful backup for longer is stale. */
+  readonly rpoSeconds: number;
 }
 
 export const DEFAULT_IMMUTABLE_DAYS = 14;
@@ -27,6 +29,8 @@ export interface NewTenant {
   readonly immutableDays?: number;
   /** Default `null` (unlimited). */
   readonly quotaBytes?: number | null;
+  /** Default `DEFAULT_RPO_SECONDS`. */
+  readonly rpoSeconds?: number;
 }
 
 /** Only the fields given change. */
@@ -34,6 +38,7 @@ export interface TenantChanges {
   readonly retentionDays?: number;
   readonly immutableDays?: number;
   readonly quotaBytes?: number | null;
+  readonly rpoSeconds?: number;
   /** Refused (`ObjectConflict`, `deletion-scheduled`) while a deletion is pending: see below. */
   readonly status?: TenantStatus;
 }

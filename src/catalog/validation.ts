@@ -13,7 +13,9 @@ import {
   MAX_DAYS,
   MAX_DETECTION_SCORE,
   MAX_HOSTNAME_LENGTH,
+  MAX_RPO_SECONDS,
   MAX_VERSION_LENGTH,
+  MIN_RPO_SECONDS,
 } from "../protocol/constants.js";
 import { TENANT_NAME_PATTERN, TENANT_NAME_RULE } from "../protocol/patterns.js";
 import { isValidRef, OBJECT_KINDS, type ObjectKind } from "../storage/object-store.js";
@@ -126,6 +128,16 @@ export function checkQuota(quotaBytes: number | null): number | null {
   return quotaBytes;
 }
 
+export function checkRpo(seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < MIN_RPO_SECONDS || seconds > MAX_RPO_SECONDS) {
+    throw invalid(
+      `rpoSeconds must be a whole number of seconds from ${MIN_RPO_SECONDS} to ${MAX_RPO_SECONDS}`,
+      { field: "rpoSeconds", value: seconds },
+    );
+  }
+  return seconds;
+}
+
 export function checkOneOf<T extends string>(
   field: string,
   allowed: readonly T[],
@@ -180,6 +192,24 @@ export function checkBackupError(error: string | null): string | null {
     });
   }
   return error;
+}
+
+/** A restore drill's error: null exactly when it succeeded, else one line saying what failed. */
+export function checkDrillError(ok: boolean, error: string | null): string | null {
+  if (typeof ok !== "boolean") throw invalid("ok must be true or false", { field: "ok" });
+  if (ok) {
+    if (error !== null) throw invalid("a successful drill has no error", { field: "error" });
+    return null;
+  }
+  if (error === null) throw invalid("a failed drill says what failed", { field: "error" });
+  return checkLabel("error", error, MAX_ERROR_LENGTH);
+}
+
+/** A count or a duration: a whole number, zero or more. */
+export function checkCount(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw invalid(`${field} must be a whole number, zero or more`, { field, value });
+  return value;
 }
 
 export function checkObjectName(kind: ObjectKind, name: string): string {

@@ -10,3 +10,4 @@ export * from "./constants.js";
 export { type Message, ValidationError } from "./message.js";
 export * from "./messages.js";
 export * from "./params.js";
+export * from "./reports.js";

@@ -90,7 +90,8 @@ export const MAX_EXTENSION_LENGTH = 16;
 
 /**
  * Alerts the server raises for operators. `detection`: a commit judged suspicious or ransomware;
- * issue 11 adds its kinds (leftover agents, coverage, drills, quota) to this list.
+ * `restore-drill`: an agent's restore drill failed (src/server/drills/). Issue 11 adds its other
+ * kinds (leftover agents, coverage, quota) to this list.
  */
 export const ALERT_KINDS = [
   "detection",
@@ -103,10 +104,19 @@ export const ALERT_KINDS = [
   "backup-stale",
   "backup-failing",
   "quota",
+  // a restore drill on an agent failed: the backups may not come back
+  "restore-drill",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const ALERT_SEVERITIES = ["warning", "high", "critical"] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+/**
+ * A tenant's recovery point objective: the most time its machines may go without a successful
+ * backup before coverage calls them stale. From a minute to a year; a day by default.
+ */
+export const DEFAULT_RPO_SECONDS = 24 * 3600;
+export const MIN_RPO_SECONDS = 60;
+export const MAX_RPO_SECONDS = 365 * 24 * 3600;
 /** An alert's message, and an operator's reason for acknowledging it. */
 export const MAX_ALERT_MESSAGE_LENGTH = 4000;
 export const MAX_ALERT_REASON_LENGTH = 1000;

@@ -24,7 +24,9 @@ import {
   MAX_HOSTNAME_LENGTH,
   MAX_JSON_BYTES,
   MAX_NEW_EXTENSIONS,
+  MAX_RPO_SECONDS,
   MAX_VERSION_LENGTH,
+  MIN_RPO_SECONDS,
   TENANT_STATUSES,
 } from "./constants.js";
 import { type Message, message } from "./message.js";
@@ -45,6 +47,7 @@ import {
   TenantName,
   UtcTime,
 } from "./patterns.js";
+import { CoverageReport, Drill, DrillRequest, RpoRequest } from "./reports.js";
 
 type Fields = Parameters<typeof Type.Object>[0];
 const request = <F extends Fields>(fields: F) =>
@@ -278,6 +281,7 @@ export const TenantRequest = message(
     retention_days: Days(1),
     immutable_days: Type.Optional(Days(0, 3650)),
     quota_bytes: Type.Optional(Quota),
+    rpo_seconds: Type.Optional(Seconds(MIN_RPO_SECONDS, MAX_RPO_SECONDS)),
   }),
 );
 export type TenantRequest = Static<typeof TenantRequest.schema>;
@@ -333,6 +337,10 @@ export const Tenant = message(
     retention_days: Count,
     immutable_days: Count,
     quota_bytes: Nullable(Count),
+    rpo_seconds: Type.Integer({
+      ...Count,
+      description: "recovery point objective: older backups make a machine stale (coverage)",
+    }),
     alert_state: Type.Enum(["green", "red"], {
       description: "red while an alert about the tenant is not acknowledged",
     }),
@@ -551,4 +559,8 @@ export const COMPONENTS: readonly Message<TSchema>[] = [
   AlertAckRequest,
   EnrollTokenRequest,
   EnrollTokenResponse,
+  DrillRequest,
+  Drill,
+  CoverageReport,
+  RpoRequest,
 ];

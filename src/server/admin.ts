@@ -75,6 +75,7 @@ export function tenantView(tenant: Tenant, openAlerts: number): TenantView {
     retention_days: tenant.retentionDays,
     immutable_days: tenant.immutableDays,
     quota_bytes: tenant.quotaBytes,
+    rpo_seconds: tenant.rpoSeconds,
     alert_state: openAlerts > 0 ? "red" : "green",
     open_alerts: openAlerts,
   };
@@ -154,6 +155,7 @@ export async function createTenant(
             ? DEFAULT_TENANT_QUOTA
             : ctx.defaultQuotaBytes
           : request.quota_bytes,
+      ...(request.rpo_seconds === undefined ? {} : { rpoSeconds: request.rpo_seconds }),
     },
     now,
   );

@@ -160,6 +160,7 @@ describe("SqliteCatalog on disk", () => {
           "objects",
           "operators",
           "quarantines",
+          "restore_drills",
           "retention_policies",
           "sessions",
           "snapshot_packs",

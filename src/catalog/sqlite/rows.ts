@@ -45,7 +45,7 @@ function dateOrNull(ms: number | null): Date | null {
 }
 
 export const TENANT_COLUMNS =
-  "id, name, created_at, retention_days, immutable_days, quota_bytes, status";
+  "id, name, created_at, retention_days, immutable_days, quota_bytes, status, rpo_seconds";
 
 export interface TenantRow {
   id: string;
@@ -55,6 +55,7 @@ export interface TenantRow {
   immutable_days: number;
   quota_bytes: number | null;
   status: string;
+  rpo_seconds: number;
 }
 
 export function toTenant(row: TenantRow): Tenant {
@@ -66,6 +67,7 @@ export function toTenant(row: TenantRow): Tenant {
     immutableDays: row.immutable_days,
     quotaBytes: row.quota_bytes,
     status: row.status as TenantStatus,
+    rpoSeconds: row.rpo_seconds,
   };
 }
 

@@ -323,6 +323,36 @@ ALTER TABLE agents ADD COLUMN misuse_alerted_at INTEGER;
 CREATE INDEX agents_by_last_seen ON agents (last_seen_at) WHERE revoked_at IS NULL;
 `;
 
+// Coverage and restore drills (issue 11). Each tenant's recovery point objective, and every drill
+// an agent reports: history, like alerts, so never changed nor removed. The snapshot a drill
+// restored is one of the tenant's (null when the drill failed before choosing one).
+const COVERAGE_DRILLS = `
+ALTER TABLE tenants ADD COLUMN rpo_seconds INTEGER NOT NULL DEFAULT 86400
+  CHECK (rpo_seconds BETWEEN 60 AND 31536000);
+
+CREATE TABLE restore_drills (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  agent_id TEXT NOT NULL,
+  snapshot_id TEXT,
+  at INTEGER NOT NULL,
+  ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+  files INTEGER NOT NULL CHECK (files >= 0),
+  bytes INTEGER NOT NULL CHECK (bytes >= 0),
+  duration_ms INTEGER NOT NULL CHECK (duration_ms >= 0),
+  error TEXT,
+  CHECK ((ok = 1) = (error IS NULL)),
+  FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id),
+  FOREIGN KEY (tenant_id, snapshot_id) REFERENCES snapshots (tenant_id, id)
+) STRICT;
+CREATE INDEX restore_drills_by_agent ON restore_drills (agent_id, id);
+CREATE INDEX restore_drills_by_tenant ON restore_drills (tenant_id, id);
+CREATE TRIGGER restore_drills_no_delete BEFORE DELETE ON restore_drills
+BEGIN SELECT RAISE(ABORT, 'restore_drills keeps its history'); END;
+CREATE TRIGGER restore_drills_no_update BEFORE UPDATE ON restore_drills
+BEGIN SELECT RAISE(ABORT, 'restore_drills keeps its history'); END;
+`;
+
 export const MIGRATIONS: readonly string[] = [
   VERSION_1,
   VERSION_2,
@@ -332,6 +362,7 @@ export const MIGRATIONS: readonly string[] = [
   VERSION_6,
   OPERATOR_SECURITY,
   AGENT_WATCH,
+  COVERAGE_DRILLS,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

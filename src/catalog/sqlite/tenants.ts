@@ -1,5 +1,6 @@
 /** Tenants in SQLite: the `tenants` table. */
 import { RempartError } from "../../errors.js";
+import { DEFAULT_RPO_SECONDS } from "../../protocol/constants.js";
 import {
   DEFAULT_IMMUTABLE_DAYS,
   type NewTenant,
@@ -11,6 +12,7 @@ import {
 import {
   checkDays,
   checkQuota,
+  checkRpo,
   checkTenantName,
   checkTenantStatus,
   checkTime,
@@ -31,6 +33,7 @@ export class SqliteTenants implements TenantCatalog {
       immutable_days: checkDays("immutableDays", tenant.immutableDays ?? DEFAULT_IMMUTABLE_DAYS, 0),
       quota_bytes: checkQuota(tenant.quotaBytes ?? null),
       status: "active",
+      rpo_seconds: checkRpo(tenant.rpoSeconds ?? DEFAULT_RPO_SECONDS),
     };
     return this.db.write(() => {
       if (tenantByName(this.db, row.name) !== undefined) {
@@ -41,7 +44,7 @@ export class SqliteTenants implements TenantCatalog {
       this.db
         .statement(
           `INSERT INTO tenants (${TENANT_COLUMNS}) VALUES (@id, @name, @created_at,
-          @retention_days, @immutable_days, @quota_bytes, @status)`,
+          @retention_days, @immutable_days, @quota_bytes, @status, @rpo_seconds)`,
         )
         .run(row);
       return toTenant(row);
@@ -72,6 +75,7 @@ export class SqliteTenants implements TenantCatalog {
     if (retention !== undefined) checkDays("retentionDays", retention, 1);
     if (immutable !== undefined) checkDays("immutableDays", immutable, 0);
     if (changes.quotaBytes !== undefined) checkQuota(changes.quotaBytes);
+    if (changes.rpoSeconds !== undefined) checkRpo(changes.rpoSeconds);
     return this.db.write(() => {
       const row = tenantRow(this.db, id) ?? notFound("tenant", id);
       const from = row.status as TenantStatus;
@@ -95,11 +99,12 @@ export class SqliteTenants implements TenantCatalog {
         immutable_days: immutable ?? row.immutable_days,
         quota_bytes: changes.quotaBytes === undefined ? row.quota_bytes : changes.quotaBytes,
         status: status ?? row.status,
+        rpo_seconds: changes.rpoSeconds ?? row.rpo_seconds,
       };
       this.db
         .statement(
           `UPDATE tenants SET retention_days = @retention_days, immutable_days = @immutable_days,
-          quota_bytes = @quota_bytes, status = @status WHERE id = @id`,
+          quota_bytes = @quota_bytes, status = @status, rpo_seconds = @rpo_seconds WHERE id = @id`,
         )
         .run(updated);
       return toTenant(updated);

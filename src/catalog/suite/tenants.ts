@@ -19,11 +19,30 @@ export function describeTenantConformance(open: OpenCatalog): void {
         immutableDays: 14,
         quotaBytes: null,
         status: "active",
+        rpoSeconds: 86_400,
       });
       assert.deepEqual(await catalog.getTenant(created.id), created);
       assert.deepEqual(await catalog.getTenantByName("acme"), created);
       assert.equal(await catalog.getTenant("0123456789abcdef"), undefined);
       assert.equal(await catalog.getTenantByName("nobody"), undefined);
+    });
+
+    it("keeps each tenant's RPO, set at creation or later, and refuses one out of range", async () => {
+      const acme = await catalog.createTenant(
+        { name: "acme", retentionDays: 30, rpoSeconds: 4 * 3600 },
+        at(0),
+      );
+      assert.equal(acme.rpoSeconds, 4 * 3600);
+      const changed = await catalog.updateTenant(acme.id, { rpoSeconds: 7 * 86_400 });
+      assert.equal(changed.rpoSeconds, 7 * 86_400);
+      assert.deepEqual(await catalog.getTenant(acme.id), changed);
+      for (const bad of [59, 366 * 86_400, 1.5, Number.NaN])
+        await refuses(catalog.updateTenant(acme.id, { rpoSeconds: bad }), "InvalidArgument");
+      await refuses(
+        catalog.createTenant({ name: "other", retentionDays: 30, rpoSeconds: 0 }, at(0)),
+        "InvalidArgument",
+      );
+      assert.equal((await catalog.getTenant(acme.id))?.rpoSeconds, 7 * 86_400);
     });
 
     it("gives each tenant its own random id", async () => {

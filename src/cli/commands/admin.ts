@@ -8,6 +8,7 @@ import { keyCommand } from "./admin/key.js";
 import { runDeletionsCommand } from "./admin/offboarding.js";
 import { operatorCommand } from "./admin/operator.js";
 import { quarantineCommand } from "./admin/quarantine.js";
+import { reportCommand } from "./admin/report.js";
 import { policyCommand, pruneCommand } from "./admin/retention.js";
 import { snapshotCommand } from "./admin/snapshot.js";
 import { tenantCommand } from "./admin/tenant.js";
@@ -16,7 +17,7 @@ import { tokenCommand } from "./admin/token.js";
 export const adminCommand: Command = {
   name: "admin",
   summary:
-    "manage the server's tenants, operators, API tokens, agents, key slots, quarantines, retention, holds, prune, GC, deletions, alerts and audit log (on the server machine)",
+    "manage the server's tenants, operators, API tokens, agents, key slots, quarantines, retention, holds, prune, GC, deletions, alerts, reports, exports and audit log (on the server machine)",
   usage: "rempart admin COMMAND [--data DIR] [--json]   (rempart admin help COMMAND)",
   options: {
     data: {
@@ -41,5 +42,6 @@ export const adminCommand: Command = {
     runDeletionsCommand,
     alertsCommand,
     exportCommand,
+    reportCommand,
   ],
 };

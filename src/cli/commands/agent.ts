@@ -1,5 +1,7 @@
 import { hostname } from "node:os";
 import { agentConfigPath, DEFAULT_SCHEDULE, readAgentConfig } from "../../agent/config.js";
+import { drillAndReport, drillSettings } from "../../agent/drill.js";
+import { DEFAULT_DRILL } from "../../agent/drill-config.js";
 import { enroll } from "../../agent/enroll.js";
 import { runAgent } from "../../agent/run.js";
 import { agentStatePath } from "../../agent/state.js";
@@ -7,7 +9,7 @@ import { type AgentStatus, agentStatus } from "../../agent/status.js";
 import { normalizeBackupPaths } from "../../backup/archiver.js";
 import { type Command, type CommandContext, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
-import type { Output } from "../output.js";
+import { formatBytes, type Output } from "../output.js";
 
 const CONFIGURATION =
   "the configuration: REMPART_AGENT_CONFIG, else /etc/rempart/agent.json as root, else ~/.config/rempart/agent.json";
@@ -160,6 +162,45 @@ function printStatus(output: Output, status: AgentStatus, configPath: string): v
     output.line(`last report ${lastCheckIn.ok ? "sent" : "FAILED"} at ${lastCheckIn.at}`);
 }
 
+async function drillNow(context: CommandContext): Promise<number> {
+  const { output } = context;
+  const config = await readAgentConfig();
+  // Asked for by hand, a drill runs even when scheduled drills are off.
+  const settings = drillSettings(config) || DEFAULT_DRILL;
+  const done = await drillAndReport(config, settings, (line) => output.warn(line));
+  if (done === undefined) {
+    output.line("no snapshot of this machine yet: nothing to restore");
+    return EXIT.ok;
+  }
+  const { result, reported } = done;
+  if (output.json)
+    output.object({
+      snapshot_id: result.snapshotId,
+      ok: result.ok,
+      files: result.files,
+      bytes: result.bytes,
+      duration_ms: result.durationMs,
+      error: result.error,
+      reported,
+    });
+  else
+    output.line(
+      result.ok
+        ? `restore drill passed: ${result.files} file(s), ${formatBytes(result.bytes)} restored and verified in ${result.durationMs} ms${reported ? "" : " (not reported: the server was unreachable)"}`
+        : `restore drill FAILED: ${result.error}`,
+    );
+  return result.ok ? EXIT.ok : EXIT.error;
+}
+
+const drillCommand: Command = {
+  name: "drill",
+  summary:
+    "restore a random sample of the latest snapshot into a scratch folder, verify it bit for bit, remove it and report to the server",
+  usage: "rempart agent drill",
+  options: {},
+  run: drillNow,
+};
+
 const enrollCommand: Command = {
   name: "enroll",
   summary: `enroll this machine with a one-time token, and create or open the tenant's repository (${CONFIGURATION})`,
@@ -219,8 +260,9 @@ const statusCommand: Command = {
 
 export const agentCommand: Command = {
   name: "agent",
-  summary: "enroll this machine with a Rempart server, run its scheduled backups, show its status",
-  usage: "rempart agent enroll | run | status",
+  summary:
+    "enroll this machine with a Rempart server, run its scheduled backups and restore drills, show its status",
+  usage: "rempart agent enroll | run | drill | status",
   options: {},
-  subcommands: [enrollCommand, runCommand, statusCommand],
+  subcommands: [enrollCommand, runCommand, drillCommand, statusCommand],
 };

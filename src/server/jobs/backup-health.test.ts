@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Agent, Tenant } from "../../catalog/catalog.js";
-import {
-  DEFAULT_RPO_MS,
-  describeAge,
-  findingKey,
-  judgeAgents,
-  judgeQuota,
-} from "./backup-health.js";
+import { DEFAULT_RPO_SECONDS } from "../../protocol/constants.js";
+import { describeAge, findingKey, judgeAgents, judgeQuota } from "./backup-health.js";
 
 const HOUR = 3_600_000;
+const DEFAULT_RPO_MS = DEFAULT_RPO_SECONDS * 1000;
 const NOW = new Date("2026-12-01T12:00:00Z");
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
 
@@ -21,6 +17,7 @@ const TENANT: Tenant = {
   immutableDays: 14,
   quotaBytes: 1000,
   status: "active",
+  rpoSeconds: DEFAULT_RPO_SECONDS,
 };
 
 function agent(id: string, extra: Partial<Agent> = {}): Agent {

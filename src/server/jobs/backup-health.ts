@@ -14,18 +14,12 @@ import type { AlertKind, AlertSeverity } from "../../protocol/constants.js";
 
 const HOUR_MS = 3_600_000;
 
-/** Recovery point objective when the tenant sets none: one backup a day, as most MSPs sell. */
-export const DEFAULT_RPO_MS = 24 * HOUR_MS;
-
 /** A tenant above this share of its quota is about to have its uploads refused. */
 export const QUOTA_ALERT_RATIO = 0.9;
 
-/**
- * The tenant's RPO. The catalog has no per-tenant RPO yet (the coverage work adds one): until
- * then every tenant gets the default, read here only.
- */
-export function rpoOf(_tenant: Tenant): number {
-  return DEFAULT_RPO_MS;
+/** The tenant's recovery point objective (`admin tenant set-rpo`; 24 h unless set), in ms. */
+export function rpoOf(tenant: Tenant): number {
+  return tenant.rpoSeconds * 1000;
 }
 
 export interface AgentBackups {

@@ -22,6 +22,7 @@ const tenant: Tenant = {
   immutableDays: 0,
   quotaBytes: null,
   status: "active",
+  rpoSeconds: 86_400,
 };
 
 function record(id: string, agentId: string, committedAt: Date): SnapshotRecord {

@@ -5,6 +5,7 @@ import { openApiDocument } from "../openapi.js";
 import type { AnyRoute, Route } from "../router.js";
 import { agentSelf, staleAgents } from "./agents.js";
 import { alertAck, alertsList } from "./alerts.js";
+import { drillReport } from "./drills.js";
 import { metrics } from "./metrics.js";
 import { getObject, headObject, listObjects, putObject } from "./objects.js";
 import {
@@ -23,6 +24,7 @@ import {
 } from "./operator.js";
 import { enroll, health, login } from "./public.js";
 import { checkin, commitSnapshot } from "./repo.js";
+import { coverage } from "./reports.js";
 
 const openApi: Route = {
   method: "GET",
@@ -66,4 +68,6 @@ export const ROUTES: readonly AnyRoute[] = [
   agentSelf,
   staleAgents,
   metrics,
+  drillReport,
+  coverage,
 ];

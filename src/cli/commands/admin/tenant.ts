@@ -6,10 +6,12 @@ import {
   type TenantView,
 } from "../../../server/admin.js";
 import { DEFAULT_TENANT_QUOTA } from "../../../server/quota.js";
+import { setTenantRpo } from "../../../server/reports/rpo.js";
+import { formatAge } from "../../../server/reports/status.js";
 import type { Command } from "../../command.js";
 import { EXIT } from "../../exit-codes.js";
 import { formatBytes, type Output } from "../../output.js";
-import { parseDays, parseSizeOrNone } from "../../units.js";
+import { parseDays, parseDuration, parseSizeOrNone } from "../../units.js";
 import { printAgents } from "./agent.js";
 import { cancelDeleteCommand, deleteCommand, printDeletion } from "./offboarding.js";
 import { day, TENANT_ARGUMENT, withDataDir } from "./session.js";
@@ -18,15 +20,25 @@ export function printTenant(output: Output, tenant: TenantView): void {
   const quota =
     tenant.quota_bytes === null ? "no quota" : `quota ${formatBytes(tenant.quota_bytes)}`;
   output.line(
-    `${tenant.name}  ${tenant.status}${tenant.alert_state === "red" ? `  RED: ${tenant.open_alerts} open alert(s)` : ""}  retention ${tenant.retention_days} d, immutable ${tenant.immutable_days} d, ${quota}  (id ${tenant.id}, created ${day(tenant.created_at)})`,
+    `${tenant.name}  ${tenant.status}${tenant.alert_state === "red" ? `  RED: ${tenant.open_alerts} open alert(s)` : ""}  retention ${tenant.retention_days} d, immutable ${tenant.immutable_days} d, ${quota}, RPO ${formatAge(tenant.rpo_seconds)}  (id ${tenant.id}, created ${day(tenant.created_at)})`,
   );
+}
+
+const RPO_OPTION = {
+  type: "string",
+  value: "DURATION",
+  help: "recovery point objective: machines without a backup for longer are stale (default: 24h)",
+} as const;
+
+function rpoSeconds(text: string, label: string): number {
+  return Math.floor(parseDuration(text, label) / 1000);
 }
 
 const create: Command = {
   name: "create",
   summary: "create a tenant (a client company): its store, its retention and its quota",
   usage:
-    "rempart admin tenant create NAME --retention-days N [--immutable-days N] [--quota SIZE|none] [--default-quota SIZE|none]",
+    "rempart admin tenant create NAME --retention-days N [--immutable-days N] [--quota SIZE|none] [--default-quota SIZE|none] [--rpo 24h]",
   arguments: [
     { syntax: "<NAME>", help: "the tenant's name: lower-case letters, digits and dashes" },
   ],
@@ -48,12 +60,14 @@ const create: Command = {
       value: "SIZE|none",
       help: `the quota when --quota is not given (default: ${formatBytes(DEFAULT_TENANT_QUOTA)}, as for \`rempart server\`)`,
     },
+    rpo: RPO_OPTION,
   },
   run: withDataDir(async (context, admin) => {
     const { output } = context;
     const immutable = context.string("immutable-days");
     const quota = context.string("quota");
     const defaultQuota = context.string("default-quota");
+    const rpo = context.string("rpo");
     const ctx =
       defaultQuota === undefined
         ? admin.ctx
@@ -65,6 +79,7 @@ const create: Command = {
         ? {}
         : { immutable_days: parseDays(immutable, "--immutable-days") }),
       ...(quota === undefined ? {} : { quota_bytes: parseSizeOrNone(quota, "--quota") }),
+      ...(rpo === undefined ? {} : { rpo_seconds: rpoSeconds(rpo, "--rpo") }),
     });
     if (output.json) output.object(tenant);
     else {
@@ -148,10 +163,28 @@ const setQuota: Command = {
   }),
 };
 
+const setRpo: Command = {
+  name: "set-rpo",
+  summary:
+    "change a tenant's recovery point objective: machines without a backup for longer are stale in coverage (audited)",
+  usage: "rempart admin tenant set-rpo NAME DURATION",
+  arguments: [TENANT_ARGUMENT, { syntax: "<DURATION>", help: "such as 24h, 4h or 7d" }],
+  options: {},
+  run: withDataDir(async (context, admin) => {
+    const { output } = context;
+    const tenant = await setTenantRpo(admin.ctx, await admin.actor(), context.argument(0), {
+      rpo_seconds: rpoSeconds(context.argument(1), "the RPO"),
+    });
+    if (output.json) output.object(tenant);
+    else printTenant(output, tenant);
+    return EXIT.ok;
+  }),
+};
+
 export const tenantCommand: Command = {
   name: "tenant",
   summary: "create, list, show tenants; set a quota; schedule or cancel a tenant's deletion",
-  usage: "rempart admin tenant create | list | show | set-quota | delete | cancel-delete",
+  usage: "rempart admin tenant create | list | show | set-quota | set-rpo | delete | cancel-delete",
   options: {},
-  subcommands: [create, list, show, setQuota, deleteCommand, cancelDeleteCommand],
+  subcommands: [create, list, show, setQuota, setRpo, deleteCommand, cancelDeleteCommand],
 };
