@@ -37,8 +37,10 @@ interface AgentSeen {
 
 async function alerts(server: TestServer, kind: AlertSeen["kind"]): Promise<AlertSeen[]> {
   const session = await server.login();
-  const all = json<AlertSeen[]>(await server.send({ path: "/v1/alerts", token: session }));
-  return all.filter((alert) => alert.kind === kind);
+  const page = json<{ alerts: AlertSeen[] }>(
+    await server.send({ path: "/v1/alerts", token: session }),
+  );
+  return page.alerts.filter((alert) => alert.kind === kind);
 }
 
 async function audit(server: TestServer, action: string): Promise<AuditSeen[]> {

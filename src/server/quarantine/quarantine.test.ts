@@ -40,7 +40,7 @@ async function names(server: TestServer, token: string, kind: string): Promise<s
 describe("quarantining an agent", () => {
   it("hides what it uploaded since a time from every agent's listings, reads and commits, deletes nothing, and shows it again on release", async (t) => {
     const server = await startTestServer(t);
-    const session = await server.login();
+    let session = await server.login();
     const tenant = await server.createTenant(session, "acme");
     const bad = await server.agentOf(session, "acme", "compromised");
     const good = await server.agentOf(session, "acme", "healthy");
@@ -76,6 +76,8 @@ describe("quarantining an agent", () => {
     assert.equal((await server.commit(good.credential, ownSnapshot, [own.name])).status, 201);
     const filesBefore = fingerprintFiles(server.tenantDir(tenant.id));
 
+    // Two hours on, the technician's session has gone idle: they log in again.
+    session = await server.login();
     const quarantined = await quarantine(server, session, {
       agent_id: bad.agent_id,
       since: compromisedAt.toISOString(),
