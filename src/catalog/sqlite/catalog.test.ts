@@ -529,9 +529,13 @@ describe("SqliteCatalog on disk", () => {
         ]) {
           assert.throws(() => raw.exec(sql), /append-only/, sql);
         }
-        // Appending stays possible from raw SQL, as from the catalog.
-        raw.exec(`INSERT INTO audit_log (at, actor_kind, actor_id, action, tenant_id, details)
-          VALUES (1, 'system', NULL, 'raw.append', NULL, '{}')`);
+        // Appending stays possible from raw SQL, as from the catalog, but only as the chain's
+        // next link (whether its hash is right is for `audit verify` to say).
+        const append = (seq: number) => `INSERT INTO audit_log (seq, at, actor_kind, actor_id,
+          action, tenant_id, details, prev_hash, hash) VALUES (${seq}, 1, 'system', NULL,
+          'raw.append', NULL, '{}', (SELECT hash FROM audit_log WHERE seq = 1), '${"f".repeat(64)}')`;
+        assert.throws(() => raw.exec(append(3)), /must extend the chain/);
+        raw.exec(append(2));
       } finally {
         raw.close();
       }
