@@ -35,6 +35,7 @@
 import type { AgentCatalog } from "./agents.js";
 import type { AlertCatalog } from "./alerts.js";
 import type { AuditCatalog } from "./audit.js";
+import type { DeliveryCatalog } from "./delivery.js";
 import type { ObjectCatalog } from "./objects.js";
 import type { OffboardingCatalog } from "./offboarding.js";
 import type { OperatorCatalog } from "./operators.js";
@@ -47,6 +48,7 @@ import type { TenantCatalog } from "./tenants.js";
 export * from "./agents.js";
 export * from "./alerts.js";
 export * from "./audit.js";
+export * from "./delivery.js";
 export * from "./objects.js";
 export * from "./offboarding.js";
 export * from "./operators.js";
@@ -69,6 +71,7 @@ export interface CatalogParts {
   readonly offboarding: OffboardingCatalog;
   readonly alerts: AlertCatalog;
   readonly audit: AuditCatalog;
+  readonly delivery: DeliveryCatalog;
 }
 
 export type Catalog = TenantCatalog &
@@ -81,7 +84,8 @@ export type Catalog = TenantCatalog &
   QuarantineCatalog &
   OffboardingCatalog &
   AlertCatalog &
-  AuditCatalog & {
+  AuditCatalog &
+  DeliveryCatalog & {
     /** Closes the database handle the parts share. */
     close(): Promise<void>;
   };

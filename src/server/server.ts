@@ -13,6 +13,8 @@ import { Budget, type BudgetUse, TenantBudgets } from "./budget.js";
 import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { ensureAdminOperator, openDataDir } from "./data-dir.js";
+import type { DeliveryLoop } from "./delivery/loop.js";
+import { type AlertDeliveryOptions, startAlertDelivery } from "./delivery/start.js";
 import { guardRoutes, type Limits, NO_UPLOAD_MEMORY, resolveLimits } from "./limits.js";
 import type { DiskReserve } from "./quota.js";
 import { CommitRateLimit } from "./rate-limit.js";
@@ -47,6 +49,8 @@ export interface ServerOptions {
   readonly defaultQuotaBytes?: number | null | undefined;
   /** Free disk space agent uploads may not eat into; default 2 GiB (quota.ts). */
   readonly diskReserve?: DiskReserve | undefined;
+  /** Where alerts go besides the catalog (src/server/delivery/); default: per-tenant ones only. */
+  readonly alertDelivery?: AlertDeliveryOptions | undefined;
 }
 
 export interface RunningServer {
@@ -111,6 +115,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
   const data = await openDataDir(options.dataDir);
+  let delivery: DeliveryLoop | undefined;
   try {
     const firstAdminPassword = await ensureAdminOperator(data.catalog, now());
     const tls = await loadOrCreateTls({
@@ -146,6 +151,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         : { defaultQuotaBytes: options.defaultQuotaBytes }),
       ...(options.diskReserve === undefined ? {} : { diskReserve: options.diskReserve }),
     };
+    delivery = await startAlertDelivery(data.catalog, options.alertDelivery ?? {}, ctx);
     const dispatch = createDispatcher(
       guardRoutes(ROUTES, { limits, uploadMemory, publicJsonMemory }),
       ctx,
@@ -229,6 +235,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         // Handlers of cut connections see their client leave and end; a put in progress completes.
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
         await stopped;
+        await delivery?.stop();
         await data.catalog.close();
       })();
       return closed;
@@ -249,6 +256,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       close,
     };
   } catch (error) {
+    await delivery?.stop();
     await data.catalog.close();
     throw error;
   }

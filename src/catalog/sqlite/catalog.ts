@@ -8,6 +8,7 @@ import { SqliteAgents } from "./agents.js";
 import { SqliteAlerts } from "./alerts.js";
 import { SqliteAudit } from "./audit.js";
 import { SqliteDb } from "./db.js";
+import { SqliteDelivery } from "./delivery.js";
 import { SqliteObjects } from "./objects.js";
 import { SqliteOffboarding } from "./offboarding.js";
 import { SqliteOperators } from "./operators.js";
@@ -33,6 +34,7 @@ export function openSqliteCatalog(path: string): Catalog {
       offboarding: new SqliteOffboarding(db),
       alerts: new SqliteAlerts(db),
       audit: new SqliteAudit(db),
+      delivery: new SqliteDelivery(db),
     },
     async () => db.close(),
   );

@@ -316,6 +316,50 @@ WHEN NEW.seq <> ifnull((SELECT max(seq) FROM audit_log), 0) + 1
 BEGIN SELECT RAISE(ABORT, 'audit_log entries must extend the chain'); END;
 `;
 
+// Alert delivery (issue 11): where alerts go (per tenant, or every tenant's when tenant_id is NULL;
+// origin 'config' for those `rempart server` flags set, replaced at each start) and the outbox,
+// one row per alert and destination written in the alert's own transaction, so that an alert is
+// never raised without its deliveries. Destinations are history (removed_at, never deleted);
+// an outbox row ends delivered or failed, once. The webhook secret is kept in clear: the server
+// signs with it (docs/SECURITY.md).
+const ALERT_DELIVERY = `
+CREATE TABLE alert_destinations (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT REFERENCES tenants (id),
+  kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email')),
+  target TEXT NOT NULL CHECK (target <> ''),
+  secret TEXT CHECK ((kind = 'webhook') = (secret IS NOT NULL)),
+  origin TEXT NOT NULL CHECK (origin IN ('admin', 'config')),
+  created_at INTEGER NOT NULL,
+  removed_at INTEGER,
+  CHECK (origin = 'admin' OR tenant_id IS NULL)
+) STRICT;
+CREATE INDEX alert_destinations_active ON alert_destinations (tenant_id) WHERE removed_at IS NULL;
+CREATE TRIGGER alert_destinations_no_delete BEFORE DELETE ON alert_destinations
+BEGIN SELECT RAISE(ABORT, 'alert_destinations keeps its history'); END;
+
+CREATE TABLE alert_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL REFERENCES alerts (id),
+  destination_id TEXT NOT NULL REFERENCES alert_destinations (id),
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER,
+  failed_at INTEGER,
+  UNIQUE (alert_id, destination_id),
+  CHECK (delivered_at IS NULL OR failed_at IS NULL),
+  CHECK ((next_attempt_at IS NULL) = (delivered_at IS NOT NULL OR failed_at IS NOT NULL))
+) STRICT;
+CREATE INDEX alert_outbox_due ON alert_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE TRIGGER alert_outbox_no_delete BEFORE DELETE ON alert_outbox
+BEGIN SELECT RAISE(ABORT, 'alert_outbox keeps its history'); END;
+CREATE TRIGGER alert_outbox_final BEFORE UPDATE ON alert_outbox
+WHEN OLD.delivered_at IS NOT NULL OR OLD.failed_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a delivered or failed alert delivery is final'); END;
+`;
+
 export const MIGRATIONS: readonly string[] = [
   VERSION_1,
   VERSION_2,
@@ -324,6 +368,7 @@ export const MIGRATIONS: readonly string[] = [
   VERSION_5,
   VERSION_6,
   AUDIT_CHAIN,
+  ALERT_DELIVERY,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

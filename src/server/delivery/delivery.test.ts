@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { Catalog } from "../../catalog/catalog.js";
+import { openSqliteCatalog } from "../../catalog/sqlite/catalog.js";
+import { makeCertificate } from "../../testing/tls.js";
+import { startServer } from "../server.js";
+import { tempDir } from "../test-support.js";
+import { startSmtpReceiver, startWebhookReceiver } from "./receivers-test-support.js";
+import type { AlertDeliveryOptions } from "./start.js";
+
+const SECRET = "webhook secret of the MSP";
+/** Fast retries for the tests; the policy's shape is what is tested, not its defaults. */
+const FAST = { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 5 };
+const ALERT = {
+  agentId: null,
+  snapshotId: null,
+  kind: "detection",
+  severity: "high",
+  message: "agent pc of former client acme is still calling in",
+} as const;
+const SYSTEM = { actor: { kind: "system", id: "test" } } as const;
+
+/** A real server with these delivery settings, and a second connection to its catalog. */
+async function serverWith(
+  t: { after(fn: () => unknown): void },
+  alertDelivery: AlertDeliveryOptions,
+): Promise<{ catalog: Catalog; tenantId: string }> {
+  const dir = tempDir(t, "delivery");
+  const server = await startServer({
+    dataDir: dir,
+    listen: { host: "127.0.0.1", port: 0 },
+    alertDelivery: { pollMs: 20, retry: FAST, ...alertDelivery },
+  });
+  const catalog = openSqliteCatalog(join(dir, "catalog.sqlite"));
+  t.after(async () => {
+    await server.close();
+    await catalog.close();
+  });
+  const tenant = await catalog.createTenant({ name: "acme", retentionDays: 30 }, new Date());
+  return { catalog, tenantId: tenant.id };
+}
+
+/** Polls the catalog (the loop runs on its own schedule) until every delivery has ended. */
+async function settled(catalog: Catalog, count: number) {
+  for (;;) {
+    const all = await catalog.listDeliveries({ limit: 100 });
+    if (all.length >= count && all.every((d) => d.state !== "pending")) return all;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("alert delivery", () => {
+  it("delivers an alert by signed webhook and by email over STARTTLS with a login", async (t) => {
+    const hook = await startWebhookReceiver(SECRET, () => 204);
+    const certificate = await makeCertificate();
+    const smtp = await startSmtpReceiver(certificate, "rempart", "relay password");
+    t.after(() => Promise.all([hook.close(), smtp.close()]));
+    const { catalog, tenantId } = await serverWith(t, {
+      destinations: [{ tenantId: null, kind: "webhook", target: hook.url, secret: SECRET }],
+      smtp: {
+        host: "127.0.0.1",
+        port: smtp.port,
+        security: "starttls",
+        user: "rempart",
+        password: "relay password",
+        from: "alerts@msp.example",
+        ca: certificate.cert,
+      },
+    });
+    await catalog.addAlertDestination(
+      { tenantId, kind: "email", target: "oncall@msp.example", secret: null },
+      SYSTEM,
+      new Date(),
+    );
+    const alert = await catalog.raiseAlert({ ...ALERT, tenantId }, SYSTEM, new Date());
+    await Promise.all([hook.waitFor(1), smtp.waitFor(1)]);
+    const deliveries = await settled(catalog, 2);
+
+    const [request] = hook.received;
+    assert.equal(request?.signatureValid, true);
+    assert.equal(request?.body.alert.id, alert.id);
+    assert.equal(request?.body.alert.tenant, "acme");
+    assert.equal(request?.body.alert.message, ALERT.message);
+    const webhook = deliveries.find((d) => d.kind === "webhook");
+    assert.equal(request?.key, String(webhook?.id));
+
+    const [mail] = smtp.received;
+    assert.deepEqual(mail?.to, ["oncall@msp.example"]);
+    assert.equal(mail?.from, "alerts@msp.example");
+    assert.equal(mail?.user, "rempart");
+    assert.equal(mail?.secure, true, "the message went over STARTTLS");
+    assert.match(mail?.data ?? "", /Subject: \[Rempart high\] detection alert #\d+ for acme/);
+    assert.match(mail?.data ?? "", /still calling in/);
+    assert.deepEqual(deliveries.map((d) => [d.kind, d.state, d.attempts]).sort(), [
+      ["email", "delivered", 1],
+      ["webhook", "delivered", 1],
+    ]);
+  });
+
+  it("retries a receiver that fails three times, and gives up on one that never succeeds", async (t) => {
+    const flaky = await startWebhookReceiver(SECRET, (n) => (n < 3 ? 503 : 200));
+    const broken = await startWebhookReceiver(SECRET, () => 500);
+    t.after(() => Promise.all([flaky.close(), broken.close()]));
+    const { catalog, tenantId } = await serverWith(t, {
+      destinations: [
+        { tenantId: null, kind: "webhook", target: flaky.url, secret: SECRET },
+        { tenantId: null, kind: "webhook", target: broken.url, secret: SECRET },
+      ],
+    });
+    await catalog.raiseAlert({ ...ALERT, tenantId }, SYSTEM, new Date());
+    const deliveries = await settled(catalog, 2);
+    const toFlaky = deliveries.find((d) => d.target === flaky.url);
+    const toBroken = deliveries.find((d) => d.target === broken.url);
+    assert.deepEqual([toFlaky?.state, toFlaky?.attempts], ["delivered", 4]);
+    assert.deepEqual([toBroken?.state, toBroken?.attempts], ["failed", FAST.maxAttempts]);
+    assert.match(toBroken?.lastError ?? "", /answered HTTP 500/);
+    // Every attempt of one delivery carries the same key; the broken one stopped at the bound.
+    assert.equal(flaky.received.length, 4);
+    assert.deepEqual(new Set(flaky.received.map((r) => r.key)), new Set([String(toFlaky?.id)]));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(broken.received.length, FAST.maxAttempts);
+  });
+
+  it("queues every alert for the destinations in force for its tenant, in the alert's transaction", async (t) => {
+    const { catalog, tenantId } = await serverWith(t, {});
+    const other = await catalog.createTenant({ name: "other", retentionDays: 30 }, new Date());
+    const dead = "http://127.0.0.1:9/unreachable";
+    const mine = await catalog.addAlertDestination(
+      { tenantId, kind: "webhook", target: dead, secret: "hook-secret-never-shown" },
+      SYSTEM,
+      new Date(),
+    );
+    await catalog.addAlertDestination(
+      { tenantId: other.id, kind: "email", target: "other@example.com", secret: null },
+      SYSTEM,
+      new Date(),
+    );
+    const alert = await catalog.raiseAlert({ ...ALERT, tenantId }, SYSTEM, new Date());
+    const queued = await catalog.listDeliveries({ limit: 10 });
+    assert.deepEqual(
+      queued.map((d) => [d.alertId, d.destinationId]),
+      [[alert.id, mine.id]],
+    );
+    // Removing the destination ends its pending deliveries, audited without the secret.
+    await catalog.removeAlertDestination(mine.id, SYSTEM, new Date());
+    const [ended] = await catalog.listDeliveries({ limit: 10 });
+    assert.equal(ended?.state, "failed");
+    assert.equal(ended?.lastError, "the destination was removed");
+    const audit = await catalog.listAudit({ limit: 10 });
+    assert.ok(audit.some((e) => e.action === "alert.destination.remove"));
+    assert.ok(!JSON.stringify(audit).includes("hook-secret-never-shown"));
+  });
+});
