@@ -13,6 +13,7 @@
  *   and immutability are decided by code a test can drive to any instant.
  * - The catalog never sees a secret: it stores and compares only hashes the caller computed
  *   (lowercase hex SHA-256 for tokens and agent secrets, an opaque KDF string for passwords).
+ *   The one exception is a webhook's signing key (delivery.ts): the server must sign with it.
  * - Lookups answer `undefined` for an absent record; changing an absent record fails `NotFound`;
  *   malformed input fails `InvalidArgument` and changes nothing.
  * - Anything an agent can reach only adds: no method deletes a snapshot record or an audit entry.
