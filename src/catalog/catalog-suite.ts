@@ -7,6 +7,7 @@ import { describe } from "node:test";
 import { describeAgentConformance } from "./suite/agents.js";
 import { describeAlertConformance } from "./suite/alerts.js";
 import { describeAuditConformance } from "./suite/audit.js";
+import { describeDeliveryConformance } from "./suite/delivery.js";
 import type { OpenCatalog } from "./suite/fixtures.js";
 import { describeObjectConformance } from "./suite/objects.js";
 import { describeOffboardingConformance } from "./suite/offboarding.js";
@@ -30,5 +31,6 @@ export function describeCatalogConformance(name: string, open: OpenCatalog): voi
     describeOffboardingConformance(open);
     describeAlertConformance(open);
     describeAuditConformance(open);
+    describeDeliveryConformance(open);
   });
 }

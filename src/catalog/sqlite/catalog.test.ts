@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3";
+import { checkLink } from "../audit-chain.js";
 import type { Catalog } from "../catalog.js";
 import { describeCatalogConformance } from "../catalog-suite.js";
 import { at, hashOf, refuses } from "../suite/fixtures.js";
@@ -152,6 +153,8 @@ describe("SqliteCatalog on disk", () => {
           .all();
         assert.deepEqual(tables, [
           "agents",
+          "alert_destinations",
+          "alert_outbox",
           "alerts",
           "audit_log",
           "enrollment_tokens",
@@ -652,6 +655,22 @@ describe("SqliteCatalog on disk", () => {
           assert.deepEqual(answer.error, { code: "ObjectConflict", reason: "used" });
         }
       }
+    });
+  });
+
+  it("keeps one audit chain when several processes append at once", async () => {
+    await withProcesses(4, async (catalog, writers) => {
+      const append = `for (let i = 0; i < 25; i += 1) await catalog.appendAudit({ actor: { kind: "system", id: null }, action: "race.append", tenantId: null, details: { i } }, new Date(${at(1).getTime()}));`;
+      for (const writer of writers) writer.send(append);
+      const answers = await Promise.all(writers.map((writer) => writer.next()));
+      assert.ok(answers.every((answer) => answer.error === undefined));
+      const chain = await catalog.readAuditChain({ limit: 1000 });
+      assert.deepEqual(
+        chain.map((entry) => entry.seq),
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      for (const [i, entry] of chain.entries())
+        assert.equal(checkLink(chain[i - 1] ?? null, entry), null);
     });
   });
 });
