@@ -12,7 +12,7 @@ import type {
   ChainedAuditEntry,
   NewAuditEntry,
 } from "../audit.js";
-import { auditEntryHash, GENESIS_HASH } from "../audit-chain.js";
+import { auditEntryHash, type ChainFields, GENESIS_HASH } from "../audit-chain.js";
 import {
   checkActor,
   checkAuditAction,
@@ -80,18 +80,24 @@ export class SqliteAudit implements AuditCatalog {
       )
       .all(afterId, checkLimit(query.limit))
       .map((row) => ({
+        ...chainFields(row, row.seq),
         id: row.id,
-        seq: row.seq,
-        at: row.at,
-        actorKind: row.actor_kind,
-        actorId: row.actor_id,
-        action: row.action,
-        tenantId: row.tenant_id,
-        details: row.details,
         prevHash: row.prev_hash,
         hash: row.hash,
       }));
   }
+}
+
+function chainFields(row: Omit<AuditRow, "id">, seq: number): ChainFields {
+  return {
+    seq,
+    at: row.at,
+    actorKind: row.actor_kind,
+    actorId: row.actor_id,
+    action: row.action,
+    tenantId: row.tenant_id,
+    details: row.details,
+  };
 }
 
 interface ChainRow extends AuditRow {
@@ -112,15 +118,7 @@ export function insertAuditEntry(db: SqliteDb, row: Omit<AuditRow, "id">): Audit
     .get();
   const prevHash = head?.hash ?? GENESIS_HASH;
   const seq = (head?.seq ?? 0) + 1;
-  const hash = auditEntryHash(prevHash, {
-    seq,
-    at: row.at,
-    actorKind: row.actor_kind,
-    actorId: row.actor_id,
-    action: row.action,
-    tenantId: row.tenant_id,
-    details: row.details,
-  });
+  const hash = auditEntryHash(prevHash, chainFields(row, seq));
   const id = db
     .statement<number>(
       `INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, tenant_id, details,
@@ -140,7 +138,7 @@ export function auditStep(
   db: SqliteDb,
   note: AuditNote,
   action: string,
-  tenantId: string,
+  tenantId: string | null,
   facts: Record<string, unknown>,
   at: number,
 ): void {

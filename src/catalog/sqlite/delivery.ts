@@ -14,8 +14,8 @@ import {
   type DueDelivery,
   type NewAlertDestination,
 } from "../delivery.js";
-import { checkLimit, checkTime, serializeAuditDetails } from "../validation.js";
-import { checkAuditNote, insertAuditEntry } from "./audit.js";
+import { checkLimit, checkTime } from "../validation.js";
+import { auditStep, checkAuditNote } from "./audit.js";
 import { newId, notFound, type SqliteDb } from "./db.js";
 import { tenantRow } from "./lookups.js";
 import { type AlertRow, toAlert } from "./rows.js";
@@ -276,21 +276,14 @@ function auditDestination(
   facts: Record<string, unknown>,
   at: number,
 ): void {
-  insertAuditEntry(db, {
-    at,
-    actor_kind: note.actor.kind,
-    actor_id: note.actor.id,
+  auditStep(
+    db,
+    note,
     action,
-    tenant_id: row.tenant_id,
-    details: serializeAuditDetails({
-      ...note.details,
-      destination_id: row.id,
-      kind: row.kind,
-      target: row.target,
-      origin: row.origin,
-      ...facts,
-    }),
-  });
+    row.tenant_id,
+    { destination_id: row.id, kind: row.kind, target: row.target, origin: row.origin, ...facts },
+    at,
+  );
 }
 
 function insertDestination(
