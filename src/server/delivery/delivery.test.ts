@@ -26,17 +26,20 @@ async function serverWith(
   t: { after(fn: () => unknown): void },
   alertDelivery: AlertDeliveryOptions,
 ): Promise<{ catalog: Catalog; tenantId: string }> {
+  const open: { close(): Promise<void> }[] = [];
+  // Registered before the directory's removal, so that everything is closed first.
+  t.after(async () => {
+    for (const closable of open.reverse()) await closable.close();
+  });
   const dir = tempDir(t, "delivery");
   const server = await startServer({
     dataDir: dir,
     listen: { host: "127.0.0.1", port: 0 },
     alertDelivery: { pollMs: 20, retry: FAST, ...alertDelivery },
   });
+  open.push(server);
   const catalog = openSqliteCatalog(join(dir, "catalog.sqlite"));
-  t.after(async () => {
-    await server.close();
-    await catalog.close();
-  });
+  open.push(catalog);
   const tenant = await catalog.createTenant({ name: "acme", retentionDays: 30 }, new Date());
   return { catalog, tenantId: tenant.id };
 }
@@ -120,5 +123,41 @@ describe("alert delivery", () => {
     assert.deepEqual(new Set(flaky.received.map((r) => r.key)), new Set([String(toFlaky?.id)]));
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(broken.received.length, FAST.maxAttempts);
+  });
+
+  it("leaves a delivery cut by a server stop pending, and sends it again at the next start", async (t) => {
+    const hook = await startWebhookReceiver(SECRET, (n) => (n === 0 ? "hang" : 200));
+    const open: { close(): Promise<void> }[] = [hook];
+    t.after(async () => {
+      for (const closable of open.reverse()) await closable.close();
+    });
+    const dir = tempDir(t, "delivery-stop");
+    const options = {
+      dataDir: dir,
+      listen: { host: "127.0.0.1", port: 0 },
+      alertDelivery: {
+        pollMs: 20,
+        retry: FAST,
+        destinations: [{ tenantId: null, kind: "webhook", target: hook.url, secret: SECRET }],
+      },
+    } as const;
+    const first = await startServer(options);
+    open.push(first);
+    const catalog = openSqliteCatalog(join(dir, "catalog.sqlite"));
+    open.push(catalog);
+    const tenant = await catalog.createTenant({ name: "acme", retentionDays: 30 }, new Date());
+    await catalog.raiseAlert({ ...ALERT, tenantId: tenant.id }, SYSTEM, new Date());
+    await hook.waitFor(1);
+    await first.close();
+    const [cut] = await catalog.listDeliveries({ limit: 10 });
+    assert.deepEqual([cut?.state, cut?.attempts], ["pending", 0]);
+
+    open.push(await startServer(options));
+    const [delivered] = await settled(catalog, 1);
+    assert.deepEqual([delivered?.state, delivered?.attempts], ["delivered", 1]);
+    assert.deepEqual(
+      hook.received.map((r) => r.key),
+      [String(cut?.id), String(cut?.id)],
+    );
   });
 });

@@ -37,10 +37,13 @@ export function startDeliveryLoop(options: DeliveryLoopOptions): DeliveryLoop {
   const retry = options.retry ?? DEFAULT_RETRY_POLICY;
   const random = options.random ?? Math.random;
   let pass: Promise<void> = Promise.resolve();
-  let stopped = false;
+  // Cuts webhook requests in flight when the server stops: they stay pending, untouched, and go
+  // again after the restart with the same key, rather than holding the shutdown for 15 s.
+  const stopping = new AbortController();
 
   const send = async (delivery: DueDelivery): Promise<void> => {
-    if (delivery.kind === "webhook") return sendWebhook(delivery, options.now(), options.userAgent);
+    if (delivery.kind === "webhook")
+      return sendWebhook(delivery, options.now(), options.userAgent, stopping.signal);
     if (options.email === null)
       throw new Error("no SMTP relay is configured (rempart server --smtp-host …)");
     return options.email(delivery);
@@ -55,6 +58,7 @@ export function startDeliveryLoop(options: DeliveryLoopOptions): DeliveryLoop {
         options.now(),
       );
     } catch (error) {
+      if (stopping.signal.aborted) return;
       const message = (error as Error).message;
       const attempts = delivery.attempts + 1;
       const delay = retryDelayMs(attempts, random(), retry);
@@ -77,7 +81,7 @@ export function startDeliveryLoop(options: DeliveryLoopOptions): DeliveryLoop {
       for (;;) {
         const due = await options.catalog.dueDeliveries(options.now(), BATCH);
         await Promise.all(due.map(deliver));
-        if (due.length < BATCH || stopped) return;
+        if (due.length < BATCH || stopping.signal.aborted) return;
       }
     } catch (error) {
       options.log(`alert delivery: ${(error as Error).message}`);
@@ -98,7 +102,7 @@ export function startDeliveryLoop(options: DeliveryLoopOptions): DeliveryLoop {
   const timer = setInterval(poll, options.pollMs ?? DEFAULT_POLL_MS);
   return {
     async stop() {
-      stopped = true;
+      stopping.abort();
       clearInterval(timer);
       await pass;
     },

@@ -63,6 +63,13 @@ async function allDelivered(catalog: Catalog, count: number) {
 
 describe("alert delivery across a server killed with alerts in its outbox", () => {
   it("delivers every alert after the restart, at least once, with one idempotency key per delivery", async (t) => {
+    let child: ChildProcess | undefined;
+    let catalog: Catalog | undefined;
+    // Registered before the directories' removal, so that it runs first.
+    t.after(async () => {
+      if (child?.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await catalog?.close();
+    });
     const dir = tempDir(t, "delivery-restart");
     const secretFile = join(tempDir(t, "delivery-secret"), "webhook.secret");
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
@@ -70,15 +77,12 @@ describe("alert delivery across a server killed with alerts in its outbox", () =
     const hook = await startWebhookReceiver(SECRET, (n) => (n === 0 ? "hang" : 200));
     t.after(() => hook.close());
 
-    let child = await startChild(dir, hook.url, secretFile);
-    t.after(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    });
-    const catalog = openSqliteCatalog(join(dir, "catalog.sqlite"));
-    t.after(() => catalog.close());
-    const tenant = await catalog.createTenant({ name: "acme", retentionDays: 30 }, new Date());
+    child = await startChild(dir, hook.url, secretFile);
+    const opened = openSqliteCatalog(join(dir, "catalog.sqlite"));
+    catalog = opened;
+    const tenant = await opened.createTenant({ name: "acme", retentionDays: 30 }, new Date());
     const raise = (message: string) =>
-      catalog.raiseAlert(
+      opened.raiseAlert(
         {
           tenantId: tenant.id,
           agentId: null,
@@ -96,7 +100,7 @@ describe("alert delivery across a server killed with alerts in its outbox", () =
     const whileDown = [await raise("raised while it is down"), await raise("and another")];
 
     child = await startChild(dir, hook.url, secretFile);
-    const deliveries = await allDelivered(catalog, 3);
+    const deliveries = await allDelivered(opened, 3);
     await hook.waitFor(4);
     await kill(child, "SIGTERM");
 
@@ -111,6 +115,6 @@ describe("alert delivery across a server killed with alerts in its outbox", () =
     assert.equal(hook.received.length, 4);
     assert.equal(new Set(hook.received.map((r) => r.key)).size, 3);
     // The restart did not add destinations: the flags' webhook is the same one.
-    assert.equal((await catalog.listAlertDestinations({})).length, 1);
+    assert.equal((await opened.listAlertDestinations({})).length, 1);
   });
 });

@@ -32,6 +32,7 @@ export async function sendWebhook(
   delivery: DueDelivery,
   now: Date,
   userAgent: string,
+  stop: AbortSignal,
 ): Promise<void> {
   if (delivery.secret === null) throw new Error("the webhook has no secret");
   const body = JSON.stringify(alertPayload(delivery));
@@ -41,7 +42,7 @@ export async function sendWebhook(
     response = await fetch(delivery.target, {
       method: "POST",
       redirect: "manual",
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      signal: AbortSignal.any([stop, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
       headers: {
         "content-type": "application/json",
         "user-agent": userAgent,
