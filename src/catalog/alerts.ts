@@ -50,7 +50,8 @@ export interface AlertQuery {
 /** Raising, listing and acknowledging alerts. */
 export interface AlertCatalog {
   /**
-   * Records an alert at `now`, audited as `alert.raise` in the same transaction. `NotFound` for
+   * Records an alert at `now`, audited as `alert.raise` and queued for delivery to each
+   * destination in force for its tenant (delivery.ts), all in the same transaction. `NotFound` for
    * an unknown tenant, or an agent or snapshot not of that tenant; `InvalidArgument` for an
    * unknown kind or severity, or a message that is empty, too long or holds control characters.
    */

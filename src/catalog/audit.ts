@@ -1,6 +1,7 @@
 /** The audit log: append-only, read newest first. */
 
 import type { ActorKind } from "../protocol/constants.js";
+import type { ChainLink } from "./audit-chain.js";
 
 export { ACTOR_KINDS, type ActorKind } from "../protocol/constants.js";
 
@@ -49,9 +50,25 @@ export interface AuditNote {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** The audit log. */
+/** An entry as the hash chain holds it (audit-chain.ts): `details` is the stored JSON text. */
+export type ChainedAuditEntry = ChainLink;
+
+/** A page of the chain in append (id) order, as stored: what `audit verify` walks. */
+export interface AuditChainQuery {
+  /** Entries with a larger id: the cursor for the next page. */
+  readonly afterId?: number;
+  readonly limit: number;
+}
+
+/**
+ * The audit log. Every entry, however it is appended (here or by another concept in its own
+ * transaction), extends one hash chain: it takes the next sequence number and commits to the
+ * entry before it, under the same write lock as the insert, so concurrent writers never fork it.
+ */
 export interface AuditCatalog {
   /** There is deliberately no way to change or remove an entry. */
   appendAudit(entry: NewAuditEntry, now: Date): Promise<AuditEntry>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Entries as stored, unchecked: the reader verifies them. */
+  readAuditChain(query: AuditChainQuery): Promise<ChainedAuditEntry[]>;
 }

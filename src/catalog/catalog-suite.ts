@@ -7,6 +7,7 @@ import { describe } from "node:test";
 import { describeAgentConformance } from "./suite/agents.js";
 import { describeAlertConformance } from "./suite/alerts.js";
 import { describeAuditConformance } from "./suite/audit.js";
+import { describeDeliveryConformance } from "./suite/delivery.js";
 import { describeDrillConformance } from "./suite/drills.js";
 import type { OpenCatalog } from "./suite/fixtures.js";
 import { describeObjectConformance } from "./suite/objects.js";
@@ -32,5 +33,6 @@ export function describeCatalogConformance(name: string, open: OpenCatalog): voi
     describeAlertConformance(open);
     describeAuditConformance(open);
     describeDrillConformance(open);
+    describeDeliveryConformance(open);
   });
 }

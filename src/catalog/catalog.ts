@@ -13,6 +13,7 @@
  *   and immutability are decided by code a test can drive to any instant.
  * - The catalog never sees a secret: it stores and compares only hashes the caller computed
  *   (lowercase hex SHA-256 for tokens and agent secrets, an opaque KDF string for passwords).
+ *   The one exception is a webhook's signing key (delivery.ts): the server must sign with it.
  * - Lookups answer `undefined` for an absent record; changing an absent record fails `NotFound`;
  *   malformed input fails `InvalidArgument` and changes nothing.
  * - Anything an agent can reach only adds: no method deletes a snapshot record or an audit entry.
@@ -35,6 +36,7 @@
 import type { AgentCatalog } from "./agents.js";
 import type { AlertCatalog } from "./alerts.js";
 import type { AuditCatalog } from "./audit.js";
+import type { DeliveryCatalog } from "./delivery.js";
 import type { DrillCatalog } from "./drills.js";
 import type { ObjectCatalog } from "./objects.js";
 import type { OffboardingCatalog } from "./offboarding.js";
@@ -48,6 +50,7 @@ import type { TenantCatalog } from "./tenants.js";
 export * from "./agents.js";
 export * from "./alerts.js";
 export * from "./audit.js";
+export * from "./delivery.js";
 export * from "./drills.js";
 export * from "./objects.js";
 export * from "./offboarding.js";
@@ -72,6 +75,7 @@ export interface CatalogParts {
   readonly alerts: AlertCatalog;
   readonly audit: AuditCatalog;
   readonly drills: DrillCatalog;
+  readonly delivery: DeliveryCatalog;
 }
 
 export type Catalog = TenantCatalog &
@@ -85,7 +89,8 @@ export type Catalog = TenantCatalog &
   OffboardingCatalog &
   AlertCatalog &
   AuditCatalog &
-  DrillCatalog & {
+  DrillCatalog &
+  DeliveryCatalog & {
     /** Closes the database handle the parts share. */
     close(): Promise<void>;
   };

@@ -14,6 +14,8 @@ import { Budget, type BudgetUse, TenantBudgets } from "./budget.js";
 import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
 import { ensureAdminOperator, openDataDir } from "./data-dir.js";
+import type { DeliveryLoop } from "./delivery/loop.js";
+import { type AlertDeliveryOptions, startAlertDelivery } from "./delivery/start.js";
 import { JobRunner, type JobsOptions } from "./jobs/runner.js";
 import { guardRoutes, type Limits, NO_UPLOAD_MEMORY, resolveLimits } from "./limits.js";
 import { ServerMetrics } from "./metrics/metrics.js";
@@ -59,6 +61,8 @@ export interface ServerOptions {
   readonly jobs?: JobsOptions | undefined;
   /** The scrape token's digest: `GET /metrics` answers to it. Absent: no metrics (404). */
   readonly metricsToken?: ScrapeTokenDigest | undefined;
+  /** Where alerts go besides the catalog (src/server/delivery/); default: per-tenant ones only. */
+  readonly alertDelivery?: AlertDeliveryOptions | undefined;
 }
 
 export interface RunningServer {
@@ -125,6 +129,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
   const data = await openDataDir(options.dataDir);
+  let delivery: DeliveryLoop | undefined;
   try {
     const firstAdminPassword = await ensureAdminOperator(data.catalog, now());
     const tls = await loadOrCreateTls({
@@ -184,6 +189,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       ...(options.diskReserve === undefined ? {} : { diskReserve: options.diskReserve }),
       ...(metrics === undefined ? {} : { metrics }),
     };
+    delivery = await startAlertDelivery(data.catalog, options.alertDelivery ?? {}, ctx);
     const dispatch = createDispatcher(
       guardRoutes(ROUTES, { limits, uploadMemory, publicJsonMemory }),
       ctx,
@@ -270,6 +276,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
         await stopped;
         await jobs?.stop();
+        await delivery?.stop();
         await data.catalog.close();
       })();
       return closed;
@@ -291,6 +298,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       close,
     };
   } catch (error) {
+    await delivery?.stop();
     await data.catalog.close();
     throw error;
   }

@@ -13,6 +13,7 @@ import {
 } from "../validation.js";
 import { auditStep, checkAuditNote } from "./audit.js";
 import { notFound, type SqliteDb } from "./db.js";
+import { enqueueAlertDeliveries } from "./delivery.js";
 import { agentRow, operatorRow, snapshotRow, tenantRow } from "./lookups.js";
 import { ALERT_COLUMNS, type AlertRow, toAlert } from "./rows.js";
 
@@ -66,6 +67,7 @@ export class SqliteAlerts implements AlertCatalog {
         },
         row.created_at,
       );
+      enqueueAlertDeliveries(this.db, id, tenant.id, row.created_at);
       return toAlert({ id, ...row });
     });
   }

@@ -1,6 +1,18 @@
-/** The audit log in SQLite: the `audit_log` table (the schema refuses updates and deletes). */
+/**
+ * The audit log in SQLite: the `audit_log` table, a hash chain (the schema refuses updates and
+ * deletes, and an insert that does not extend the chain).
+ */
 import { RempartError } from "../../errors.js";
-import type { AuditCatalog, AuditEntry, AuditNote, AuditQuery, NewAuditEntry } from "../audit.js";
+import type {
+  AuditCatalog,
+  AuditChainQuery,
+  AuditEntry,
+  AuditNote,
+  AuditQuery,
+  ChainedAuditEntry,
+  NewAuditEntry,
+} from "../audit.js";
+import { auditEntryHash, type ChainFields, GENESIS_HASH } from "../audit-chain.js";
 import {
   checkActor,
   checkAuditAction,
@@ -53,17 +65,68 @@ export class SqliteAudit implements AuditCatalog {
           });
     return rows.map(toAuditEntry);
   }
+
+  async readAuditChain(query: AuditChainQuery): Promise<ChainedAuditEntry[]> {
+    const afterId = query.afterId ?? 0;
+    if (!Number.isSafeInteger(afterId))
+      throw new RempartError("InvalidArgument", "afterId must be a whole number", {
+        field: "afterId",
+        value: afterId,
+      });
+    return this.db
+      .statement<ChainRow>(
+        `SELECT id, seq, at, actor_kind, actor_id, action, tenant_id, details, prev_hash, hash
+        FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`,
+      )
+      .all(afterId, checkLimit(query.limit))
+      .map((row) => ({
+        ...chainFields(row, row.seq),
+        id: row.id,
+        prevHash: row.prev_hash,
+        hash: row.hash,
+      }));
+  }
 }
 
-/** Inside a write: appends an entry already checked, and answers it with its id. */
+function chainFields(row: Omit<AuditRow, "id">, seq: number): ChainFields {
+  return {
+    seq,
+    at: row.at,
+    actorKind: row.actor_kind,
+    actorId: row.actor_id,
+    action: row.action,
+    tenantId: row.tenant_id,
+    details: row.details,
+  };
+}
+
+interface ChainRow extends AuditRow {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * Inside a write: appends an entry already checked to the chain, and answers it with its id. The
+ * write's IMMEDIATE transaction holds the lock from reading the head to the insert.
+ */
 export function insertAuditEntry(db: SqliteDb, row: Omit<AuditRow, "id">): AuditEntry {
+  const head = db
+    .statement<{ seq: number; hash: string }>(
+      "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+    )
+    .get();
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const seq = (head?.seq ?? 0) + 1;
+  const hash = auditEntryHash(prevHash, chainFields(row, seq));
   const id = db
     .statement<number>(
-      `INSERT INTO audit_log (at, actor_kind, actor_id, action, tenant_id, details)
-      VALUES (@at, @actor_kind, @actor_id, @action, @tenant_id, @details) RETURNING id`,
+      `INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, tenant_id, details,
+      prev_hash, hash) VALUES (@seq, @at, @actor_kind, @actor_id, @action, @tenant_id, @details,
+      @prev_hash, @hash) RETURNING id`,
     )
     .pluck()
-    .get(row) as number;
+    .get({ ...row, seq, prev_hash: prevHash, hash }) as number;
   return toAuditEntry({ id, ...row });
 }
 
@@ -75,7 +138,7 @@ export function auditStep(
   db: SqliteDb,
   note: AuditNote,
   action: string,
-  tenantId: string,
+  tenantId: string | null,
   facts: Record<string, unknown>,
   at: number,
 ): void {

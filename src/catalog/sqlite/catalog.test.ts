@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3";
+import { checkLink } from "../audit-chain.js";
 import type { Catalog } from "../catalog.js";
 import { describeCatalogConformance } from "../catalog-suite.js";
 import { at, hashOf, refuses } from "../suite/fixtures.js";
@@ -152,6 +153,8 @@ describe("SqliteCatalog on disk", () => {
           .all();
         assert.deepEqual(tables, [
           "agents",
+          "alert_destinations",
+          "alert_outbox",
           "alerts",
           "api_tokens",
           "audit_log",
@@ -532,9 +535,13 @@ describe("SqliteCatalog on disk", () => {
         ]) {
           assert.throws(() => raw.exec(sql), /append-only/, sql);
         }
-        // Appending stays possible from raw SQL, as from the catalog.
-        raw.exec(`INSERT INTO audit_log (at, actor_kind, actor_id, action, tenant_id, details)
-          VALUES (1, 'system', NULL, 'raw.append', NULL, '{}')`);
+        // Appending stays possible from raw SQL, as from the catalog, but only as the chain's
+        // next link (whether its hash is right is for `audit verify` to say).
+        const append = (seq: number) => `INSERT INTO audit_log (seq, at, actor_kind, actor_id,
+          action, tenant_id, details, prev_hash, hash) VALUES (${seq}, 1, 'system', NULL,
+          'raw.append', NULL, '{}', (SELECT hash FROM audit_log WHERE seq = 1), '${"f".repeat(64)}')`;
+        assert.throws(() => raw.exec(append(3)), /must extend the chain/);
+        raw.exec(append(2));
       } finally {
         raw.close();
       }
@@ -651,6 +658,22 @@ describe("SqliteCatalog on disk", () => {
           assert.deepEqual(answer.error, { code: "ObjectConflict", reason: "used" });
         }
       }
+    });
+  });
+
+  it("keeps one audit chain when several processes append at once", async () => {
+    await withProcesses(4, async (catalog, writers) => {
+      const append = `for (let i = 0; i < 25; i += 1) await catalog.appendAudit({ actor: { kind: "system", id: null }, action: "race.append", tenantId: null, details: { i } }, new Date(${at(1).getTime()}));`;
+      for (const writer of writers) writer.send(append);
+      const answers = await Promise.all(writers.map((writer) => writer.next()));
+      assert.ok(answers.every((answer) => answer.error === undefined));
+      const chain = await catalog.readAuditChain({ limit: 1000 });
+      assert.deepEqual(
+        chain.map((entry) => entry.seq),
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      for (const [i, entry] of chain.entries())
+        assert.equal(checkLink(chain[i - 1] ?? null, entry), null);
     });
   });
 });

@@ -8,6 +8,7 @@ import { SqliteAgents } from "./agents.js";
 import { SqliteAlerts } from "./alerts.js";
 import { SqliteAudit } from "./audit.js";
 import { SqliteDb } from "./db.js";
+import { SqliteDelivery } from "./delivery.js";
 import { SqliteDrills } from "./drills.js";
 import { SqliteObjects } from "./objects.js";
 import { SqliteOffboarding } from "./offboarding.js";
@@ -35,6 +36,7 @@ export function openSqliteCatalog(path: string): Catalog {
       alerts: new SqliteAlerts(db),
       audit: new SqliteAudit(db),
       drills: new SqliteDrills(db),
+      delivery: new SqliteDelivery(db),
     },
     async () => db.close(),
   );

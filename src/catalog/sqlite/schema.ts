@@ -9,6 +9,7 @@
  */
 import type { Database } from "better-sqlite3";
 import { RempartError } from "../../errors.js";
+import { auditEntryHash, GENESIS_HASH } from "../audit-chain.js";
 
 const SCOPES_CHECK = "scopes IN ('backup', 'backup,restore')";
 
@@ -353,6 +354,104 @@ CREATE TRIGGER restore_drills_no_update BEFORE UPDATE ON restore_drills
 BEGIN SELECT RAISE(ABORT, 'restore_drills keeps its history'); END;
 `;
 
+// The audit log as a hash chain (issue 11, src/catalog/audit-chain.ts): each entry gets its place
+// in the sequence (seq, 1, 2, 3…, in id order), the hash of the entry before it and its own hash.
+// The table is rebuilt (its triggers refuse updates) and the existing entries chained in id order
+// by a recursive query that steps from one id to the next through the primary key.
+// rempart_audit_hash is the SQL face of auditEntryHash, registered by `migrate`. The insert trigger
+// keeps the chain linear against a bug above: an entry must take the next number and name the
+// current head as its predecessor (its own hash is checked by `audit verify`).
+const AUDIT_CHAIN = `
+CREATE TABLE audit_log_chained (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER NOT NULL UNIQUE CHECK (seq >= 1),
+  at INTEGER NOT NULL,
+  actor_kind TEXT NOT NULL CHECK (actor_kind IN ('operator', 'agent', 'system')),
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  tenant_id TEXT,
+  details TEXT NOT NULL CHECK (json_valid(details)),
+  prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),
+  hash TEXT NOT NULL CHECK (length(hash) = 64)
+) STRICT;
+
+WITH RECURSIVE chain (id, seq, prev_hash, hash) AS (
+  SELECT id, 1, '${GENESIS_HASH}',
+    rempart_audit_hash('${GENESIS_HASH}', 1, at, actor_kind, actor_id, action, tenant_id, details)
+  FROM audit_log WHERE id = (SELECT min(id) FROM audit_log)
+  UNION ALL
+  SELECT a.id, c.seq + 1, c.hash,
+    rempart_audit_hash(c.hash, c.seq + 1, a.at, a.actor_kind, a.actor_id, a.action, a.tenant_id,
+      a.details)
+  FROM chain c JOIN audit_log a ON a.id = (SELECT min(id) FROM audit_log WHERE id > c.id)
+)
+INSERT INTO audit_log_chained
+  (id, seq, at, actor_kind, actor_id, action, tenant_id, details, prev_hash, hash)
+SELECT a.id, c.seq, a.at, a.actor_kind, a.actor_id, a.action, a.tenant_id, a.details, c.prev_hash,
+  c.hash
+FROM chain c JOIN audit_log a ON a.id = c.id;
+
+DROP TABLE audit_log;
+ALTER TABLE audit_log_chained RENAME TO audit_log;
+CREATE INDEX audit_by_tenant ON audit_log (tenant_id, id);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log
+WHEN EXISTS (SELECT 1 FROM audit_log WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log
+WHEN NEW.seq <> ifnull((SELECT max(seq) FROM audit_log), 0) + 1
+  OR NEW.prev_hash <> ifnull((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '${GENESIS_HASH}')
+BEGIN SELECT RAISE(ABORT, 'audit_log entries must extend the chain'); END;
+`;
+
+// Alert delivery (issue 11): where alerts go (per tenant, or every tenant's when tenant_id is NULL;
+// origin 'config' for those `rempart server` flags set, replaced at each start) and the outbox,
+// one row per alert and destination written in the alert's own transaction, so that an alert is
+// never raised without its deliveries. Destinations are history (removed_at, never deleted);
+// an outbox row ends delivered or failed, once. The webhook secret is kept in clear: the server
+// signs with it (docs/SECURITY.md).
+const ALERT_DELIVERY = `
+CREATE TABLE alert_destinations (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT REFERENCES tenants (id),
+  kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email')),
+  target TEXT NOT NULL CHECK (target <> ''),
+  secret TEXT CHECK ((kind = 'webhook') = (secret IS NOT NULL)),
+  origin TEXT NOT NULL CHECK (origin IN ('admin', 'config')),
+  created_at INTEGER NOT NULL,
+  removed_at INTEGER,
+  CHECK (origin = 'admin' OR tenant_id IS NULL)
+) STRICT;
+CREATE INDEX alert_destinations_active ON alert_destinations (tenant_id) WHERE removed_at IS NULL;
+CREATE TRIGGER alert_destinations_no_delete BEFORE DELETE ON alert_destinations
+BEGIN SELECT RAISE(ABORT, 'alert_destinations keeps its history'); END;
+
+CREATE TABLE alert_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL REFERENCES alerts (id),
+  destination_id TEXT NOT NULL REFERENCES alert_destinations (id),
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER,
+  failed_at INTEGER,
+  UNIQUE (alert_id, destination_id),
+  CHECK (delivered_at IS NULL OR failed_at IS NULL),
+  CHECK ((next_attempt_at IS NULL) = (delivered_at IS NOT NULL OR failed_at IS NOT NULL))
+) STRICT;
+CREATE INDEX alert_outbox_due ON alert_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE TRIGGER alert_outbox_no_delete BEFORE DELETE ON alert_outbox
+BEGIN SELECT RAISE(ABORT, 'alert_outbox keeps its history'); END;
+CREATE TRIGGER alert_outbox_final BEFORE UPDATE ON alert_outbox
+WHEN OLD.delivered_at IS NOT NULL OR OLD.failed_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a delivered or failed alert delivery is final'); END;
+`;
+
 export const MIGRATIONS: readonly string[] = [
   VERSION_1,
   VERSION_2,
@@ -363,6 +462,8 @@ export const MIGRATIONS: readonly string[] = [
   OPERATOR_SECURITY,
   AGENT_WATCH,
   COVERAGE_DRILLS,
+  AUDIT_CHAIN,
+  ALERT_DELIVERY,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -372,6 +473,20 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * at once migrate it once. A newer schema than this code knows is refused, never downgraded.
  */
 export function migrate(db: Database): void {
+  db.function(
+    "rempart_audit_hash",
+    { deterministic: true },
+    (prevHash, seq, at, actorKind, actorId, action, tenantId, details) =>
+      auditEntryHash(String(prevHash), {
+        seq: Number(seq),
+        at: Number(at),
+        actorKind: String(actorKind),
+        actorId: actorId === null ? null : String(actorId),
+        action: String(action),
+        tenantId: tenantId === null ? null : String(tenantId),
+        details: String(details),
+      }),
+  );
   db.transaction(() => {
     const current = db.pragma("user_version", { simple: true }) as number;
     if (current > SCHEMA_VERSION) {

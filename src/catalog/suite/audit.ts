@@ -1,6 +1,8 @@
 /** The audit log. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { ChainedAuditEntry } from "../audit.js";
+import { auditEntryHash, checkLink, GENESIS_HASH } from "../audit-chain.js";
 import { at, catalogPerTest, fixtures, MINUTE, type OpenCatalog, refuses } from "./fixtures.js";
 
 export function describeAuditConformance(open: OpenCatalog): void {
@@ -117,7 +119,51 @@ export function describeAuditConformance(open: OpenCatalog): void {
         for (const key of Object.getOwnPropertyNames(o)) methods.add(key.toLowerCase());
       }
       const auditMethods = [...methods].filter((key) => key.includes("audit")).sort();
-      assert.deepEqual(auditMethods, ["appendaudit", "listaudit"]);
+      assert.deepEqual(auditMethods, ["appendaudit", "listaudit", "readauditchain"]);
+    });
+
+    it("chains every entry to the one before it, whichever concept appends it", async () => {
+      const acme = await tenant("acme");
+      await catalog.appendAudit(
+        { actor: { kind: "system", id: null }, action: "gc.run", tenantId: null },
+        at(1),
+      );
+      // Raising an alert appends its entry inside the alert's own transaction.
+      await catalog.raiseAlert(
+        {
+          tenantId: acme.id,
+          agentId: null,
+          snapshotId: null,
+          kind: "detection",
+          severity: "warning",
+          message: "m",
+        },
+        { actor: { kind: "system", id: "detection" } },
+        at(2),
+      );
+      await catalog.appendAudit(
+        { actor: { kind: "operator", id: "op1" }, action: "tenant.quota.set", tenantId: acme.id },
+        at(3),
+      );
+      const chain = await catalog.readAuditChain({ limit: 10 });
+      assert.deepEqual(
+        chain.map((e) => [e.seq, e.action]),
+        [
+          [1, "gc.run"],
+          [2, "alert.raise"],
+          [3, "tenant.quota.set"],
+        ],
+      );
+      chain.forEach((entry, i) => {
+        const previous: ChainedAuditEntry | null = chain[i - 1] ?? null;
+        assert.equal(checkLink(previous, entry), null);
+        assert.equal(entry.hash, auditEntryHash(previous?.hash ?? GENESIS_HASH, entry));
+      });
+      const [first] = chain;
+      assert.deepEqual(
+        (await catalog.readAuditChain({ afterId: first?.id ?? 0, limit: 1 })).map((e) => e.seq),
+        [2],
+      );
     });
   });
 }

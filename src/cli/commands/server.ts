@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
+import type { NewAlertDestination } from "../../catalog/delivery.js";
 import { RempartError } from "../../errors.js";
+import { SMTP_SECURITY, type SmtpOptions, type SmtpSecurity } from "../../server/delivery/email.js";
 import { DEFAULT_GRACE_MS } from "../../server/gc/gc.js";
 import {
   cronSchedule,
@@ -21,6 +23,7 @@ import { startServer } from "../../server/server.js";
 import type { Command, CommandContext, OptionTable } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
+import { readFileSecret } from "../secrets.js";
 import { parseCount, parseDuration, parsePercent, parseSize, parseSizeOrNone } from "../units.js";
 
 const JOB_HELP: Readonly<Record<JobName, string>> = {
@@ -98,7 +101,99 @@ const options = {
     value: "N",
     help: `concurrent connections one client address may hold (default: ${DEFAULT_LIMITS.connectionsPerAddress})`,
   },
+  "alert-webhook": {
+    type: "string",
+    multiple: true,
+    value: "URL",
+    help: "POST every tenant's alerts to this http(s) URL, signed with --alert-webhook-secret-file (repeatable)",
+  },
+  "alert-webhook-secret-file": {
+    type: "string",
+    value: "FILE",
+    help: "the HMAC-SHA256 key the --alert-webhook requests are signed with",
+  },
+  "alert-email": {
+    type: "string",
+    multiple: true,
+    value: "ADDRESS",
+    help: "mail every tenant's alerts to this address through --smtp-host (repeatable)",
+  },
+  "smtp-host": { type: "string", value: "HOST", help: "the SMTP relay alert emails go through" },
+  "smtp-port": {
+    type: "string",
+    value: "N",
+    help: "its port (default: 587 for starttls, 465 for tls, 25 for none)",
+  },
+  "smtp-security": {
+    type: "string",
+    value: "MODE",
+    help: "starttls (the default: refuse a relay that does not offer it), tls (from the first byte) or none",
+  },
+  "smtp-user": { type: "string", value: "USER", help: "log in to the relay as USER" },
+  "smtp-password-file": { type: "string", value: "FILE", help: "with --smtp-user: its password" },
+  "smtp-from": {
+    type: "string",
+    value: "ADDRESS",
+    help: "the sender of alert emails (default: rempart@HOST of --smtp-host)",
+  },
+  "smtp-ca": {
+    type: "string",
+    value: "FILE",
+    help: "PEM certificates to trust for the relay instead of the system's",
+  },
 } satisfies OptionTable;
+
+const SMTP_DEFAULT_PORTS: Record<SmtpSecurity, number> = { starttls: 587, tls: 465, none: 25 };
+
+/** The SMTP relay from the flags, or undefined when --smtp-host is not given. */
+function smtpOptions(context: CommandContext): SmtpOptions | undefined {
+  const host = context.string("smtp-host");
+  if (host === undefined) return undefined;
+  const security = context.string("smtp-security") ?? "starttls";
+  if (!(SMTP_SECURITY as readonly string[]).includes(security))
+    throw new RempartError("InvalidArgument", "--smtp-security wants starttls, tls or none");
+  const mode = security as SmtpSecurity;
+  const user = context.string("smtp-user");
+  const passwordFile = context.string("smtp-password-file");
+  if ((user === undefined) !== (passwordFile === undefined))
+    throw new RempartError("InvalidArgument", "give --smtp-user and --smtp-password-file together");
+  const ca = context.string("smtp-ca");
+  return {
+    host,
+    port:
+      optional(context.string("smtp-port"), (t) => parseCount(t, "--smtp-port", 1)) ??
+      SMTP_DEFAULT_PORTS[mode],
+    security: mode,
+    user,
+    password:
+      passwordFile === undefined ? undefined : readFileSecret(passwordFile, "SMTP password file"),
+    from: context.string("smtp-from") ?? `rempart@${host}`,
+    ca: ca === undefined ? undefined : readFileSecret(ca, "SMTP CA file"),
+  };
+}
+
+/** Destinations for every tenant's alerts, from the flags. */
+function configuredDestinations(context: CommandContext): NewAlertDestination[] {
+  const webhooks = context.strings("alert-webhook");
+  const secretFile = context.string("alert-webhook-secret-file");
+  if (webhooks.length > 0 && secretFile === undefined)
+    throw new RempartError(
+      "InvalidArgument",
+      "--alert-webhook needs --alert-webhook-secret-file: the key its requests are signed with",
+    );
+  const secret =
+    secretFile === undefined ? null : readFileSecret(secretFile, "webhook secret file");
+  const emails = context.strings("alert-email");
+  if (emails.length > 0 && context.string("smtp-host") === undefined)
+    throw new RempartError(
+      "InvalidArgument",
+      "--alert-email needs --smtp-host: the relay to send through",
+    );
+  return [
+    ...webhooks.map((target) => ({ tenantId: null, kind: "webhook", target, secret }) as const),
+    ...emails.map((target) => ({ tenantId: null, kind: "email", target, secret: null }) as const),
+  ];
+}
 
 /** `--disk-reserve 2G` or `--disk-reserve 5%`. */
 export function parseReserve(text: string): DiskReserve {
@@ -180,8 +275,10 @@ export const serverCommand: Command = {
     "rempart server [--data DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n" +
     "       [--default-quota SIZE|none] [--disk-reserve SIZE|N%] [--upload-memory SIZE]\n" +
     "       [--connections-per-address N] [--admin-totp required|optional]\n" +
-    "       [--no-jobs] [--JOB-schedule CRON|off] [--gc-grace 24h]\n" +
-    "       [--metrics-token-file FILE] [--json]",
+    "       [--no-jobs] [--JOB-schedule CRON|off] [--gc-grace 24h] [--metrics-token-file FILE]\n" +
+    "       [--alert-webhook URL --alert-webhook-secret-file FILE]\n" +
+    "       [--alert-email ADDRESS --smtp-host HOST [--smtp-port N] [--smtp-security MODE]\n" +
+    "        [--smtp-user USER --smtp-password-file FILE] [--smtp-from ADDRESS] [--smtp-ca FILE]] [--json]",
   options,
   async run(context) {
     const { output } = context;
@@ -212,6 +309,7 @@ export const serverCommand: Command = {
       operatorPolicy: optional(context.string("admin-totp"), parseAdminTotp),
       jobs,
       metricsToken,
+      alertDelivery: { destinations: configuredDestinations(context), smtp: smtpOptions(context) },
     });
     const admin = server.firstAdminPassword;
     if (output.json) {

@@ -1,3 +1,5 @@
+import type { DeliveryState } from "../../../catalog/delivery.js";
+import { RempartError } from "../../../errors.js";
 import type { AdminContext } from "../../../server/admin.js";
 import {
   type AlertFilter,
@@ -7,10 +9,18 @@ import {
   MAX_ALERT_PAGE,
   parseAlertId,
 } from "../../../server/alerts.js";
+import {
+  addDestination,
+  type DestinationView,
+  listDeliveries,
+  listDestinations,
+  removeDestination,
+} from "../../../server/delivery/admin.js";
 import { operatorByUsername } from "../../../server/offboarding/offboarding.js";
 import type { Command } from "../../command.js";
 import { EXIT } from "../../exit-codes.js";
 import type { Output } from "../../output.js";
+import { readFileSecret } from "../../secrets.js";
 import { parseCount } from "../../units.js";
 import { day, withDataDir } from "./session.js";
 
@@ -105,11 +115,134 @@ const ack: Command = {
   }),
 };
 
+const TENANT_OPTION = { type: "string", value: "NAME", help: "this tenant's only" } as const;
+
+const destinationAdd: Command = {
+  name: "add",
+  summary: "send alerts to a webhook (signed) or an email address (audited)",
+  usage:
+    "rempart admin alerts destination add [--tenant NAME] (--webhook URL --secret-file FILE | --email ADDRESS)",
+  options: {
+    tenant: { ...TENANT_OPTION, help: "this tenant's alerts (default: every tenant's)" },
+    webhook: {
+      type: "string",
+      value: "URL",
+      help: "an http(s) URL the alert is POSTed to as JSON",
+    },
+    "secret-file": {
+      type: "string",
+      value: "FILE",
+      help: "the webhook's HMAC-SHA256 key (never shown back)",
+    },
+    email: {
+      type: "string",
+      value: "ADDRESS",
+      help: "an address mailed through the server's SMTP relay",
+    },
+  },
+  run: withDataDir(async (context, admin) => {
+    const actor = await admin.actor();
+    const secretFile = context.string("secret-file");
+    const added = await addDestination(admin.ctx, actor, {
+      tenantName: context.string("tenant"),
+      webhook: context.string("webhook"),
+      email: context.string("email"),
+      secret: secretFile === undefined ? undefined : readFileSecret(secretFile, "webhook secret"),
+    });
+    if (context.output.json) context.output.object(added);
+    else context.output.line(`added ${describeDestination(added)}`);
+    return EXIT.ok;
+  }),
+};
+
+function describeDestination(d: DestinationView): string {
+  const scope = d.tenant === null ? "every tenant" : d.tenant;
+  const origin = d.origin === "config" ? " (from the server's flags)" : "";
+  return `${d.id}  ${d.kind} ${d.target}  for ${scope}${origin}`;
+}
+
+const destinationList: Command = {
+  name: "list",
+  isDefault: true,
+  summary: "where alerts go (secrets are never shown)",
+  usage: "rempart admin alerts destination [list] [--tenant NAME]",
+  options: { tenant: { ...TENANT_OPTION, help: "where this tenant's alerts go" } },
+  run: withDataDir(async (context, admin) => {
+    const list = await listDestinations(admin.ctx, context.string("tenant"));
+    if (context.output.json) context.output.object(list);
+    else if (list.length === 0) context.output.line("no alert destinations");
+    else for (const d of list) context.output.line(describeDestination(d));
+    return EXIT.ok;
+  }),
+};
+
+const destinationRemove: Command = {
+  name: "remove",
+  summary: "stop sending alerts there (audited); its pending deliveries end failed",
+  usage: "rempart admin alerts destination remove ID",
+  arguments: [{ syntax: "<ID>", help: "the destination's id, as destination list shows it" }],
+  options: {},
+  run: withDataDir(async (context, admin) => {
+    const actor = await admin.actor();
+    const removed = await removeDestination(admin.ctx, actor, context.argument(0));
+    if (context.output.json) context.output.object(removed);
+    else context.output.line(`removed ${describeDestination(removed)}`);
+    return EXIT.ok;
+  }),
+};
+
+const destination: Command = {
+  name: "destination",
+  summary: "where alerts are delivered: webhooks and email, per tenant or for every tenant",
+  usage: "rempart admin alerts destination [list|add|remove] …",
+  options: {},
+  subcommands: [destinationList, destinationAdd, destinationRemove],
+};
+
+const deliveries: Command = {
+  name: "deliveries",
+  summary: "each alert's delivery to each destination: pending, delivered or failed, newest first",
+  usage: "rempart admin alerts deliveries [--tenant NAME] [--state pending|delivered|failed]",
+  options: {
+    tenant: TENANT_OPTION,
+    state: { type: "string", value: "STATE", help: "pending, delivered or failed only" },
+  },
+  run: withDataDir(async (context, admin) => {
+    const state = context.string("state");
+    if (state !== undefined && !DELIVERY_STATES.includes(state as DeliveryState))
+      throw new RempartError("InvalidArgument", "--state wants pending, delivered or failed");
+    const list = await listDeliveries(admin.ctx, {
+      tenantName: context.string("tenant"),
+      state: state as DeliveryState | undefined,
+    });
+    const { output } = context;
+    if (output.json) output.object(list);
+    else if (list.length === 0) output.line("no alert deliveries");
+    else
+      for (const d of list) {
+        const when =
+          d.state === "delivered"
+            ? day(d.delivered_at)
+            : d.state === "failed"
+              ? day(d.failed_at)
+              : `next try ${day(d.next_attempt_at)}`;
+        output.line(
+          `${d.id}  alert #${d.alert_id}  ${d.tenant}  ${d.kind} ${d.target}  ${d.state.toUpperCase()} after ${d.attempts} attempt(s), ${when}${d.last_error === null ? "" : `: ${d.last_error}`}`,
+        );
+      }
+    return EXIT.ok;
+  }),
+};
+
+const DELIVERY_STATES: readonly DeliveryState[] = ["pending", "delivered", "failed"];
+
 export const alertsCommand: Command = {
   name: "alerts",
-  summary: "alerts (ransomware detection…): list, acknowledge; a tenant is red while one is open",
+  summary:
+    "alerts (ransomware detection…): list, acknowledge, where they are delivered; a tenant is red while one is open",
   usage:
-    "rempart admin alerts [--tenant NAME] [--open] [--limit N] | alerts ack ID --by OPERATOR --reason TEXT",
+    "rempart admin alerts [--tenant NAME] [--open] [--limit N] | alerts ack ID --by OPERATOR --reason TEXT\n" +
+    "       | alerts destination [list|add|remove] | alerts deliveries",
   options: {},
-  subcommands: [list, ack],
+  subcommands: [list, ack, destination, deliveries],
 };

@@ -1,0 +1,48 @@
+/**
+ * What a delivery says, the same for every channel: the alert as `GET /v1/alerts` shows it, with
+ * the delivery's id, which stays the same across retries and restarts (the receiver's
+ * idempotency key).
+ */
+import type { DueDelivery } from "../../catalog/delivery.js";
+
+export function alertPayload(delivery: DueDelivery): Record<string, unknown> {
+  const { alert } = delivery;
+  return {
+    delivery_id: delivery.id,
+    alert: {
+      id: alert.id,
+      tenant_id: alert.tenantId,
+      tenant: delivery.tenantName,
+      agent_id: alert.agentId,
+      hostname: delivery.hostname,
+      snapshot_id: alert.snapshotId,
+      kind: alert.kind,
+      severity: alert.severity,
+      message: alert.message,
+      details: alert.details,
+      created_at: alert.createdAt.toISOString(),
+    },
+  };
+}
+
+export function alertSubject(delivery: DueDelivery): string {
+  const { alert } = delivery;
+  const host = delivery.hostname === null ? "" : ` on ${delivery.hostname}`;
+  return `[Rempart ${alert.severity}] ${alert.kind} alert #${alert.id} for ${delivery.tenantName}${host}`;
+}
+
+export function alertText(delivery: DueDelivery): string {
+  const { alert } = delivery;
+  return [
+    alert.message,
+    "",
+    `tenant: ${delivery.tenantName}`,
+    `host: ${delivery.hostname ?? "-"}`,
+    `severity: ${alert.severity}`,
+    `raised: ${alert.createdAt.toISOString()}`,
+    `alert: #${alert.id} (rempart admin alerts --tenant ${delivery.tenantName})`,
+    `delivery: ${delivery.id}`,
+    "",
+    JSON.stringify(alert.details, null, 2),
+  ].join("\n");
+}
