@@ -32,7 +32,8 @@ import { BlobDecoder, type BlobDecodingContext } from "./blob-decoder.js";
 import type { BlobType } from "./blob-entry.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
 import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
-import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
+import { EntryList } from "./entry-list.js";
+import { decodeIndex, encodeIndex, type IndexedPack, type ListedPack } from "./index-file.js";
 import { type DecodedIndex, reconcileIndexes } from "./index-reconcile.js";
 import {
   checkPackSize,
@@ -424,7 +425,7 @@ export class Repository {
     const decoded: DecodedIndex[] = [];
     const skippedIndexes: SkippedObject[] = [];
     for (const info of receiptOrder(await collect(this.store, "index"))) {
-      let packs: IndexedPack[];
+      let packs: ListedPack[];
       try {
         packs = decodeIndex(this.masterKey.encryption, await this.store.get(info), info.name);
       } catch (error) {
@@ -435,13 +436,14 @@ export class Repository {
       }
       const kept = packs.filter((pack) => {
         if (stored.has(pack.pack)) return true;
-        onGonePack?.(pack, info.name);
+        onGonePack?.({ pack: pack.pack, blobs: [...pack.entries] }, info.name);
         return false;
       });
       decoded.push({ info, packs: kept });
     }
     const settled = await reconcileIndexes(decoded, stored, (info) => this.readPackHeader(info));
-    for (const pack of settled.packs) index.addPack(pack);
+    index.reserve(settled.packs.reduce((sum, { entries }) => sum + entries.length, 0));
+    for (const { pack, entries } of settled.packs) index.addPack(pack, entries);
     this.report([...skippedIndexes, ...settled.skipped]);
     return [...stored.values()].filter((info) => !index.hasPack(info.name));
   }
@@ -582,7 +584,7 @@ export class Repository {
     for (const info of receiptOrder(infos)) {
       try {
         const pack = { pack: info.name, blobs: await this.readPackHeader(info) };
-        this.index.addPack(pack);
+        this.index.addPack(pack.pack, EntryList.of(pack.blobs));
         adopted.push(pack);
       } catch (error) {
         // Gone since it was listed: collected by the server (another machine's upload that was
