@@ -25,6 +25,7 @@ import {
 import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
 import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-key.js";
 import { isRempartError, RempartError } from "../errors.js";
+import { displayName } from "../snapshot/filename.js";
 import { decodeTree, type Tree } from "../snapshot/tree.js";
 import type { ByteRange, ObjectInfo, ObjectStore } from "../storage/object-store.js";
 import { committerFor } from "../storage/snapshot-commit.js";
@@ -798,25 +799,29 @@ export class Repository {
   }
 
   /**
-   * `latest` (of the snapshots from `latestOf.host` that include `latestOf.path`, when given: a
+   * `latest` (of the snapshots from `latestOf.host` that include `latestOf.paths`, when given: a
    * tenant's repository holds every machine's snapshots), a full id, or a unique id prefix. An id
-   * or prefix opens only the snapshot it names: a restore depends on nothing else.
+   * or prefix opens only the snapshot it names: a restore depends on nothing else. `paths` are
+   * the spellings of one path (as typed, and what its \xNN escapes spell): the first spelling
+   * any snapshot includes is the one meant.
    */
   async findSnapshot(
     reference: string,
-    latestOf: { readonly host?: string; readonly path?: string } = {},
+    latestOf: { readonly host?: string; readonly paths?: readonly string[] } = {},
   ): Promise<StoredSnapshot> {
     if (reference === "latest") {
-      const { host, path } = latestOf;
-      const latest = (await this.listSnapshots())
-        .filter(
-          (s) =>
-            (host === undefined || s.snapshot.host === host) &&
-            (path === undefined || s.snapshot.paths.includes(path)),
-        )
-        .at(-1);
+      const { host, paths } = latestOf;
+      const fromHost = (await this.listSnapshots()).filter(
+        (s) => host === undefined || s.snapshot.host === host,
+      );
+      const path = paths?.find((p) => fromHost.some((s) => s.snapshot.paths.includes(p)));
+      const latest =
+        paths === undefined
+          ? fromHost.at(-1)
+          : fromHost.filter((s) => path !== undefined && s.snapshot.paths.includes(path)).at(-1);
       if (!latest) {
-        const filter = [host && `from host ${host}`, path && `of ${path}`]
+        const shown = paths?.at(-1);
+        const filter = [host && `from host ${host}`, shown && `of ${displayName(shown)}`]
           .filter(Boolean)
           .join(" ");
         throw new RempartError("NotFound", `there is no snapshot${filter ? ` ${filter}` : " yet"}`);
