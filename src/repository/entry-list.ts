@@ -103,8 +103,10 @@ export class EntryList implements Iterable<PackEntry> {
 
   /** Copies entry i's binary id into `out` (32 bytes). */
   copyId(i: number, out: Uint8Array): void {
+    // Byte by byte: a subarray to copy from would be an object per entry, and loading an index
+    // copies every id once.
     const at = i * ENTRY_SIZE + ID_AT;
-    out.set(this.bytes.subarray(at, at + ID_BYTES));
+    for (let k = 0; k < ID_BYTES; k++) out[k] = this.bytes[at + k] as number;
   }
 
   /** Whether entry i and `other`'s entry j are the same entry, field for field. */
