@@ -170,8 +170,8 @@ export class BlobIndex {
       if (this.isFirst(record)) yield this.location(record);
   }
 
-  /** @internal for PackEntries: a pack's first entry list */
-  packEntries(pack: string): EntryList | undefined {
+  /** A pack's entry list (its first, when it was added again), encoded as its index holds it. */
+  entryList(pack: string): EntryList | undefined {
     const number = this.packNumbers.get(pack);
     return number === undefined ? undefined : this.runs[this.packRun[number] as number];
   }
@@ -286,7 +286,7 @@ class PackEntries implements ReadonlyMap<string, readonly PackEntry[]> {
   }
 
   get(pack: string): readonly PackEntry[] | undefined {
-    const entries = this.index.packEntries(pack);
+    const entries = this.index.entryList(pack);
     return entries && [...entries];
   }
 

@@ -69,6 +69,11 @@ export class EntryList implements Iterable<PackEntry> {
     return new EntryList(bytes);
   }
 
+  /** Copies the encoded entries into `out` at `at`; returns where the next entry starts. */
+  copyTo(out: Buffer, at: number): number {
+    return at + this.bytes.copy(out, at);
+  }
+
   equals(other: EntryList): boolean {
     return this.bytes.equals(other.bytes);
   }

@@ -15,10 +15,13 @@ import { RempartError } from "../errors.js";
 import { entrySize, type PackEntry, writeEntry } from "./blob-entry.js";
 import { EntryList } from "./entry-list.js";
 
-/** A pack's entries to write into an index object. */
+/**
+ * A pack's entries to write into an index object: objects, or the encoded list an index already
+ * holds (a backup's index saves copy those bytes instead of decoding and re-encoding them).
+ */
 export interface IndexedPack {
   readonly pack: string;
-  readonly blobs: readonly PackEntry[];
+  readonly blobs: readonly PackEntry[] | EntryList;
 }
 
 /** A pack's entries as read from an index object: encoded, in place in its plaintext. */
@@ -45,7 +48,8 @@ export function encodeIndex(encryptionKey: Uint8Array, packs: readonly IndexedPa
     out.set(fromHex(pack), at);
     out.writeUInt32LE(blobs.length, at + 32);
     at += PACK_PREFIX;
-    for (const blob of blobs) at = writeEntry(out, at, blob, "index");
+    if (blobs instanceof EntryList) at = blobs.copyTo(out, at);
+    else for (const blob of blobs) at = writeEntry(out, at, blob, "index");
   }
   return seal(encryptionKey, out, AAD);
 }

@@ -120,7 +120,7 @@ export class PackWriter {
     // Taken before the await: packs stored meanwhile go to the next index.
     const batch = this.unsaved.map((pack) => ({
       pack,
-      blobs: this.target.index.packs.get(pack) ?? [],
+      blobs: this.target.index.entryList(pack) ?? [],
     }));
     this.unsaved = [];
     await this.target.saveIndex(batch);

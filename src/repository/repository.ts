@@ -437,7 +437,7 @@ export class Repository {
       }
       const kept = packs.filter((pack) => {
         if (stored.has(pack.pack)) return true;
-        onGonePack?.({ pack: pack.pack, blobs: [...pack.entries] }, info.name);
+        onGonePack?.({ pack: pack.pack, blobs: pack.entries }, info.name);
         return false;
       });
       decoded.push({ info, packs: kept });
