@@ -65,6 +65,24 @@ describe("BlobIndex", () => {
     assert.equal([...index.entries()].length, 40_000);
   });
 
+  it("finds every blob after room was reserved for them, and hands back each pack's list", () => {
+    const index = new BlobIndex();
+    index.reserve(5000);
+    const lists = Array.from({ length: 5 }, () =>
+      EntryList.of(Array.from({ length: 1000 }, (_, i) => entry(hexId(), i))),
+    );
+    const packs = lists.map(() => packName());
+    lists.forEach((list, p) => {
+      index.addPack(packs[p] as string, list);
+    });
+    assert.equal(index.size, 5000);
+    lists.forEach((list, p) => {
+      assert.equal(index.entryList(packs[p] as string), list, "kept as added, not copied");
+      for (const blob of list) assert.deepEqual(index.get(blob.id), { ...blob, pack: packs[p] });
+    });
+    assert.equal(index.entryList(packName()), undefined);
+  });
+
   it("answers nothing for unknown, malformed or uppercase ids", () => {
     const index = new BlobIndex();
     const id = hexId();
