@@ -252,6 +252,28 @@ describe("file names that are not UTF-8, restored", () => {
     );
     assert.deepEqual(restored, expected);
   });
+
+  it("restores the latest snapshot of a Latin-1 path given to --path as \\xNN", async () => {
+    const dir = `${src}/r\\xe9pertoire`;
+    expectExit(
+      await runCli(["backup", "--repo", repo, "--json", dir]),
+      0,
+      "backup of the directory",
+    );
+    // The latest snapshot overall is of another path: only --path can select the directory's.
+    expectExit(await runCli(["backup", "--repo", repo, "--json", src]), 0, "backup of the parent");
+    const target = join(work, "by-path");
+    expectExit(
+      await runCli(["restore", "--repo", repo, "latest", "--path", dir, "--target", target]),
+      0,
+    );
+    const expected = new Map(
+      [...byteTree(at(src))].filter(([key]) =>
+        Buffer.from(key, "hex").subarray(0, DIR_LATIN1.length).equals(DIR_LATIN1),
+      ),
+    );
+    assert.deepEqual(byteTree(at(join(target, src))), expected);
+  });
 });
 
 describe("forged trees with names that are not canonical", () => {

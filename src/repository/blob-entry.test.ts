@@ -79,9 +79,8 @@ describe("blob entry codec", () => {
       bytes[1] = 7;
       return bytes;
     };
-    assert.deepEqual(decodeIndex(key, sealedIndex(key, encoded(ENTRY, "index")), "i")[0]?.blobs, [
-      ENTRY,
-    ]);
+    const [listed] = decodeIndex(key, sealedIndex(key, encoded(ENTRY, "index")), "i");
+    assert.deepEqual([...(listed?.entries ?? [])], [ENTRY]);
     assert.throws(
       () => decodeIndex(key, sealedIndex(key, bad("index")), "i"),
       (error) => isRempartError(error, "RepositoryCorrupt") && /invalid flags/.test(error.message),

@@ -59,9 +59,27 @@ export function writeEntry(out: Buffer, at: number, entry: PackEntry, layout: En
 }
 
 /**
+ * Why the entry at `at` is refused (the caller has checked that `entrySize(layout)` bytes are
+ * there), as a phrase that follows the entry's name ("entry 3 of pack …"); undefined when it is
+ * well-formed. The one strict check, for entries read as objects (readEntry) and for entries an
+ * index keeps encoded (EntryList).
+ */
+export function entryFault(bytes: Uint8Array, at: number, layout: EntryLayout): string | undefined {
+  const type = bytes[at];
+  const compressed = bytes[at + 1];
+  if ((type !== 0 && type !== 1) || (compressed !== 0 && compressed !== 1))
+    return "has invalid flags";
+  const field = at + ID_AT + ID_BYTES + (layout === "index" ? 4 : 0);
+  if (readU32(bytes, field) < SEAL_OVERHEAD) return "is shorter than a sealed blob";
+  if (readU32(bytes, field + 4) > MAX_BLOB_PLAINTEXT)
+    return "claims a blob larger than any Rempart writes";
+  return undefined;
+}
+
+/**
  * Reads the entry at `at` (the caller has checked that `entrySize(layout)` bytes are there). A
- * header entry's offset is `impliedOffset`. Returns why the entry is refused, as a phrase that
- * follows the entry's name ("entry 3 of pack …"), instead of an entry.
+ * header entry's offset is `impliedOffset`. Returns why the entry is refused (see entryFault)
+ * instead of an entry.
  */
 export function readEntry(
   bytes: Buffer,
@@ -69,26 +87,27 @@ export function readEntry(
   layout: EntryLayout,
   impliedOffset = 0,
 ): PackEntry | string {
-  const type = bytes[at];
-  const compressed = bytes[at + 1];
-  if ((type !== 0 && type !== 1) || (compressed !== 0 && compressed !== 1))
-    return "has invalid flags";
+  const fault = entryFault(bytes, at, layout);
+  if (fault !== undefined) return fault;
   let field = at + ID_AT + ID_BYTES;
   let offset = impliedOffset;
   if (layout === "index") {
     offset = bytes.readUInt32LE(field);
     field += 4;
   }
-  const length = bytes.readUInt32LE(field);
-  const rawLength = bytes.readUInt32LE(field + 4);
-  if (length < SEAL_OVERHEAD) return "is shorter than a sealed blob";
-  if (rawLength > MAX_BLOB_PLAINTEXT) return "claims a blob larger than any Rempart writes";
   return {
-    type: type === 1 ? "tree" : "data",
-    compressed: compressed === 1,
+    type: bytes[at] === 1 ? "tree" : "data",
+    compressed: bytes[at + 1] === 1,
     id: toHex(bytes.subarray(at + ID_AT, at + ID_AT + ID_BYTES)),
     offset,
-    length,
-    rawLength,
+    length: bytes.readUInt32LE(field),
+    rawLength: bytes.readUInt32LE(field + 4),
   };
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)) +
+    (bytes[at + 3] as number) * 0x1000000
+  );
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { BlobIndex } from "./blob-index.js";
+import { EntryList } from "./entry-list.js";
 import type { PackEntry } from "./pack.js";
 
 function entry(id: string, offset: number, type: "data" | "tree" = "data"): PackEntry {
@@ -29,7 +30,7 @@ describe("BlobIndex", () => {
       const blobs = Array.from({ length: 50 }, (_, i) =>
         entry(hexId(), i * 1000, i % 7 === 0 ? "tree" : "data"),
       );
-      index.addPack({ pack, blobs });
+      index.addPack(pack, EntryList.of(blobs));
       packs.set(pack, blobs);
       for (const blob of blobs) expected.set(blob.id, { ...blob, pack });
     }
@@ -56,7 +57,7 @@ describe("BlobIndex", () => {
     const ids: string[] = [];
     for (let p = 0; p < 40; p++) {
       const blobs = Array.from({ length: 1000 }, (_, i) => entry(hexId(), i));
-      index.addPack({ pack: packName(), blobs });
+      index.addPack(packName(), EntryList.of(blobs));
       for (const blob of blobs) ids.push(blob.id);
     }
     assert.equal(index.size, 40_000);
@@ -64,10 +65,28 @@ describe("BlobIndex", () => {
     assert.equal([...index.entries()].length, 40_000);
   });
 
+  it("finds every blob after room was reserved for them, and hands back each pack's list", () => {
+    const index = new BlobIndex();
+    index.reserve(5000);
+    const lists = Array.from({ length: 5 }, () =>
+      EntryList.of(Array.from({ length: 1000 }, (_, i) => entry(hexId(), i))),
+    );
+    const packs = lists.map(() => packName());
+    lists.forEach((list, p) => {
+      index.addPack(packs[p] as string, list);
+    });
+    assert.equal(index.size, 5000);
+    lists.forEach((list, p) => {
+      assert.equal(index.entryList(packs[p] as string), list, "kept as added, not copied");
+      for (const blob of list) assert.deepEqual(index.get(blob.id), { ...blob, pack: packs[p] });
+    });
+    assert.equal(index.entryList(packName()), undefined);
+  });
+
   it("answers nothing for unknown, malformed or uppercase ids", () => {
     const index = new BlobIndex();
     const id = hexId();
-    index.addPack({ pack: packName(), blobs: [entry(id, 0)] });
+    index.addPack(packName(), EntryList.of([entry(id, 0)]));
     for (const other of [hexId(), "", "zz", id.toUpperCase(), id.slice(1), `${id}0`]) {
       assert.equal(index.get(other), undefined, other);
       assert.deepEqual(index.getAll(other), []);
@@ -81,8 +100,8 @@ describe("BlobIndex", () => {
     const index = new BlobIndex();
     const id = hexId();
     const [a, b] = [packName(), packName()];
-    index.addPack({ pack: a, blobs: [entry(id, 0, "data")] });
-    index.addPack({ pack: b, blobs: [entry(hexId(), 0), entry(id, 10, "tree")] });
+    index.addPack(a, EntryList.of([entry(id, 0, "data")]));
+    index.addPack(b, EntryList.of([entry(hexId(), 0), entry(id, 10, "tree")]));
     assert.equal(index.size, 2);
     assert.deepEqual(index.get(id), { ...entry(id, 0, "data"), pack: a });
     assert.deepEqual(index.getAll(id), [
@@ -108,8 +127,8 @@ describe("BlobIndex", () => {
     const index = new BlobIndex();
     const pack = packName();
     const [x, y] = [hexId(), hexId()];
-    index.addPack({ pack, blobs: [entry(x, 0), entry(y, 10)] });
-    index.addPack({ pack, blobs: [entry(x, 0), entry(y, 20)] });
+    index.addPack(pack, EntryList.of([entry(x, 0), entry(y, 10)]));
+    index.addPack(pack, EntryList.of([entry(x, 0), entry(y, 20)]));
     assert.deepEqual(index.packs.get(pack), [entry(x, 0), entry(y, 10)]);
     assert.deepEqual(index.getAll(x), [{ ...entry(x, 0), pack }]);
     assert.deepEqual(index.getAll(y), [

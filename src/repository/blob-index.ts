@@ -1,38 +1,29 @@
 /**
  * The in-memory map from blob id to where its sealed bytes live.
  *
- * It holds every blob of the repository, so it is what grows when a repository grows: as a Map of
- * hex ids to location objects (plus each pack's entry objects) it took ~600 bytes of heap a blob
- * (measured: 2.3 GB at 4 M blobs). Here a location is a record in typed arrays (32-byte binary id,
- * pack number, offset, lengths, flags: 49 bytes), in fixed segments so that growing never copies,
- * found through an open-addressing hash table of record numbers (8-16 bytes a blob); pack names
- * are stored once. Location objects are made only when asked for.
+ * It holds every blob of the repository, so it is what grows when a repository grows. As a Map
+ * of hex ids to location objects it took ~600 bytes a blob; decoding index objects into entry
+ * objects on the way in cost ~150 bytes a blob more while loading. Here each location stays in
+ * the encoding an index object gives it (EntryList, 46 bytes an entry: binary id, offset,
+ * lengths, flags), in place in the decrypted index, so loading copies nothing and decodes nothing.
+ * A record is a location; each added entry list is a run of consecutive records, and a 4-byte run
+ * number per record (in fixed segments, so growing never copies) leads from a record to its
+ * bytes. Blobs are found through an open-addressing hash table of record numbers (8-16 bytes a
+ * blob); pack names are stored once. Location objects are made only when asked for.
  */
 
+import { toHex } from "../crypto/blob-id.js";
 import type { BlobLocation } from "./blob-decoder.js";
-import type { IndexedPack } from "./index-file.js";
+import type { EntryList } from "./entry-list.js";
 import type { BlobType, PackEntry } from "./pack.js";
 
 export type { BlobLocation } from "./blob-decoder.js";
 
 const ID_BYTES = 32;
-const TREE = 1;
-const COMPRESSED = 2;
-/** Records live in fixed segments: growing never copies them nor leaves slack beyond one segment. */
 const SEGMENT_BITS = 14;
 const SEGMENT_RECORDS = 1 << SEGMENT_BITS;
 const SEGMENT_MASK = SEGMENT_RECORDS - 1;
 const INITIAL_TABLE = 1024;
-
-/** 49 bytes a record */
-class Segment {
-  readonly ids = new Uint8Array(SEGMENT_RECORDS * ID_BYTES);
-  readonly packOf = new Uint32Array(SEGMENT_RECORDS);
-  readonly offsets = new Uint32Array(SEGMENT_RECORDS);
-  readonly lengths = new Uint32Array(SEGMENT_RECORDS);
-  readonly rawLengths = new Uint32Array(SEGMENT_RECORDS);
-  readonly flags = new Uint8Array(SEGMENT_RECORDS);
-}
 
 /** Decodes 64 lowercase hex digits into out; false for anything else (it cannot be indexed). */
 function decodeHexId(hex: string, out: Uint8Array): boolean {
@@ -53,8 +44,12 @@ function hexDigit(code: number): number {
 }
 
 export class BlobIndex {
-  /** records: one per location, a pack's entries contiguous and in order */
-  private readonly segments: Segment[] = [];
+  /** the entry lists added, in order; run r holds records [runFirst[r], runFirst[r] + length) */
+  private readonly runs: EntryList[] = [];
+  private readonly runFirst: number[] = [];
+  private readonly runPack: number[] = [];
+  /** the run of each record */
+  private readonly runOfSegments: Uint32Array[] = [];
   private records = 0;
   /** open addressing, linear probing: record number + 1 of each blob's first location, 0 empty */
   private table = new Int32Array(INITIAL_TABLE);
@@ -67,43 +62,56 @@ export class BlobIndex {
   private readonly alternates = new Map<string, number[]>();
   private readonly packNumbers = new Map<string, number>();
   private readonly packNames: string[] = [];
-  /** each pack's entry list, as the records [start, end) */
-  private readonly packStart: number[] = [];
-  private readonly packEnd: number[] = [];
+  /** each pack's first run: its entry list */
+  private readonly packRun: number[] = [];
   private readonly scratch = new Uint8Array(ID_BYTES);
   private readonly view = new PackEntries(this);
 
   /**
-   * Adds a pack's blobs. A pack added again (several indexes whose claims could not be settled
-   * by its header) keeps its first entry list and gains only locations not known yet.
+   * Makes room for `count` more blobs at once: the table then never doubles while they are
+   * added, which would hold the old and the new table together.
    */
-  addPack({ pack, blobs }: IndexedPack): void {
+  reserve(count: number): void {
+    let size = this.table.length;
+    while (2 * (this.distinct + count) > size) size *= 2;
+    if (size > this.table.length) this.rehash(size);
+  }
+
+  /**
+   * Adds a pack's blobs; the index keeps `entries` (and the buffer it lies in). A pack added
+   * again (several indexes whose claims could not be settled by its header) keeps its first
+   * entry list and gains only locations not known yet.
+   */
+  addPack(pack: string, entries: EntryList): void {
     let number = this.packNumbers.get(pack);
-    const known = number !== undefined;
+    let list = entries;
     if (number === undefined) {
       number = this.packNames.length;
       this.packNumbers.set(pack, number);
       this.packNames.push(pack);
-      this.packStart.push(this.records);
+      this.packRun.push(this.runs.length);
+    } else {
+      const fresh: number[] = [];
+      for (let i = 0; i < entries.length; i++) if (!this.knows(number, entries, i)) fresh.push(i);
+      if (fresh.length === 0) return;
+      list = entries.select(fresh);
     }
-    for (const blob of blobs) {
-      if (!decodeHexId(blob.id, this.scratch))
-        throw new TypeError(`blob id ${JSON.stringify(blob.id)} is not 64 lowercase hex digits`);
+    const run = this.runs.length;
+    this.runs.push(list);
+    this.runFirst.push(this.records);
+    this.runPack.push(number);
+    for (let i = 0; i < list.length; i++) {
+      list.copyId(i, this.scratch);
       const first = this.find(this.scratch);
-      if (first >= 0 && known) {
-        const location = { ...blob, pack };
-        const alternates = this.alternates.get(blob.id) ?? [];
-        if ([first, ...alternates].some((r) => sameLocation(this.location(r), location))) continue;
-      }
-      const record = this.append(number, blob);
+      const record = this.append(run);
       if (first < 0) this.insert(record);
       else {
-        const more = this.alternates.get(blob.id);
+        const id = toHex(this.scratch);
+        const more = this.alternates.get(id);
         if (more) more.push(record);
-        else this.alternates.set(blob.id, [record]);
+        else this.alternates.set(id, [record]);
       }
     }
-    if (!known) this.packEnd.push(this.records);
   }
 
   /** The first known location of a blob. */
@@ -138,9 +146,9 @@ export class BlobIndex {
     const record = this.lookup(id);
     if (record < 0) return false;
     if (type === undefined) return true;
-    const wanted = type === "tree" ? TREE : 0;
-    if ((this.flagsOf(record) & TREE) === wanted) return true;
-    return this.alternates.get(id)?.some((r) => (this.flagsOf(r) & TREE) === wanted) ?? false;
+    const tree = type === "tree";
+    if (this.isTree(record) === tree) return true;
+    return this.alternates.get(id)?.some((r) => this.isTree(r) === tree) ?? false;
   }
 
   hasPack(pack: string): boolean {
@@ -162,11 +170,10 @@ export class BlobIndex {
       if (this.isFirst(record)) yield this.location(record);
   }
 
-  /** @internal for PackEntries */
-  packRange(pack: string): readonly [number, number] | undefined {
+  /** A pack's entry list (its first, when it was added again), encoded as its index holds it. */
+  entryList(pack: string): EntryList | undefined {
     const number = this.packNumbers.get(pack);
-    if (number === undefined) return undefined;
-    return [this.packStart[number] as number, this.packEnd[number] as number];
+    return number === undefined ? undefined : this.runs[this.packRun[number] as number];
   }
 
   /** @internal for PackEntries */
@@ -174,57 +181,53 @@ export class BlobIndex {
     return this.packNames;
   }
 
-  /** @internal for PackEntries */
-  entry(record: number): PackEntry {
-    const segment = this.segmentOf(record);
-    const i = record & SEGMENT_MASK;
-    const flags = segment.flags[i] as number;
-    return {
-      type: flags & TREE ? "tree" : "data",
-      id: Buffer.from(this.idOf(record)).toString("hex"),
-      offset: segment.offsets[i] as number,
-      length: segment.lengths[i] as number,
-      rawLength: segment.rawLengths[i] as number,
-      compressed: (flags & COMPRESSED) !== 0,
-    };
+  private runOf(record: number): number {
+    return (this.runOfSegments[record >>> SEGMENT_BITS] as Uint32Array)[
+      record & SEGMENT_MASK
+    ] as number;
   }
 
-  private segmentOf(record: number): Segment {
-    return this.segments[record >>> SEGMENT_BITS] as Segment;
+  /** Whether pack `number` already has a location equal to entry i of `entries`. */
+  private knows(number: number, entries: EntryList, i: number): boolean {
+    entries.copyId(i, this.scratch);
+    const first = this.find(this.scratch);
+    if (first < 0) return false;
+    const records = [first, ...(this.alternates.get(toHex(this.scratch)) ?? [])];
+    return records.some((record) => {
+      const run = this.runOf(record);
+      return (
+        this.runPack[run] === number &&
+        (this.runs[run] as EntryList).sameEntry(record - (this.runFirst[run] as number), entries, i)
+      );
+    });
   }
 
-  private flagsOf(record: number): number {
-    return this.segmentOf(record).flags[record & SEGMENT_MASK] as number;
-  }
-
-  private idOf(record: number): Uint8Array {
-    const at = (record & SEGMENT_MASK) * ID_BYTES;
-    return this.segmentOf(record).ids.subarray(at, at + ID_BYTES);
+  private isTree(record: number): boolean {
+    const run = this.runOf(record);
+    return (this.runs[run] as EntryList).isTree(record - (this.runFirst[run] as number));
   }
 
   private packNameOf(record: number): string {
-    return this.packNames[this.segmentOf(record).packOf[record & SEGMENT_MASK] as number] as string;
+    return this.packNames[this.runPack[this.runOf(record)] as number] as string;
   }
 
   private location(record: number): BlobLocation {
-    return { ...this.entry(record), pack: this.packNameOf(record) };
+    const run = this.runOf(record);
+    const entry = (this.runs[run] as EntryList).get(record - (this.runFirst[run] as number));
+    return { ...entry, pack: this.packNames[this.runPack[run] as number] as string };
   }
 
   private isFirst(record: number): boolean {
-    return this.find(this.idOf(record)) === record;
+    const run = this.runOf(record);
+    (this.runs[run] as EntryList).copyId(record - (this.runFirst[run] as number), this.scratch);
+    return this.find(this.scratch) === record;
   }
 
-  private append(pack: number, blob: PackEntry): number {
-    if (this.records === this.segments.length * SEGMENT_RECORDS) this.segments.push(new Segment());
+  private append(run: number): number {
+    if (this.records === this.runOfSegments.length * SEGMENT_RECORDS)
+      this.runOfSegments.push(new Uint32Array(SEGMENT_RECORDS));
     const record = this.records++;
-    const segment = this.segmentOf(record);
-    const i = record & SEGMENT_MASK;
-    segment.ids.set(this.scratch, i * ID_BYTES);
-    segment.packOf[i] = pack;
-    segment.offsets[i] = blob.offset;
-    segment.lengths[i] = blob.length;
-    segment.rawLengths[i] = blob.rawLength;
-    segment.flags[i] = (blob.type === "tree" ? TREE : 0) | (blob.compressed ? COMPRESSED : 0);
+    (this.runOfSegments[record >>> SEGMENT_BITS] as Uint32Array)[record & SEGMENT_MASK] = run;
     return record;
   }
 
@@ -239,15 +242,10 @@ export class BlobIndex {
     for (let slot = slotOf(id) & mask; ; slot = (slot + 1) & mask) {
       const entry = this.table[slot] as number;
       if (entry === 0) return -1;
-      if (this.sameId(entry - 1, id)) return entry - 1;
+      const run = this.runOf(entry - 1);
+      if ((this.runs[run] as EntryList).hasId(entry - 1 - (this.runFirst[run] as number), id))
+        return entry - 1;
     }
-  }
-
-  private sameId(record: number, id: Uint8Array): boolean {
-    const ids = this.segmentOf(record).ids;
-    const at = (record & SEGMENT_MASK) * ID_BYTES;
-    for (let i = 0; i < ID_BYTES; i++) if (ids[at + i] !== id[i]) return false;
-    return true;
   }
 
   private insert(record: number): void {
@@ -259,7 +257,8 @@ export class BlobIndex {
 
   private place(record: number): void {
     const mask = this.table.length - 1;
-    let slot = slotOf(this.idOf(record)) & mask;
+    const run = this.runOf(record);
+    let slot = (this.runs[run] as EntryList).idHash(record - (this.runFirst[run] as number)) & mask;
     while (this.table[slot] !== 0) slot = (slot + 1) & mask;
     this.table[slot] = record + 1;
   }
@@ -278,17 +277,6 @@ function slotOf(id: Uint8Array): number {
   );
 }
 
-function sameLocation(a: BlobLocation, b: BlobLocation): boolean {
-  return (
-    a.pack === b.pack &&
-    a.offset === b.offset &&
-    a.length === b.length &&
-    a.type === b.type &&
-    a.compressed === b.compressed &&
-    a.rawLength === b.rawLength
-  );
-}
-
 /** The packs of a BlobIndex as a read-only Map, each entry list decoded when asked for. */
 class PackEntries implements ReadonlyMap<string, readonly PackEntry[]> {
   constructor(private readonly index: BlobIndex) {}
@@ -298,11 +286,8 @@ class PackEntries implements ReadonlyMap<string, readonly PackEntry[]> {
   }
 
   get(pack: string): readonly PackEntry[] | undefined {
-    const range = this.index.packRange(pack);
-    if (!range) return undefined;
-    const entries: PackEntry[] = [];
-    for (let record = range[0]; record < range[1]; record++) entries.push(this.index.entry(record));
-    return entries;
+    const entries = this.index.entryList(pack);
+    return entries && [...entries];
   }
 
   has(pack: string): boolean {

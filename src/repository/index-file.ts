@@ -12,11 +12,22 @@
 import { open, seal } from "../crypto/aead.js";
 import { fromHex, toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
-import { entrySize, type PackEntry, readEntry, writeEntry } from "./blob-entry.js";
+import { entrySize, type PackEntry, writeEntry } from "./blob-entry.js";
+import { EntryList } from "./entry-list.js";
 
+/**
+ * A pack's entries to write into an index object: objects, or the encoded list an index already
+ * holds (a backup's index saves copy those bytes instead of decoding and re-encoding them).
+ */
 export interface IndexedPack {
   readonly pack: string;
-  readonly blobs: readonly PackEntry[];
+  readonly blobs: readonly PackEntry[] | EntryList;
+}
+
+/** A pack's entries as read from an index object: encoded, in place in its plaintext. */
+export interface ListedPack {
+  readonly pack: string;
+  readonly entries: EntryList;
 }
 
 const MAGIC = Buffer.from("RIDX");
@@ -37,16 +48,21 @@ export function encodeIndex(encryptionKey: Uint8Array, packs: readonly IndexedPa
     out.set(fromHex(pack), at);
     out.writeUInt32LE(blobs.length, at + 32);
     at += PACK_PREFIX;
-    for (const blob of blobs) at = writeEntry(out, at, blob, "index");
+    if (blobs instanceof EntryList) at = blobs.copyTo(out, at);
+    else for (const blob of blobs) at = writeEntry(out, at, blob, "index");
   }
   return seal(encryptionKey, out, AAD);
 }
 
+/**
+ * Opens and validates an index object whole (any refused entry refuses the object), keeping its
+ * entries in the plaintext rather than as objects (see EntryList).
+ */
 export function decodeIndex(
   encryptionKey: Uint8Array,
   sealed: Uint8Array,
   name: string,
-): IndexedPack[] {
+): ListedPack[] {
   const plain = open(encryptionKey, sealed, AAD, `index ${name}`);
   const bytes = Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
   const corrupt = (why: string) =>
@@ -54,7 +70,7 @@ export function decodeIndex(
   if (bytes.length < PREFIX || !bytes.subarray(0, 4).equals(MAGIC)) throw corrupt("no index magic");
   if (bytes[4] !== VERSION) throw corrupt(`unsupported index version ${bytes[4]}`);
   const packCount = bytes.readUInt32LE(5);
-  const packs: IndexedPack[] = [];
+  const packs: ListedPack[] = [];
   let at = PREFIX;
   for (let p = 0; p < packCount; p++) {
     if (at + PACK_PREFIX > bytes.length) throw corrupt("truncated");
@@ -62,13 +78,11 @@ export function decodeIndex(
     const count = bytes.readUInt32LE(at + 32);
     at += PACK_PREFIX;
     if (at + count * ENTRY_SIZE > bytes.length) throw corrupt("truncated");
-    const blobs: PackEntry[] = [];
-    for (let b = 0; b < count; b++, at += ENTRY_SIZE) {
-      const entry = readEntry(bytes, at, "index");
-      if (typeof entry === "string") throw corrupt(`entry ${b} of pack ${pack} ${entry}`);
-      blobs.push(entry);
-    }
-    packs.push({ pack, blobs });
+    const entries = EntryList.parse(bytes, at, count);
+    if (!(entries instanceof EntryList))
+      throw corrupt(`entry ${entries.entry} of pack ${pack} ${entries.why}`);
+    packs.push({ pack, entries });
+    at += count * ENTRY_SIZE;
   }
   if (at !== bytes.length) throw corrupt("trailing bytes");
   return packs;

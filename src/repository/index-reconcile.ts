@@ -14,43 +14,29 @@
  */
 import { isRempartError } from "../errors.js";
 import type { ObjectInfo } from "../storage/object-store.js";
-import type { IndexedPack } from "./index-file.js";
+import { EntryList } from "./entry-list.js";
+import type { ListedPack } from "./index-file.js";
 import { claimFitsPack, type PackEntry } from "./pack.js";
 import { isObjectFault, type SkippedObject, skipped } from "./untrusted.js";
 
 /** One decoded index, its packs restricted to those the store holds. */
 export interface DecodedIndex {
   readonly info: ObjectInfo;
-  readonly packs: readonly IndexedPack[];
+  readonly packs: readonly ListedPack[];
 }
 
 export interface Reconciled {
   /** what to add to the blob index, in load order (a pack may appear more than once) */
-  readonly packs: readonly IndexedPack[];
+  readonly packs: readonly ListedPack[];
   /** indexes distrusted, packs whose header would not open */
   readonly skipped: readonly SkippedObject[];
   /** packs whose header was read to settle a dispute */
   readonly headersRead: number;
 }
 
-function sameEntries(a: readonly PackEntry[], b: readonly PackEntry[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((x, i) => {
-    const y = b[i] as PackEntry;
-    return (
-      x.id === y.id &&
-      x.type === y.type &&
-      x.compressed === y.compressed &&
-      x.offset === y.offset &&
-      x.length === y.length &&
-      x.rawLength === y.rawLength
-    );
-  });
-}
-
 interface Claim {
   readonly index: ObjectInfo;
-  readonly blobs: readonly PackEntry[];
+  readonly entries: EntryList;
 }
 
 export async function reconcileIndexes(
@@ -60,13 +46,13 @@ export async function reconcileIndexes(
 ): Promise<Reconciled> {
   const claims = new Map<string, Claim[]>();
   for (const { info, packs } of indexes)
-    for (const { pack, blobs } of packs) {
+    for (const { pack, entries } of packs) {
       const list = claims.get(pack);
-      if (list) list.push({ index: info, blobs });
-      else claims.set(pack, [{ index: info, blobs }]);
+      if (list) list.push({ index: info, entries });
+      else claims.set(pack, [{ index: info, entries }]);
     }
 
-  const truth = new Map<string, readonly PackEntry[]>();
+  const truth = new Map<string, EntryList>();
   const liars = new Map<string, SkippedObject>();
   const skippedPacks: SkippedObject[] = [];
   const unsettled = new Set<string>();
@@ -74,14 +60,14 @@ export async function reconcileIndexes(
   let headersRead = 0;
   for (const [pack, list] of claims) {
     const info = stored.get(pack) as ObjectInfo;
-    const first = (list[0] as Claim).blobs;
+    const first = (list[0] as Claim).entries;
     const settled =
-      claimFitsPack(first, info.size) && list.every((claim) => sameEntries(claim.blobs, first));
+      claimFitsPack(first, info.size) && list.every((claim) => claim.entries.equals(first));
     if (settled) continue;
     headersRead++;
-    let header: PackEntry[];
+    let header: EntryList;
     try {
-      header = await readHeader(info);
+      header = EntryList.of(await readHeader(info));
     } catch (error) {
       // Collected by the server since it was listed: nothing left to index.
       if (isRempartError(error, "NotFound")) {
@@ -99,8 +85,8 @@ export async function reconcileIndexes(
       continue;
     }
     truth.set(pack, header);
-    for (const { index, blobs } of list)
-      if (!sameEntries(blobs, header) && !liars.has(index.name))
+    for (const { index, entries } of list)
+      if (!entries.equals(header) && !liars.has(index.name))
         liars.set(
           index.name,
           skipped(
@@ -110,20 +96,20 @@ export async function reconcileIndexes(
         );
   }
 
-  const packs: IndexedPack[] = [];
+  const packs: ListedPack[] = [];
   const added = new Set<string>();
   for (const { info, packs: listed } of indexes) {
     if (liars.has(info.name)) continue;
-    for (const { pack, blobs } of listed) {
+    for (const { pack, entries } of listed) {
       if (gone.has(pack)) continue;
       const header = truth.get(pack);
       // Agreeing claims once; claims a damaged header could not settle, each of them.
       if (added.has(pack) && !unsettled.has(pack)) continue;
       added.add(pack);
-      packs.push({ pack, blobs: header ?? blobs });
+      packs.push({ pack, entries: header ?? entries });
     }
   }
   // A pack only liars listed is still known by its header.
-  for (const [pack, header] of truth) if (!added.has(pack)) packs.push({ pack, blobs: header });
+  for (const [pack, header] of truth) if (!added.has(pack)) packs.push({ pack, entries: header });
   return { packs, skipped: [...liars.values(), ...skippedPacks], headersRead };
 }

@@ -6,6 +6,7 @@ import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { tempDir } from "../testing/cli.js";
 import { BlobIndex } from "./blob-index.js";
+import { EntryList } from "./entry-list.js";
 import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
 import { PackSpooler, type SpooledPack } from "./pack.js";
 import { PackWriter } from "./pack-writer.js";
@@ -95,7 +96,7 @@ describe("pack writer", () => {
     // The writer keeps only the names of unsaved packs; their entries come back from the index.
     for (const { pack, id } of packs)
       assert.deepEqual(
-        indexed.find((p) => p.pack === pack.name)?.blobs.map((b) => b.id),
+        [...(indexed.find((p) => p.pack === pack.name)?.entries ?? [])].map((b) => b.id),
         [id],
       );
   });
@@ -113,8 +114,8 @@ describe("pack writer", () => {
       rawLength: 10,
       compressed: false,
     };
-    index.addPack({ pack: first, blobs: [location] });
-    index.addPack({ pack: second, blobs: [location] });
+    index.addPack(first, EntryList.of([location]));
+    index.addPack(second, EntryList.of([location]));
     const fresh = await spooledPack(store);
     assert.equal(packWriter.claim(fresh.id), true);
     packWriter.reference(fresh.id);

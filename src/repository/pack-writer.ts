@@ -11,6 +11,7 @@
 import { RempartError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { BlobIndex } from "./blob-index.js";
+import { EntryList } from "./entry-list.js";
 import type { IndexedPack } from "./index-file.js";
 import type { SpooledPack } from "./pack.js";
 
@@ -103,7 +104,7 @@ export class PackWriter {
   /** Stores a finished pack (taking over its file), then indexes it. */
   async store(pack: SpooledPack): Promise<void> {
     await this.target.store.putFile({ kind: "data", name: pack.name }, pack);
-    this.target.index.addPack({ pack: pack.name, blobs: pack.entries });
+    this.target.index.addPack(pack.name, EntryList.of(pack.entries));
     for (const entry of pack.entries) this.pending.delete(entry.id);
     this.needed.add(pack.name);
     this.unsaved.push(pack.name);
@@ -119,7 +120,7 @@ export class PackWriter {
     // Taken before the await: packs stored meanwhile go to the next index.
     const batch = this.unsaved.map((pack) => ({
       pack,
-      blobs: this.target.index.packs.get(pack) ?? [],
+      blobs: this.target.index.entryList(pack) ?? [],
     }));
     this.unsaved = [];
     await this.target.saveIndex(batch);

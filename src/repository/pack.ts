@@ -15,6 +15,7 @@ import { open, SEAL_OVERHEAD, seal, sealInto } from "../crypto/aead.js";
 import { toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
 import { type BlobType, entrySize, type PackEntry, readEntry, writeEntry } from "./blob-entry.js";
+import type { EntryList } from "./entry-list.js";
 
 export { type BlobType, MAX_BLOB_PLAINTEXT, type PackEntry } from "./blob-entry.js";
 
@@ -93,11 +94,12 @@ export function packSizeFor(entries: readonly PackEntry[]): number {
  * passes can still lie about ids (each blob read catches that); one that fails is not used
  * without reading the pack's own header.
  */
-export function claimFitsPack(entries: readonly PackEntry[], packSize: number): boolean {
+export function claimFitsPack(entries: EntryList, packSize: number): boolean {
   let offset = 0;
-  for (const entry of entries) {
-    if (entry.offset !== offset || entry.length < SEAL_OVERHEAD) return false;
-    offset += entry.length;
+  for (let i = 0; i < entries.length; i++) {
+    const length = entries.sealedLength(i);
+    if (entries.offset(i) !== offset || length < SEAL_OVERHEAD) return false;
+    offset += length;
   }
   return (
     packSize === offset + HEADER_PREFIX + entries.length * HEADER_ENTRY_SIZE + SEAL_OVERHEAD + 4

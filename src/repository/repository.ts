@@ -25,6 +25,7 @@ import {
 import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
 import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-key.js";
 import { isRempartError, RempartError } from "../errors.js";
+import { displayName } from "../snapshot/filename.js";
 import { decodeTree, type Tree } from "../snapshot/tree.js";
 import type { ByteRange, ObjectInfo, ObjectStore } from "../storage/object-store.js";
 import { committerFor } from "../storage/snapshot-commit.js";
@@ -32,7 +33,8 @@ import { BlobDecoder, type BlobDecodingContext } from "./blob-decoder.js";
 import type { BlobType } from "./blob-entry.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
 import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
-import { decodeIndex, encodeIndex, type IndexedPack } from "./index-file.js";
+import { EntryList } from "./entry-list.js";
+import { decodeIndex, encodeIndex, type IndexedPack, type ListedPack } from "./index-file.js";
 import { type DecodedIndex, reconcileIndexes } from "./index-reconcile.js";
 import {
   checkPackSize,
@@ -424,7 +426,7 @@ export class Repository {
     const decoded: DecodedIndex[] = [];
     const skippedIndexes: SkippedObject[] = [];
     for (const info of receiptOrder(await collect(this.store, "index"))) {
-      let packs: IndexedPack[];
+      let packs: ListedPack[];
       try {
         packs = decodeIndex(this.masterKey.encryption, await this.store.get(info), info.name);
       } catch (error) {
@@ -435,13 +437,14 @@ export class Repository {
       }
       const kept = packs.filter((pack) => {
         if (stored.has(pack.pack)) return true;
-        onGonePack?.(pack, info.name);
+        onGonePack?.({ pack: pack.pack, blobs: pack.entries }, info.name);
         return false;
       });
       decoded.push({ info, packs: kept });
     }
     const settled = await reconcileIndexes(decoded, stored, (info) => this.readPackHeader(info));
-    for (const pack of settled.packs) index.addPack(pack);
+    index.reserve(settled.packs.reduce((sum, { entries }) => sum + entries.length, 0));
+    for (const { pack, entries } of settled.packs) index.addPack(pack, entries);
     this.report([...skippedIndexes, ...settled.skipped]);
     return [...stored.values()].filter((info) => !index.hasPack(info.name));
   }
@@ -582,7 +585,7 @@ export class Repository {
     for (const info of receiptOrder(infos)) {
       try {
         const pack = { pack: info.name, blobs: await this.readPackHeader(info) };
-        this.index.addPack(pack);
+        this.index.addPack(pack.pack, EntryList.of(pack.blobs));
         adopted.push(pack);
       } catch (error) {
         // Gone since it was listed: collected by the server (another machine's upload that was
@@ -796,25 +799,29 @@ export class Repository {
   }
 
   /**
-   * `latest` (of the snapshots from `latestOf.host` that include `latestOf.path`, when given: a
+   * `latest` (of the snapshots from `latestOf.host` that include `latestOf.paths`, when given: a
    * tenant's repository holds every machine's snapshots), a full id, or a unique id prefix. An id
-   * or prefix opens only the snapshot it names: a restore depends on nothing else.
+   * or prefix opens only the snapshot it names: a restore depends on nothing else. `paths` are
+   * the spellings of one path (as typed, and what its \xNN escapes spell): the first spelling
+   * any snapshot includes is the one meant.
    */
   async findSnapshot(
     reference: string,
-    latestOf: { readonly host?: string; readonly path?: string } = {},
+    latestOf: { readonly host?: string; readonly paths?: readonly string[] } = {},
   ): Promise<StoredSnapshot> {
     if (reference === "latest") {
-      const { host, path } = latestOf;
-      const latest = (await this.listSnapshots())
-        .filter(
-          (s) =>
-            (host === undefined || s.snapshot.host === host) &&
-            (path === undefined || s.snapshot.paths.includes(path)),
-        )
-        .at(-1);
+      const { host, paths } = latestOf;
+      const fromHost = (await this.listSnapshots()).filter(
+        (s) => host === undefined || s.snapshot.host === host,
+      );
+      const path = paths?.find((p) => fromHost.some((s) => s.snapshot.paths.includes(p)));
+      const latest =
+        paths === undefined
+          ? fromHost.at(-1)
+          : fromHost.filter((s) => path !== undefined && s.snapshot.paths.includes(path)).at(-1);
       if (!latest) {
-        const filter = [host && `from host ${host}`, path && `of ${path}`]
+        const shown = paths?.at(-1);
+        const filter = [host && `from host ${host}`, shown && `of ${displayName(shown)}`]
           .filter(Boolean)
           .join(" ");
         throw new RempartError("NotFound", `there is no snapshot${filter ? ` ${filter}` : " yet"}`);

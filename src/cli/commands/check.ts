@@ -1,4 +1,5 @@
 import { check } from "../../check/checker.js";
+import { displayName } from "../../snapshot/filename.js";
 import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { parsePercent } from "../units.js";
@@ -16,6 +17,15 @@ const options = {
 function readFraction(all: boolean, subset: string | undefined): number {
   if (subset === undefined) return all ? 1 : 0;
   return parsePercent(subset, "--read-data-subset") / 100;
+}
+
+/**
+ * "snapshot-id:/path" with the path shown as ls shows it, so that a name that is not UTF-8 is
+ * readable and can be pasted into `restore --include` (which reads the \xNN escapes back).
+ */
+function displayFile(file: string): string {
+  const colon = file.indexOf(":");
+  return `${file.slice(0, colon + 1)}${displayName(file.slice(colon + 1))}`;
 }
 
 export const checkCommand: Command = {
@@ -44,7 +54,7 @@ export const checkCommand: Command = {
         );
       for (const problem of report.problems) {
         output.line(`error: ${problem.message}`);
-        for (const file of problem.files ?? []) output.line(`  affects ${file}`);
+        for (const file of problem.files ?? []) output.line(`  affects ${displayFile(file)}`);
       }
       output.line(
         report.problems.length === 0

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { RempartError } from "../../errors.js";
 import { RESUME_POLICY, restore } from "../../restore/restorer.js";
-import { argumentSpellings } from "../../snapshot/filename.js";
+import { argumentSpellings, displayName } from "../../snapshot/filename.js";
 import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { formatBytes } from "../output.js";
@@ -43,7 +43,8 @@ export const restoreCommand: Command = {
     const path = context.string("path");
     const snapshot = await repo.findSnapshot(reference, {
       ...(host === undefined ? {} : { host }),
-      ...(path === undefined ? {} : { path: resolve(path) }),
+      // A backed-up path that is not UTF-8 is typed as snapshots and ls show it (\xNN).
+      ...(path === undefined ? {} : { paths: argumentSpellings(path).map((p) => resolve(p)) }),
     });
     const result = await restore(repo, snapshot, {
       target: resolve(target),
@@ -58,12 +59,12 @@ export const restoreCommand: Command = {
         ),
       onWarning: (path, message) => {
         output.clearStatus();
-        output.warn(`warning: ${path}: ${message}`);
+        output.warn(`warning: ${displayName(path)}: ${message}`);
       },
     });
     output.clearStatus();
     for (const file of result.damaged)
-      output.warn(`error: ${file.path} not restored: ${file.error}`);
+      output.warn(`error: ${displayName(file.path)} not restored: ${file.error}`);
     if (output.json)
       output.object({
         snapshot_id: snapshot.id,
