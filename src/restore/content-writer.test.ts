@@ -91,3 +91,66 @@ function shared(ids: ReadonlySet<string>, wanted: ReadonlySet<string>): number {
   for (const id of ids) if (wanted.has(id)) count++;
   return count;
 }
+
+/**
+ * The store, except that the data object `pack` reads as if cut at `cut` bytes, the size its stat
+ * reports too: what a restore meets when the index claims blobs past a pack's real end.
+ */
+function cutShort(store: ObjectStore, pack: string, cut: number): ObjectStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === "get")
+        return async (ref: ObjectRef, range?: { offset: number; length: number }) => {
+          if (ref.kind !== "data" || ref.name !== pack) return target.get(ref, range);
+          const wanted = range ?? { offset: 0, length: cut };
+          if (wanted.offset + wanted.length > cut)
+            throw new RempartError("RepositoryCorrupt", `data/${pack} holds ${cut} bytes`);
+          return target.get(ref, wanted);
+        };
+      if (property === "stat")
+        return async (ref: ObjectRef) => {
+          const info = await target.stat(ref);
+          return info && ref.kind === "data" && ref.name === pack ? { ...info, size: cut } : info;
+        };
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+it("blobs an index places past a pack's end fail only the files that need them", async (t) => {
+  const { base, repo } = await backedUpTree(t, "restore-short-pack", (src) => {
+    smallFiles(join(src, "files"), 600, "short");
+  });
+  const store = await FsObjectStore.open(repo);
+  const honest = await Repository.open(store, { password: PASSWORD });
+  const [snapshot] = await honest.listSnapshots();
+  assert.ok(snapshot);
+  const files = await fileContents(honest, snapshot.snapshot.tree);
+  const [pack] = [...(await honest.indexedPacks())]
+    .filter(([, blobs]) => blobs[0]?.type === "data")
+    .sort(([, a], [, b]) => b.length - a.length);
+  assert.ok(pack);
+  const [name, blobs] = pack;
+  // Cut in the middle of the pack's last blobs: those blobs and the header are past the end.
+  const last = blobs[blobs.length - 3];
+  assert.ok(last);
+  const cut = last.offset + 1;
+  const lostIds = new Set(blobs.filter((b) => b.offset + b.length > cut).map((b) => b.id));
+  const needing = [...files]
+    .filter(([, ids]) => ids.some((id) => lostIds.has(id)))
+    .map(([path]) => path)
+    .sort();
+  assert.ok(needing.length > 0 && needing.length < files.size);
+
+  const cutRepo = await Repository.open(cutShort(store, name, cut), { password: PASSWORD });
+  const target = join(base, "target");
+  const result = await restore(cutRepo, snapshot, { target, include: [], owner: false });
+
+  assert.deepEqual(result.damaged.map((file) => file.path).sort(), needing);
+  for (const [path] of files) {
+    const copy = join(target, path);
+    if (needing.includes(path)) assert.equal(existsSync(copy), false, `${path} is not left`);
+    else assert.equal(await hashFile(copy), await hashFile(path), `${path} is intact`);
+  }
+});

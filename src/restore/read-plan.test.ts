@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { planReads } from "./read-plan.js";
+import { cover, groupSpans, planReads } from "./read-plan.js";
 
 test("blobs close together are read as one range, far ones apart", () => {
   const plan = planReads(
@@ -46,4 +46,32 @@ test("claimed lengths never make the buffer larger than the object", () => {
   assert.equal(plan.total, 990);
   // Past the end: no bytes, so its decode fails and another location is tried.
   assert.equal(plan.at[1], 990);
+});
+
+test("a pack's wanted blobs are read in parts of bounded size, split where the gaps are", () => {
+  const spans = [
+    { offset: 300, length: 100 },
+    { offset: 0, length: 100 },
+    { offset: 100, length: 100 },
+    { offset: 200, length: 100 },
+    { offset: 1000, length: 50 },
+    { offset: 2000, length: 900 },
+  ];
+  // 250 bytes at most per part; a gap of 500 or more starts a new one.
+  assert.deepEqual(groupSpans(spans, 250, 500), [[1, 2], [3, 0], [4], [5]]);
+  // The 900-byte span exceeds the bound alone and still gets its own part.
+  assert.deepEqual(cover([spans[3], spans[0]] as { offset: number; length: number }[]), {
+    offset: 200,
+    length: 200,
+  });
+});
+
+test("overlapping claims of an untrusted index end up in one part covering them all", () => {
+  const spans = [
+    { offset: 0, length: 100 },
+    { offset: 50, length: 10 },
+    { offset: 90, length: 30 },
+  ];
+  assert.deepEqual(groupSpans(spans, 1000, 0), [[0, 1, 2]]);
+  assert.deepEqual(cover(spans), { offset: 0, length: 120 });
 });

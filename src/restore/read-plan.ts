@@ -1,7 +1,8 @@
 /**
  * Which byte ranges of a pack to read for a set of wanted blobs. Pure: it decides, the content
  * writer reads. Every read of a stored object costs an open, a stat and a close (or a request),
- * so blobs close together are read as one range, the gap between them included.
+ * so blobs close together are read as one range, the gap between them included; but a range is
+ * also the unit a restore worker decodes, so it is kept to a few MiB (see groupSpans).
  */
 
 export interface Span {
@@ -53,4 +54,47 @@ export function planReads(spans: readonly Span[], size: number, maxGap: number):
 
 function spanAt(spans: readonly Span[], i: number): number {
   return (spans[i] as Span).offset;
+}
+
+/**
+ * Groups spans (in any order) into parts, each read with one request and decoded by one task: in
+ * offset order, a span joins the current part when it starts at most `maxGap` bytes after the
+ * part's end and the part then covers at most `maxBytes`; a span alone may exceed `maxBytes`.
+ * Returns each part's span indexes, in offset order.
+ */
+export function groupSpans(spans: readonly Span[], maxBytes: number, maxGap: number): number[][] {
+  const order = spans.map((_, i) => i).sort((a, b) => spanAt(spans, a) - spanAt(spans, b));
+  const parts: number[][] = [];
+  let current: number[] = [];
+  let start = 0;
+  let end = 0;
+  for (const i of order) {
+    const span = spans[i] as Span;
+    const spanEnd = span.offset + span.length;
+    const fits =
+      current.length > 0 &&
+      span.offset <= end + maxGap &&
+      Math.max(end, spanEnd) - start <= maxBytes;
+    if (!fits) {
+      if (current.length > 0) parts.push(current);
+      current = [];
+      start = span.offset;
+      end = spanEnd;
+    }
+    current.push(i);
+    end = Math.max(end, spanEnd);
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
+
+/** The one range covering every span: from the first one's start to the furthest end. */
+export function cover(spans: readonly Span[]): Span {
+  let start = Number.POSITIVE_INFINITY;
+  let end = 0;
+  for (const span of spans) {
+    start = Math.min(start, span.offset);
+    end = Math.max(end, span.offset + span.length);
+  }
+  return spans.length === 0 ? { offset: 0, length: 0 } : { offset: start, length: end - start };
 }
