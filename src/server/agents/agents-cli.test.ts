@@ -5,7 +5,7 @@
  * leftover-agent alert however often the machine calls again that day.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -23,7 +23,9 @@ import {
   tempDir,
   writePseudoRandomFile,
 } from "../../testing/cli.js";
+import { makeCertificate } from "../../testing/tls.js";
 import { openDataDir } from "../data-dir.js";
+import { startSmtpReceiver, startWebhookReceiver } from "../delivery/receivers-test-support.js";
 import { requestTenantDeletion } from "../offboarding/offboarding.js";
 
 const MiB = 1024 * 1024;
@@ -33,6 +35,7 @@ const VERSION = (
   }
 ).version;
 
+const WEBHOOK_SECRET = "leftover agents webhook secret";
 const cleanups: (() => unknown)[] = [];
 const suite: Cleanup = { after: (fn) => cleanups.push(fn) };
 after(async () => {
@@ -95,7 +98,34 @@ function snapshotFiles(dataDir: string, tenantId: string): string[] {
 describe("leftover agents through the CLI", () => {
   it("sees a backup as a check-in, reports status, and raises one alert for an offboarded machine mid-backup", async () => {
     const dataDir = tempDir(suite, "server");
-    const server = await ServerProcess.start(suite, dataDir);
+    // The MSP is told outside a terminal: a webhook that checks the signature, and a mail relay
+    // that takes mail only over STARTTLS after a login, both real, on 127.0.0.1.
+    const secrets = tempDir(suite, "secrets");
+    writeFileSync(join(secrets, "webhook"), `${WEBHOOK_SECRET}\n`, { mode: 0o600 });
+    writeFileSync(join(secrets, "smtp"), "relay password\n", { mode: 0o600 });
+    const hook = await startWebhookReceiver(WEBHOOK_SECRET, () => 204);
+    const certificate = await makeCertificate();
+    writeFileSync(join(secrets, "smtp-ca.pem"), certificate.cert);
+    const smtp = await startSmtpReceiver(certificate, "rempart", "relay password");
+    cleanups.push(() => Promise.all([hook.close(), smtp.close()]));
+    const server = await ServerProcess.start(suite, dataDir, 0, [
+      "--alert-webhook",
+      hook.url,
+      "--alert-webhook-secret-file",
+      join(secrets, "webhook"),
+      "--alert-email",
+      "oncall@msp.example",
+      "--smtp-host",
+      "127.0.0.1",
+      "--smtp-port",
+      String(smtp.port),
+      "--smtp-user",
+      "rempart",
+      "--smtp-password-file",
+      join(secrets, "smtp"),
+      "--smtp-ca",
+      join(secrets, "smtp-ca.pem"),
+    ]);
     const operator = await Operator.login(server, server.adminPassword);
     cleanups.push(() => operator.close());
     const tenant = await operator.createTenant("acme");
@@ -198,5 +228,20 @@ describe("leftover agents through the CLI", () => {
     );
     const audit = await adminJson<{ action: string }[]>(dataDir, "audit");
     assert.ok(audit.some((entry) => entry.action === "agent.leftover-call"));
+
+    // That one alert reaches both destinations: the webhook with a valid signature, the mail
+    // through the relay; nothing else was raised for them to carry.
+    await Promise.all([hook.waitFor(1), smtp.waitFor(1)]);
+    assert.equal(hook.received.length, 1);
+    assert.equal(hook.received[0]?.signatureValid, true);
+    assert.equal(hook.received[0]?.body.alert.tenant, "acme");
+    assert.match(hook.received[0]?.body.alert.message ?? "", /former client acme/);
+    assert.equal(smtp.received.length, 1);
+    assert.deepEqual(smtp.received[0]?.to, ["oncall@msp.example"]);
+    assert.equal(smtp.received[0]?.secure, true);
+    assert.match(
+      smtp.received[0]?.data ?? "",
+      /Subject: \[Rempart high\] leftover-agent alert #\d+ for acme/,
+    );
   });
 });
