@@ -14,11 +14,8 @@ import { ApiError, isInternal, toApiError } from "./api-error.js";
 import { type AgentPrincipal, authenticateAgent, requireScope } from "./auth.js";
 import type { ServerContext } from "./context.js";
 import { parseTarget, readJson, sendError } from "./http.js";
-import {
-  authenticateOperator,
-  type OperatorPrincipal,
-  requireAccess,
-} from "./operators/authenticate.js";
+import { authenticateOperator, type OperatorPrincipal } from "./operators/authenticate.js";
+import { requireAccessAudited } from "./operators/refusals.js";
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT";
 
@@ -286,7 +283,16 @@ export function createDispatcher(
             ctx.now(),
           );
           who = `operator:${principal.operator.username}${principal.credential.kind === "token" ? `/token:${principal.credential.token.id}` : ""}`;
-          requireAccess(principal, { role: route.role, scope: route.tokenScope }, policy);
+          await requireAccessAudited(
+            principal,
+            { role: route.role, scope: route.tokenScope },
+            {
+              security: ctx.operatorSecurity,
+              route: `${route.method} ${route.path}`,
+              address: req.socket.remoteAddress ?? null,
+              now: ctx.now(),
+            },
+          );
           await route.handle({ ...base, query: query(), who: principal });
           break;
         }

@@ -10,6 +10,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { REMPART_VERSION } from "../version.js";
 import { AgentWatch } from "./agents/watch.js";
+import { auditServerStart } from "./audit/start.js";
+import { ThrottledAudit } from "./audit/throttled.js";
 import { Budget, type BudgetUse, TenantBudgets } from "./budget.js";
 import { ConnectionCap } from "./connections.js";
 import type { ServerContext } from "./context.js";
@@ -20,7 +22,7 @@ import { JobRunner, type JobsOptions } from "./jobs/runner.js";
 import { guardRoutes, type Limits, NO_UPLOAD_MEMORY, resolveLimits } from "./limits.js";
 import { ServerMetrics } from "./metrics/metrics.js";
 import type { ScrapeTokenDigest } from "./metrics/scrape-token.js";
-import { type OperatorPolicy, operatorPolicy } from "./operators/policy.js";
+import { type OperatorPolicy, operatorPolicy, REFUSAL_AUDIT_EVERY_MS } from "./operators/policy.js";
 import { openSecretBox } from "./operators/secret-box.js";
 import type { DiskReserve } from "./quota.js";
 import { CommitRateLimit } from "./rate-limit.js";
@@ -177,6 +179,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       operatorSecurity: {
         policy: operatorPolicy(options.listen.host, options.operatorPolicy),
         secrets: await openSecretBox(data.root),
+        refusals: new ThrottledAudit(data.catalog, REFUSAL_AUDIT_EVERY_MS),
       },
       passwordHashing: new Budget(PASSWORD_HASHING_SLOTS),
       commitRate: new CommitRateLimit(limits.commitRate),
@@ -257,6 +260,21 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     });
     server.on("error", (error) => log(`server error: ${error.message}`));
     const { port } = server.address() as AddressInfo;
+    await auditServerStart(
+      data.catalog,
+      {
+        host: options.listen.host,
+        port,
+        version: REMPART_VERSION,
+        policy: ctx.operatorSecurity.policy,
+        jobs: jobs !== undefined,
+        metrics: metrics !== undefined,
+        smtp: options.alertDelivery?.smtp !== undefined,
+        tlsFingerprint: tls.fingerprint,
+        tlsGenerated: tls.generated,
+      },
+      now(),
+    );
     jobs?.start();
 
     let closed: Promise<void> | undefined;

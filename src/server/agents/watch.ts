@@ -19,8 +19,9 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Agent, AgentSighting, Catalog, Tenant } from "../../catalog/catalog.js";
+import { ThrottledAudit } from "../audit/throttled.js";
 import { type AgentPrincipal, authenticateAgent, type RefusedAgent } from "../auth.js";
-import { HOUR_MS, RateLimiter } from "../rate-limit.js";
+import { HOUR_MS } from "../rate-limit.js";
 import { bearerToken, tokenKind } from "../tokens.js";
 import type { Misuse } from "./misuse.js";
 import { sightingOf } from "./sighting.js";
@@ -48,8 +49,7 @@ const WATCH_ACTOR = { kind: "system", id: "agent-watch" } as const;
 export class AgentWatch {
   private readonly checkInEveryMs: number;
   private readonly alertQuietMs: number;
-  private readonly audits: RateLimiter;
-  private readonly unaudited = new Map<string, number>();
+  private readonly audits: ThrottledAudit;
   private readonly recorded = new Map<string, Recorded>();
 
   constructor(
@@ -60,7 +60,7 @@ export class AgentWatch {
   ) {
     this.checkInEveryMs = options.checkInEveryMs ?? 60_000;
     this.alertQuietMs = options.alertQuietMs ?? DAY_MS;
-    this.audits = new RateLimiter({ burst: 1, intervalMs: options.auditEveryMs ?? 10 * 60_000 });
+    this.audits = new ThrottledAudit(catalog, options.auditEveryMs ?? 10 * 60_000);
   }
 
   /** An authenticated request of `agent`: its check-in, written when worth a write. */
@@ -177,23 +177,10 @@ export class AgentWatch {
     key: string,
     details: Readonly<Record<string, unknown>>,
   ): Promise<void> {
-    const throttleKey = `${agent.id} ${key}`;
-    const refused = (this.unaudited.get(throttleKey) ?? 0) + 1;
-    const now = this.now();
-    if (!this.audits.take(throttleKey, now.getTime()).allowed) {
-      this.unaudited.set(throttleKey, refused);
-      return;
-    }
-    this.unaudited.delete(throttleKey);
-    await this.catalog.appendAudit(
-      {
-        actor: { kind: "agent", id: agent.id },
-        action,
-        tenantId: tenant.id,
-        // How many such requests this entry stands for (itself and those not audited since the last).
-        details: { ...details, refused_since_last: refused },
-      },
-      now,
+    await this.audits.append(
+      `${agent.id} ${key}`,
+      { actor: { kind: "agent", id: agent.id }, action, tenantId: tenant.id, details },
+      this.now(),
     );
   }
 

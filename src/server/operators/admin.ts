@@ -71,12 +71,21 @@ export async function confirmTotp(
     );
   const now = ctx.now();
   const step = totpStep(secrets.open(operator.totpPending, operator.id), code, now);
-  if (step === undefined)
+  if (step === undefined) {
+    // A wrong first code is a typo or a clock off, or someone guessing at an enrolment: on record.
+    await audit(
+      ctx,
+      actor,
+      "operator.totp.confirm.failure",
+      { operator_id: operator.id, username, reason: "totp-wrong" },
+      now,
+    );
     throw new RempartError(
       "InvalidArgument",
       "wrong TOTP code: type the 6 digits the app shows now (is the machine's clock right?)",
       { reason: "totp-wrong" },
     );
+  }
   await ctx.catalog.confirmTotp(operator.id, step);
   await audit(ctx, actor, "operator.totp.confirm", { operator_id: operator.id, username }, now);
 }

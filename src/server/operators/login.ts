@@ -1,7 +1,8 @@
 /**
  * POST /v1/login: password, then the TOTP code of an operator who enrolled one, under the
  * failed-login lockout (lockout.ts). Every attempt that opens no session counts as a failure,
- * whatever was wrong, and is audited with its source address; so is every login.
+ * whatever was wrong, and is audited with its source address; so is every login, and every login
+ * refused under a lock (throttled per locked key: refusals.ts).
  */
 import type { AuditActor, Catalog, Operator } from "../../catalog/catalog.js";
 import type { LoginRequest, LoginResponse } from "../../protocol/api.js";
@@ -11,6 +12,7 @@ import { verifyPassword } from "../passwords.js";
 import { newToken } from "../tokens.js";
 import { addressKey, lockedUntil, onFailure, userKey } from "./lockout.js";
 import type { LockoutPolicy, OperatorSecurity } from "./policy.js";
+import { auditLockedLogin } from "./refusals.js";
 import { totpStep } from "./totp.js";
 
 /**
@@ -51,7 +53,9 @@ export async function logIn(
   const refuseIfLocked = async () => {
     for (const { key, what } of keys) {
       const until = lockedUntil(await catalog.getLoginThrottle(key), now);
-      if (until !== undefined) throw locked(what, until, now);
+      if (until === undefined) continue;
+      await auditLockedLogin(security, { key, username: request.username, address, until }, now);
+      throw locked(what, until, now);
     }
   };
   await refuseIfLocked();

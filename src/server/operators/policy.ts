@@ -2,6 +2,7 @@
  * How operators are let in: session lifetimes, the failed-login lockout, and whether admin
  * actions over HTTP need a second factor. docs/SERVER.md ("Operators") gives the reasons.
  */
+import type { ThrottledAudit } from "../audit/throttled.js";
 import type { SecretBox } from "./secret-box.js";
 
 export interface LockoutPolicy {
@@ -60,8 +61,15 @@ function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-/** What the server holds for operator logins: the policy and the key that seals TOTP secrets. */
+/** Operators' refusals a caller can repeat (a role too low, a locked login): one entry per key per 10 minutes. */
+export const REFUSAL_AUDIT_EVERY_MS = 10 * MINUTE;
+
+/**
+ * What the server holds for operator logins: the policy, the key that seals TOTP secrets, and the
+ * throttle of the refusals' audit entries (refusals.ts).
+ */
 export interface OperatorSecurity {
   readonly policy: OperatorPolicy;
   readonly secrets: SecretBox;
+  readonly refusals: ThrottledAudit;
 }

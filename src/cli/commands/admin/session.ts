@@ -1,5 +1,6 @@
 /** What every `rempart admin` command shares: the server's data directory, opened, and its actor. */
 import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import type { Catalog } from "../../../catalog/catalog.js";
 import { RempartError } from "../../../errors.js";
@@ -30,7 +31,40 @@ export const ONE_TENANT_OPTION: OptionSpec = {
 export const day = (iso: string | null) =>
   iso === null ? "never" : iso.replace("T", " ").slice(0, 19);
 
-/** The `admin` operator issues the CLI's enrollment tokens; the audit log names the CLI itself. */
+/** Who ran the command, as the system tells it: `os.userInfo()`, and `SUDO_USER`/`SUDO_UID`. */
+export interface CliUser {
+  readonly username: string;
+  readonly uid: number;
+  readonly sudoUser?: string | undefined;
+  readonly sudoUid?: string | undefined;
+}
+
+/** Enough of a login name to recognise it; four of them stay within the actor id's 128. */
+const NAME_CHARS = 32;
+
+/**
+ * The actor id of an admin command: `admin-cli:alice(1000)`, or `admin-cli:root(0),sudo:alice(1000)`
+ * through sudo. The OS user comes first and is the system's word; the sudo part is what sudo
+ * put in the environment (whoever can set it there is that OS user already).
+ */
+export function cliActorId(user: CliUser): string {
+  const os = `admin-cli:${user.username.slice(0, NAME_CHARS)}(${user.uid})`;
+  if (user.sudoUser === undefined || user.sudoUser === "") return os;
+  return `${os},sudo:${user.sudoUser.slice(0, NAME_CHARS)}(${(user.sudoUid ?? "?").slice(0, 10)})`;
+}
+
+function currentUser(): CliUser {
+  const sudo = { sudoUser: process.env.SUDO_USER, sudoUid: process.env.SUDO_UID };
+  try {
+    const { username, uid } = userInfo();
+    return { username, uid, ...sudo };
+  } catch {
+    // A uid with no passwd entry (some containers): the uid still names it.
+    return { username: process.env.USER ?? "?", uid: process.getuid?.() ?? -1, ...sudo };
+  }
+}
+
+/** The `admin` operator issues the CLI's enrollment tokens; the audit log names who ran the CLI. */
 async function cliActor(catalog: Catalog, output: Output, now: Date): Promise<AdminActor> {
   const password = await ensureAdminOperator(catalog, now);
   if (password !== undefined)
@@ -39,7 +73,7 @@ async function cliActor(catalog: Catalog, output: Output, now: Date): Promise<Ad
     );
   const admin = await catalog.getOperatorByUsername(ADMIN_USERNAME);
   if (admin === undefined) throw new RempartError("NotFound", "the admin operator is missing");
-  return { audit: { kind: "system", id: "admin-cli" }, operatorId: admin.id };
+  return { audit: { kind: "system", id: cliActorId(currentUser()) }, operatorId: admin.id };
 }
 
 /** An admin command's action, run on the data directory named by `--data` (default ./data). */
