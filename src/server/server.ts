@@ -274,7 +274,11 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         tlsGenerated: tls.generated,
       },
       now(),
-    );
+    ).catch((error: unknown) => {
+      // Not started, then: nothing may listen once the catalog closes below.
+      server.close();
+      throw error;
+    });
     jobs?.start();
 
     let closed: Promise<void> | undefined;
