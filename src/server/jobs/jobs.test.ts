@@ -70,21 +70,26 @@ describe("server jobs", () => {
     });
     restarted.clock.advance(40 * DAY_MS);
     const reopened = await catalogOf(t, server);
+    // The pack file goes while GC still runs: its run counts only once it has ended.
+    const ended = (job: "prune" | "gc") => (again.jobs?.stats().get(job)?.runs.ok ?? 0) >= 1;
     await eventually("prune removes the 40-day-old snapshot and GC frees its pack", async () => {
       const snapshots = await reopened.listSnapshots(tenant.id);
       return (
         snapshots.find((s) => s.id === old)?.state === "deleted" &&
-        !existsSync(packPath(server, tenant.id, pack))
+        !existsSync(packPath(server, tenant.id, pack)) &&
+        ended("prune") &&
+        ended("gc")
       );
     });
     assert.equal(
       (await reopened.listSnapshots(tenant.id)).find((s) => s.id === recent)?.state,
       "active",
     );
-    const stats = again.jobs?.stats();
-    assert.ok((stats?.get("prune")?.runs.ok ?? 0) >= 1);
-    assert.ok((stats?.get("gc")?.runs.ok ?? 0) >= 1);
-    assert.equal(stats?.get("deletions")?.runs.ok, 0, "a job without a schedule does not run");
+    assert.equal(
+      again.jobs?.stats().get("deletions")?.runs.ok,
+      0,
+      "a job without a schedule does not run",
+    );
     assert.ok((await auditActions(reopened, "retention.prune")) >= 1);
     assert.ok((await auditActions(reopened, "gc.run")) >= 1);
   });
