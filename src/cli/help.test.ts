@@ -80,6 +80,16 @@ describe("rempart --version", () => {
     assert.equal(result.stdout, `${VERSION}\n`);
     assert.equal(result.status, 0);
   });
+
+  it("ends quietly, by SIGPIPE's status, when its reader stops early (`| head`)", () => {
+    const result = spawnSync(
+      "sh",
+      ["-c", '"$@" | head -c 10 >/dev/null', "sh", process.execPath, CLI, "--help"],
+      { encoding: "utf8" },
+    );
+    assert.equal(result.stderr, "", "no unhandled EPIPE and its stack trace");
+    assert.equal(result.status, 0);
+  });
 });
 
 describe("usage errors", () => {

@@ -44,6 +44,9 @@ async function rootFor(argv: readonly string[]): Promise<Command> {
   };
 }
 
+/** 128 + SIGPIPE, what a shell reports for a writer whose reader went away. */
+const EXIT_BROKEN_PIPE = 141;
+
 const EPILOGUE = [
   "",
   "A repository command without --repo (or REMPART_REPO) uses the server this machine is enrolled",
@@ -53,6 +56,12 @@ const EPILOGUE = [
 ].join("\n");
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`rempart ls … | head`) closes the pipe: end as Unix tools do, by
+  // SIGPIPE's status, instead of with an unhandled EPIPE and its stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(EXIT_BROKEN_PIPE);
+  });
   const run: Run = { command: "rempart" };
   const program = buildProgram(await rootFor(argv), REMPART_VERSION, run).addHelpText(
     "after",
