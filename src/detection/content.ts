@@ -14,7 +14,7 @@ import {
   possibleEnds,
   sniffFormat,
   typeOfExtension,
-  zipDirectoryStart,
+  zipDirectoryIn,
 } from "./formats.js";
 import type { FileSample } from "./sample.js";
 
@@ -198,11 +198,8 @@ function endLostToText(format: Format, sample: FileSample, end: Uint8Array): boo
     )
       return true;
   // Text written over a zip's central directory, its end record kept.
-  const directory = format === "zip" ? zipDirectoryStart(sample.size, end) : undefined;
-  return (
-    directory !== undefined &&
-    classifyBlock(end.subarray(directory, directory + MIN_JUDGED)) === "text"
-  );
+  const directory = format === "zip" ? zipDirectoryIn(sample.size, end) : undefined;
+  return directory !== undefined && classifyBlock(directory.subarray(0, MIN_JUDGED)) === "text";
 }
 
 /**

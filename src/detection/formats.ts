@@ -222,12 +222,12 @@ export function hasEndMarker(format: Format): boolean {
   return END_MARKERS.has(format);
 }
 
-/** Where, in `end`, the zip directory named by the end record starts, if it starts there. */
-export function zipDirectoryStart(size: number, end: Uint8Array): number | undefined {
+/** The bytes of `end` where the zip directory named by the end record must be, if it is there. */
+export function zipDirectoryIn(size: number, end: Uint8Array): Uint8Array | undefined {
   const record = zipEndRecord(size, end);
   if (!record) return undefined;
-  const inEnd = record.directoryOffset - (size - end.length);
-  return inEnd >= 0 && inEnd < end.length ? inEnd : undefined;
+  const start = record.directoryOffset - (size - end.length);
+  return start >= 0 && start < record.at ? end.subarray(start, record.at) : undefined;
 }
 
 const PDF_HEADER = ascii("%PDF-");
@@ -250,9 +250,7 @@ const END_MARKERS = new Map<Format, EndMarker>([
     {
       bytes: ZIP_EOCD,
       // The rest of the 22-byte record, then the comment whose length it states.
-      after: (end, at) =>
-        18 +
-        (at + 22 <= end.length ? (end[at + 20] as number) | ((end[at + 21] as number) << 8) : 0),
+      after: (end, at) => ZIP_EOCD_BYTES - ZIP_EOCD.length + zipCommentLength(end, at),
     },
   ],
   ["pdf", { bytes: PDF_EOF, after: nothingAfter }],
@@ -267,10 +265,19 @@ interface ZipEndRecord {
   readonly directoryOffset: number;
 }
 
+const ZIP_EOCD_BYTES = 22;
+
+/** The length of the comment after the end record at `at`, as the record states it. */
+function zipCommentLength(end: Uint8Array, at: number): number {
+  return at + ZIP_EOCD_BYTES <= end.length
+    ? (end[at + 20] as number) | ((end[at + 21] as number) << 8)
+    : 0;
+}
+
 /** The last end-of-central-directory record in `end`, whole. */
 function zipEndRecord(size: number, end: Uint8Array): ZipEndRecord | undefined {
   const at = lastIndexOf(end, ZIP_EOCD);
-  if (at < 0 || at + 22 > end.length || size < end.length) return undefined;
+  if (at < 0 || at + ZIP_EOCD_BYTES > end.length || size < end.length) return undefined;
   const view = new DataView(end.buffer, end.byteOffset, end.byteLength);
   return {
     at,
@@ -280,14 +287,15 @@ function zipEndRecord(size: number, end: Uint8Array): ZipEndRecord | undefined {
 }
 
 /**
- * The end-of-central-directory record must be in the tail, and the directory it points to must
- * end where the record starts (zip64 and self-extracting archives excepted: offset 0xffffffff or
+ * The end-of-central-directory record and its comment must close the file, and the directory it
+ * points to must end where the record starts (zip64 and self-extracting archives excepted: offset 0xffffffff or
  * data prepended). When the directory starts inside the tail, its first entry must be there.
  */
 function zipDirectoryIntact(size: number, end: Uint8Array): boolean {
   const record = zipEndRecord(size, end);
   if (!record) return false;
   const { at, directorySize, directoryOffset } = record;
+  if (at + ZIP_EOCD_BYTES + zipCommentLength(end, at) !== end.length) return false;
   if (directoryOffset === 0xffffffff) return true;
   const recordOffset = size - end.length + at;
   if (directoryOffset + directorySize > recordOffset) return false;
