@@ -89,6 +89,15 @@ describe("content signals", () => {
     assert.equal(judged("x.jpg", encryptRange(encryptEveryOther(photo, 8192), 0, 0)), "mismatch");
   });
 
+  it("passes a JPEG whose middle holds the markers of a progressive image's scans", () => {
+    const progressive = Buffer.from(files[".jpg"] as Buffer);
+    // A Huffman table and a scan header every 512 bytes, as between the scans of a progressive JPEG.
+    for (let at = 2048; at + 8 < progressive.length - 4096; at += 512)
+      Buffer.from([0xff, 0xc4, 0x00, 0x14, 0xff, 0xda, 0x00, 0x08]).copy(progressive, at);
+    assert.equal(judged("x.jpg", progressive), "ok");
+    assert.equal(judged("x.jpg", encryptEveryOther(progressive, 8192)), "mismatch");
+  });
+
   it("catches text turned into base64 or hex, by its character mix rather than its entropy", () => {
     assert.equal(judged("x.txt", Buffer.from(encrypt(text).toString("base64"))), "mismatch");
     const wrapped = encrypt(text).toString("base64").replace(/.{76}/g, "$&\r\n");

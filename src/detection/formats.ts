@@ -307,17 +307,18 @@ function zipDirectoryIntact(size: number, end: Uint8Array): boolean {
 
 /**
  * Inside JPEG entropy-coded data a 0xFF byte is followed by 0x00 (stuffing), a restart marker
- * (D0–D7) or another 0xFF; random bytes break that about 15 times per 4 KiB block. A few markers
- * (DHT, SOS of a progressive image, metadata) are legitimate, hence the allowance.
+ * (D0–D7), another 0xFF, or a marker: C0–CF (frames, Huffman tables), D8–DF (DQT, SOS of each
+ * scan of a progressive image), E0–FE (metadata). No JPEG has 0xFF before 0x01–0xBF, which random
+ * bytes put there about 12 times per 4 KiB block; a few are allowed for binary metadata.
  */
 function jpegScanDataPlausible(block: Uint8Array): boolean {
-  let invalid = 0;
+  let impossible = 0;
   for (let i = 0; i + 1 < block.length; i++) {
     if (block[i] !== 0xff) continue;
     const next = block[i + 1] as number;
-    if (next !== 0x00 && next !== 0xff && (next < 0xd0 || next > 0xd7)) invalid++;
+    if (next >= 0x01 && next <= 0xbf) impossible++;
   }
-  return invalid <= 6;
+  return impossible <= 6;
 }
 
 /** The page size a database header states, if it is a valid one; the file is whole pages. */
