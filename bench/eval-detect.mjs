@@ -187,8 +187,45 @@ const attacks = {
 // --------------------------------------------------------------------------------------------
 // Benign days.
 
+/**
+ * Scripts and tools that write readable text into files whatever their type: a log line or a
+ * signature appended, a note pasted over part of the body (even over a binary's end). One file in
+ * four, of every type in the tree, gets text in English or accented French of 300 B to 9 KiB,
+ * appended, written from the middle or over the end but its last 30 bytes; a few text reports and two
+ * opaque downloads named like photos arrive. Encryption writes noise, never prose.
+ */
+function editWithText(src) {
+  const lengths = [300, 2500, 4096, 9000];
+  const phrases = [
+    "Reviewed by the finance team; figures revised after the audit.",
+    "Révisé par l'équipe comptable : chiffres corrigés après la vérification de décembre.",
+  ];
+  filesBelow(src)
+    .sort()
+    .forEach((f, i) => {
+      if (i % 4 !== 1) return;
+      const full = path.join(src, f);
+      const length = lengths[(i >> 2) % lengths.length];
+      const words = `${phrases[(i >> 3) % 2]} (${f})\n`.repeat(Math.ceil(length / 60) + 1);
+      const text = Buffer.from(words).subarray(0, length);
+      const bytes = fs.readFileSync(full);
+      const mode = (i >> 2) % 3;
+      if (mode === 0 || bytes.length < 2 * length) {
+        fs.appendFileSync(full, text);
+        return;
+      }
+      // In the middle, or over the end but for its last 30 bytes (a zip's end record).
+      text.copy(bytes, mode === 1 ? bytes.length >> 1 : bytes.length - length - 30);
+      fs.writeFileSync(full, bytes);
+    });
+  for (let i = 0; i < 5; i++) write(`${src}/inbox/report-${i}.txt`, prose(`inbox ${i}`, 4000));
+  for (let i = 0; i < 2; i++)
+    write(`${src}/inbox/download-${i}.jpg`, noise(`download ${i}`, 80_000));
+}
+
 const benign = {
   "office day": (src) => officeDay(src, "today"),
+  "appending and patching text into files of every type": (src) => editWithText(src),
   "zip a folder and delete it": (src) => {
     const files = filesBelow(src).filter((f) => f.startsWith("marketing/"));
     write(

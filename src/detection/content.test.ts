@@ -3,7 +3,12 @@
  * the benign look-alikes (a JPEG is dense, a renamed file is another format) pass.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import Database from "better-sqlite3";
 import {
   csv,
   docx,
@@ -18,6 +23,7 @@ import {
   png,
   prose,
   xlsx,
+  zip,
 } from "../demo/sample-files.js";
 import { classifyBlock, judge, profile } from "./content.js";
 import { type FileSample, Sampler } from "./sample.js";
@@ -83,6 +89,15 @@ describe("content signals", () => {
     assert.equal(judged("x.jpg", encryptRange(encryptEveryOther(photo, 8192), 0, 0)), "mismatch");
   });
 
+  it("passes a JPEG whose middle holds the markers of a progressive image's scans", () => {
+    const progressive = Buffer.from(files[".jpg"] as Buffer);
+    // A Huffman table and a scan header every 512 bytes, as between the scans of a progressive JPEG.
+    for (let at = 2048; at + 8 < progressive.length - 4096; at += 512)
+      Buffer.from([0xff, 0xc4, 0x00, 0x14, 0xff, 0xda, 0x00, 0x08]).copy(progressive, at);
+    assert.equal(judged("x.jpg", progressive), "ok");
+    assert.equal(judged("x.jpg", encryptEveryOther(progressive, 8192)), "mismatch");
+  });
+
   it("catches text turned into base64 or hex, by its character mix rather than its entropy", () => {
     assert.equal(judged("x.txt", Buffer.from(encrypt(text).toString("base64"))), "mismatch");
     const wrapped = encrypt(text).toString("base64").replace(/.{76}/g, "$&\r\n");
@@ -111,6 +126,101 @@ describe("content signals", () => {
       ),
       "ok",
     );
+  });
+
+  describe("a text edit to a binary file against noise written there", () => {
+    const binaries: Record<string, Buffer> = {
+      ".png": files[".png"] as Buffer,
+      ".zip": zip([{ name: "data.bin", data: noise("archived", 20_000) }]),
+      ".jar": zip([{ name: "tiny.class", data: noise("class", 300) }]),
+      ".pdf": files[".pdf"] as Buffer,
+      ".jpg": files[".jpg"] as Buffer,
+      ".docx": files[".docx"] as Buffer,
+      ".gz": gzipSync(Buffer.from(prose("compressed", 30_000))),
+    };
+    const note = (length: number) =>
+      Buffer.from(prose("Révisé après l'audit, note ajoutée par le script", length)).subarray(
+        0,
+        length,
+      );
+    const appended = (bytes: Buffer, extra: Buffer) => Buffer.concat([bytes, extra]);
+    const overEnd = (bytes: Buffer, extra: Buffer, keep: number) => {
+      const copy = Buffer.from(bytes);
+      extra.copy(copy, Math.max(0, copy.length - extra.length - keep));
+      return copy;
+    };
+
+    it("passes readable text appended, short or longer than the sampled tail", () => {
+      for (const [extension, bytes] of Object.entries(binaries))
+        for (const length of [100, 1500, 4096, 9000])
+          assert.equal(
+            judged(`x${extension}`, appended(bytes, note(length))),
+            "ok",
+            `${extension} +${length}`,
+          );
+    });
+
+    it("passes text written over a zip's central directory, its end record kept", () => {
+      for (const extension of [".zip", ".docx"])
+        assert.equal(
+          judged(`x${extension}`, overEnd(binaries[extension] as Buffer, note(3000), 22)),
+          "ok",
+          extension,
+        );
+    });
+
+    it("counts random bytes appended or written over the end as damage", () => {
+      // JPEG is left out: its check accepts any tail holding an end marker, which 1 in 16 random
+      // 4 KiB tails do; PDF readers accept bytes after %%EOF, so only a tail that lost it counts.
+      for (const extension of [".png", ".zip", ".jar", ".pdf", ".docx"]) {
+        const bytes = binaries[extension] as Buffer;
+        const lengths = extension === ".pdf" ? [4096, 9000] : [100, 1500, 4096, 9000];
+        for (const length of lengths)
+          assert.equal(
+            judged(`x${extension}`, appended(bytes, noise("cipher", length))),
+            "mismatch",
+            `${extension} +${length}`,
+          );
+        if (extension === ".zip" || extension === ".docx")
+          assert.equal(
+            judged(`x${extension}`, overEnd(bytes, noise("cipher", 3000), 22)),
+            "mismatch",
+            extension,
+          );
+      }
+    });
+
+    it("counts text appended after noise, or base64 appended, as damage", () => {
+      for (const extension of [".png", ".zip", ".pdf", ".jpg"]) {
+        const bytes = binaries[extension] as Buffer;
+        const locked = appended(encryptRange(bytes, 1024, bytes.length), note(300));
+        assert.equal(judged(`x${extension}`, locked), "mismatch", `${extension} encrypted + note`);
+        const armoured = Buffer.from(noise("key blob", 6000).toString("base64"));
+        assert.equal(
+          judged(`x${extension}`, appended(bytes, armoured)),
+          "mismatch",
+          `${extension} + base64`,
+        );
+      }
+    });
+
+    it("passes text appended after a database's last page, not a database cut short", () => {
+      const dir = mkdtempSync(join(tmpdir(), "rempart-detect-"));
+      try {
+        const db = new Database(join(dir, "app.sqlite"));
+        db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+        const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
+        for (let i = 0; i < 300; i++) insert.run(prose(`note ${i}`, 300));
+        db.close();
+        const database = readFileSync(join(dir, "app.sqlite"));
+        assert.equal(judged("x.sqlite", database), "ok");
+        assert.equal(judged("x.sqlite", appended(database, note(700))), "ok");
+        assert.equal(judged("x.sqlite", appended(database, noise("cipher", 700))), "mismatch");
+        assert.equal(judged("x.sqlite", database.subarray(0, database.length - 700)), "mismatch");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   it("judges new files by their head only: a video appended to a JPEG is not damage", () => {

@@ -5,7 +5,17 @@
  * dense), so dense formats are judged by their structure (formats.ts) and only sparse ones (text,
  * databases, bitmaps) by the density of their blocks.
  */
-import { type Format, sniffFormat, structureIntact, typeOfExtension } from "./formats.js";
+import {
+  bodyIntact,
+  endIntact,
+  endOf,
+  type Format,
+  hasEndMarker,
+  possibleEnds,
+  sniffFormat,
+  typeOfExtension,
+  zipDirectoryIn,
+} from "./formats.js";
 import type { FileSample } from "./sample.js";
 
 export type BlockClass = "empty" | "zeros" | "text" | "armour" | "noise" | "binary";
@@ -162,6 +172,34 @@ export function profile(sample: FileSample): ContentProfile {
     nonTextBlocks,
     size: sample.size,
   };
+}
+
+/**
+ * The format's structure is there, or its end is gone only because readable text was appended
+ * or written over it. Encryption, whole or partial, leaves noise (or armour) where the structure
+ * was, never prose: so an office tool's or a script's text edit to a PNG, a zip or a PDF is not
+ * taken for an attack, while random bytes appended or written there still are.
+ */
+function structureIntact(format: Format, sample: FileSample): boolean {
+  if (!bodyIntact(format, sample)) return false;
+  const end = endOf(sample);
+  return endIntact(format, sample.size, end, sample.head) || endLostToText(format, sample, end);
+}
+
+function endLostToText(format: Format, sample: FileSample, end: Uint8Array): boolean {
+  // Text appended beyond the sampled tail: all that can be seen of the end is prose.
+  if (hasEndMarker(format) && end.length >= MIN_JUDGED && classifyBlock(end) === "text")
+    return true;
+  // Text appended after an intact end: the file, cut where its structure ends, is whole.
+  for (const cut of possibleEnds(format, sample.size, end, sample.head))
+    if (
+      endIntact(format, sample.size - (end.length - cut), end.subarray(0, cut), sample.head) &&
+      classifyBlock(end.subarray(cut)) === "text"
+    )
+      return true;
+  // Text written over a zip's central directory, its end record kept.
+  const directory = format === "zip" ? zipDirectoryIn(sample.size, end) : undefined;
+  return directory !== undefined && classifyBlock(directory.subarray(0, MIN_JUDGED)) === "text";
 }
 
 /**

@@ -42,6 +42,8 @@ export class ChangeDetector {
   private extensionChanges = 0;
   private mismatches = 0;
   private dense = 0;
+  /** new files (not renames) whose head is not what their name claims */
+  private newMismatches = 0;
   private notes = 0;
   private ransomExtensions = 0;
   private readonly parentExtensions = new Set<string>();
@@ -126,11 +128,15 @@ export class ChangeDetector {
         ([extension]) => !this.parentExtensions.has(extension) && EXTENSION_PATTERN.test(extension),
       )
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-    // New files of no recognisable format, under a new extension, as many as files vanished: what
-    // "encrypt to new files, delete the originals" leaves when the new names keep nothing.
+    // New files are damage only as replacements of vanished ones: "encrypt to new files, delete
+    // the originals". A new file that is not what its name says (a download, a test fixture, a
+    // camera's oddity) destroys nothing, so at most as many count as files were deleted. Those of
+    // no recognisable format count only under an extension the parent did not have.
     let noise = 0;
     for (const [extension, count] of this.noiseByExtension)
       if (!this.parentExtensions.has(extension)) noise += count;
+    const replacedMismatches = Math.min(this.newMismatches, this.deleted);
+    const replacedNoise = Math.min(noise, this.deleted - replacedMismatches);
     return {
       files_total: filesTotal,
       files_added: this.added,
@@ -138,8 +144,8 @@ export class ChangeDetector {
       files_deleted: this.deleted,
       files_renamed: this.renamed,
       extension_changes: this.extensionChanges,
-      type_mismatches: this.mismatches,
-      high_entropy_changes: this.dense + Math.min(noise, this.deleted),
+      type_mismatches: this.mismatches + replacedMismatches,
+      high_entropy_changes: this.dense + replacedNoise,
       ransom_notes: this.notes,
       known_ransom_extensions: this.ransomExtensions,
       new_extensions: fresh
@@ -170,7 +176,7 @@ export class ChangeDetector {
     const extension = extensionOf(file.name);
     this.arrive(extension);
     if (isRansomNoteName(file.name)) this.notes++;
-    this.count(judge(extension, file.content, "head"));
+    if (judge(extension, file.content, "head") === "mismatch") this.newMismatches++;
     if (isUnrecognisedNoise(file.content) && !typeOfExtension(extension))
       this.noiseByExtension.set(extension, (this.noiseByExtension.get(extension) ?? 0) + 1);
     if (this.newKeys.size < MAX_REMEMBERED) this.newKeys.set(file.key, extension);

@@ -146,27 +146,88 @@ export function typeOfExtension(extension: string): FileType | undefined {
  * Only checks that an intact file of the format always passes; formats without a cheap check pass.
  */
 export function structureIntact(format: Format, sample: FileSample): boolean {
-  const end = sample.tail.length > 0 ? sample.tail : sample.head;
+  return bodyIntact(format, sample) && endIntact(format, sample.size, endOf(sample), sample.head);
+}
+
+/** The last bytes of a file the sample holds: its tail, or its head when the file is that short. */
+export function endOf(sample: FileSample): Uint8Array {
+  return sample.tail.length > 0 ? sample.tail : sample.head;
+}
+
+/** What the head and the middle blocks must look like, whatever the end holds. */
+export function bodyIntact(format: Format, sample: FileSample): boolean {
+  if (format === "jpeg") return sample.middle.every(jpegScanDataPlausible);
+  if (format === "isobmff") return secondBoxPlausible(sample.head);
+  return true;
+}
+
+/**
+ * Whether a file of `format` and `size` whose last bytes are `end` ends as the format requires:
+ * its end record or marker is there (zip, PDF, PNG, JPEG, GIF), or its size is a whole number of
+ * pages or sectors (SQLite, OLE).
+ */
+export function endIntact(
+  format: Format,
+  size: number,
+  end: Uint8Array,
+  head: Uint8Array,
+): boolean {
   switch (format) {
     case "zip":
-      return zipDirectoryIntact(sample, end);
+      return zipDirectoryIntact(size, end);
     case "pdf":
       return indexOf(end, PDF_EOF) >= 0;
     case "png":
       return indexOf(end.subarray(Math.max(0, end.length - 64)), PNG_IEND) >= 0;
     case "jpeg":
-      return indexOf(end, JPEG_EOI) >= 0 && sample.middle.every(jpegScanDataPlausible);
+      return indexOf(end, JPEG_EOI) >= 0;
     case "gif":
       return end.at(-1) === 0x3b;
-    case "sqlite":
-      return sqlitePagesAligned(sample);
+    case "sqlite": {
+      const pageSize = sqlitePageSize(head);
+      return pageSize !== undefined && size % pageSize === 0;
+    }
     case "ole":
-      return sample.size % 512 === 0;
-    case "isobmff":
-      return secondBoxPlausible(sample.head);
+      return size % OLE_SECTOR === 0;
     default:
       return true;
   }
+}
+
+/**
+ * Where in `end` an intact file of `format` could have stopped, had bytes been appended after it:
+ * just past each end marker (and a zip's comment), or at the last page or sector boundary.
+ */
+export function possibleEnds(
+  format: Format,
+  size: number,
+  end: Uint8Array,
+  head: Uint8Array,
+): number[] {
+  const unit = format === "sqlite" ? sqlitePageSize(head) : format === "ole" ? OLE_SECTOR : 0;
+  if (unit !== undefined && unit > 0) {
+    const cut = end.length - (size % unit);
+    return cut >= 0 && cut < end.length ? [cut] : [];
+  }
+  const marker = END_MARKERS.get(format);
+  if (!marker) return [];
+  const ends: number[] = [];
+  for (let at = indexOf(end, marker.bytes); at >= 0; at = indexOf(end, marker.bytes, at + 1))
+    ends.push(Math.min(end.length, at + marker.bytes.length + marker.after(end, at)));
+  return ends;
+}
+
+/** Formats whose end is a marker: any bytes may precede it, only its own bytes must be last. */
+export function hasEndMarker(format: Format): boolean {
+  return END_MARKERS.has(format);
+}
+
+/** The bytes of `end` where the zip directory named by the end record must be, if it is there. */
+export function zipDirectoryIn(size: number, end: Uint8Array): Uint8Array | undefined {
+  const record = zipEndRecord(size, end);
+  if (!record) return undefined;
+  const start = record.directoryOffset - (size - end.length);
+  return start >= 0 && start < record.at ? end.subarray(start, record.at) : undefined;
 }
 
 const PDF_HEADER = ascii("%PDF-");
@@ -175,22 +236,70 @@ const PNG_IEND = [...ascii("IEND"), 0xae, 0x42, 0x60, 0x82];
 const JPEG_EOI = [0xff, 0xd9];
 const ZIP_EOCD = [0x50, 0x4b, 0x05, 0x06];
 const ZIP_CENTRAL = [0x50, 0x4b, 0x01, 0x02];
+const OLE_SECTOR = 512;
+
+/** An end marker, and how many bytes after it still belong to the format (a zip comment). */
+interface EndMarker {
+  readonly bytes: readonly number[];
+  readonly after: (end: Uint8Array, at: number) => number;
+}
+const nothingAfter = (): number => 0;
+const END_MARKERS = new Map<Format, EndMarker>([
+  [
+    "zip",
+    {
+      bytes: ZIP_EOCD,
+      // The rest of the 22-byte record, then the comment whose length it states.
+      after: (end, at) => ZIP_EOCD_BYTES - ZIP_EOCD.length + zipCommentLength(end, at),
+    },
+  ],
+  ["pdf", { bytes: PDF_EOF, after: nothingAfter }],
+  ["png", { bytes: PNG_IEND, after: nothingAfter }],
+  ["jpeg", { bytes: JPEG_EOI, after: nothingAfter }],
+  ["gif", { bytes: [0x3b], after: nothingAfter }],
+]);
+
+interface ZipEndRecord {
+  readonly at: number;
+  readonly directorySize: number;
+  readonly directoryOffset: number;
+}
+
+const ZIP_EOCD_BYTES = 22;
+
+/** The length of the comment after the end record at `at`, as the record states it. */
+function zipCommentLength(end: Uint8Array, at: number): number {
+  return at + ZIP_EOCD_BYTES <= end.length
+    ? (end[at + 20] as number) | ((end[at + 21] as number) << 8)
+    : 0;
+}
+
+/** The last end-of-central-directory record in `end`, whole. */
+function zipEndRecord(size: number, end: Uint8Array): ZipEndRecord | undefined {
+  const at = lastIndexOf(end, ZIP_EOCD);
+  if (at < 0 || at + ZIP_EOCD_BYTES > end.length || size < end.length) return undefined;
+  const view = new DataView(end.buffer, end.byteOffset, end.byteLength);
+  return {
+    at,
+    directorySize: view.getUint32(at + 12, true),
+    directoryOffset: view.getUint32(at + 16, true),
+  };
+}
 
 /**
- * The end-of-central-directory record must be in the tail, and the directory it points to must
- * end where the record starts (zip64 and self-extracting archives excepted: offset 0xffffffff or
+ * The end-of-central-directory record and its comment must close the file, and the directory it
+ * points to must end where the record starts (zip64 and self-extracting archives excepted: offset 0xffffffff or
  * data prepended). When the directory starts inside the tail, its first entry must be there.
  */
-function zipDirectoryIntact(sample: FileSample, end: Uint8Array): boolean {
-  const at = lastIndexOf(end, ZIP_EOCD);
-  if (at < 0 || at + 22 > end.length) return false;
-  const view = new DataView(end.buffer, end.byteOffset, end.byteLength);
-  const directorySize = view.getUint32(at + 12, true);
-  const directoryOffset = view.getUint32(at + 16, true);
+function zipDirectoryIntact(size: number, end: Uint8Array): boolean {
+  const record = zipEndRecord(size, end);
+  if (!record) return false;
+  const { at, directorySize, directoryOffset } = record;
+  if (at + ZIP_EOCD_BYTES + zipCommentLength(end, at) !== end.length) return false;
   if (directoryOffset === 0xffffffff) return true;
-  const recordOffset = sample.size - end.length + at;
+  const recordOffset = size - end.length + at;
   if (directoryOffset + directorySize > recordOffset) return false;
-  const inEnd = directoryOffset - (sample.size - end.length);
+  const inEnd = directoryOffset - (size - end.length);
   if (directoryOffset + directorySize === recordOffset && inEnd >= 0 && directorySize > 0)
     return ZIP_CENTRAL.every((byte, i) => end[inEnd + i] === byte);
   return true;
@@ -198,26 +307,26 @@ function zipDirectoryIntact(sample: FileSample, end: Uint8Array): boolean {
 
 /**
  * Inside JPEG entropy-coded data a 0xFF byte is followed by 0x00 (stuffing), a restart marker
- * (D0–D7) or another 0xFF; random bytes break that about 15 times per 4 KiB block. A few markers
- * (DHT, SOS of a progressive image, metadata) are legitimate, hence the allowance.
+ * (D0–D7), another 0xFF, or a marker: C0–CF (frames, Huffman tables), D8–DF (DQT, SOS of each
+ * scan of a progressive image), E0–FE (metadata). No JPEG has 0xFF before 0x01–0xBF, which random
+ * bytes put there about 12 times per 4 KiB block; a few are allowed for binary metadata.
  */
 function jpegScanDataPlausible(block: Uint8Array): boolean {
-  let invalid = 0;
+  let impossible = 0;
   for (let i = 0; i + 1 < block.length; i++) {
     if (block[i] !== 0xff) continue;
     const next = block[i + 1] as number;
-    if (next !== 0x00 && next !== 0xff && (next < 0xd0 || next > 0xd7)) invalid++;
+    if (next >= 0x01 && next <= 0xbf) impossible++;
   }
-  return invalid <= 6;
+  return impossible <= 6;
 }
 
-/** A database file is a whole number of pages of the size its header states. */
-function sqlitePagesAligned(sample: FileSample): boolean {
-  if (sample.head.length < 18) return false;
-  const raw = ((sample.head[16] as number) << 8) | (sample.head[17] as number);
+/** The page size a database header states, if it is a valid one; the file is whole pages. */
+function sqlitePageSize(head: Uint8Array): number | undefined {
+  if (head.length < 18) return undefined;
+  const raw = ((head[16] as number) << 8) | (head[17] as number);
   const pageSize = raw === 1 ? 65536 : raw;
-  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return false;
-  return sample.size % pageSize === 0;
+  return pageSize >= 512 && (pageSize & (pageSize - 1)) === 0 ? pageSize : undefined;
 }
 
 /** After the `ftyp` box comes another box whose type is four printable characters. */
@@ -233,8 +342,8 @@ function secondBoxPlausible(head: Uint8Array): boolean {
   return true;
 }
 
-export function indexOf(haystack: Uint8Array, needle: readonly number[]): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+export function indexOf(haystack: Uint8Array, needle: readonly number[], from = 0): number {
+  outer: for (let i = from; i + needle.length <= haystack.length; i++) {
     for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
     return i;
   }
