@@ -114,9 +114,9 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     throw this.client.failure(response, sent);
   }
 
-  get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array> {
+  async get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array> {
     checkRef(ref);
-    if (range === undefined) return this.fetch(ref).then((response) => response.body);
+    if (range === undefined) return (await this.fetch(ref)).body;
     checkRange(range);
     return this.getRange(ref, range);
   }
