@@ -8,6 +8,7 @@
  */
 import { closeSync, writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
+import { collectGarbage } from "../backup/collect-garbage.js";
 import { isRempartError } from "../errors.js";
 import { BlobDecoder } from "../repository/blob-decoder.js";
 import { FileHandles } from "./file-handles.js";
@@ -133,4 +134,7 @@ port.on("message", (task: PackTask) => {
     };
   }
   port.postMessage(message, [buffer]);
+  // Each blob's plaintext was a fresh buffer from node:crypto, dead once written: freed while
+  // young (measured: ~30 MB of them per worker otherwise, ~50 MB of the restore's peak RSS).
+  collectGarbage("minor");
 });
