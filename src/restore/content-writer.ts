@@ -7,7 +7,7 @@
  * for a few MiB, not a 16 MiB pack, and the read-ahead that keeps both workers fed is a third of
  * what whole packs needed. The workers live as long as the writer, so batches cost no thread
  * start. Parts are read ahead of the workers (read-ahead.ts), so reading one overlaps decoding
- * another.
+ * another, into a few buffers that go to a worker and come back with its answer (part-buffers.ts).
  *
  * A blob that fails verification where the index first places it is not yet damage: an index
  * can lie (anyone holding an agent's credential and the password can upload a correctly sealed
@@ -56,11 +56,12 @@ const WORKER_YOUNG_GENERATION_MB = 8;
  * The bytes of a part: its wanted blobs (and the gaps between them). Through the server, reads
  * of 4 MiB cost about as much client CPU per byte as whole 16 MiB packs (measured: 936 MB of
  * packs fetched in 278 ranges, 1.9 s against 2.3 s; the server +0.15 s for the extra requests),
- * and they land in buffers glibc reuses instead of freshly mapped 16 MiB ones.
+ * and a pool of 4 MiB buffers holds them.
  */
 const PART_BYTES = 4 * 1024 * 1024;
 /**
- * Part bytes a batch holds at once: read, waiting for a worker, or being decoded in one. With
+ * Part bytes a batch holds at once: read, waiting for a worker, or being decoded in one, each part
+ * counted as at least one pooled buffer, so the pool never holds more than six of them. With
  * one part in each worker, four more are being read or wait ready, so that a worker finishing a
  * part finds the next one there. (The budget was 48 MiB of whole packs, which held two packs,
  * not three: packs run a little over their 16 MiB target, so each worker waited for every read.)
