@@ -479,6 +479,11 @@ export class Repository {
     return this.store.get({ kind: "data", name: pack }, range);
   }
 
+  /** `readPack` of `target.byteLength` bytes at `offset`, into a buffer the caller reuses. */
+  readPackInto(pack: string, offset: number, target: Uint8Array): Promise<void> {
+    return this.store.readInto({ kind: "data", name: pack }, offset, target);
+  }
+
   /**
    * Reads a pack once and yields each wanted blob's plaintext or its error (RepositoryCorrupt
    * naming blob and pack), in pack order: one damaged blob never hides the others. See

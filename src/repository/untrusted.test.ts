@@ -48,6 +48,7 @@ class ReceiptStore implements ObjectStore {
   spoolDir: ObjectStore["spoolDir"] = () => this.inner.spoolDir();
   putFile: ObjectStore["putFile"] = (ref, file) => this.inner.putFile(ref, file);
   get: ObjectStore["get"] = (ref, range) => this.inner.get(ref, range);
+  readInto: ObjectStore["readInto"] = (ref, offset, into) => this.inner.readInto(ref, offset, into);
   stat: ObjectStore["stat"] = (ref) => this.inner.stat(ref);
   delete: ObjectStore["delete"] = (ref) => this.inner.delete(ref);
   async commitSnapshot(commit: SnapshotCommit) {

@@ -19,16 +19,16 @@ const MiB = 1024 * 1024;
 
 /** The store, except that reading the data object `lost` fails as if it had just been removed. */
 function losing(store: ObjectStore, lost: string): ObjectStore {
+  const gone = () =>
+    Promise.reject(new RempartError("NotFound", `No object is stored as data/${lost}.`));
   return new Proxy(store, {
     get(target, property, receiver) {
       if (property === "get")
-        return (ref: ObjectRef, range?: unknown) => {
-          if (ref.kind === "data" && ref.name === lost)
-            return Promise.reject(
-              new RempartError("NotFound", `No object is stored as data/${lost}.`),
-            );
-          return target.get(ref, range as never);
-        };
+        return (ref: ObjectRef, range?: unknown) =>
+          ref.kind === "data" && ref.name === lost ? gone() : target.get(ref, range as never);
+      if (property === "readInto")
+        return (ref: ObjectRef, offset: number, into: Uint8Array) =>
+          ref.kind === "data" && ref.name === lost ? gone() : target.readInto(ref, offset, into);
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -106,6 +106,12 @@ function cutShort(store: ObjectStore, pack: string, cut: number): ObjectStore {
           if (wanted.offset + wanted.length > cut)
             throw new RempartError("RepositoryCorrupt", `data/${pack} holds ${cut} bytes`);
           return target.get(ref, wanted);
+        };
+      if (property === "readInto")
+        return async (ref: ObjectRef, offset: number, into: Uint8Array) => {
+          if (ref.kind === "data" && ref.name === pack && offset + into.length > cut)
+            throw new RempartError("RepositoryCorrupt", `data/${pack} holds ${cut} bytes`);
+          return target.readInto(ref, offset, into);
         };
       if (property === "stat")
         return async (ref: ObjectRef) => {

@@ -58,6 +58,8 @@ export interface FailedBlob {
 
 interface TaskResult {
   readonly id: number;
+  /** the task's buffer, handed back for another part (absent when the worker crashed) */
+  readonly buffer?: ArrayBuffer;
   /** what the task wrote; on failure, up to the failure */
   readonly files: readonly FileProgress[];
   readonly failed: readonly FailedBlob[];

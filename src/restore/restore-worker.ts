@@ -7,7 +7,8 @@
  * the task is written, and the least recently used one is closed when another must open.
  */
 import { closeSync, writeSync } from "node:fs";
-import { MessageChannel, parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
+import { collectGarbage } from "../backup/collect-garbage.js";
 import { isRempartError } from "../errors.js";
 import { BlobDecoder } from "../repository/blob-decoder.js";
 import { FileHandles } from "./file-handles.js";
@@ -103,20 +104,6 @@ function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob
   }
 }
 
-/**
- * Frees a pack's buffer now. A buffer transferred in is freed only when this isolate collects it,
- * and a small heap collects rarely: V8 lets external memory grow by ~64 MB first, so each worker
- * held about four dead packs (measured on the benchmark restore: ~130 MB of the process's peak).
- * Transferring the buffer into a channel closed at both ends frees it at once, on Node 20 too
- * (which lacks ArrayBuffer.prototype.transfer).
- */
-function free(buffer: ArrayBuffer): void {
-  const { port1, port2 } = new MessageChannel();
-  port1.postMessage(undefined, [buffer]);
-  port1.close();
-  port2.close();
-}
-
 function filesOf(progress: Map<number, Progress>): FileProgress[] {
   return [...progress].map(([file, p]) => ({ file, ...p }));
 }
@@ -124,10 +111,14 @@ function filesOf(progress: Map<number, Progress>): FileProgress[] {
 port.on("message", (task: PackTask) => {
   const progress = new Map<number, Progress>();
   const failed: FailedBlob[] = [];
+  // Handed back with the answer, so the part's buffer serves the next part: never held here (a
+  // transferred buffer would otherwise wait for this isolate's collector, and small heaps collect
+  // rarely: V8 lets external memory grow by ~64 MB first, about four dead packs per worker).
+  const buffer = task.bytes.buffer as ArrayBuffer;
   let message: FromRestoreWorker;
   try {
     run(task, progress, failed);
-    message = { kind: "done", id: task.id, files: filesOf(progress), failed };
+    message = { kind: "done", id: task.id, buffer, files: filesOf(progress), failed };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "";
     // What was written before the failure, so that files already complete are kept.
@@ -135,12 +126,15 @@ port.on("message", (task: PackTask) => {
     message = {
       kind: "failed",
       id: task.id,
+      buffer,
       message: text,
       code,
       files: filesOf(progress),
       failed,
     };
   }
-  free(task.bytes.buffer as ArrayBuffer);
-  port.postMessage(message);
+  port.postMessage(message, [buffer]);
+  // Each blob's plaintext was a fresh buffer from node:crypto, dead once written: freed while
+  // young (measured: ~30 MB of them per worker otherwise, ~50 MB of the restore's peak RSS).
+  collectGarbage("minor");
 });

@@ -105,6 +105,32 @@ export function describeObjectStoreConformance(
       }
     });
 
+    it("reads a range into the caller's buffer, touching nothing around it", async () => {
+      const body = packShaped(randomBytes(100_000));
+      const ref = refFor("data", body);
+      await store.put(ref, body);
+      // One buffer for every read, each into a window of it: the bytes either side stay.
+      const buffer = new Uint8Array(100_010).fill(0xa5);
+      for (const [offset, length] of [
+        [0, 10],
+        [12_345, 54_321],
+        [99_990, 10],
+        [0, 100_000],
+        [50_000, 0],
+        [100_000, 0],
+      ] as const) {
+        buffer.fill(0xa5);
+        await store.readInto(ref, offset, buffer.subarray(5, 5 + length));
+        assertSameBytes(
+          buffer.subarray(5, 5 + length),
+          body.subarray(offset, offset + length),
+          `range ${offset}+${length}`,
+        );
+        for (const at of [0, 4, 5 + length, 5 + length + 4])
+          assert.equal(buffer[at], 0xa5, `byte ${at} around range ${offset}+${length}`);
+      }
+    });
+
     it("fails with RepositoryCorrupt when a range reaches past the end of the object", async () => {
       const body = randomBytes(1000);
       const ref = refFor("index", body);
@@ -112,6 +138,9 @@ export function describeObjectStoreConformance(
       await rejectsWith(store.get(ref, { offset: 990, length: 11 }), "RepositoryCorrupt");
       await rejectsWith(store.get(ref, { offset: 1000, length: 1 }), "RepositoryCorrupt");
       await rejectsWith(store.get(ref, { offset: 5000, length: 10 }), "RepositoryCorrupt");
+      await rejectsWith(store.readInto(ref, 990, new Uint8Array(11)), "RepositoryCorrupt");
+      await rejectsWith(store.readInto(ref, 1000, new Uint8Array(1)), "RepositoryCorrupt");
+      await rejectsWith(store.readInto(ref, 5000, new Uint8Array(10)), "RepositoryCorrupt");
     });
 
     it("refuses a negative or fractional range with InvalidArgument", async () => {
@@ -125,6 +154,11 @@ export function describeObjectStoreConformance(
         { offset: 0, length: Number.NaN },
       ]) {
         await rejectsWith(store.get(ref, range), "InvalidArgument");
+        if (range.length >= 0)
+          await rejectsWith(
+            store.readInto(ref, range.offset, new Uint8Array(10)),
+            "InvalidArgument",
+          );
       }
     });
 
@@ -132,6 +166,7 @@ export function describeObjectStoreConformance(
       const ref = refFor("snapshots", randomBytes(10));
       await rejectsWith(store.get(ref), "NotFound");
       await rejectsWith(store.get(ref, { offset: 0, length: 1 }), "NotFound");
+      await rejectsWith(store.readInto(ref, 0, new Uint8Array(1)), "NotFound");
       assert.equal(await store.stat(ref), undefined);
       await rejectsWith(store.get({ kind: "config", name: "config" }), "NotFound");
     });

@@ -82,6 +82,12 @@ export interface ObjectStore {
   putFile(ref: ObjectRef, file: SpooledFile): Promise<PutOutcome>;
   /** The whole object, or exactly `range`; `NotFound` when absent, `RepositoryCorrupt` when short. */
   get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array>;
+  /**
+   * `get` of the range of `target.byteLength` bytes at `offset`, written into `target` instead of
+   * a new buffer, so that a reader of many ranges (a restore) reuses a few buffers of its own.
+   * Fails as `get` would; after a failure `target`'s bytes are unspecified.
+   */
+  readInto(ref: ObjectRef, offset: number, target: Uint8Array): Promise<void>;
   stat(ref: ObjectRef): Promise<ObjectInfo | undefined>;
   /**
    * One page of the objects of a kind, in name order. Resuming from a page's `next` gives every

@@ -159,8 +159,34 @@ export class FsObjectStore implements SweepableStore {
   }
 
   async get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array> {
-    checkRef(ref);
     if (range !== undefined) checkRange(range);
+    return this.#reading(ref, async (handle, relative) => {
+      if (range === undefined) return await handle.readFile();
+      const { size } = await handle.stat();
+      // Sized by what the file holds, so a corrupt index asking for gigabytes allocates nothing.
+      const bytes = Buffer.allocUnsafe(Math.min(range.length, Math.max(0, size - range.offset)));
+      if ((await readAt(handle, bytes, range.offset)) < range.length)
+        throw tooShort(relative, size, range);
+      return bytes;
+    });
+  }
+
+  async readInto(ref: ObjectRef, offset: number, target: Uint8Array): Promise<void> {
+    const range = { offset, length: target.byteLength };
+    checkRange(range);
+    await this.#reading(ref, async (handle, relative) => {
+      // No stat first: the object's size is asked only to explain a short read.
+      if ((await readAt(handle, target, offset)) < range.length)
+        throw tooShort(relative, (await handle.stat()).size, range);
+    });
+  }
+
+  /** Runs `use` on the object opened for reading: NotFound when absent, closed afterwards. */
+  async #reading<T>(
+    ref: ObjectRef,
+    use: (handle: FileHandle, relative: string) => Promise<T>,
+  ): Promise<T> {
+    checkRef(ref);
     const relative = relativePath(ref);
     let handle: FileHandle;
     try {
@@ -174,18 +200,7 @@ export class FsObjectStore implements SweepableStore {
       throw storeError(error, this.root, `reading ${relative}`);
     }
     try {
-      if (range === undefined) return await handle.readFile();
-      const { size } = await handle.stat();
-      // Sized by what the file holds, so a corrupt index asking for gigabytes allocates nothing.
-      const bytes = Buffer.allocUnsafe(Math.min(range.length, Math.max(0, size - range.offset)));
-      if ((await readAt(handle, bytes, range.offset)) < range.length) {
-        throw new RempartError(
-          "RepositoryCorrupt",
-          `The object ${relative} holds ${size} bytes, too few for bytes ${range.offset} to ${range.offset + range.length}.`,
-          { path: relative, size, ...range },
-        );
-      }
-      return bytes;
+      return await use(handle, relative);
     } catch (error) {
       throw storeError(error, this.root, `reading ${relative}`);
     } finally {
@@ -546,6 +561,14 @@ async function holdsSameFile(
 }
 
 /** Fills target from position on, stopping early only at the end of the file; returns the count. */
+function tooShort(relative: string, size: number, range: ByteRange): RempartError {
+  return new RempartError(
+    "RepositoryCorrupt",
+    `The object ${relative} holds ${size} bytes, too few for bytes ${range.offset} to ${range.offset + range.length}.`,
+    { path: relative, size, ...range },
+  );
+}
+
 async function readAt(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
   let filled = 0;
   while (filled < target.byteLength) {

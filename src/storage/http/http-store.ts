@@ -118,6 +118,20 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     checkRef(ref);
     if (range === undefined) return (await this.fetch(ref)).body;
     checkRange(range);
+    return this.getRange(ref, range);
+  }
+
+  async readInto(ref: ObjectRef, offset: number, target: Uint8Array): Promise<void> {
+    checkRef(ref);
+    const range = { offset, length: target.byteLength };
+    checkRange(range);
+    const bytes = await this.getRange(ref, range, target);
+    // Already there when the server answered the range; a whole object is cut to it here.
+    if (bytes.buffer !== target.buffer || bytes.byteOffset !== target.byteOffset) target.set(bytes);
+  }
+
+  /** The range, in `into` when given and the server answers it as asked. */
+  private async getRange(ref: ObjectRef, range: ByteRange, into?: Uint8Array): Promise<Uint8Array> {
     if (range.length === 0) {
       // "bytes=a-b" cannot ask for nothing: an empty range only needs the object to reach it.
       const info = await this.stat(ref);
@@ -126,7 +140,7 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
       return new Uint8Array(0);
     }
     const last = range.offset + range.length - 1;
-    const response = await this.fetch(ref, `bytes=${range.offset}-${last}`);
+    const response = await this.fetch(ref, `bytes=${range.offset}-${last}`, into);
     // 200: a server (or proxy) that ignores Range sent the whole object.
     const bytes =
       response.status === 200
@@ -228,12 +242,13 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     this.client.close();
   }
 
-  private async fetch(ref: ObjectRef, range?: string): Promise<ApiResponse> {
+  private async fetch(ref: ObjectRef, range?: string, into?: Uint8Array): Promise<ApiResponse> {
     const sent = {
       method: "GET",
       path: objectPath(ref),
       idempotent: true,
       ...(range === undefined ? {} : { headers: { range } }),
+      ...(into === undefined ? {} : { into }),
     } as const;
     const response = await this.client.send(sent);
     if (response.status === 200 || (response.status === 206 && range !== undefined))

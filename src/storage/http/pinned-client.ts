@@ -59,6 +59,12 @@ export interface ApiRequest {
   readonly bodyFile?: { readonly path: string; readonly size: number };
   /** whether sending the request twice has the effect of sending it once */
   readonly idempotent: boolean;
+  /**
+   * Where a successful answer's body goes when it declares exactly this length (the response's
+   * `body` is then a view of it): a restore's reads land in buffers it reuses. Any other answer
+   * (an error, a whole object instead of a range) gets a buffer of its own.
+   */
+  readonly into?: Uint8Array;
 }
 
 export interface ApiResponse {
@@ -292,7 +298,14 @@ export class PinnedClient {
       outgoing.on("error", (error) => reject(cause ?? error));
       outgoing.on("response", (incoming) => {
         const declared = incoming.headers["content-length"];
-        const body = new ResponseBody(apiRequest.method === "HEAD" ? undefined : declared);
+        const status = incoming.statusCode ?? 0;
+        const { into } = apiRequest;
+        const body = new ResponseBody(
+          apiRequest.method === "HEAD" ? undefined : declared,
+          into !== undefined && status >= 200 && status < 300 && declared === String(into.length)
+            ? into
+            : undefined,
+        );
         incoming.on("data", (chunk: Buffer) => {
           if (body.received + chunk.length > MAX_RESPONSE_BYTES) {
             abandon(
@@ -312,7 +325,7 @@ export class PinnedClient {
             reject(truncated());
             return;
           }
-          resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: bytes });
+          resolve({ status, headers: incoming.headers, body: bytes });
         });
       });
       if (bodyFile === undefined) writeParts(outgoing, body).catch(reject);
@@ -412,10 +425,12 @@ class ResponseBody {
   private readonly chunks: Buffer[] = [];
   received = 0;
 
-  constructor(contentLength: string | undefined) {
+  /** `into`: the caller's buffer, of exactly the declared length */
+  constructor(contentLength: string | undefined, into?: Uint8Array) {
     const length = contentLength === undefined ? Number.NaN : Number(contentLength);
+    if (into !== undefined) this.whole = Buffer.from(into.buffer, into.byteOffset, into.byteLength);
     // Sized by what the server declares, but never beyond what any answer may hold.
-    if (Number.isSafeInteger(length) && length >= 0 && length <= MAX_RESPONSE_BYTES)
+    else if (Number.isSafeInteger(length) && length >= 0 && length <= MAX_RESPONSE_BYTES)
       this.whole = Buffer.allocUnsafeSlow(length);
   }
 
