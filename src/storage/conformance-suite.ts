@@ -22,6 +22,15 @@ import { committerFor, type SnapshotCommit } from "./snapshot-commit.js";
 
 type ContentKind = Exclude<ObjectKind, "config">;
 
+/** Ranges of a 100,000-byte object: at its start, middle and end, whole, and empty. */
+const RANGES_OF_100_000 = [
+  [0, 10],
+  [12_345, 54_321],
+  [99_990, 10],
+  [0, 100_000],
+  [50_000, 0],
+  [100_000, 0],
+] as const;
 export interface OpenedStore {
   readonly store: ObjectStore;
   readonly cleanup: () => Promise<void>;
@@ -92,14 +101,7 @@ export function describeObjectStoreConformance(
       const body = packShaped(randomBytes(100_000));
       const ref = refFor("data", body);
       await store.put(ref, body);
-      for (const [offset, length] of [
-        [0, 10],
-        [12_345, 54_321],
-        [99_990, 10],
-        [0, 100_000],
-        [50_000, 0],
-        [100_000, 0],
-      ] as const) {
+      for (const [offset, length] of RANGES_OF_100_000) {
         const got = await store.get(ref, { offset, length });
         assertSameBytes(got, body.subarray(offset, offset + length), `range ${offset}+${length}`);
       }
@@ -111,14 +113,7 @@ export function describeObjectStoreConformance(
       await store.put(ref, body);
       // One buffer for every read, each into a window of it: the bytes either side stay.
       const buffer = new Uint8Array(100_010).fill(0xa5);
-      for (const [offset, length] of [
-        [0, 10],
-        [12_345, 54_321],
-        [99_990, 10],
-        [0, 100_000],
-        [50_000, 0],
-        [100_000, 0],
-      ] as const) {
+      for (const [offset, length] of RANGES_OF_100_000) {
         buffer.fill(0xa5);
         await store.readInto(ref, offset, buffer.subarray(5, 5 + length));
         assertSameBytes(

@@ -14,7 +14,7 @@ import {
 import { auditStep, checkAuditNote } from "./audit.js";
 import { notFound, type SqliteDb } from "./db.js";
 import { enqueueAlertDeliveries } from "./delivery.js";
-import { agentRow, operatorRow, snapshotRow, tenantRow } from "./lookups.js";
+import { operatorRow, tenantOfRecord } from "./lookups.js";
 import { ALERT_COLUMNS, type AlertRow, toAlert } from "./rows.js";
 
 export class SqliteAlerts implements AlertCatalog {
@@ -36,14 +36,7 @@ export class SqliteAlerts implements AlertCatalog {
       acknowledge_reason: null,
     };
     return this.db.write(() => {
-      const tenant = tenantRow(this.db, row.tenant_id) ?? notFound("tenant", row.tenant_id);
-      if (row.agent_id !== null && agentRow(this.db, row.agent_id)?.tenant_id !== tenant.id)
-        notFound("agent of this tenant", row.agent_id);
-      if (
-        row.snapshot_id !== null &&
-        snapshotRow(this.db, tenant.id, row.snapshot_id) === undefined
-      )
-        notFound("snapshot of this tenant", row.snapshot_id);
+      const tenant = tenantOfRecord(this.db, row.tenant_id, row.agent_id, row.snapshot_id);
       const id = this.db
         .statement<number>(
           `INSERT INTO alerts (${ALERT_COLUMNS}) VALUES (NULL, @tenant_id, @agent_id,

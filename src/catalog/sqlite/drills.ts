@@ -3,8 +3,8 @@ import type { AuditNote } from "../audit.js";
 import type { DrillCatalog, DrillQuery, NewRestoreDrill, RestoreDrill } from "../drills.js";
 import { checkCount, checkDrillError, checkLimit, checkTime } from "../validation.js";
 import { auditStep, checkAuditNote } from "./audit.js";
-import { notFound, type SqliteDb } from "./db.js";
-import { agentRow, snapshotRow, tenantRow } from "./lookups.js";
+import type { SqliteDb } from "./db.js";
+import { tenantOfRecord } from "./lookups.js";
 
 const DRILL_COLUMNS =
   "id, tenant_id, agent_id, snapshot_id, at, ok, files, bytes, duration_ms, error";
@@ -54,14 +54,7 @@ export class SqliteDrills implements DrillCatalog {
       error: checkDrillError(drill.ok, drill.error),
     };
     return this.db.write(() => {
-      const tenant = tenantRow(this.db, row.tenant_id) ?? notFound("tenant", row.tenant_id);
-      if (agentRow(this.db, row.agent_id)?.tenant_id !== tenant.id)
-        notFound("agent of this tenant", row.agent_id);
-      if (
-        row.snapshot_id !== null &&
-        snapshotRow(this.db, tenant.id, row.snapshot_id) === undefined
-      )
-        notFound("snapshot of this tenant", row.snapshot_id);
+      const tenant = tenantOfRecord(this.db, row.tenant_id, row.agent_id, row.snapshot_id);
       const id = this.db
         .statement<number>(
           `INSERT INTO restore_drills (${DRILL_COLUMNS}) VALUES (NULL, @tenant_id, @agent_id,

@@ -55,3 +55,21 @@ export function snapshotRow(db: SqliteDb, tenantId: string, id: string): Snapsho
     )
     .get(tenantId, id);
 }
+
+/**
+ * The tenant a record names, refused unless its agent and snapshot (when it names them) are the
+ * tenant's own: alerts and drills point inside one tenant.
+ */
+export function tenantOfRecord(
+  db: SqliteDb,
+  tenantId: string,
+  agentId: string | null,
+  snapshotId: string | null,
+): TenantRow {
+  const tenant = tenantRow(db, tenantId) ?? notFound("tenant", tenantId);
+  if (agentId !== null && agentRow(db, agentId)?.tenant_id !== tenant.id)
+    notFound("agent of this tenant", agentId);
+  if (snapshotId !== null && snapshotRow(db, tenant.id, snapshotId) === undefined)
+    notFound("snapshot of this tenant", snapshotId);
+  return tenant;
+}

@@ -9,18 +9,17 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { cliActorId } from "../../cli/commands/admin/session.js";
-import { type CliOptions, expectExit, jsonOutput, runCli } from "../../testing/cli.js";
+import { expectExit } from "../../testing/cli.js";
 import { openDataDir } from "../data-dir.js";
 import {
-  type Answer,
   assertError,
-  json,
   keySlotOf,
   sha256,
   startTestServer,
   type TestServer,
   tempDir,
 } from "../test-support.js";
+import { admin, adminJson, login, sessionOf } from "./operators-test-support.js";
 import { REFUSAL_AUDIT_EVERY_MS } from "./policy.js";
 import { TOTP_PERIOD_MS, totpCode } from "./totp.js";
 
@@ -31,31 +30,10 @@ interface Entry {
   readonly details: Record<string, unknown>;
 }
 
-function admin(server: TestServer, args: string[], options: CliOptions = {}) {
-  return runCli(["admin", ...args, "--data", server.dataDir], options);
-}
-
-async function adminJson<T>(server: TestServer, ...args: string[]): Promise<T> {
-  return jsonOutput<T>(expectExit(await admin(server, [...args, "--json"]), 0));
-}
-
 /** The whole log, newest first, as the admin CLI reads it. */
 const auditLog = (server: TestServer) => adminJson<Entry[]>(server, "audit", "--limit", "1000");
 const entriesOf = (log: readonly Entry[], action: string) =>
   log.filter((entry) => entry.action === action);
-
-function login(server: TestServer, username: string, password: string, totp?: string) {
-  return server.send({
-    method: "POST",
-    path: "/v1/login",
-    json: { username, password, ...(totp === undefined ? {} : { totp }) },
-  });
-}
-
-async function sessionOf(answer: Answer): Promise<string> {
-  assert.equal(answer.status, 200, answer.body.toString());
-  return json<{ token: string }>(answer).token;
-}
 
 const createTenant = (server: TestServer, token: string, name: string) =>
   server.send({ method: "POST", path: "/v1/tenants", token, json: { name, retention_days: 30 } });

@@ -5,40 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { expectExit, jsonOutput, runCli } from "../../testing/cli.js";
-import {
-  type Answer,
-  assertError,
-  json,
-  startTestServer,
-  type TestServer,
-} from "../test-support.js";
+import { expectExit } from "../../testing/cli.js";
+import { assertError, json, startTestServer, type TestServer } from "../test-support.js";
+import { admin, adminJson, login, sessionOf } from "./operators-test-support.js";
 import type { OperatorPolicy } from "./policy.js";
 import { operatorPolicy } from "./policy.js";
 import { TOTP_PERIOD_MS, totpCode } from "./totp.js";
 
 const MINUTE = 60_000;
-
-function admin(server: TestServer, ...args: string[]) {
-  return runCli(["admin", ...args, "--data", server.dataDir]);
-}
-
-async function adminJson<T>(server: TestServer, ...args: string[]): Promise<T> {
-  return jsonOutput<T>(expectExit(await admin(server, ...args, "--json"), 0));
-}
-
-function login(server: TestServer, username: string, password: string, totp?: string) {
-  return server.send({
-    method: "POST",
-    path: "/v1/login",
-    json: { username, password, ...(totp === undefined ? {} : { totp }) },
-  });
-}
-
-async function sessionOf(answer: Answer): Promise<string> {
-  assert.equal(answer.status, 200, answer.body.toString());
-  return json<{ token: string }>(answer).token;
-}
 
 async function addOperator(server: TestServer, username: string, role: string) {
   return adminJson<{ password: string }>(server, "operator", "add", username, "--role", role);
@@ -53,16 +27,16 @@ const ackAlert = (server: TestServer, token: string) =>
 
 /** Enrols TOTP for `username` through the CLI; answers the secret the URI carries. */
 async function enrolTotp(server: TestServer, username: string): Promise<string> {
-  const shown = expectExit(await admin(server, "operator", "totp", "enroll", username), 0);
+  const shown = expectExit(await admin(server, ["operator", "totp", "enroll", username]), 0);
   const uri = /otpauth:\/\/totp\/\S+/.exec(shown.stdout)?.[0];
   assert.ok(uri, shown.stdout);
   const secret = new URL(uri).searchParams.get("secret");
   assert.ok(secret);
-  const wrong = await admin(server, "operator", "totp", "confirm", username, "000000");
+  const wrong = await admin(server, ["operator", "totp", "confirm", username, "000000"]);
   assert.notEqual(wrong.code, 0);
   assert.match(wrong.stderr, /wrong TOTP code/);
   const right = totpCode(secret, new Date());
-  expectExit(await admin(server, "operator", "totp", "confirm", username, right), 0);
+  expectExit(await admin(server, ["operator", "totp", "confirm", username, right]), 0);
   // The confirming code is spent: the server's clock moves to the next step.
   server.clock.advance(TOTP_PERIOD_MS);
   return secret;
@@ -116,7 +90,7 @@ describe("operator TOTP", () => {
   it("shows a QR code and URI at enrolment, then refuses a missing, wrong or replayed code and admin actions without it", async (t) => {
     const server = await startTestServer(t, { operatorPolicy: { adminNeedsTotp: true } });
     const password = server.server.firstAdminPassword as string;
-    const shown = expectExit(await admin(server, "operator", "totp", "enroll", "admin"), 0);
+    const shown = expectExit(await admin(server, ["operator", "totp", "enroll", "admin"]), 0);
     assert.match(shown.stdout, /otpauth:\/\/totp\/Rempart:admin\?.*secret=[A-Z2-7]{32}/);
     assert.match(shown.stdout, /[█▀▄]{7}/, "a QR code drawn with block characters");
 
@@ -156,7 +130,7 @@ describe("operator TOTP", () => {
       listed.map((o) => [o.username, o.totp]),
       [["admin", true]],
     );
-    expectExit(await admin(server, "operator", "totp", "reset", "admin"), 0);
+    expectExit(await admin(server, ["operator", "totp", "reset", "admin"]), 0);
     await sessionOf(await login(server, "admin", password));
   });
 });
@@ -191,7 +165,7 @@ describe("operator lockout", () => {
     assertError(await login(server, "admin", password), "RateLimited");
 
     // An administrator on the server machine lifts it at once.
-    expectExit(await admin(server, "operator", "unlock", "admin"), 0);
+    expectExit(await admin(server, ["operator", "unlock", "admin"]), 0);
     await sessionOf(await login(server, "admin", password));
 
     const audit = json<{ action: string; details: Record<string, unknown> }[]>(
@@ -280,8 +254,7 @@ describe("API tokens", () => {
       "role",
     );
 
-    const refused = await admin(
-      server,
+    const refused = await admin(server, [
       "token",
       "create",
       "--name",
@@ -290,7 +263,7 @@ describe("API tokens", () => {
       "tenant-admin",
       "--operator",
       "tech",
-    );
+    ]);
     assert.notEqual(refused.code, 0);
     assert.match(
       refused.stderr,
@@ -308,7 +281,7 @@ describe("API tokens", () => {
     );
     assert.equal((await createTenant(server, automation.token, "acme")).status, 201);
 
-    expectExit(await admin(server, "token", "revoke", reader.id), 0);
+    expectExit(await admin(server, ["token", "revoke", reader.id]), 0);
     assert.equal(
       assertError(await listTenants(server, reader.token), "Unauthorized").reason,
       "revoked",
