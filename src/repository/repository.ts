@@ -45,6 +45,7 @@ import {
 } from "./pack.js";
 import { type PackBlob, readPackBlobs } from "./pack-reader.js";
 import { type PackSealingContext, PackWriter } from "./pack-writer.js";
+import { readAhead } from "./read-ahead.js";
 import { openSnapshot, type Snapshot, type StoredSnapshot, sealSnapshot } from "./snapshot.js";
 import {
   isObjectFault,
@@ -119,6 +120,11 @@ const MAX_KEY_SLOT_READS = 1024;
  * JSON); anything larger is skipped unread.
  */
 const MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024;
+/**
+ * Index and snapshot objects read ahead of the one being opened (read-ahead.ts): through a
+ * server, reading them one after the other cost a round trip each.
+ */
+const READ_AHEAD = 8;
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -425,10 +431,14 @@ export class Repository {
     for (const info of await collect(this.store, "data")) stored.set(info.name, info);
     const decoded: DecodedIndex[] = [];
     const skippedIndexes: SkippedObject[] = [];
-    for (const info of receiptOrder(await collect(this.store, "index"))) {
+    const indexes = receiptOrder(await collect(this.store, "index"));
+    const decoding = readAhead(indexes, READ_AHEAD, async (info) =>
+      decodeIndex(this.masterKey.encryption, await this.store.get(info), info.name),
+    );
+    for (const [info, reading] of decoding) {
       let packs: ListedPack[];
       try {
-        packs = decodeIndex(this.masterKey.encryption, await this.store.get(info), info.name);
+        packs = await reading;
       } catch (error) {
         if (isRempartError(error, "NotFound")) continue;
         if (!isObjectFault(error)) throw error;
@@ -789,9 +799,10 @@ export class Repository {
   async listSnapshots(): Promise<StoredSnapshot[]> {
     const snapshots: StoredSnapshot[] = [];
     const bad: SkippedObject[] = [];
-    for (const info of receiptOrder(await collect(this.store, "snapshots"))) {
+    const infos = receiptOrder(await collect(this.store, "snapshots"));
+    for (const [info, opening] of readAhead(infos, READ_AHEAD, (i) => this.openStoredSnapshot(i))) {
       try {
-        snapshots.push(await this.openStoredSnapshot(info));
+        snapshots.push(await opening);
       } catch (error) {
         // Removed by the server's retention since the listing: not damage.
         if (isRempartError(error, "NotFound")) continue;
