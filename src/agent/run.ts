@@ -7,7 +7,7 @@
 import { availableParallelism, hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { backup } from "../backup/archiver.js";
-import { seriesOf } from "../backup/series.js";
+import { seriesIn } from "../backup/series.js";
 import { isRempartError, RempartError } from "../errors.js";
 import { API_PREFIX, type CheckinRequest } from "../protocol/api.js";
 import { Repository } from "../repository/repository.js";
@@ -114,7 +114,7 @@ export async function backupOnce(
       },
     );
     const host = hostname();
-    const series = seriesOf(await repo.listSnapshots(), host, config.paths);
+    const series = await seriesIn(repo, host, config.paths);
     const result = await backup(repo, {
       paths: config.paths,
       tags: ["agent"],

@@ -4,7 +4,7 @@
  * baseline the new snapshot's verdict is judged against.
  */
 import type { DetectionSummary } from "../detection/summary.js";
-import type { StoredSnapshot } from "../repository/repository.js";
+import type { Repository, StoredSnapshot } from "../repository/repository.js";
 
 export interface Series {
   readonly parent?: StoredSnapshot;
@@ -25,4 +25,19 @@ export function seriesOf(
     ...(parent ? { parent } : {}),
     history: series.flatMap((s) => s.snapshot.summary.detection ?? []),
   };
+}
+
+/**
+ * The series of a backup about to run in `repo`, with the index (which the backup needs next)
+ * loading meanwhile: through a server, the snapshot listing and the index reads then overlap
+ * instead of taking their round trips in turn. A failed index load is left for the backup to
+ * report, when it asks for the index again.
+ */
+export async function seriesIn(
+  repo: Repository,
+  host: string,
+  paths: readonly string[],
+): Promise<Series> {
+  repo.unindexedPacks().catch(() => undefined);
+  return seriesOf(await repo.listSnapshots(), host, paths);
 }

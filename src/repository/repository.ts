@@ -427,11 +427,15 @@ export class Repository {
     onGonePack?: (pack: IndexedPack, index: string) => void,
   ): Promise<ObjectInfo[]> {
     const index = this.index;
+    // Both listings at once: through a server each is at least a round trip.
+    const [packObjects, indexes] = await Promise.all([
+      collect(this.store, "data"),
+      collect(this.store, "index").then(receiptOrder),
+    ]);
     const stored = new Map<string, ObjectInfo>();
-    for (const info of await collect(this.store, "data")) stored.set(info.name, info);
+    for (const info of packObjects) stored.set(info.name, info);
     const decoded: DecodedIndex[] = [];
     const skippedIndexes: SkippedObject[] = [];
-    const indexes = receiptOrder(await collect(this.store, "index"));
     const decoding = readAhead(indexes, READ_AHEAD, async (info) =>
       decodeIndex(this.masterKey.encryption, await this.store.get(info), info.name),
     );

@@ -1,7 +1,7 @@
 import { availableParallelism, hostname } from "node:os";
 import { type BackupProgress, backup, normalizeBackupPaths } from "../../backup/archiver.js";
 import { readExcludeFile } from "../../backup/excludes.js";
-import { seriesOf } from "../../backup/series.js";
+import { seriesIn } from "../../backup/series.js";
 import { RempartError } from "../../errors.js";
 import { displayName } from "../../snapshot/filename.js";
 import { type Command, type OptionTable, REPOSITORY_OPTIONS } from "../command.js";
@@ -57,7 +57,7 @@ export const backupCommand: Command = {
     ];
     const repo = await context.openRepository();
     const host = context.string("host") ?? hostname();
-    const series = seriesOf(await repo.listSnapshots(), host, paths);
+    const series = await seriesIn(repo, host, paths);
     const warnings: string[] = [];
     const result = await backup(repo, {
       paths,
