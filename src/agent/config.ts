@@ -7,7 +7,7 @@
  * Default place: /etc/rempart/agent.json as root, ~/.config/rempart/agent.json otherwise;
  * REMPART_AGENT_CONFIG overrides both.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
@@ -148,12 +148,31 @@ export function agentOpenOptions(config: AgentConfig): { preferredSlot?: string 
   return config.keySlot === undefined ? {} : { preferredSlot: config.keySlot };
 }
 
-/** The store of the tenant's repository on the server. */
+/** The store of the tenant's repository on the server, caching in `cacheDir` when given. */
 export function agentStore(
   config: AgentConfig,
   onRetry?: (notice: RetryNotice) => void,
+  cacheDir?: string,
 ): HttpObjectStore {
-  return new HttpObjectStore(agentConnection(config, onRetry));
+  return new HttpObjectStore({
+    ...agentConnection(config, onRetry),
+    ...(cacheDir === undefined ? {} : { cacheDir }),
+  });
+}
+
+/**
+ * Where the agent caches the tenant's index and snapshot objects (storage/http/object-cache.ts):
+ * the service's CacheDirectory (systemd sets $CACHE_DIRECTORY: /var/cache/rempart), else a
+ * `cache` directory beside the configuration; one subdirectory per tenant.
+ */
+export function agentCacheDir(config: AgentConfig, configPath = agentConfigPath()): string {
+  const service = process.env.CACHE_DIRECTORY?.split(":")[0];
+  const { id } = config.tenant;
+  // The id comes from a file a person may edit: never a path of its own.
+  const name = /^[A-Za-z0-9_-]{1,64}$/.test(id)
+    ? id
+    : createHash("sha256").update(id).digest("hex");
+  return join(service || join(dirname(configPath), "cache"), name);
 }
 
 /** Checks every field, so a hand-edited file fails here with its name rather than later. */

@@ -14,7 +14,13 @@ import { Repository } from "../repository/repository.js";
 import { PinnedClient } from "../storage/http/pinned-client.js";
 import { type Backoff, backoffDelay } from "../storage/retry.js";
 import { REMPART_VERSION as VERSION } from "../version.js";
-import { type AgentConfig, agentConnection, agentOpenOptions, agentStore } from "./config.js";
+import {
+  type AgentConfig,
+  agentCacheDir,
+  agentConnection,
+  agentOpenOptions,
+  agentStore,
+} from "./config.js";
 import { nextRun, parseCron } from "./cron.js";
 import { drillAndReport, drillSettings } from "./drill.js";
 import { type AgentState, writeAgentState } from "./state.js";
@@ -97,8 +103,10 @@ export async function backupOnce(
   log: (line: string) => void,
 ): Promise<BackupAttempt> {
   const at = now();
-  const store = agentStore(config, (notice) =>
-    log(`server unreachable (${notice.reason}), trying again in ${notice.delayMs} ms`),
+  const store = agentStore(
+    config,
+    (notice) => log(`server unreachable (${notice.reason}), trying again in ${notice.delayMs} ms`),
+    agentCacheDir(config),
   );
   try {
     log(`backing up ${config.paths.join(", ")}`);

@@ -2,6 +2,7 @@
 import { resolve } from "node:path";
 import {
   type AgentConfig,
+  agentCacheDir,
   agentOpenOptions,
   agentStore,
   findAgentConfig,
@@ -126,7 +127,9 @@ export class CommandContext {
   /** The storage of an existing repository: --repo, else the server this machine is enrolled with. */
   async store(): Promise<ObjectStore> {
     const agent = await this.agentConfig();
-    return agent ? agentStore(agent) : FsObjectStore.open(this.repositoryPath());
+    return agent
+      ? agentStore(agent, undefined, agentCacheDir(agent))
+      : FsObjectStore.open(this.repositoryPath());
   }
 
   async password(confirm = false): Promise<string> {

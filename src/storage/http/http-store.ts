@@ -8,6 +8,7 @@
  * named by their hash, snapshots too), so all of them are retried after a network failure.
  */
 
+import { createHash } from "node:crypto";
 import { rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,6 +41,7 @@ import {
   type SpooledFile,
 } from "../object-store.js";
 import type { SnapshotCommit, SnapshotCommitter } from "../snapshot-commit.js";
+import { type CachedKind, isCachedKind, ObjectCache } from "./object-cache.js";
 import { type ApiResponse, PinnedClient, type PinnedClientOptions } from "./pinned-client.js";
 import { prepareSpoolDir } from "./spool.js";
 
@@ -48,6 +50,8 @@ export interface HttpObjectStoreOptions extends PinnedClientOptions {
   readonly credential: string;
   /** where packs are built before upload; default `rempart-spool-<uid>` in the temp directory */
   readonly spoolDir?: string;
+  /** where index and snapshot objects are cached between commands (object-cache.ts); none if absent */
+  readonly cacheDir?: string;
 }
 
 const OBJECTS = `${API_PREFIX}/repo/objects`;
@@ -56,11 +60,18 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
   readonly client: PinnedClient;
   private readonly spoolPath: string;
   private spool: Promise<string> | undefined;
+  private readonly cache: ObjectCache | undefined;
+  /**
+   * Cacheable objects the server listed or accepted during this process: only these are read
+   * from the cache, so the cache never answers for an object the server does not hold.
+   */
+  private readonly held = { index: new Set<string>(), snapshots: new Set<string>() };
 
   constructor(options: HttpObjectStoreOptions) {
     this.client = new PinnedClient(options);
     this.spoolPath =
       options.spoolDir ?? join(tmpdir(), `rempart-spool-${process.getuid?.() ?? "user"}`);
+    this.cache = options.cacheDir === undefined ? undefined : new ObjectCache(options.cacheDir);
   }
 
   spoolDir(): Promise<string> {
@@ -97,13 +108,17 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
 
   async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {
     checkRef(ref);
-    return this.upload({
+    const parts = body instanceof Uint8Array ? [body] : body;
+    const outcome = await this.upload({
       method: "PUT",
       path: objectPath(ref),
       headers: { "content-type": "application/octet-stream" },
-      body: body instanceof Uint8Array ? [body] : body,
+      body: parts,
       idempotent: true,
     });
+    // The next backup reads this index (or snapshot) first thing.
+    if (isCachedKind(ref.kind)) await this.keep(ref.kind, ref.name, Buffer.concat(parts));
+    return outcome;
   }
 
   /** One object upload: 201 stored, 200 identical bytes already there, anything else fails. */
@@ -116,9 +131,25 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
 
   async get(ref: ObjectRef, range?: ByteRange): Promise<Uint8Array> {
     checkRef(ref);
-    if (range === undefined) return (await this.fetch(ref)).body;
+    if (range === undefined) {
+      const { kind, name } = ref;
+      if (!isCachedKind(kind)) return (await this.fetch(ref)).body;
+      const cached = this.held[kind].has(name) ? await this.cache?.read(kind, name) : undefined;
+      if (cached !== undefined) return cached;
+      const bytes = (await this.fetch(ref)).body;
+      await this.keep(kind, name, bytes);
+      return bytes;
+    }
     checkRange(range);
     return this.getRange(ref, range);
+  }
+
+  /** Caches an object's bytes, if they are the object the name promises. */
+  private async keep(kind: CachedKind, name: string, bytes: Uint8Array): Promise<void> {
+    if (this.cache === undefined) return;
+    if (createHash("sha256").update(bytes).digest("hex") !== name) return;
+    this.held[kind].add(name);
+    await this.cache.write(kind, name, bytes);
   }
 
   async readInto(ref: ObjectRef, offset: number, target: Uint8Array): Promise<void> {
@@ -189,6 +220,7 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
       if (!isValidRef({ kind, name: entry.name })) throw this.malformedListing(kind);
       return { kind, name: entry.name, size: entry.size, ...receipt(entry) };
     });
+    if (isCachedKind(kind)) for (const { name } of objects) this.held[kind].add(name);
     const { next } = listing;
     if (next === undefined) return { objects };
     // A cursor that does not move on would page the same objects forever.
@@ -196,8 +228,14 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     return { objects, next };
   }
 
-  list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
-    return listEvery(this, kind);
+  async *list(kind: ObjectKind): AsyncIterable<ObjectInfo> {
+    const listed = new Set<string>();
+    for await (const info of listEvery(this, kind)) {
+      listed.add(info.name);
+      yield info;
+    }
+    // A complete listing: what it no longer names (retention, GC) leaves the cache too.
+    if (isCachedKind(kind)) await this.cache?.prune(kind, listed);
   }
 
   async delete(ref: ObjectRef): Promise<void> {
@@ -223,7 +261,9 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     const path = `${API_PREFIX}/repo/snapshots`;
     try {
       const answer = await this.client.json<unknown>("POST", path, request, true);
-      return CommitResponse.answer(answer, this.client.origin).outcome;
+      const { outcome } = CommitResponse.answer(answer, this.client.origin);
+      await this.keep("snapshots", commit.name, commit.bytes);
+      return outcome;
     } catch (error) {
       if (error instanceof RempartError && error.details.server_code === "MissingPacks") {
         const missing = Array.isArray(error.details.missing) ? error.details.missing : [];
