@@ -109,15 +109,19 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
   async put(ref: ObjectRef, body: ObjectBody): Promise<PutOutcome> {
     checkRef(ref);
     const parts = body instanceof Uint8Array ? [body] : body;
-    const outcome = await this.upload({
-      method: "PUT",
-      path: objectPath(ref),
-      headers: { "content-type": "application/octet-stream" },
-      body: parts,
-      idempotent: true,
-    });
-    // The next backup reads this index (or snapshot) first thing.
-    if (isCachedKind(ref.kind)) await this.keep(ref.kind, ref.name, Buffer.concat(parts));
+    const { kind, name } = ref;
+    // The next backup reads this index first thing: cached while the server stores it.
+    const [outcome] = await Promise.all([
+      this.upload({
+        method: "PUT",
+        path: objectPath(ref),
+        headers: { "content-type": "application/octet-stream" },
+        body: parts,
+        idempotent: true,
+      }),
+      isCachedKind(kind) ? this.keep(kind, name, Buffer.concat(parts)) : undefined,
+    ]);
+    if (isCachedKind(kind)) this.held[kind].add(name);
     return outcome;
   }
 
@@ -137,6 +141,7 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
       const cached = this.held[kind].has(name) ? await this.cache?.read(kind, name) : undefined;
       if (cached !== undefined) return cached;
       const bytes = (await this.fetch(ref)).body;
+      this.held[kind].add(name);
       await this.keep(kind, name, bytes);
       return bytes;
     }
@@ -144,11 +149,14 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     return this.getRange(ref, range);
   }
 
-  /** Caches an object's bytes, if they are the object the name promises. */
+  /**
+   * Caches an object's bytes, if they are the object the name promises. Never fails: a cache that
+   * cannot be written only leaves the next command to fetch again. (Written before the server has
+   * accepted an upload, a file is still read only once the server lists or accepts its name.)
+   */
   private async keep(kind: CachedKind, name: string, bytes: Uint8Array): Promise<void> {
     if (this.cache === undefined) return;
     if (createHash("sha256").update(bytes).digest("hex") !== name) return;
-    this.held[kind].add(name);
     await this.cache.write(kind, name, bytes);
   }
 
@@ -260,9 +268,12 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
     };
     const path = `${API_PREFIX}/repo/snapshots`;
     try {
-      const answer = await this.client.json<unknown>("POST", path, request, true);
+      const [answer] = await Promise.all([
+        this.client.json<unknown>("POST", path, request, true),
+        this.keep("snapshots", commit.name, commit.bytes),
+      ]);
       const { outcome } = CommitResponse.answer(answer, this.client.origin);
-      await this.keep("snapshots", commit.name, commit.bytes);
+      this.held.snapshots.add(commit.name);
       return outcome;
     } catch (error) {
       if (error instanceof RempartError && error.details.server_code === "MissingPacks") {

@@ -9,6 +9,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import type { CommitRequest } from "../../protocol/api.js";
 import { makeCertificate, startHttpsServer, type TestServer } from "../../testing/tls.js";
 import type { ObjectKind } from "../object-store.js";
 import { HttpObjectStore } from "./http-store.js";
@@ -31,6 +32,23 @@ describe("the agent's object cache", () => {
     server = await startHttpsServer(certificate, (request, response) => {
       const [path = "", query = ""] = (request.url ?? "").split("?");
       const [kind, name] = path.replace("/v1/repo/objects/", "").split("/");
+      if (request.method === "POST" && path === "/v1/repo/snapshots") {
+        const chunks: Buffer[] = [];
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        request.on("end", () => {
+          const commit = JSON.parse(Buffer.concat(chunks).toString()) as CommitRequest;
+          held.set(`snapshots/${commit.name}`, Buffer.from(commit.snapshot, "base64"));
+          response.writeHead(201, { "content-type": "application/json" });
+          response.end(
+            JSON.stringify({
+              snapshot_id: commit.name,
+              committed_at: "2026-12-01T12:00:00Z",
+              outcome: "created",
+            }),
+          );
+        });
+        return;
+      }
       if (request.method === "PUT") {
         const chunks: Buffer[] = [];
         request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -163,5 +181,30 @@ describe("the agent's object cache", () => {
     } finally {
       store.close();
     }
+  });
+
+  it("keeps the snapshot it commits, read back by the next command without a request", async () => {
+    const bytes = randomBytes(400);
+    const name = sha256(bytes);
+    const first = command();
+    try {
+      const outcome = await first.commitSnapshot({
+        name,
+        bytes,
+        packs: [],
+        claimedTime: "2026-12-01T11:59:00Z",
+      });
+      assert.equal(outcome, "created");
+    } finally {
+      first.close();
+    }
+    const second = command();
+    try {
+      assert.deepEqual(await listed(second, "snapshots"), [name]);
+      assert.deepEqual(Buffer.from(await second.get({ kind: "snapshots", name })), bytes);
+    } finally {
+      second.close();
+    }
+    assert.deepEqual(gets, []);
   });
 });
