@@ -52,7 +52,12 @@ export const AGENT_CONFIG_ENV = "REMPART_AGENT_CONFIG";
 export function agentConfigPath(): string {
   const override = process.env[AGENT_CONFIG_ENV];
   if (override !== undefined && override !== "") return override;
-  if (process.getuid?.() === 0) return "/etc/rempart/agent.json";
+  return process.getuid?.() === 0 ? SYSTEM_CONFIG_PATH : userConfigPath();
+}
+
+const SYSTEM_CONFIG_PATH = "/etc/rempart/agent.json";
+
+function userConfigPath(): string {
   return join(homedir(), ".config", "rempart", "agent.json");
 }
 
@@ -162,8 +167,10 @@ export function agentStore(
 
 /**
  * Where the agent caches the tenant's index and snapshot objects (storage/http/object-cache.ts):
- * the service's CacheDirectory (systemd sets $CACHE_DIRECTORY: /var/cache/rempart), else a
- * `cache` directory beside the configuration; one subdirectory per tenant.
+ * the service's CacheDirectory (systemd sets $CACHE_DIRECTORY: /var/cache/rempart), else the
+ * usual cache folder of a configuration in its usual place (/var/cache/rempart for
+ * /etc/rempart/agent.json, $XDG_CACHE_HOME/rempart or ~/.cache/rempart for a user's), else a
+ * `cache` directory beside a configuration kept elsewhere; one subdirectory per tenant.
  */
 export function agentCacheDir(config: AgentConfig, configPath = agentConfigPath()): string {
   const service = process.env.CACHE_DIRECTORY?.split(":")[0];
@@ -172,7 +179,15 @@ export function agentCacheDir(config: AgentConfig, configPath = agentConfigPath(
   const name = /^[A-Za-z0-9_-]{1,64}$/.test(id)
     ? id
     : createHash("sha256").update(id).digest("hex");
-  return join(service || join(dirname(configPath), "cache"), name);
+  return join(service || cacheRootFor(configPath), name);
+}
+
+function cacheRootFor(configPath: string): string {
+  if (configPath === SYSTEM_CONFIG_PATH) return "/var/cache/rempart";
+  if (configPath === userConfigPath()) {
+    return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "rempart");
+  }
+  return join(dirname(configPath), "cache");
 }
 
 /** Checks every field, so a hand-edited file fails here with its name rather than later. */
