@@ -78,6 +78,12 @@ function pack() {
   return { bytes, name: createHash("sha256").update(bytes).digest("hex") };
 }
 
+/** The process's peak resident memory so far (VmHWM), in MB. */
+function peakRssMb(pid) {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return Number(kb) / 1024;
+}
+
 function cpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
@@ -217,6 +223,7 @@ try {
   }
 } finally {
   for (const target of targets) {
+    target.peakRss = peakRssMb(target.server.pid);
     target.agent.destroy();
     const exited = new Promise((done) => target.server.once("exit", done));
     target.server.kill("SIGTERM");
@@ -227,6 +234,8 @@ try {
 console.log("checkout\troute\tserver CPU ms/request (best round)\twall ms/request (that round)");
 for (const [key, { cpu, wall }] of best)
   console.log(`${key}\t${cpu.toFixed(2)}\t${wall.toFixed(2)}`);
+for (const target of targets)
+  console.log(`${target.checkout}\tserver peak RSS\t${target.peakRss.toFixed(0)} MB`);
 
 /** Self time by function over a server's profiles (file:line, so bundled code is told apart). */
 function selfTimes(profileDir) {
