@@ -32,7 +32,7 @@ import { misuseRefusal } from "../agents/misuse.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
-import { objectBodyLength, readObjectBody, sendEmpty, sendJson } from "../http.js";
+import { objectBodyLength, readObjectParts, sendEmpty, sendJson } from "../http.js";
 import { keySlotProblem, MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
 import { type ShapeProblem, shapeProblem, sizeProblem, TailKeeper } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
@@ -271,7 +271,7 @@ export const putObject: Route = {
       const outcome = await ctx.uploadMemory.with(length, async () => {
         const hash = createHash("sha256");
         const tail = new TailKeeper();
-        const body = await readObjectBody(req, res, length, (chunk) => {
+        const parts = await readObjectParts(req, res, length, (chunk) => {
           hash.update(chunk);
           tail.update(chunk);
         });
@@ -288,11 +288,11 @@ export const putObject: Route = {
           );
         const problem: ShapeProblem | string | undefined =
           ref.kind === "keys"
-            ? keySlotProblem(body, "agent").problem
+            ? keySlotProblem(Buffer.concat(parts, length), "agent").problem
             : shapeProblem(ref.kind, length, tail.bytes());
         if (problem !== undefined)
           refuseShape(ref, length, typeof problem === "string" ? problem : problem.message);
-        return storeObject(ctx, who, store, ref, body);
+        return storeObject(ctx, who, store, ref, parts, length);
       });
       sendJson(res, outcome === "created" ? 201 : 200, { outcome });
     } finally {
@@ -368,11 +368,12 @@ async function storeObject(
   who: AgentPrincipal,
   store: ObjectStore,
   ref: ObjectRef,
-  body: Buffer,
+  parts: readonly Buffer[],
+  size: number,
 ): Promise<"created" | "exists"> {
   let outcome: "created" | "exists";
   try {
-    outcome = await store.put(ref, body);
+    outcome = await store.put(ref, parts);
   } catch (error) {
     if (!isRempartError(error, "ObjectConflict")) throw error;
     const refusal = new ApiError(
@@ -391,7 +392,7 @@ async function storeObject(
       tenantId: who.tenant.id,
       kind: ref.kind,
       name: ref.name,
-      size: body.length,
+      size,
       createdByAgent: who.agent.id,
     },
     ctx.now(),
