@@ -116,7 +116,10 @@ async function startServer(checkout, index) {
     await sleep(100);
     port = /127\.0\.0\.1:(\d+)/.exec(out)?.[1];
   }
-  if (port === undefined) throw new Error(`${checkout}: the server did not start:\n${out}`);
+  if (port === undefined) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`${checkout}: the server did not start:\n${out}`);
+  }
   const admin = (args) => {
     const r = spawnSync(bin, ["admin", ...args, "--data", dataDir], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`admin ${args.join(" ")}: ${r.stderr}`);
