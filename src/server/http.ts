@@ -243,20 +243,23 @@ export function objectBodyLength(req: IncomingMessage): number {
 }
 
 /**
- * Reads exactly `length` bytes into one buffer (the only copy the server holds) and hands every
- * chunk to `observe` on the way (hashing while receiving).
+ * Reads exactly `length` bytes as the chunks they arrived in, and hands every chunk to `observe`
+ * on the way (hashing while receiving). The chunks are the only copy the server holds: Node made
+ * each one for this request, and the store writes them as they are (writev). Copying them into
+ * one buffer would allocate the body's size again, and every such buffer counts towards V8's next
+ * full collection (bin/rempart).
  */
-export async function readObjectBody(
+export async function readObjectParts(
   req: IncomingMessage,
   res: ServerResponse,
   length: number,
   observe: (chunk: Buffer) => void,
-): Promise<Buffer> {
+): Promise<Buffer[]> {
   continueIfExpected(req, res);
-  const body = Buffer.allocUnsafe(length);
+  const parts: Buffer[] = [];
   let filled = 0;
   await readBody(req, res, length, (chunk) => {
-    chunk.copy(body, filled);
+    parts.push(chunk);
     filled += chunk.length;
     observe(chunk);
   });
@@ -269,7 +272,17 @@ export async function readObjectBody(
         expected: length,
       },
     );
-  return body;
+  return parts;
+}
+
+/** Reads exactly `length` bytes into one buffer, for bodies read whole (key slots). */
+export async function readObjectBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  length: number,
+  observe: (chunk: Buffer) => void,
+): Promise<Buffer> {
+  return Buffer.concat(await readObjectParts(req, res, length, observe), length);
 }
 
 const COMMON_HEADERS = {

@@ -114,6 +114,33 @@ describe("the object API", () => {
     }
   });
 
+  it("sends an object to a reader that keeps pausing byte for byte, though its slices are reused", async (t) => {
+    const { server, token } = await withAgent(t);
+    // More than the loopback connection buffers, so the server's writes queue behind the reader.
+    const big = asPack(randomBytes(40 * 1024 * 1024));
+    const name = sha256(big);
+    assert.equal((await server.put(token, "data", name, big)).status, 201);
+    const socket = await server.connectRaw();
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (chunks.length % 64 === 0) {
+        socket.pause();
+        setTimeout(() => socket.resume(), 20);
+      }
+    });
+    // A hang guard, not a timing assertion.
+    socket.setTimeout(60_000, () => socket.destroy());
+    socket.write(
+      `GET /v1/repo/objects/data/${name} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+    );
+    await once(socket, "close");
+    const answer = Buffer.concat(chunks);
+    const bodyStart = answer.indexOf("\r\n\r\n") + 4;
+    assert.match(answer.subarray(0, bodyStart).toString("latin1"), /^HTTP\/1\.1 200 /);
+    assert.ok(answer.subarray(bodyStart).equals(big));
+  });
+
   it("answers an absent object with NotFound on HEAD and GET", async (t) => {
     const { server, token } = await withAgent(t);
     const name = sha256("never stored");

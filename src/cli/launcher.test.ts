@@ -1,0 +1,37 @@
+/**
+ * The `rempart` launcher (bin/rempart) starts Node with V8 settings per command. The server's
+ * floor under the old-generation limit is what keeps each 16 MiB PUT or GET from setting off a
+ * full mark-compact (bin/rempart says why; bench/object-routes.mjs measures it), and nothing but
+ * that benchmark would notice it gone, so the Node process each command runs is asked here.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { PROJECT_ROOT } from "../testing/cli.js";
+
+const LAUNCHER = join(PROJECT_ROOT, "bin", "rempart");
+// Preloaded into the launched Node: prints the flags it runs with, and stops before the command.
+const PRINT_FLAGS =
+  "data:text/javascript,process.stdout.write(JSON.stringify(process.execArgv));process.exit(0)";
+
+/** The V8 and Node flags `rempart <command>` runs with. */
+function flagsOf(command: string): string[] {
+  const run = spawnSync(LAUNCHER, [command], {
+    encoding: "utf8",
+    env: { ...process.env, NODE_OPTIONS: `--import=${PRINT_FLAGS}` },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout) as string[];
+}
+
+describe("the rempart launcher", () => {
+  it("runs the server with a 64 MB floor under V8's old-generation limit", () => {
+    assert.ok(flagsOf("server").includes("--initial-old-space-size=64"));
+  });
+
+  it("leaves other commands' old generation to V8's default", () => {
+    for (const command of ["backup", "restore", "agent"])
+      assert.ok(!flagsOf(command).some((flag) => flag.startsWith("--initial-old-space-size")));
+  });
+});
