@@ -18,7 +18,7 @@ import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
 import { argumentSpellings, fsPath } from "../snapshot/filename.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
 import { readDirectory, xattrsReadable } from "../snapshot/fs-paths.js";
-import { childPath, compareNames, encodeTree, type TreeNode } from "../snapshot/tree.js";
+import { childPath, compareNames, encodeTree, sameNode, type TreeNode } from "../snapshot/tree.js";
 import { REMPART_VERSION } from "../version.js";
 import { BlobPool } from "./blob-pool.js";
 import { compileExcludes, type ExcludeMatcher } from "./excludes.js";
@@ -256,11 +256,12 @@ class Archiver {
   ): Promise<TreeNode | undefined> {
     const unchanged = sameFile(previous, stats);
     const metadata = captureMetadata(path, name, stats, unchanged ? previous : undefined);
-    if (unchanged && previous.content.every((id) => this.writer.isStored(id))) {
+    if (unchanged && this.reuseContent(previous.content)) {
       this.counters.filesUnchanged++;
       this.counters.totalBytes += stats.size;
-      for (const id of previous.content) this.writer.reference(id);
-      return { ...metadata, size: previous.size, content: previous.content };
+      const node: TreeNode = Object.assign(metadata, { content: previous.content });
+      // The parent's own node when nothing differs: its directory may then keep the parent's tree.
+      return sameNode(node, previous) ? previous : node;
     }
     const result = await this.readFile(path, stats);
     if (!result) return undefined;
@@ -273,14 +274,27 @@ class Archiver {
     return { ...metadata, size: result.size, content: result.content };
   }
 
-  private async previousChildren(subtree: string | undefined): Promise<Map<string, TreeNode>> {
-    if (subtree === undefined) return new Map();
+  /**
+   * References the stored blobs of an unchanged file; false when one is not stored (its pack
+   * collected, say): the file is read again. Blobs referenced before that one are in packs the
+   * reading references anyway.
+   */
+  private reuseContent(content: readonly string[]): boolean {
+    for (const id of content) if (!this.writer.reuse(id)) return false;
+    return true;
+  }
+
+  /** The parent snapshot's entries of a directory; undefined when there are none to compare. */
+  private async previousChildren(
+    subtree: string | undefined,
+  ): Promise<Map<string, TreeNode> | undefined> {
+    if (subtree === undefined) return undefined;
     try {
       const tree = await this.repo.readTree(subtree);
       return new Map(tree.nodes.map((node) => [node.name, node]));
     } catch {
       // An unreadable parent tree only costs re-reading this directory's files.
-      return new Map();
+      return undefined;
     }
   }
 
@@ -292,12 +306,16 @@ class Archiver {
     return id;
   }
 
-  /** Backs up everything below a directory and returns its tree id. */
+  /**
+   * Backs up everything below a directory and returns its tree id: the parent snapshot's when
+   * every entry's node equals the parent's (sameNode: metadata, content, subtree ids) and none is
+   * gone, as its bytes then say all the new tree would. That skips encoding, hashing and claiming
+   * a tree for most directories of an incremental backup.
+   */
   private async walkDirectory(path: string, previous: TreeNode | undefined): Promise<string> {
     this.counters.dirs++;
-    const before = await this.previousChildren(
-      previous?.type === "dir" ? previous.subtree : undefined,
-    );
+    const previousTree = previous?.type === "dir" ? previous.subtree : undefined;
+    const before = (await this.previousChildren(previousTree)) ?? new Map<string, TreeNode>();
     let names: string[];
     try {
       names = readDirectory(path);
@@ -307,15 +325,22 @@ class Archiver {
     }
     const nodes: TreeNode[] = [];
     const present = new Set<string>();
+    let same = previousTree !== undefined;
     for (const name of names) {
       const child = childPath(path, name);
       if (this.exclude(child, name)) continue;
       present.add(name);
-      const node = await this.entryNode(child, name, before.get(name));
+      const earlier = before.get(name);
+      const node = await this.entryNode(child, name, earlier);
       if (node) nodes.push(node);
+      same &&= node !== undefined && earlier !== undefined && sameNode(node, earlier);
       await this.breathe();
     }
     await this.detector.directory(path, before, present);
+    if (same && previousTree !== undefined && nodes.length === before.size) {
+      // The parent's tree was read through the index, so a stored pack holds it.
+      if (this.writer.reuse(previousTree)) return previousTree;
+    }
     return this.storeTree(nodes);
   }
 
@@ -346,7 +371,7 @@ class Archiver {
     trie: PathTrie,
     previousSubtree: string | undefined,
   ): Promise<string> {
-    const before = await this.previousChildren(previousSubtree);
+    const before = (await this.previousChildren(previousSubtree)) ?? new Map<string, TreeNode>();
     const nodes: TreeNode[] = [];
     for (const [name, child] of trie.children) {
       const entryPath = childPath(path, name);

@@ -62,9 +62,10 @@ describe("pack writer", () => {
     const { pack, id } = await spooledPack(store);
     assert.equal(packWriter.claim(id), true);
     assert.equal(packWriter.claim(id), false, "already on its way");
-    assert.equal(packWriter.isStored(id), false, "on its way is not stored");
+    assert.equal(packWriter.reuse(id), false, "on its way is not stored");
+    assert.deepEqual([...packWriter.neededPacks()], [], "a blob not reused names no pack");
     await packWriter.store(pack);
-    assert.equal(packWriter.isStored(id), true);
+    assert.equal(packWriter.reuse(id), true);
     assert.equal(packWriter.claim(id), false);
   });
 
@@ -129,6 +130,25 @@ describe("pack writer", () => {
       "the adopted pack holds no referenced blob",
     );
     assert.throws(() => packWriter.reference("d".repeat(64)), { code: "RepositoryCorrupt" });
+    assert.equal(packWriter.reuse("d".repeat(64)), false);
+  });
+
+  it("reuses a stored blob by naming every pack that holds a copy", async (t) => {
+    const reused = randomBytes(32).toString("hex");
+    const { index, packWriter } = await writer(t);
+    const location = {
+      type: "data" as const,
+      id: reused,
+      offset: 0,
+      length: 10,
+      rawLength: 10,
+      compressed: false,
+    };
+    const [first, second] = ["a".repeat(64), "b".repeat(64)];
+    index.addPack(first, EntryList.of([location]));
+    index.addPack(second, EntryList.of([location]));
+    assert.equal(packWriter.reuse(reused), true);
+    assert.deepEqual([...packWriter.neededPacks()].sort(), [first, second]);
   });
 
   it("lists adopted packs in its first index", async (t) => {

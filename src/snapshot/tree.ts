@@ -101,6 +101,39 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Whether two nodes say the same, field by field: every field of either (content ids and xattrs
+ * in order), whatever order the fields were written in. A backup whose directory holds only
+ * nodes equal to its parent snapshot's keeps the parent's tree blob rather than storing a new one.
+ */
+export function sameNode(a: TreeNode, b: TreeNode): boolean {
+  return a === b || sameFields(a, b);
+}
+
+/** Equality of JSON values (what a node holds: strings, numbers, arrays, plain objects). */
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== "object" || typeof y !== "object" || x === null || y === null) return false;
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  return Array.isArray(x) ? sameItems(x, y as unknown[]) : sameFields(x, y);
+}
+
+function sameItems(x: readonly unknown[], y: readonly unknown[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (!sameValue(x[i], y[i])) return false;
+  return true;
+}
+
+function sameFields(a: object, b: object): boolean {
+  let fields = 0;
+  for (const key in a) {
+    fields++;
+    if (!sameValue(a[key as keyof typeof a], b[key as keyof typeof b])) return false;
+  }
+  for (const _ in b) fields--;
+  return fields === 0;
+}
+
 export function encodeTree(tree: Tree): Uint8Array {
   return Buffer.from(JSON.stringify(tree));
 }
