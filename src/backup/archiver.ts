@@ -315,7 +315,8 @@ class Archiver {
   private async walkDirectory(path: string, previous: TreeNode | undefined): Promise<string> {
     this.counters.dirs++;
     const previousTree = previous?.type === "dir" ? previous.subtree : undefined;
-    const before = (await this.previousChildren(previousTree)) ?? new Map<string, TreeNode>();
+    const earlier = await this.previousChildren(previousTree);
+    const before = earlier ?? new Map<string, TreeNode>();
     let names: string[];
     try {
       names = readDirectory(path);
@@ -325,15 +326,16 @@ class Archiver {
     }
     const nodes: TreeNode[] = [];
     const present = new Set<string>();
-    let same = previousTree !== undefined;
+    // An unreadable parent tree is never kept, even for an empty directory.
+    let same = earlier !== undefined;
     for (const name of names) {
       const child = childPath(path, name);
       if (this.exclude(child, name)) continue;
       present.add(name);
-      const earlier = before.get(name);
-      const node = await this.entryNode(child, name, earlier);
+      const previousNode = before.get(name);
+      const node = await this.entryNode(child, name, previousNode);
       if (node) nodes.push(node);
-      same &&= node !== undefined && earlier !== undefined && sameNode(node, earlier);
+      same &&= node !== undefined && previousNode !== undefined && sameNode(node, previousNode);
       await this.breathe();
     }
     await this.detector.directory(path, before, present);
