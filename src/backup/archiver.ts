@@ -30,7 +30,10 @@ export interface BackupProgress {
   readonly dirs: number;
   /** bytes of files done, read or found unchanged */
   readonly bytesDone: number;
-  /** what the scan found to do, once it has finished */
+  /**
+   * what the scan found to do, once it has finished; on an incremental backup of the parent's
+   * paths, what the parent snapshot held (no scan is run)
+   */
   readonly scanned?: ScanTotals;
   readonly bytesRead: number;
   readonly bytesAdded: number;
@@ -121,6 +124,10 @@ function sameFile(
     node.ctimeMs === stats.ctimeMs &&
     node.inode === stats.ino
   );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 class Archiver {
@@ -422,9 +429,19 @@ class Archiver {
     });
   }
 
-  /** Starts counting the work in another thread; only the progress display uses the result. */
+  /**
+   * Starts counting the work in another thread; only the progress display uses the result. An
+   * incremental backup of the parent's paths takes the parent's totals instead: the scan would
+   * list and lstat every entry a second time (0.85 s of CPU in a 6 s office-day backup of the
+   * benchmark share) for an estimate that moves little from one day to the next.
+   */
   private startScan(): Worker | undefined {
     if (!this.options.onProgress) return undefined;
+    const parent = this.options.parent?.snapshot;
+    if (parent && sameList(parent.paths, this.options.paths)) {
+      this.scanned = { files: parent.summary.totalFiles, bytes: parent.summary.totalBytes };
+      return undefined;
+    }
     const request: ScanRequest = { paths: this.options.paths, excludes: this.options.excludes };
     const scanner = new Worker(new URL("./scan-worker.js", import.meta.url), {
       workerData: request,
