@@ -297,8 +297,10 @@ class Archiver {
   ): Promise<Map<string, TreeNode> | undefined> {
     if (subtree === undefined) return undefined;
     try {
-      const tree = await this.repo.readTree(subtree);
-      return new Map(tree.nodes.map((node) => [node.name, node]));
+      const { nodes } = await this.repo.readTree(subtree);
+      const byName = new Map<string, TreeNode>();
+      for (const node of nodes) byName.set(node.name, node);
+      return byName;
     } catch {
       // An unreadable parent tree only costs re-reading this directory's files.
       return undefined;
