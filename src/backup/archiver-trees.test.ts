@@ -88,7 +88,10 @@ describe("archiver trees", () => {
       chmodSync(join(src, "empty"), 0o700);
       // Times alone: the same content and size, an older modification time.
       utimesSync(join(src, "other/o.txt"), Date.now() / 1000, 1_000_000);
-      if (xattrs) setAttributeSync(join(src, "a/b/c/deep.txt"), "user.tag", "kept");
+      if (xattrs) {
+        setAttributeSync(join(src, "a/b/c/deep.txt"), "user.tag", "kept");
+        setAttributeSync(join(src, "a/b"), "user.tag", "dir");
+      }
     });
     assert.equal((await node("a/side/s.txt"))?.mode, 0o600);
     assert.equal((await node("empty"))?.mode, 0o700);
@@ -100,6 +103,9 @@ describe("archiver trees", () => {
     if (xattrs) {
       assert.deepEqual((await node("a/b/c/deep.txt"))?.xattrs, [
         { name: "user.tag", value: Buffer.from("kept").toString("base64") },
+      ]);
+      assert.deepEqual((await node("a/b"))?.xattrs, [
+        { name: "user.tag", value: Buffer.from("dir").toString("base64") },
       ]);
       assert.notEqual(after.get("a/b/c"), before.get("a/b/c"));
     }

@@ -370,7 +370,12 @@ class Archiver {
     this.checkXattrsReadable(path, stats);
     if (stats.isFile()) return this.fileNode(path, name, stats, previous);
     if (stats.isDirectory()) {
-      const metadata = captureMetadata(path, name, stats);
+      // Setting an xattr changes ctime: an unchanged ctime lets the parent's xattrs stand.
+      const untouched =
+        previous?.type === "dir" &&
+        previous.inode === stats.ino &&
+        previous.ctimeMs === stats.ctimeMs;
+      const metadata = captureMetadata(path, name, stats, untouched ? previous : undefined);
       return { ...metadata, subtree: await this.walkDirectory(path, previous) };
     }
     return captureMetadata(path, name, stats);
