@@ -102,54 +102,38 @@ describe("pack writer", () => {
       );
   });
 
-  it("names the packs a snapshot needs: those it stored, and every copy of a reused blob", async (t) => {
-    const reused = randomBytes(32).toString("hex");
-    const { store, index, packWriter } = await writer(t, [{ pack: "c".repeat(64), blobs: [] }]);
-    await store.put({ kind: "data", name: "c".repeat(64) }, randomBytes(10));
-    const [first, second] = ["a".repeat(64), "b".repeat(64)];
-    const location = {
-      type: "data" as const,
-      id: reused,
-      offset: 0,
-      length: 10,
-      rawLength: 10,
-      compressed: false,
-    };
-    index.addPack(first, EntryList.of([location]));
-    index.addPack(second, EntryList.of([location]));
-    const fresh = await spooledPack(store);
-    assert.equal(packWriter.claim(fresh.id), true);
-    packWriter.reference(fresh.id);
-    assert.deepEqual([...packWriter.neededPacks()], [], "a blob on its way names no pack yet");
-    await packWriter.store(fresh.pack);
-    assert.equal(packWriter.claim(reused), false);
-    packWriter.reference(reused);
-    assert.deepEqual(
-      [...packWriter.neededPacks()].sort(),
-      [fresh.pack.name, first, second].sort(),
-      "the adopted pack holds no referenced blob",
-    );
-    assert.throws(() => packWriter.reference("d".repeat(64)), { code: "RepositoryCorrupt" });
-    assert.equal(packWriter.reuse("d".repeat(64)), false);
-  });
-
-  it("reuses a stored blob by naming every pack that holds a copy", async (t) => {
-    const reused = randomBytes(32).toString("hex");
-    const { index, packWriter } = await writer(t);
-    const location = {
-      type: "data" as const,
-      id: reused,
-      offset: 0,
-      length: 10,
-      rawLength: 10,
-      compressed: false,
-    };
-    const [first, second] = ["a".repeat(64), "b".repeat(64)];
-    index.addPack(first, EntryList.of([location]));
-    index.addPack(second, EntryList.of([location]));
-    assert.equal(packWriter.reuse(reused), true);
-    assert.deepEqual([...packWriter.neededPacks()].sort(), [first, second]);
-  });
+  for (const use of ["reference", "reuse"] as const)
+    it(`names the packs a snapshot needs: those it stored, and every copy of a blob met (${use})`, async (t) => {
+      const reused = randomBytes(32).toString("hex");
+      const { store, index, packWriter } = await writer(t, [{ pack: "c".repeat(64), blobs: [] }]);
+      await store.put({ kind: "data", name: "c".repeat(64) }, randomBytes(10));
+      const [first, second] = ["a".repeat(64), "b".repeat(64)];
+      const location = {
+        type: "data" as const,
+        id: reused,
+        offset: 0,
+        length: 10,
+        rawLength: 10,
+        compressed: false,
+      };
+      index.addPack(first, EntryList.of([location]));
+      index.addPack(second, EntryList.of([location]));
+      const fresh = await spooledPack(store);
+      assert.equal(packWriter.claim(fresh.id), true);
+      packWriter.reference(fresh.id);
+      assert.deepEqual([...packWriter.neededPacks()], [], "a blob on its way names no pack yet");
+      await packWriter.store(fresh.pack);
+      assert.equal(packWriter.claim(reused), false);
+      packWriter[use](reused);
+      assert.deepEqual(
+        [...packWriter.neededPacks()].sort(),
+        [fresh.pack.name, first, second].sort(),
+        "the adopted pack holds no referenced blob",
+      );
+      if (use === "reference")
+        assert.throws(() => packWriter.reference("d".repeat(64)), { code: "RepositoryCorrupt" });
+      else assert.equal(packWriter.reuse("d".repeat(64)), false, "an unknown blob is not reused");
+    });
 
   it("lists adopted packs in its first index", async (t) => {
     const adopted = [{ pack: "a".repeat(64), blobs: [] }];
