@@ -3,6 +3,7 @@
  * from the parent snapshot, and how the next backup takes over what a killed one left.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { check } from "../check/checker.js";
@@ -18,6 +19,7 @@ import {
   TEST_PASSWORD,
   writeSourceTree,
 } from "./archiver-test-support.js";
+import type { ScanTotals } from "./scan-worker.js";
 
 const KiB = 1024;
 /** big.bin, note.txt, other.bin: copy.bin holds big.bin's bytes again */
@@ -73,6 +75,21 @@ describe("archiver", () => {
     assert.equal(snapshot.summary.bytesAdded, 0);
     assert.deepEqual(await dataPacks((await reopen(root)).repo), before);
     assert.equal((await objectNames(store, "snapshots")).length, 2);
+  });
+
+  it("estimates an incremental backup's work from the parent's totals instead of a scan", async (t) => {
+    const base = tempDir(t, "archiver-estimate");
+    const src = join(base, "src");
+    writeSourceTree(src);
+    const { repo } = await newRepository(join(base, "repo"));
+    const first = await backupPaths(repo, [src]);
+    writeFileSync(join(src, "added.txt"), "one more file\n");
+    const parent = await repo.findSnapshot(first.id);
+    const seen: (ScanTotals | undefined)[] = [];
+    await backupPaths(repo, [src], { parent, onProgress: (p) => seen.push(p.scanned) });
+    const { totalFiles, totalBytes } = first.snapshot.summary;
+    assert.ok(seen.length > 0);
+    for (const scanned of seen) assert.deepEqual(scanned, { files: totalFiles, bytes: totalBytes });
   });
 
   it("reads an unchanged file again when its blobs are no longer stored", async (t) => {

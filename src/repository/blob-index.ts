@@ -137,6 +137,8 @@ export class BlobIndex {
     const record = this.lookup(id);
     if (record < 0) return false;
     visit(this.packNameOf(record));
+    // Most repositories hold each blob once: no need to hash the id string for the map.
+    if (this.alternates.size === 0) return true;
     for (const more of this.alternates.get(id) ?? []) visit(this.packNameOf(more));
     return true;
   }

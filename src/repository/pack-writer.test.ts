@@ -62,9 +62,10 @@ describe("pack writer", () => {
     const { pack, id } = await spooledPack(store);
     assert.equal(packWriter.claim(id), true);
     assert.equal(packWriter.claim(id), false, "already on its way");
-    assert.equal(packWriter.isStored(id), false, "on its way is not stored");
+    assert.equal(packWriter.reuse(id), false, "on its way is not stored");
+    assert.deepEqual([...packWriter.neededPacks()], [], "a blob not reused names no pack");
     await packWriter.store(pack);
-    assert.equal(packWriter.isStored(id), true);
+    assert.equal(packWriter.reuse(id), true);
     assert.equal(packWriter.claim(id), false);
   });
 
@@ -101,35 +102,38 @@ describe("pack writer", () => {
       );
   });
 
-  it("names the packs a snapshot needs: those it stored, and every copy of a reused blob", async (t) => {
-    const reused = randomBytes(32).toString("hex");
-    const { store, index, packWriter } = await writer(t, [{ pack: "c".repeat(64), blobs: [] }]);
-    await store.put({ kind: "data", name: "c".repeat(64) }, randomBytes(10));
-    const [first, second] = ["a".repeat(64), "b".repeat(64)];
-    const location = {
-      type: "data" as const,
-      id: reused,
-      offset: 0,
-      length: 10,
-      rawLength: 10,
-      compressed: false,
-    };
-    index.addPack(first, EntryList.of([location]));
-    index.addPack(second, EntryList.of([location]));
-    const fresh = await spooledPack(store);
-    assert.equal(packWriter.claim(fresh.id), true);
-    packWriter.reference(fresh.id);
-    assert.deepEqual([...packWriter.neededPacks()], [], "a blob on its way names no pack yet");
-    await packWriter.store(fresh.pack);
-    assert.equal(packWriter.claim(reused), false);
-    packWriter.reference(reused);
-    assert.deepEqual(
-      [...packWriter.neededPacks()].sort(),
-      [fresh.pack.name, first, second].sort(),
-      "the adopted pack holds no referenced blob",
-    );
-    assert.throws(() => packWriter.reference("d".repeat(64)), { code: "RepositoryCorrupt" });
-  });
+  for (const use of ["reference", "reuse"] as const)
+    it(`names the packs a snapshot needs: those it stored, and every copy of a blob met (${use})`, async (t) => {
+      const reused = randomBytes(32).toString("hex");
+      const { store, index, packWriter } = await writer(t, [{ pack: "c".repeat(64), blobs: [] }]);
+      await store.put({ kind: "data", name: "c".repeat(64) }, randomBytes(10));
+      const [first, second] = ["a".repeat(64), "b".repeat(64)];
+      const location = {
+        type: "data" as const,
+        id: reused,
+        offset: 0,
+        length: 10,
+        rawLength: 10,
+        compressed: false,
+      };
+      index.addPack(first, EntryList.of([location]));
+      index.addPack(second, EntryList.of([location]));
+      const fresh = await spooledPack(store);
+      assert.equal(packWriter.claim(fresh.id), true);
+      packWriter.reference(fresh.id);
+      assert.deepEqual([...packWriter.neededPacks()], [], "a blob on its way names no pack yet");
+      await packWriter.store(fresh.pack);
+      assert.equal(packWriter.claim(reused), false);
+      packWriter[use](reused);
+      assert.deepEqual(
+        [...packWriter.neededPacks()].sort(),
+        [fresh.pack.name, first, second].sort(),
+        "the adopted pack holds no referenced blob",
+      );
+      if (use === "reference")
+        assert.throws(() => packWriter.reference("d".repeat(64)), { code: "RepositoryCorrupt" });
+      else assert.equal(packWriter.reuse("d".repeat(64)), false, "an unknown blob is not reused");
+    });
 
   it("lists adopted packs in its first index", async (t) => {
     const adopted = [{ pack: "a".repeat(64), blobs: [] }];

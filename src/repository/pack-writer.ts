@@ -67,9 +67,13 @@ export class PackWriter {
     this.unsaved = adopted.map(({ pack }) => pack);
   }
 
-  /** Whether a stored pack holds the blob (blobs on their way do not count). */
-  isStored(id: string): boolean {
-    return this.target.index.has(id);
+  /**
+   * References a blob of the parent snapshot if a stored pack holds it (blobs on their way do not
+   * count), as `reference` would; false, noting nothing, when none does. One index lookup for
+   * each blob of an unchanged file, where asking first and referencing then took two.
+   */
+  reuse(id: string): boolean {
+    return this.target.index.forEachPack(id, (pack) => this.needed.add(pack));
   }
 
   /**

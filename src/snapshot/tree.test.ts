@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
 import { decodeName } from "./filename.js";
-import { compareNames, decodeTree, encodeTree, type TreeNode } from "./tree.js";
+import { compareNames, decodeTree, encodeTree, sameNode, type TreeNode } from "./tree.js";
 import { fileNode } from "./tree-test-support.js";
 
 const LATIN1_CAFE = decodeName(Buffer.from("caf\xe9", "latin1"));
@@ -68,5 +68,37 @@ describe("tree names as bytes", () => {
     assertCorrupt(rawTree([link("l", "\udcc3\udca9")]), /target/);
     assertCorrupt(rawTree([link("l", "a".repeat(4096))]), /target/);
     decodeTree(rawTree([link("l", "a".repeat(4095))]), "t");
+  });
+});
+
+describe("sameNode", () => {
+  const xattr = { name: "user.tag", value: "a2VwdA==" };
+  const node = fileNode("f", { content: ["a".repeat(64), "b".repeat(64)], xattrs: [xattr] });
+
+  it("holds for a node and its decoded copy, whatever order the fields come in", () => {
+    const [decoded] = decodeTree(encodeTree({ nodes: [node] }), "t").nodes;
+    assert.ok(decoded && sameNode(decoded, node));
+    const reordered = Object.fromEntries(Object.entries(node).reverse()) as unknown as TreeNode;
+    assert.ok(sameNode(reordered, node));
+  });
+
+  it("fails on any field that differs, is missing or is added", () => {
+    const { xattrs: _xattrs, ...withoutXattrs } = node;
+    const others: TreeNode[] = [
+      { ...node, mode: 0o600 },
+      { ...node, atimeMs: 2 },
+      { ...node, links: 2 },
+      { ...node, content: ["b".repeat(64), "a".repeat(64)] },
+      { ...node, content: ["a".repeat(64)] },
+      { ...node, xattrs: [{ ...xattr, value: "" }] },
+      { ...node, xattrs: [xattr, xattr] },
+      withoutXattrs,
+      { ...node, target: "t" },
+      { ...node, type: "dir", subtree: "c".repeat(64) },
+    ];
+    for (const other of others) {
+      assert.equal(sameNode(other, node), false, JSON.stringify(other));
+      assert.equal(sameNode(node, other), false, JSON.stringify(other));
+    }
   });
 });

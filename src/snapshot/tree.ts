@@ -101,6 +101,39 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Whether two nodes say the same, field by field: every field of either (content ids and xattrs
+ * in order), whatever order the fields were written in. A backup whose directory holds only
+ * nodes equal to its parent snapshot's keeps the parent's tree blob rather than storing a new one.
+ */
+export function sameNode(a: TreeNode, b: TreeNode): boolean {
+  return a === b || sameFields(a, b);
+}
+
+/** Equality of JSON values (what a node holds: strings, numbers, arrays, plain objects). */
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== "object" || typeof y !== "object" || x === null || y === null) return false;
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  return Array.isArray(x) ? sameItems(x, y as unknown[]) : sameFields(x, y);
+}
+
+function sameItems(x: readonly unknown[], y: readonly unknown[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (!sameValue(x[i], y[i])) return false;
+  return true;
+}
+
+function sameFields(a: object, b: object): boolean {
+  let fields = 0;
+  for (const key in a) {
+    fields++;
+    if (!sameValue(a[key as keyof typeof a], b[key as keyof typeof b])) return false;
+  }
+  for (const _ in b) fields--;
+  return fields === 0;
+}
+
 export function encodeTree(tree: Tree): Uint8Array {
   return Buffer.from(JSON.stringify(tree));
 }
@@ -113,31 +146,49 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value);
 }
 
+const NUMBER_FIELDS = [
+  "mode",
+  "uid",
+  "gid",
+  "mtimeMs",
+  "atimeMs",
+  "ctimeMs",
+  "inode",
+  "device",
+  "links",
+] as const;
+
+function entryFault(treeId: string, name: string, what: string): RempartError {
+  return invalid(treeId, `entry ${JSON.stringify(name)} ${what}`);
+}
+
+/**
+ * Checks one decoded entry. An incremental backup decodes every entry of its parent snapshot, so
+ * the error's wording is only built for an entry that fails.
+ */
 function validateNode(node: unknown, treeId: string): TreeNode {
   if (typeof node !== "object" || node === null) throw invalid(treeId, "an entry is not an object");
   const n = node as Record<string, unknown>;
   if (!isSafeName(n.name)) throw invalid(treeId, `unsafe entry name ${JSON.stringify(n.name)}`);
-  const where = `entry ${JSON.stringify(n.name)}`;
-  if (typeof n.type !== "string" || !NODE_TYPES.has(n.type)) throw invalid(treeId, `${where} type`);
-  for (const field of ["mode", "uid", "gid", "mtimeMs", "atimeMs", "ctimeMs", "inode", "device"]) {
-    if (!isFiniteNumber(n[field])) throw invalid(treeId, `${where} field ${field}`);
-  }
-  if (!isFiniteNumber(n.links)) throw invalid(treeId, `${where} field links`);
+  if (typeof n.type !== "string" || !NODE_TYPES.has(n.type))
+    throw entryFault(treeId, n.name, "type");
+  for (const field of NUMBER_FIELDS)
+    if (!isFiniteNumber(n[field])) throw entryFault(treeId, n.name, `field ${field}`);
   switch (n.type) {
     case "file":
-      if (!isFiniteNumber(n.size) || n.size < 0) throw invalid(treeId, `${where} size`);
+      if (!isFiniteNumber(n.size) || n.size < 0) throw entryFault(treeId, n.name, "size");
       if (
         !Array.isArray(n.content) ||
         !n.content.every((id) => typeof id === "string" && HEX_ID.test(id))
       )
-        throw invalid(treeId, `${where} content`);
+        throw entryFault(treeId, n.name, "content");
       break;
     case "dir":
       if (typeof n.subtree !== "string" || !HEX_ID.test(n.subtree))
-        throw invalid(treeId, `${where} subtree`);
+        throw entryFault(treeId, n.name, "subtree");
       break;
     case "symlink":
-      if (!isSafeTarget(n.target)) throw invalid(treeId, `${where} target`);
+      if (!isSafeTarget(n.target)) throw entryFault(treeId, n.name, "target");
       break;
     default:
       break;
@@ -153,7 +204,7 @@ function validateNode(node: unknown, treeId: string): TreeNode {
           typeof (x as Xattr).value === "string",
       )
     )
-      throw invalid(treeId, `${where} xattrs`);
+      throw entryFault(treeId, n.name, "xattrs");
   }
   return n as unknown as TreeNode;
 }
@@ -162,7 +213,8 @@ function validateNode(node: unknown, treeId: string): TreeNode {
 export function decodeTree(bytes: Uint8Array, treeId: string): Tree {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(bytes).toString("utf8"));
+    // A view of the bytes, not Buffer.from(bytes), which would copy them first.
+    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
   } catch {
     throw invalid(treeId, "not JSON");
   }
