@@ -6,7 +6,7 @@
 //   seal  a blob worker's path: zstd, AES-GCM, pack spooling and hashing, over every 4th file
 // Options through the environment: SHARE (default /tmp/corpus/share), ROUNDS (default 3).
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -47,7 +47,7 @@ async function readStage(checkout) {
   const chunker = new FileChunker(idKey, gearTable(randomBytes(32)), DEFAULT_CHUNKER_PARAMS);
   const sink = { chunk() {}, pause: () => Promise.resolve() };
   return async () => {
-    for (const file of files) await chunker.read(file, sink);
+    for (const file of files) await chunker.read(file, statSync(file).size, sink);
   };
 }
 

@@ -62,9 +62,10 @@ export class FileChunker {
         sampler.take(buffer.subarray(end, end + n));
         end += n;
       }
-      while (start < end) {
+      // Cut only with a whole largest chunk in view (or at EOF): a shorter tail may hold no cut
+      // yet, and scanning it now would scan it again after the next read.
+      while (start < end && (eof || end - start >= params.maxSize)) {
         const length = findBoundary(buffer, start, end, eof, gear, params);
-        if (length === 0) break;
         const chunk = buffer.subarray(start, start + length);
         const id = blobId(this.idKey, chunk);
         const hexId = toHex(id);
