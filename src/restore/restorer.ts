@@ -302,14 +302,31 @@ class Restorer {
   private async restoreContents(entries: readonly Entry[]): Promise<void> {
     if (entries.length === 0) return;
     const byTarget = new Map<ContentTarget, Entry>();
-    for (const entry of entries)
-      byTarget.set(
-        { path: entry.path, size: entry.node.size ?? 0, content: entry.node.content ?? [] },
-        entry,
-      );
+    const { owner } = this.options;
+    for (const entry of entries) {
+      const { path, node } = entry;
+      const target = { path, size: node.size ?? 0, content: node.content ?? [] };
+      // Extended attributes are set by path (applyMetadata); everything else by descriptor.
+      const metadata =
+        node.xattrs !== undefined && node.xattrs.length > 0
+          ? undefined
+          : {
+              mode: node.mode,
+              uid: node.uid,
+              gid: node.gid,
+              atimeMs: node.atimeMs,
+              mtimeMs: node.mtimeMs,
+              owner,
+            };
+      byTarget.set(metadata === undefined ? target : { ...target, metadata }, entry);
+    }
     this.writer ??= ContentWriter.start(this.repo, this.filesPerWorker);
     await this.writer.write([...byTarget.keys()], {
-      onFileDone: (target, error) => this.finishFile(byTarget.get(target) as Entry, error),
+      onFileDone: (target, error, warning) => {
+        const entry = byTarget.get(target) as Entry;
+        if (target.metadata === undefined) this.finishFile(entry, error);
+        else this.finishFile(entry, error, { warning });
+      },
       onBytes: (bytes) => {
         this.restoredBytes += bytes;
         this.reportProgress();
@@ -317,7 +334,8 @@ class Restorer {
     });
   }
 
-  private finishFile(entry: Entry, error: string | undefined): void {
+  /** `set`: the writer has set the file's metadata, and says what it could not keep. */
+  private finishFile(entry: Entry, error: string | undefined, set?: { warning?: string }): void {
     if (error !== undefined) {
       this.damaged.push({ path: entry.snapshotPath, error });
       const { node } = entry;
@@ -327,8 +345,10 @@ class Restorer {
       }
       return;
     }
-    for (const warning of applyMetadata(entry.path, entry.node, { owner: this.options.owner }))
-      this.warn(entry.path, warning);
+    if (set === undefined)
+      for (const warning of applyMetadata(entry.path, entry.node, { owner: this.options.owner }))
+        this.warn(entry.path, warning);
+    else if (set.warning !== undefined) this.warn(entry.path, set.warning);
     this.restoredFiles++;
     this.reportProgress();
   }
