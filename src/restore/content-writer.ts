@@ -182,13 +182,21 @@ export class ContentWriter {
   }
 
   /**
-   * Writes one batch of files. On a failure that is not a damaged blob (disk full, permission) the
-   * files of the batch not yet complete are removed and the error thrown; complete ones stay.
+   * Plans one batch of files (where each blob is read from, in which part): what the restore can
+   * do while the previous batch is being written, so that the workers do not wait for it. Writing
+   * starts with the answer's `write()`, one batch at a time. On a failure that is not a damaged
+   * blob (disk full, permission) the files of the batch not yet complete are removed and the error
+   * thrown; complete ones stay.
    */
-  write(targets: readonly ContentTarget[], callbacks: ContentCallbacks): Promise<void> {
-    return new Batch(this.repo, this.buffers, targets, callbacks, (worker, task) =>
+  async prepare(
+    targets: readonly ContentTarget[],
+    callbacks: ContentCallbacks,
+  ): Promise<{ write(): Promise<void> }> {
+    const batch = new Batch(this.repo, this.buffers, targets, callbacks, (worker, task) =>
       this.runTask(worker, task),
-    ).run(this.workers);
+    );
+    await batch.plan();
+    return { write: () => batch.run(this.workers) };
   }
 
   async close(): Promise<void> {
@@ -247,7 +255,16 @@ class Batch {
     }
   }
 
-  private async plan(): Promise<void> {
+  async plan(): Promise<void> {
+    try {
+      await this.planParts();
+    } catch (error) {
+      this.removeUnfinished();
+      throw error;
+    }
+  }
+
+  private async planParts(): Promise<void> {
     /** pack → blob id → where its plaintext goes */
     const packs = new Map<string, Map<string, WantedBlob>>();
     const blobsOfFile: WantedBlob[][] = [];
@@ -493,9 +510,20 @@ class Batch {
     }
   }
 
+  private removeUnfinished(): void {
+    // Complete files stay; a file half written is never left behind.
+    for (const file of this.files)
+      if (!file.done)
+        try {
+          removeIfPresent(file.target.path);
+        } catch {
+          // The failure being reported matters more than a file that could not be removed.
+        }
+  }
+
+  /** After plan(). */
   async run(workers: readonly Worker[]): Promise<void> {
     try {
-      await this.plan();
       for (const file of this.files) {
         if (file.parts > 1) closeSync(createExclusive(file.target.path));
         if (file.remaining === 0) this.finish(file);
@@ -520,14 +548,7 @@ class Batch {
       if (this.fatal !== undefined) throw this.fatal;
       await this.retryElsewhere();
     } catch (error) {
-      // Complete files stay; a file half written is never left behind.
-      for (const file of this.files)
-        if (!file.done)
-          try {
-            removeIfPresent(file.target.path);
-          } catch {
-            // The failure being reported matters more than a file that could not be removed.
-          }
+      this.removeUnfinished();
       throw error;
     }
   }

@@ -7,14 +7,15 @@
  * removed and reported, never left half-written.
  *
  * Memory does not grow with the snapshot: trees are walked depth-first and their entries
- * gathered into batches of at most BATCH_FILES files (BATCH_BLOBS blobs), each restored pack by
- * pack before the walk goes on. What outlives a batch is one entry per directory on the current
- * path and one per file with more than one link (to link its other names to it).
+ * gathered into batches of at most BATCH_FILES files (BATCH_BLOBS blobs), each restored part by
+ * part while the walk collects and plans the next one: at most two batches at once, and the
+ * workers need not wait for the walk between them. What outlives a batch is one entry per
+ * directory on the current path and one per file with more than one link (to link its other
+ * names to it).
  *
  * Running a restore again onto the same target (after it was interrupted, say) rewrites every
  * file, link and special file and reuses existing directories; see RESUME_POLICY.
  */
-import type { Stats } from "node:fs";
 import { statfsSync } from "node:fs";
 import { chmod, link, lstat, mkdir, rm, symlink } from "node:fs/promises";
 import { isRempartError, RempartError } from "../errors.js";
@@ -163,6 +164,8 @@ class Restorer {
   private lastProgress = 0;
   private totals: { files?: number; bytes?: number } = {};
   private filesPerWorker = 1;
+  /** the batch being written while the walk collects the next one */
+  private writing: Promise<void> | undefined;
 
   constructor(
     private readonly repo: Repository,
@@ -233,27 +236,30 @@ class Restorer {
     this.dirs++;
   }
 
-  /** mkdir that refuses to pass through anything but a real directory. */
+  /**
+   * mkdir that refuses to pass through anything but a real directory. mkdir first: into a fresh
+   * target it succeeds, where an lstat first failed for every directory, each failure a thrown
+   * error (mkdir never follows a symlink in its last component: EEXIST).
+   */
   private async makeDirectory(path: string): Promise<void> {
     const name = fsPath(path);
-    let stats: Stats | undefined;
     try {
-      stats = await lstat(name);
+      await mkdir(name, { mode: 0o700 });
+      return;
     } catch (error) {
-      if (errnoOf(error) !== "ENOENT") throw error;
+      if (errnoOf(error) !== "EEXIST") throw error;
     }
-    if (stats?.isDirectory()) {
+    const stats = await lstat(name);
+    if (stats.isDirectory()) {
       // Left by an earlier restore with its final mode, which may forbid writing into it; the
       // directory's own metadata is applied again once its contents are restored.
       if ((stats.mode & 0o700) !== 0o700) await chmod(name, (stats.mode & 0o7777) | 0o700);
       return;
     }
-    if (stats)
-      throw new RempartError(
-        "InvalidArgument",
-        `refusing to restore into ${path}: it exists and is not a directory`,
-      );
-    await mkdir(name, { mode: 0o700 });
+    throw new RempartError(
+      "InvalidArgument",
+      `refusing to restore into ${path}: it exists and is not a directory`,
+    );
   }
 
   private reportProgress(force = false): void {
@@ -275,10 +281,34 @@ class Restorer {
       await this.flush();
   }
 
+  /**
+   * Plans the batch while the previous one is written, then hands it to the writer and returns:
+   * the walk collects the next batch while this one is written. At most one batch is written and
+   * one collected (or planned) at a time.
+   */
   private async flush(): Promise<void> {
     const batch = this.batch;
     this.batch = emptyBatch();
-    await this.restoreContents(batch.contents);
+    const contents = await this.prepareContents(batch.contents);
+    await this.settleWriting();
+    const writing = (async () => {
+      await contents?.write();
+      await this.finishBatch(batch);
+    })();
+    // Awaited by settleWriting; until then a failure must not count as unhandled.
+    writing.catch(() => {});
+    this.writing = writing;
+  }
+
+  /** Waits for the batch being written; throws its failure. */
+  private async settleWriting(): Promise<void> {
+    const writing = this.writing;
+    this.writing = undefined;
+    await writing;
+  }
+
+  /** Once a batch's contents are written: its links, symlinks, special files and directories. */
+  private async finishBatch(batch: Batch): Promise<void> {
     for (const { entry, first } of batch.links) {
       if (first.damaged) {
         this.damaged.push({
@@ -299,8 +329,10 @@ class Restorer {
     this.reportProgress();
   }
 
-  private async restoreContents(entries: readonly Entry[]): Promise<void> {
-    if (entries.length === 0) return;
+  private async prepareContents(
+    entries: readonly Entry[],
+  ): Promise<{ write(): Promise<void> } | undefined> {
+    if (entries.length === 0) return undefined;
     const byTarget = new Map<ContentTarget, Entry>();
     const { owner } = this.options;
     for (const entry of entries) {
@@ -321,7 +353,7 @@ class Restorer {
       byTarget.set(metadata === undefined ? target : { ...target, metadata }, entry);
     }
     this.writer ??= ContentWriter.start(this.repo, this.filesPerWorker);
-    await this.writer.write([...byTarget.keys()], {
+    return this.writer.prepare([...byTarget.keys()], {
       onFileDone: (target, error, warning) => {
         const entry = byTarget.get(target) as Entry;
         if (target.metadata === undefined) this.finishFile(entry, error);
@@ -406,6 +438,7 @@ class Restorer {
       const root: DirFrame = { entry: undefined, parent: undefined, created: true };
       await this.walk(snapshot.snapshot.tree, root, "");
       await this.flush();
+      await this.settleWriting();
     } catch (error) {
       if (isRempartError(error, "StorageFull") || NO_SPACE.has(errnoOf(error) ?? ""))
         throw this.noSpace(error);
@@ -418,6 +451,8 @@ class Restorer {
         { errno: code },
       );
     } finally {
+      // A failed walk leaves a batch being written: its workers finish it before they stop.
+      await this.writing?.catch(() => {});
       await this.writer?.close();
     }
     if (this.include.length > 0 && this.selected === 0)
