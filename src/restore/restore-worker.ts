@@ -14,8 +14,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { collectGarbage } from "../backup/collect-garbage.js";
 import { isRempartError } from "../errors.js";
 import { BlobDecoder } from "../repository/blob-decoder.js";
-import { applyFileMetadata } from "./file-metadata.js";
 import { FileHandles } from "./file-handles.js";
+import { applyFileMetadata } from "./file-metadata.js";
 import type {
   FailedBlob,
   FileProgress,
