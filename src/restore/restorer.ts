@@ -16,8 +16,8 @@
  * Running a restore again onto the same target (after it was interrupted, say) rewrites every
  * file, link and special file and reuses existing directories; see RESUME_POLICY.
  */
-import { statfsSync } from "node:fs";
-import { chmod, link, lstat, mkdir, rm, symlink } from "node:fs/promises";
+import { chmodSync, lstatSync, mkdirSync, statfsSync } from "node:fs";
+import { link, mkdir, rm, symlink } from "node:fs/promises";
 import { isRempartError, RempartError } from "../errors.js";
 import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import { fsPath } from "../snapshot/filename.js";
@@ -198,7 +198,7 @@ class Restorer {
         // leaves nothing of its directory behind.
         if (selected === "all") {
           this.selected++;
-          await this.ensureCreated(child);
+          this.ensureCreated(child);
         }
         // Post-order: a directory is closed after everything below it, so deepest first.
         if (child.created) {
@@ -206,7 +206,7 @@ class Restorer {
           await this.flushIfFull();
         }
       } else if (selected === "all") {
-        await this.ensureCreated(frame);
+        this.ensureCreated(frame);
         this.selected++;
         if (node.type === "file") this.addFile(entry);
         else this.batch.deferred.push(entry);
@@ -231,10 +231,10 @@ class Restorer {
     this.batch.blobs += node.content?.length ?? 0;
   }
 
-  private async ensureCreated(frame: DirFrame): Promise<void> {
+  private ensureCreated(frame: DirFrame): void {
     if (frame.created) return;
-    if (frame.parent) await this.ensureCreated(frame.parent);
-    if (frame.entry) await this.makeDirectory(frame.entry.path);
+    if (frame.parent) this.ensureCreated(frame.parent);
+    if (frame.entry) this.makeDirectory(frame.entry.path);
     frame.created = true;
     this.dirs++;
   }
@@ -242,21 +242,23 @@ class Restorer {
   /**
    * mkdir that refuses to pass through anything but a real directory. mkdir first: into a fresh
    * target it succeeds, where an lstat first failed for every directory, each failure a thrown
-   * error (mkdir never follows a symlink in its last component: EEXIST).
+   * error (mkdir never follows a symlink in its last component: EEXIST). Synchronous: a mkdir
+   * takes microseconds, less than a round trip through libuv's thread pool and the event loop,
+   * which the walk shares with the batch being written.
    */
-  private async makeDirectory(path: string): Promise<void> {
+  private makeDirectory(path: string): void {
     const name = fsPath(path);
     try {
-      await mkdir(name, { mode: 0o700 });
+      mkdirSync(name, { mode: 0o700 });
       return;
     } catch (error) {
       if (errnoOf(error) !== "EEXIST") throw error;
     }
-    const stats = await lstat(name);
+    const stats = lstatSync(name);
     if (stats.isDirectory()) {
       // Left by an earlier restore with its final mode, which may forbid writing into it; the
       // directory's own metadata is applied again once its contents are restored.
-      if ((stats.mode & 0o700) !== 0o700) await chmod(name, (stats.mode & 0o7777) | 0o700);
+      if ((stats.mode & 0o700) !== 0o700) chmodSync(name, (stats.mode & 0o7777) | 0o700);
       return;
     }
     throw new RempartError(
