@@ -18,6 +18,7 @@ import { Worker } from "node:worker_threads";
 import { isRempartError, RempartError } from "../errors.js";
 import type { BlobLocation } from "../repository/blob-decoder.js";
 import type { Repository } from "../repository/repository.js";
+import { applyFileMetadata, type FileMetadata } from "./file-metadata.js";
 import { PartBuffers } from "./part-buffers.js";
 import { ReadAhead, type ReadOutcome } from "./read-ahead.js";
 import { cover, groupSpans, planReads } from "./read-plan.js";
@@ -29,6 +30,7 @@ import type {
   Placement,
   RestoreWorkerInit,
   TaskBlob,
+  TaskFile,
 } from "./restore-worker-protocol.js";
 import { createExclusive, isAllZero, removeIfPresent, reopen } from "./target-files.js";
 
@@ -37,11 +39,19 @@ export interface ContentTarget {
   readonly path: string;
   readonly size: number;
   readonly content: readonly string[];
+  /**
+   * Set through the file's descriptor once its content is complete (by the worker that wrote it
+   * all, when one did); absent, the caller sets the metadata itself.
+   */
+  readonly metadata?: FileMetadata;
 }
 
 export interface ContentCallbacks {
-  /** the file is complete and closed, or (with error) removed because a blob failed */
-  readonly onFileDone: (target: ContentTarget, error?: string) => void;
+  /**
+   * The file is complete, its metadata set, and closed (`warning`: what of its metadata could not
+   * be kept), or (with error) removed because a blob failed.
+   */
+  readonly onFileDone: (target: ContentTarget, error?: string, warning?: string) => void;
   readonly onBytes: (bytes: number) => void;
 }
 
@@ -80,6 +90,9 @@ interface FileState {
   parts: number;
   end: number;
   error?: string;
+  /** size and metadata set by the worker that wrote it */
+  finished: boolean;
+  warning?: string;
   done: boolean;
 }
 
@@ -169,13 +182,21 @@ export class ContentWriter {
   }
 
   /**
-   * Writes one batch of files. On a failure that is not a damaged blob (disk full, permission) the
-   * files of the batch not yet complete are removed and the error thrown; complete ones stay.
+   * Plans one batch of files (where each blob is read from, in which part): what the restore can
+   * do while the previous batch is being written, so that the workers do not wait for it. Writing
+   * starts with the answer's `write()`, one batch at a time. On a failure that is not a damaged
+   * blob (disk full, permission) the files of the batch not yet complete are removed and the error
+   * thrown; complete ones stay.
    */
-  write(targets: readonly ContentTarget[], callbacks: ContentCallbacks): Promise<void> {
-    return new Batch(this.repo, this.buffers, targets, callbacks, (worker, task) =>
+  async prepare(
+    targets: readonly ContentTarget[],
+    callbacks: ContentCallbacks,
+  ): Promise<{ write(): Promise<void> }> {
+    const batch = new Batch(this.repo, this.buffers, targets, callbacks, (worker, task) =>
       this.runTask(worker, task),
-    ).run(this.workers);
+    );
+    await batch.plan();
+    return { write: () => batch.run(this.workers) };
   }
 
   async close(): Promise<void> {
@@ -213,6 +234,7 @@ class Batch {
       remaining: target.content.length,
       parts: 0,
       end: 0,
+      finished: false,
       done: false,
     }));
   }
@@ -233,7 +255,16 @@ class Batch {
     }
   }
 
-  private async plan(): Promise<void> {
+  async plan(): Promise<void> {
+    try {
+      await this.planParts();
+    } catch (error) {
+      this.removeUnfinished();
+      throw error;
+    }
+  }
+
+  private async planParts(): Promise<void> {
     /** pack → blob id → where its plaintext goes */
     const packs = new Map<string, Map<string, WantedBlob>>();
     const blobsOfFile: WantedBlob[][] = [];
@@ -292,20 +323,25 @@ class Batch {
   }
 
   private finish(file: FileState): void {
-    const { path, size } = file.target;
-    if (file.error !== undefined) removeIfPresent(path);
-    else if (file.parts === 0) closeSync(createExclusive(path));
-    else if (file.end < size) {
-      // Trailing all-zero chunks were never written: setting the size makes them a hole.
-      const fd = reopen(path);
-      try {
-        ftruncateSync(fd, size);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    if (file.error !== undefined) removeIfPresent(file.target.path);
+    else if (!file.finished) this.complete(file);
     file.done = true;
-    this.callbacks.onFileDone(file.target, file.error);
+    this.callbacks.onFileDone(file.target, file.error, file.warning);
+  }
+
+  /** What no worker did: an empty file, or one whose blobs came in several parts or retries. */
+  private complete(file: FileState): void {
+    const { path, size, metadata } = file.target;
+    const truncate = file.parts > 0 && file.end < size;
+    if (file.parts > 0 && !truncate && metadata === undefined) return;
+    const fd = file.parts === 0 ? createExclusive(path) : reopen(path);
+    try {
+      // Trailing all-zero chunks were never written: setting the size makes them a hole.
+      if (truncate) ftruncateSync(fd, size);
+      if (metadata !== undefined) file.warning = applyFileMetadata(fd, path, metadata);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private placed(file: FileState, count: number): void {
@@ -325,6 +361,10 @@ class Batch {
     for (const p of progress) {
       const file = this.files[p.file] as FileState;
       file.end = Math.max(file.end, p.end);
+      if (p.finished) {
+        file.finished = true;
+        file.warning = p.warning;
+      }
       this.callbacks.onBytes(p.bytes);
       this.placed(file, p.blobs);
     }
@@ -415,11 +455,14 @@ class Batch {
     return {
       bytes,
       blobs: blobs.map((b, i): TaskBlob => ({ ...b, at: at[i] as number })),
-      files: [...fileIndexes].map((file) => ({
-        file,
-        path: (this.files[file] as FileState).target.path,
-        create: (this.files[file] as FileState).parts === 1,
-      })),
+      files: [...fileIndexes].map((file): TaskFile => {
+        const { target, parts } = this.files[file] as FileState;
+        const { path, size, metadata } = target;
+        const create = parts === 1;
+        return create && metadata !== undefined
+          ? { file, path, create, finish: { size, metadata } }
+          : { file, path, create };
+      }),
     };
   }
 
@@ -467,9 +510,20 @@ class Batch {
     }
   }
 
+  private removeUnfinished(): void {
+    // Complete files stay; a file half written is never left behind.
+    for (const file of this.files)
+      if (!file.done)
+        try {
+          removeIfPresent(file.target.path);
+        } catch {
+          // The failure being reported matters more than a file that could not be removed.
+        }
+  }
+
+  /** After plan(). */
   async run(workers: readonly Worker[]): Promise<void> {
     try {
-      await this.plan();
       for (const file of this.files) {
         if (file.parts > 1) closeSync(createExclusive(file.target.path));
         if (file.remaining === 0) this.finish(file);
@@ -494,14 +548,7 @@ class Batch {
       if (this.fatal !== undefined) throw this.fatal;
       await this.retryElsewhere();
     } catch (error) {
-      // Complete files stay; a file half written is never left behind.
-      for (const file of this.files)
-        if (!file.done)
-          try {
-            removeIfPresent(file.target.path);
-          } catch {
-            // The failure being reported matters more than a file that could not be removed.
-          }
+      this.removeUnfinished();
       throw error;
     }
   }

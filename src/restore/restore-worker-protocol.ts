@@ -1,5 +1,6 @@
 /** Messages between the restore's main thread and its workers. */
 import type { BlobLocation } from "../repository/blob-decoder.js";
+import type { FileMetadata } from "./file-metadata.js";
 
 export interface RestoreWorkerInit {
   readonly encryptionKey: Uint8Array;
@@ -27,6 +28,11 @@ export interface TaskFile {
   readonly path: string;
   /** the worker creates the file (all its blobs are in this task); else it exists already */
   readonly create: boolean;
+  /**
+   * Given when the task holds all of the file's blobs and its metadata can be set by descriptor:
+   * once its last blob is written, the worker sets its size (trailing holes) and metadata.
+   */
+  readonly finish?: { readonly size: number; readonly metadata: FileMetadata };
 }
 
 /** One pack's worth of work: decode its wanted blobs and write them where they belong. */
@@ -44,6 +50,10 @@ export interface FileProgress {
   /** end of the furthest byte written */
   readonly end: number;
   readonly bytes: number;
+  /** the worker completed the file: size and metadata set (see TaskFile.finish) */
+  readonly finished?: true;
+  /** what could not be kept while finishing it (times) */
+  readonly warning?: string;
 }
 
 /**

@@ -3,21 +3,26 @@
  * Decoding (AES-GCM, zstd, HMAC) and the kernel's file creation are the two halves of a restore's
  * cost; running them in workers lets both cores share them.
  *
+ * A file whose blobs are all in one task is finished here too (trailing holes, owner, mode, times,
+ * through the descriptor it was written with), so the main thread touches it no more.
+ *
  * A worker holds at most `maxOpenFiles` files open: a file is closed as soon as its last blob in
  * the task is written, and the least recently used one is closed when another must open.
  */
-import { closeSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { collectGarbage } from "../backup/collect-garbage.js";
 import { isRempartError } from "../errors.js";
 import { BlobDecoder } from "../repository/blob-decoder.js";
 import { FileHandles } from "./file-handles.js";
+import { applyFileMetadata } from "./file-metadata.js";
 import type {
   FailedBlob,
   FileProgress,
   FromRestoreWorker,
   PackTask,
   RestoreWorkerInit,
+  TaskFile,
 } from "./restore-worker-protocol.js";
 import { createExclusive, isAllZero, reopen } from "./target-files.js";
 
@@ -31,6 +36,8 @@ interface Progress {
   blobs: number;
   end: number;
   bytes: number;
+  finished?: true;
+  warning?: string;
 }
 
 /** Runs a task; `progress` and `failed` hold what was done even when it throws. */
@@ -52,10 +59,25 @@ function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob
       }
       return reopen(target.path);
     });
+  /** files with a blob that failed here: another location may complete them, the main thread */
+  const incomplete = new Set<number>();
+  const finish = (file: number): void => {
+    const how = files.get(file)?.finish;
+    const p = progress.get(file);
+    if (!how || !p || incomplete.has(file)) return;
+    const fd = open(file);
+    // Trailing all-zero chunks were never written: setting the size makes them a hole.
+    if (p.end < how.size) ftruncateSync(fd, how.size);
+    const warning = applyFileMetadata(fd, (files.get(file) as TaskFile).path, how.metadata);
+    p.finished = true;
+    if (warning !== undefined) p.warning = warning;
+  };
   const placed = (file: number): void => {
     const remaining = (left.get(file) ?? 1) - 1;
     left.set(file, remaining);
-    if (remaining === 0) handles.release(file);
+    if (remaining > 0) return;
+    finish(file);
+    handles.release(file);
   };
   try {
     for (const [index, { location, at, placements }] of task.blobs.entries()) {
@@ -65,7 +87,10 @@ function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob
       } catch (failure) {
         if (!isRempartError(failure)) throw failure;
         failed.push({ blob: index, error: failure.message });
-        for (const { file } of placements) placed(file);
+        for (const { file } of placements) {
+          incomplete.add(file);
+          placed(file);
+        }
         continue;
       }
       // All-zero chunks become holes, so sparse files come back sparse.

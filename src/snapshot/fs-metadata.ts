@@ -13,6 +13,7 @@ import { getAttributeSync, listAttributesSync, setAttributeSync } from "@napi-rs
 import { RempartError } from "../errors.js";
 import { decodeName, displayName, fsPath } from "./filename.js";
 import { createThroughTextPath, withWritableXattrPath, withXattrPath } from "./fs-paths.js";
+import { toMicroseconds, utimesSeconds } from "./fs-times.js";
 import { compareNames, type NodeType, type TreeNode, type Xattr } from "./tree.js";
 
 /** What the filesystem says about an entry; the walker adds `content` or `subtree`. */
@@ -255,32 +256,6 @@ function show(kind: FieldKind, value: string | number | undefined): string {
   if (kind === "mode") return `0o${value.toString(8)}`;
   if (kind === "time") return `${(toMicroseconds(value) / 1000).toFixed(3)}ms`;
   return String(value);
-}
-
-function toMicroseconds(ms: number): number {
-  return Math.round(ms * 1000);
-}
-
-/**
- * libuv before 1.52 (Node 20 has 1.46) converts the seconds given to utimes into a timespec and
- * truncates it to whole microseconds, so a time that the double puts a hair below a microsecond
- * loses all of it: 1700000000.000001 s is stored as .000000. libuv PR #4951 removed the truncation.
- */
-const [UV_MAJOR = 0, UV_MINOR = 0] = process.versions.uv.split(".").map(Number);
-const UTIMES_TRUNCATES_TO_MICROSECONDS = UV_MAJOR === 1 && UV_MINOR < 52;
-
-/**
- * Seconds for utimes that land on the microsecond nearest `ms` where libuv truncates (by aiming
- * at the middle of that microsecond, away from zero as the truncation goes), and as near as a
- * double allows elsewhere. A numeric string because Node replaces a negative number (a time
- * before 1970) with the current time but passes a numeric string through.
- */
-function utimesSeconds(ms: number): string {
-  if (!UTIMES_TRUNCATES_TO_MICROSECONDS) return String(ms / 1000);
-  const micros = toMicroseconds(ms);
-  const seconds = Math.trunc(micros / 1e6);
-  const middle = micros < 0 ? -0.5 : 0.5;
-  return String(seconds + (micros - seconds * 1e6 + middle) / 1e6);
 }
 
 // One llistxattr per entry, measured at 4-8 µs (ext4 and tmpfs, 50,000 empty files): about what the
