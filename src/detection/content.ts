@@ -5,6 +5,7 @@
  * dense), so dense formats are judged by their structure (formats.ts) and only sparse ones (text,
  * databases, bitmaps) by the density of their blocks.
  */
+import { isUtf8 } from "node:buffer";
 import {
   bodyIntact,
   endIntact,
@@ -97,6 +98,20 @@ function plainWord(word: number): boolean {
   return ((word | below20 | is7f) & 0x80808080) === 0;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the bytes text never holds (isControl)
+const CONTROLS = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]/;
+
+/**
+ * Text with no byte that cannot be text: no control, and strictly valid UTF-8 (ASCII included),
+ * which the byte scan below also accepts. Both checks are native (a compiled regular expression,
+ * simdutf), so the common case costs little even before the scan's loop is optimised: a backup
+ * classifies a few thousand blocks, too few for the JIT to be done warming up.
+ */
+function cleanText(bytes: Uint8Array): boolean {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return isUtf8(view) && !CONTROLS.test(view.toString("latin1"));
+}
+
 /**
  * Whether bytes read as text: few bytes that cannot be text where they stand — controls, and
  * bytes ≥ 0x80 that start no valid UTF-8 sequence there and are no lone Latin-1 letter — at most
@@ -104,6 +119,7 @@ function plainWord(word: number): boolean {
  * so: the answer is known, and given, at the first few of them.
  */
 function readsAsText(bytes: Uint8Array): boolean {
+  if (cleanText(bytes)) return true;
   const allowed = bytes.length * 0.02;
   let errors = 0;
   let window = 0;
