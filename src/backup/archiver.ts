@@ -165,7 +165,7 @@ class Archiver {
   ) {
     this.exclude = compileExcludes(options.excludes);
     const { idKey, gear, params } = repo.chunkingContext();
-    this.chunker = new FileChunker(idKey, gear, params);
+    this.chunker = new FileChunker(idKey, gear, params, { sample: options.parent !== undefined });
     this.detector = new ChangeDetector({
       hasParent: options.parent !== undefined,
       readTree: (id) => repo.readTree(id),

@@ -6,7 +6,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { type ChunkerParams, findBoundary } from "../chunker/fastcdc.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
-import { type FileSample, Sampler } from "../detection/sample.js";
+import { EMPTY_SAMPLE, type FileSample, Sampler } from "../detection/sample.js";
 import { fsPath } from "../snapshot/filename.js";
 
 export interface ChunkSink {
@@ -19,7 +19,10 @@ export interface ChunkSink {
 export interface ReadResult {
   readonly content: string[];
   readonly size: number;
-  /** head, tail and a few middle blocks, for ransomware signals (detection/sample.ts) */
+  /**
+   * head, tail and a few middle blocks, for ransomware signals (detection/sample.ts); empty when
+   * the chunker does not sample
+   */
   readonly sample: FileSample;
 }
 
@@ -30,6 +33,11 @@ export class FileChunker {
     private readonly idKey: Uint8Array,
     private readonly gear: Uint32Array,
     private readonly params: ChunkerParams,
+    /**
+     * Detection compares what is read with the parent snapshot: a backup without one has no use
+     * for samples, and copying ~44 KiB of each file of an initial backup is not free.
+     */
+    private readonly options: { readonly sample: boolean } = { sample: true },
   ) {
     // Two largest chunks (2 MiB by default), the lookahead FastCDC needs; it was 8 MiB at least.
     this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 2 * 1024 * 1024));
@@ -42,13 +50,18 @@ export class FileChunker {
   async read(path: string, expectedSize: number, sink: ChunkSink): Promise<ReadResult> {
     const fd = openSync(fsPath(path), "r");
     try {
-      return await this.readOpen(fd, new Sampler(expectedSize), sink);
+      const sampler = this.options.sample ? new Sampler(expectedSize) : undefined;
+      return await this.readOpen(fd, sampler, sink);
     } finally {
       closeSync(fd);
     }
   }
 
-  private async readOpen(fd: number, sampler: Sampler, sink: ChunkSink): Promise<ReadResult> {
+  private async readOpen(
+    fd: number,
+    sampler: Sampler | undefined,
+    sink: ChunkSink,
+  ): Promise<ReadResult> {
     const { buffer, gear, params } = this;
     const content: string[] = [];
     let size = 0;
@@ -59,7 +72,7 @@ export class FileChunker {
       while (!eof && end < buffer.length) {
         const n = readSync(fd, buffer, end, buffer.length - end, null);
         if (n === 0) eof = true;
-        sampler.take(buffer.subarray(end, end + n));
+        sampler?.take(buffer.subarray(end, end + n));
         end += n;
       }
       // Cut only with a whole largest chunk in view (or at EOF): a shorter tail may hold no cut
@@ -79,6 +92,6 @@ export class FileChunker {
       start = 0;
       await sink.pause();
     }
-    return { content, size, sample: sampler.sample() };
+    return { content, size, sample: sampler?.sample() ?? EMPTY_SAMPLE };
   }
 }

@@ -106,6 +106,77 @@ describe("content signals", () => {
     assert.equal(classifyBlock(Buffer.from(prose("plain", 4096))), "text");
   });
 
+  describe("block classes: what the fast paths must keep", () => {
+    const plain = () => Buffer.from(prose("block", 4096));
+    /** `block` at every alignment the word path can meet, and copied to a fresh buffer */
+    const everyAlignment = (block: Uint8Array) =>
+      [0, 1, 2, 3].map((shift) => {
+        const room = new Uint8Array(block.length + shift);
+        room.set(block, shift);
+        return room.subarray(shift);
+      });
+    const classes = (block: Uint8Array) => new Set(everyAlignment(block).map(classifyBlock));
+
+    it("allows fewer than 8 bad bytes in a 32-byte window, and 2 % in all", () => {
+      const seven = plain();
+      for (let i = 0; i < 7; i++) seven[64 + i * 4] = 0x01;
+      assert.deepEqual(classes(seven), new Set(["text"]));
+      const eight = plain();
+      for (let i = 0; i < 8; i++) eight[64 + i * 4] = 0x01;
+      assert.deepEqual(classes(eight), new Set(["binary"]));
+      // 8 bad bytes either side of a window's start are two windows of 4: text
+      const straddling = plain();
+      for (let i = 0; i < 8; i++) straddling[92 + i] = 0x01;
+      assert.deepEqual(classes(straddling), new Set(["text"]));
+      // 2 % of 4096 is 81.92: 81 bad bytes spread out pass, 82 do not
+      const spread = (count: number) => {
+        const block = plain();
+        for (let i = 0; i < count; i++) block[i * 48 + 5] = 0x7f;
+        return block;
+      };
+      assert.deepEqual(classes(spread(81)), new Set(["text"]));
+      assert.deepEqual(classes(spread(82)), new Set(["binary"]));
+    });
+
+    it("restarts a window only where the scan stands, not inside a UTF-8 sequence it steps over", () => {
+      // "é" (2 bytes) over offset 32: no restart there, so 4 bad bytes before and 4 after are
+      // one window of 8
+      const block = plain();
+      for (let i = 0; i < 4; i++) block[27 + i] = 0x02;
+      block[31] = 0xc3;
+      block[32] = 0xa9;
+      for (let i = 0; i < 4; i++) block[33 + i] = 0x02;
+      assert.deepEqual(classes(block), new Set(["binary"]));
+      block[31] = 0x65;
+      block[32] = 0x65;
+      assert.deepEqual(classes(block), new Set(["text"]));
+    });
+
+    it("reads UTF-8 and lone Latin-1 letters as text, clustered high bytes not", () => {
+      const french = "Le déjà-vu d'été à Noël, une façade naïve. ".repeat(100).slice(0, 4000);
+      assert.deepEqual(classes(Buffer.from(french, "utf8")), new Set(["text"]));
+      assert.deepEqual(classes(Buffer.from(french, "latin1")), new Set(["text"]));
+      const clustered = plain();
+      for (let i = 0; i < 100; i++) clustered[i * 40] = 0xe9;
+      for (let i = 0; i < 100; i++) clustered[i * 40 + 1] = 0xe9;
+      assert.deepEqual(classes(clustered), new Set(["binary"]));
+    });
+
+    it("tells armour from text by its alphabet and mix, line breaks aside", () => {
+      const random = noise("armour", 3000);
+      assert.deepEqual(classes(Buffer.from(random.toString("base64"))), new Set(["armour"]));
+      const lines = random.toString("base64").replace(/.{64}/g, "$&\r\n");
+      assert.deepEqual(classes(Buffer.from(lines)), new Set(["armour"]));
+      assert.deepEqual(classes(Buffer.from(random.toString("hex"))), new Set(["armour"]));
+      const spaced = Buffer.from(random.toString("base64"));
+      spaced[2000] = 0x20;
+      assert.deepEqual(classes(spaced), new Set(["text"]));
+      assert.deepEqual(classes(Buffer.from("QUJD".repeat(31))), new Set(["text"]), "short");
+      assert.deepEqual(classes(noise("block noise", 4096)), new Set(["noise"]));
+      assert.deepEqual(classes(new Uint8Array(4096)), new Set(["zeros"]));
+    });
+  });
+
   it("catches wipers: zero-filled files, and binary documents emptied or cut short", () => {
     assert.equal(judged("x.docx", Buffer.alloc(50_000)), "mismatch");
     assert.equal(judged("x.txt", Buffer.alloc(50_000)), "mismatch");

@@ -5,6 +5,7 @@
  * dense), so dense formats are judged by their structure (formats.ts) and only sparse ones (text,
  * databases, bitmaps) by the density of their blocks.
  */
+import { isUtf8 } from "node:buffer";
 import {
   bodyIntact,
   endIntact,
@@ -24,7 +25,10 @@ export type BlockClass = "empty" | "zeros" | "text" | "armour" | "noise" | "bina
 export function entropy(bytes: Uint8Array): number {
   if (bytes.length === 0) return 0;
   const counts = new Uint32Array(256);
-  for (const byte of bytes) counts[byte] = (counts[byte] as number) + 1;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    counts[byte] = (counts[byte] as number) + 1;
+  }
   let bits = 0;
   for (const count of counts) {
     if (count === 0) continue;
@@ -47,78 +51,160 @@ function isControl(byte: number): boolean {
   );
 }
 
+const PLAIN = 0;
+const CONTROL = 1;
+const HIGH = 2;
+/**
+ * What each byte value is to the text check, looked up once per byte: nearly all of a text block
+ * is plain ASCII, which then costs one load and one compare (the check runs over every sampled
+ * block of every file a backup reads).
+ */
+const BYTE_KINDS = Uint8Array.from({ length: 256 }, (_, byte) =>
+  byte >= 0x80 ? HIGH : isControl(byte) ? CONTROL : PLAIN,
+);
+
 /** A Latin-1 (Windows-1252) accented letter stands alone between ASCII bytes; noise clusters. */
 function latin1Letter(bytes: Uint8Array, i: number): boolean {
   const before = i === 0 ? 0x20 : (bytes[i - 1] as number);
   const after = i + 1 >= bytes.length ? 0x20 : (bytes[i + 1] as number);
-  return before < 0x80 && after < 0x80 && !isControl(before) && !isControl(after);
+  return BYTE_KINDS[before] === PLAIN && BYTE_KINDS[after] === PLAIN;
+}
+
+/** The length of the valid UTF-8 sequence starting at `i`, or 0 (a sequence cut by the block's end counts). */
+function utf8Length(bytes: Uint8Array, i: number): number {
+  const byte = bytes[i] as number;
+  let length =
+    byte >= 0xc2 && byte <= 0xdf
+      ? 2
+      : byte >= 0xe0 && byte <= 0xef
+        ? 3
+        : byte >= 0xf0 && byte <= 0xf4
+          ? 4
+          : 0;
+  for (let j = 1; j < length && i + j < bytes.length; j++)
+    if (((bytes[i + j] as number) & 0xc0) !== 0x80) length = 0;
+  return length;
 }
 
 /**
- * Bytes that cannot be text at position `i`: controls, and bytes ≥ 0x80 that start no valid
- * UTF-8 sequence there and are no lone Latin-1 letter. Noise has more than half its bytes so.
+ * Whether four bytes are all printable ASCII (no byte ≥ 0x80, below 0x20 or 0x7f: the bit tricks
+ * of "Bit Twiddling Hacks", hasless and haszero, which never miss one). Tabs and line breaks take
+ * the byte path.
  */
-function textErrors(bytes: Uint8Array): { total: number; worstWindow: number } {
-  let total = 0;
+function plainWord(word: number): boolean {
+  const zeroWhere7f = word ^ 0x7f7f7f7f;
+  const below20 = (word - 0x20202020) & ~word;
+  const is7f = (zeroWhere7f - 0x01010101) & ~zeroWhere7f;
+  return ((word | below20 | is7f) & 0x80808080) === 0;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the bytes text never holds (isControl)
+const CONTROLS = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]/;
+
+/**
+ * Text with no byte that cannot be text: no control, and strictly valid UTF-8 (ASCII included),
+ * which the byte scan below also accepts. Both checks are native (a compiled regular expression,
+ * simdutf), so the common case costs little even before the scan's loop is optimised: a backup
+ * classifies a few thousand blocks, too few for the JIT to be done warming up.
+ */
+function cleanText(bytes: Uint8Array): boolean {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return isUtf8(view) && !CONTROLS.test(view.toString("latin1"));
+}
+
+/**
+ * Whether bytes read as text: few bytes that cannot be text where they stand — controls, and
+ * bytes ≥ 0x80 that start no valid UTF-8 sequence there and are no lone Latin-1 letter — at most
+ * 2 % of them, and fewer than 8 in any of the 32-byte windows. Noise has more than half its bytes
+ * so: the answer is known, and given, at the first few of them.
+ */
+function readsAsText(bytes: Uint8Array): boolean {
+  if (cleanText(bytes)) return true;
+  const allowed = bytes.length * 0.02;
+  let errors = 0;
   let window = 0;
-  let worstWindow = 0;
+  // A window restarts at each multiple of 32 the scan stands on (not one inside a UTF-8
+  // sequence it steps over); plain bytes are not visited one by one for it: `from` is the first
+  // position not yet checked for a restart, and every byte from there to `i` was stood on.
+  let from = 0;
+  // Four plain bytes at a time where the block is aligned for it (the sampler's blocks are).
+  const words =
+    bytes.byteOffset % 4 === 0
+      ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2)
+      : undefined;
   for (let i = 0; i < bytes.length; ) {
-    if (i % 32 === 0) {
-      worstWindow = Math.max(worstWindow, window);
-      window = 0;
+    if (
+      words !== undefined &&
+      (i & 3) === 0 &&
+      i < words.length * 4 &&
+      plainWord(words[i >>> 2] as number)
+    ) {
+      i += 4;
+      continue;
     }
-    const byte = bytes[i] as number;
+    const kind = BYTE_KINDS[bytes[i] as number];
+    if (kind === PLAIN) {
+      i++;
+      continue;
+    }
+    if ((i & ~31) >= from) window = 0;
     let length = 1;
-    let bad = isControl(byte);
-    if (byte >= 0x80) {
-      length =
-        byte >= 0xc2 && byte <= 0xdf
-          ? 2
-          : byte >= 0xe0 && byte <= 0xef
-            ? 3
-            : byte >= 0xf0 && byte <= 0xf4
-              ? 4
-              : 0;
-      for (let j = 1; j < length && i + j < bytes.length; j++)
-        if (((bytes[i + j] as number) & 0xc0) !== 0x80) length = 0;
+    let bad = kind === CONTROL;
+    if (kind === HIGH) {
+      length = utf8Length(bytes, i);
       if (length === 0) {
         bad = !latin1Letter(bytes, i);
         length = 1;
       }
     }
-    if (bad) {
-      total++;
-      window++;
-    }
+    if (bad && (++errors > allowed || ++window >= 8)) return false;
     i += length;
+    from = i;
   }
-  return { total, worstWindow: Math.max(worstWindow, window) };
+  return true;
 }
 
-const BASE64 = /^[A-Za-z0-9+/=_-]*$/;
-const HEX = /^[0-9a-fA-F]*$/;
+/** Per byte: in the base64 (with URL-safe) alphabet, a hex digit, upper case, lower case, digit. */
+const BASE64_CHAR = 1;
+const HEX_CHAR = 2;
+const UPPER = 4;
+const LOWER = 8;
+const DIGIT = 16;
+const LINE_BREAK = 32;
+const ARMOUR_CHARS = Uint8Array.from({ length: 256 }, (_, byte) => {
+  const c = String.fromCharCode(byte);
+  if (c === "\r" || c === "\n") return LINE_BREAK;
+  let flags = /[A-Za-z0-9+/=_-]/.test(c) ? BASE64_CHAR : 0;
+  if (/[0-9a-fA-F]/.test(c)) flags |= HEX_CHAR;
+  if (c >= "A" && c <= "Z") flags |= UPPER;
+  else if (c >= "a" && c <= "z") flags |= LOWER;
+  else if (c >= "0" && c <= "9") flags |= DIGIT;
+  return flags;
+});
 
 /**
  * Base64 or hex of random bytes: only the alphabet, no spaces, and (for base64) upper case,
  * lower case and digits in the proportions of a uniform alphabet, unlike any prose or code.
+ * Line breaks are ignored; prose and code fail at their first space.
  */
 function isArmour(bytes: Uint8Array): boolean {
-  const text = Buffer.from(bytes)
-    .toString("latin1")
-    .replace(/[\r\n]/g, "");
-  if (text.length < 128) return false;
-  if (HEX.test(text)) return true;
-  if (!BASE64.test(text)) return false;
+  let length = 0;
+  let hex = true;
   let upper = 0;
   let lower = 0;
   let digits = 0;
-  for (const c of text) {
-    if (c >= "A" && c <= "Z") upper++;
-    else if (c >= "a" && c <= "z") lower++;
-    else if (c >= "0" && c <= "9") digits++;
+  for (let i = 0; i < bytes.length; i++) {
+    const flags = ARMOUR_CHARS[bytes[i] as number] as number;
+    if (flags === LINE_BREAK) continue;
+    if ((flags & BASE64_CHAR) === 0) return false;
+    length++;
+    if ((flags & HEX_CHAR) === 0) hex = false;
+    if (flags & UPPER) upper++;
+    else if (flags & LOWER) lower++;
+    else if (flags & DIGIT) digits++;
   }
-  const n = text.length;
-  return upper / n > 0.2 && lower / n > 0.2 && digits / n > 0.04;
+  if (length < 128) return false;
+  return hex || (upper / length > 0.2 && lower / length > 0.2 && digits / length > 0.04);
 }
 
 /** Noise: about as dense as bytes get (a random 4 KiB block scores ≈ 7.95 bits per byte). */
@@ -127,14 +213,17 @@ const MIN_JUDGED = 64;
 
 export function classifyBlock(bytes: Uint8Array): BlockClass {
   if (bytes.length === 0) return "empty";
-  if (bytes.every((b) => b === 0)) return "zeros";
+  if (allZero(bytes)) return "zeros";
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return "text";
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return "text";
-  const errors = textErrors(bytes);
-  if (errors.total <= bytes.length * 0.02 && errors.worstWindow < 8)
-    return isArmour(bytes) ? "armour" : "text";
+  if (readsAsText(bytes)) return isArmour(bytes) ? "armour" : "text";
   if (bytes.length >= MIN_JUDGED && entropy(bytes) >= noiseThreshold(bytes.length)) return "noise";
   return "binary";
+}
+
+function allZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /** Short blocks cannot reach 8 bits per byte: n distinct values at most give log2(n). */

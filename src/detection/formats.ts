@@ -81,8 +81,7 @@ const MAGICS: readonly Magic[] = [
 
 /** The format the first bytes announce, if any. */
 export function sniffFormat(head: Uint8Array): Format | undefined {
-  for (const magic of MAGICS)
-    if (magic.bytes.every((byte, i) => head[magic.offset + i] === byte)) return magic.format;
+  for (const magic of MAGICS) if (bytesAt(head, magic.offset, magic.bytes)) return magic.format;
   // PDF allows junk before its header (within the first KiB).
   if (indexOf(head.subarray(0, 1024), PDF_HEADER) >= 0) return "pdf";
   return undefined;
@@ -230,17 +229,17 @@ export function zipDirectoryIn(size: number, end: Uint8Array): Uint8Array | unde
   return start >= 0 && start < record.at ? end.subarray(start, record.at) : undefined;
 }
 
-const PDF_HEADER = ascii("%PDF-");
-const PDF_EOF = ascii("%%EOF");
-const PNG_IEND = [...ascii("IEND"), 0xae, 0x42, 0x60, 0x82];
-const JPEG_EOI = [0xff, 0xd9];
-const ZIP_EOCD = [0x50, 0x4b, 0x05, 0x06];
-const ZIP_CENTRAL = [0x50, 0x4b, 0x01, 0x02];
+const PDF_HEADER = Buffer.from("%PDF-", "latin1");
+const PDF_EOF = Buffer.from("%%EOF", "latin1");
+const PNG_IEND = Buffer.from([...ascii("IEND"), 0xae, 0x42, 0x60, 0x82]);
+const JPEG_EOI = Buffer.from([0xff, 0xd9]);
+const ZIP_EOCD = Buffer.from([0x50, 0x4b, 0x05, 0x06]);
+const ZIP_CENTRAL = Buffer.from([0x50, 0x4b, 0x01, 0x02]);
 const OLE_SECTOR = 512;
 
 /** An end marker, and how many bytes after it still belong to the format (a zip comment). */
 interface EndMarker {
-  readonly bytes: readonly number[];
+  readonly bytes: Uint8Array;
   readonly after: (end: Uint8Array, at: number) => number;
 }
 const nothingAfter = (): number => 0;
@@ -256,7 +255,7 @@ const END_MARKERS = new Map<Format, EndMarker>([
   ["pdf", { bytes: PDF_EOF, after: nothingAfter }],
   ["png", { bytes: PNG_IEND, after: nothingAfter }],
   ["jpeg", { bytes: JPEG_EOI, after: nothingAfter }],
-  ["gif", { bytes: [0x3b], after: nothingAfter }],
+  ["gif", { bytes: Buffer.from([0x3b]), after: nothingAfter }],
 ]);
 
 interface ZipEndRecord {
@@ -301,7 +300,7 @@ function zipDirectoryIntact(size: number, end: Uint8Array): boolean {
   if (directoryOffset + directorySize > recordOffset) return false;
   const inEnd = directoryOffset - (size - end.length);
   if (directoryOffset + directorySize === recordOffset && inEnd >= 0 && directorySize > 0)
-    return ZIP_CENTRAL.every((byte, i) => end[inEnd + i] === byte);
+    return bytesAt(end, inEnd, ZIP_CENTRAL);
   return true;
 }
 
@@ -342,18 +341,20 @@ function secondBoxPlausible(head: Uint8Array): boolean {
   return true;
 }
 
-export function indexOf(haystack: Uint8Array, needle: readonly number[], from = 0): number {
-  outer: for (let i = from; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
+/** Whether `bytes` stand at `offset` of `haystack`. */
+function bytesAt(haystack: Uint8Array, offset: number, bytes: ArrayLike<number>): boolean {
+  for (let i = 0; i < bytes.length; i++) if (haystack[offset + i] !== bytes[i]) return false;
+  return true;
 }
 
-function lastIndexOf(haystack: Uint8Array, needle: readonly number[]): number {
-  outer: for (let i = haystack.length - needle.length; i >= 0; i--) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
+// Buffer's own searches (memchr-based): they run over the sampled tail of every file read.
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
+  return asBuffer(haystack).indexOf(needle, from);
+}
+
+function lastIndexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  return asBuffer(haystack).lastIndexOf(needle);
 }
