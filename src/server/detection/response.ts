@@ -13,7 +13,8 @@
  *
  * The hold comes before the alert: a crash between the two leaves a held snapshot without its
  * alert (over-protective), never an alert that claims a hold that is not there. A crash after the
- * commit is recorded and before either leaves the verdict on the record only.
+ * commit is recorded and before the alert leaves the verdict on the record: the alert job makes
+ * the lost response on its next run (missed-responses.ts).
  */
 import type {
   Alert,
@@ -30,7 +31,7 @@ import { type EarlierCommit, judgeCommit, type ServerMeasures, type Verdict } fr
  * Earlier snapshots a commit is judged against: a month of hourly backups, enough for the volume
  * baseline (30 commits) and the rate (30 days) of any schedule that backs up at most hourly.
  */
-const HISTORY = 1000;
+export const HISTORY = 1000;
 
 /** The detection job as audit entries and alerts name it. */
 const ACTOR = { kind: "system", id: "detection" } as const;

@@ -1,10 +1,12 @@
 /**
  * The alert job: the findings of backup-health.ts raised as alerts through the catalog, at most
  * one open per agent and kind (per tenant for quota). An acknowledged alert whose cause is still
- * there is raised again on a later run: acknowledging says "seen", not "fixed".
+ * there is raised again on a later run: acknowledging says "seen", not "fixed". It also gives
+ * flagged snapshots whose hold and alert a crash lost their response (missed-responses.ts).
  */
-import type { AuditActor, Catalog, Tenant } from "../../catalog/catalog.js";
+import type { AuditActor, Catalog, SnapshotRecord, Tenant } from "../../catalog/catalog.js";
 import { MAX_PAGE } from "../../catalog/catalog.js";
+import { respondToMissed } from "../detection/missed-responses.js";
 import {
   type AgentBackups,
   type Finding,
@@ -17,10 +19,14 @@ import { type JobOutcome, messageOf } from "./outcome.js";
 
 const ACTOR: AuditActor = { kind: "system", id: "alerts" };
 
-async function findingsOf(catalog: Catalog, tenant: Tenant, now: Date): Promise<Finding[]> {
-  const [agents, snapshots, usage] = await Promise.all([
+async function findingsOf(
+  catalog: Catalog,
+  tenant: Tenant,
+  snapshots: readonly SnapshotRecord[],
+  now: Date,
+): Promise<Finding[]> {
+  const [agents, usage] = await Promise.all([
     catalog.listAgents(tenant.id),
-    catalog.listSnapshots(tenant.id),
     catalog.objectUsage(tenant.id),
   ]);
   const lastSuccess = new Map<string, Date>();
@@ -40,13 +46,16 @@ async function findingsOf(catalog: Catalog, tenant: Tenant, now: Date): Promise<
 /** Raises what is new; a tenant that fails is reported, the others are still judged. */
 export async function raiseBackupAlerts(catalog: Catalog, now: Date): Promise<JobOutcome> {
   let raised = 0;
+  let responded = 0;
   const failures: string[] = [];
   for (const tenant of await catalog.listTenants()) {
     if (tenant.status !== "active") continue;
     try {
+      const snapshots = await catalog.listSnapshots(tenant.id);
+      responded += await respondToMissed(catalog, tenant, snapshots, now);
       const open = await catalog.listAlerts({ tenantId: tenant.id, open: true, limit: MAX_PAGE });
       const openKeys = new Set(open.map(findingKey));
-      for (const finding of await findingsOf(catalog, tenant, now)) {
+      for (const finding of await findingsOf(catalog, tenant, snapshots, now)) {
         if (openKeys.has(findingKey(finding))) continue;
         await catalog.raiseAlert(
           { tenantId: tenant.id, snapshotId: null, ...finding },
@@ -60,5 +69,9 @@ export async function raiseBackupAlerts(catalog: Catalog, now: Date): Promise<Jo
       failures.push(`tenant ${tenant.name}: ${messageOf(error)}`);
     }
   }
-  return { summary: `${raised} alert(s) raised`, counts: { alerts_raised: raised }, failures };
+  return {
+    summary: `${raised} alert(s) raised, ${responded} lost detection response(s) made`,
+    counts: { alerts_raised: raised, detection_responses: responded },
+    failures,
+  };
 }
