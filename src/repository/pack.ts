@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { open, SEAL_OVERHEAD, seal, sealInto } from "../crypto/aead.js";
 import { toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
+import { contentName } from "../storage/object-store.js";
 import { type BlobType, entrySize, type PackEntry, readEntry, writeEntry } from "./blob-entry.js";
 import type { EntryList } from "./entry-list.js";
 
@@ -200,7 +201,7 @@ export class PackBuilder {
     this.used += TRAILER_SIZE;
     const bytes = this.buffer.subarray(0, this.used);
     const pack = {
-      name: createHash("sha256").update(bytes).digest("hex"),
+      name: contentName(bytes),
       bytes,
       entries: this.entries,
     };

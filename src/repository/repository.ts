@@ -8,7 +8,6 @@
  * `onSkipped`), never fatal to the others; what loads first follows the server's receipt order,
  * not names; every cost an object can impose (KDF work, slot reads, sizes) is bounded first.
  */
-import { createHash } from "node:crypto";
 import { type ChunkerParams, gearTable } from "../chunker/fastcdc.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
 import {
@@ -27,7 +26,12 @@ import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-k
 import { isRempartError, RempartError } from "../errors.js";
 import { displayName } from "../snapshot/filename.js";
 import { decodeTree, type Tree } from "../snapshot/tree.js";
-import type { ByteRange, ObjectInfo, ObjectStore } from "../storage/object-store.js";
+import {
+  type ByteRange,
+  contentName,
+  type ObjectInfo,
+  type ObjectStore,
+} from "../storage/object-store.js";
 import { committerFor } from "../storage/snapshot-commit.js";
 import { BlobDecoder, type BlobDecodingContext } from "./blob-decoder.js";
 import type { BlobType } from "./blob-entry.js";
@@ -125,10 +129,6 @@ const MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024;
  * server, reading them one after the other cost a round trip each.
  */
 const READ_AHEAD = 8;
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 async function collect(store: ObjectStore, kind: "keys" | "index" | "snapshots" | "data") {
   const infos: ObjectInfo[] = [];
@@ -346,7 +346,7 @@ export class Repository {
 
   private static async storeKeySlot(store: ObjectStore, slot: KeySlot): Promise<string> {
     const bytes = Buffer.from(JSON.stringify(slot));
-    const name = sha256Hex(bytes);
+    const name = contentName(bytes);
     await store.put({ kind: "keys", name }, bytes);
     return name;
   }
@@ -625,7 +625,7 @@ export class Repository {
   /** Stores an index object listing `packs`; they must be stored already (see PackWriter). */
   async saveIndex(packs: readonly IndexedPack[]): Promise<string> {
     const sealed = encodeIndex(this.masterKey.encryption, packs);
-    const name = sha256Hex(sealed);
+    const name = contentName(sealed);
     await this.store.put({ kind: "index", name }, sealed);
     return name;
   }
@@ -758,7 +758,7 @@ export class Repository {
    */
   async commitSnapshot(snapshot: Snapshot, packs: Iterable<string>): Promise<string> {
     const bytes = sealSnapshot(this.masterKey.encryption, snapshot);
-    const name = sha256Hex(bytes);
+    const name = contentName(bytes);
     await committerFor(this.store).commitSnapshot({
       name,
       bytes,
@@ -782,7 +782,7 @@ export class Repository {
         { snapshot: info.name },
       );
     const sealed = await this.store.get(info);
-    if (sha256Hex(sealed) !== info.name)
+    if (contentName(sealed) !== info.name)
       throw new RempartError("RepositoryCorrupt", `snapshot ${info.name} does not match its name`, {
         snapshot: info.name,
       });

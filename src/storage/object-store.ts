@@ -3,6 +3,7 @@
  * Objects are write-once: `put` never replaces bytes that are already stored. Extra behaviour
  * (retry, caching, verification) is a wrapper implementing this same interface.
  */
+import { createHash } from "node:crypto";
 import { RempartError } from "../errors.js";
 
 export const OBJECT_KINDS = ["config", "keys", "data", "index", "snapshots"] as const;
@@ -133,6 +134,11 @@ export function checkKind(kind: ObjectKind): void {
 }
 
 const CONTENT_NAME = /^[0-9a-f]{64}$/;
+
+/** The name of an object holding `bytes` (every kind but `config`): their SHA-256, in hex. */
+export function contentName(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
 
 /** Whether ref is well-formed; stores refuse anything else, so hostile names never reach a path. */
 export function isValidRef(ref: ObjectRef): boolean {

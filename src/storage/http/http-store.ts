@@ -8,7 +8,6 @@
  * named by their hash, snapshots too), so all of them are retried after a network failure.
  */
 
-import { createHash } from "node:crypto";
 import { rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +26,7 @@ import {
   checkKind,
   checkRange,
   checkRef,
+  contentName,
   isValidRef,
   listEvery,
   type ObjectBody,
@@ -156,7 +156,7 @@ export class HttpObjectStore implements ObjectStore, SnapshotCommitter {
    */
   private async keep(kind: CachedKind, name: string, bytes: Uint8Array): Promise<void> {
     if (this.cache === undefined) return;
-    if (createHash("sha256").update(bytes).digest("hex") !== name) return;
+    if (contentName(bytes) !== name) return;
     await this.cache.write(kind, name, bytes);
   }
 

@@ -11,10 +11,10 @@
  * longer lists. The cached bytes are sealed as they are on the server: reading them needs the
  * repository key, as reading the server's copy does.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ObjectKind } from "../object-store.js";
+import { contentName, type ObjectKind } from "../object-store.js";
 
 /** The kinds cached: read whole by every open of the repository, small beside the packs. */
 export type CachedKind = "index" | "snapshots";
@@ -35,7 +35,7 @@ export class ObjectCache {
     } catch {
       return undefined;
     }
-    if (sha256Hex(bytes) === name) return bytes;
+    if (contentName(bytes) === name) return bytes;
     await rm(path, { force: true }).catch(() => undefined);
     return undefined;
   }
@@ -73,8 +73,4 @@ export class ObjectCache {
   private path(kind: CachedKind, name: string): string {
     return join(this.dir, kind, name);
   }
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
