@@ -15,7 +15,7 @@ import { type AgentPrincipal, authenticateAgent, requireScope } from "./auth.js"
 import type { ServerContext } from "./context.js";
 import { parseTarget, readJson, sendError } from "./http.js";
 import { authenticateOperator, type OperatorPrincipal } from "./operators/authenticate.js";
-import { requireAccessAudited } from "./operators/refusals.js";
+import { auditUnauthenticated, requireAccessAudited } from "./operators/refusals.js";
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT";
 
@@ -275,23 +275,26 @@ export function createDispatcher(
           break;
         }
         case "operator": {
-          const { policy } = ctx.operatorSecurity;
+          const refusal = {
+            security: ctx.operatorSecurity,
+            route: `${route.method} ${route.path}`,
+            address: req.socket.remoteAddress ?? null,
+            now: ctx.now(),
+          };
           const principal = await authenticateOperator(
             ctx.catalog,
-            policy,
+            ctx.operatorSecurity.policy,
             authorization,
-            ctx.now(),
-          );
+            refusal.now,
+          ).catch(async (error: unknown) => {
+            if (error instanceof ApiError) await auditUnauthenticated(refusal, error);
+            throw error;
+          });
           who = `operator:${principal.operator.username}${principal.credential.kind === "token" ? `/token:${principal.credential.token.id}` : ""}`;
           await requireAccessAudited(
             principal,
             { role: route.role, scope: route.tokenScope },
-            {
-              security: ctx.operatorSecurity,
-              route: `${route.method} ${route.path}`,
-              address: req.socket.remoteAddress ?? null,
-              now: ctx.now(),
-            },
+            refusal,
           );
           await route.handle({ ...base, query: query(), who: principal });
           break;

@@ -126,6 +126,77 @@ describe("audit of operators' refusals", () => {
   });
 });
 
+describe("audit of callers the server does not know", () => {
+  it("records operator routes called without a working credential, throttled per address", async (t) => {
+    const server = await startTestServer(t);
+    const listTenants = (token?: string) =>
+      server.send({ path: "/v1/tenants", ...(token === undefined ? {} : { token }) });
+    const root = await server.login();
+    await server.createTenant(root, "acme");
+    const agent = await server.agentOf(root, "acme");
+
+    assertError(await listTenants(), "Unauthorized");
+    for (let i = 0; i < 3; i++)
+      assertError(await listTenants(`rmps_${"A".repeat(43)}`), "Unauthorized");
+    let refused = entriesOf(await auditLog(server), "operator.unauthenticated");
+    assert.equal(refused.length, 1, "one entry per address and interval");
+    assert.deepEqual(refused[0]?.actor, { kind: "system", id: "operator-auth" });
+    assert.deepEqual(refused[0]?.details, {
+      route: "GET /v1/tenants",
+      status: 401,
+      reason: "missing",
+      address: "127.0.0.1",
+      refused_since_last: 1,
+    });
+
+    // An agent's credential on an operator route: the next entry, with the three it stands for.
+    server.clock.advance(REFUSAL_AUDIT_EVERY_MS);
+    assertError(await listTenants(agent.credential), "Forbidden");
+    refused = entriesOf(await auditLog(server), "operator.unauthenticated");
+    assert.equal(refused.length, 2);
+    assert.equal(refused[0]?.details.reason, "credential-kind");
+    assert.equal(refused[0]?.details.offered, "agent");
+    assert.equal(refused[0]?.details.status, 403);
+    assert.equal(refused[0]?.details.refused_since_last, 4);
+
+    server.clock.advance(REFUSAL_AUDIT_EVERY_MS);
+    assertError(await listTenants(`rmps_${"A".repeat(43)}`), "Unauthorized");
+    assert.equal(
+      entriesOf(await auditLog(server), "operator.unauthenticated")[0]?.details.reason,
+      "unknown",
+    );
+    assert.equal((await listTenants(root)).status, 200, "a working session is not audited");
+    assert.equal(entriesOf(await auditLog(server), "operator.unauthenticated").length, 3);
+  });
+
+  it("records refused enrollments: a spent token replayed, an unknown one, throttled per address", async (t) => {
+    const server = await startTestServer(t);
+    const root = await server.login();
+    await server.createTenant(root, "acme");
+    const token = await server.enrollToken(root, "acme");
+    assert.equal((await server.enroll(token, "pc-1")).status, 201);
+    assert.deepEqual(entriesOf(await auditLog(server), "agent.enroll.refused"), []);
+
+    assertError(await server.enroll(token, "intruder"), "TokenUsed");
+    assertError(await server.enroll("rmpe_not-a-token", "intruder"), "Unauthorized");
+    let refused = entriesOf(await auditLog(server), "agent.enroll.refused");
+    assert.equal(refused.length, 1);
+    assert.deepEqual(refused[0]?.actor, { kind: "system", id: "enrollment" });
+    assert.deepEqual(refused[0]?.details, {
+      reason: "used",
+      hostname: "intruder",
+      address: "127.0.0.1",
+      refused_since_last: 1,
+    });
+    server.clock.advance(REFUSAL_AUDIT_EVERY_MS);
+    assertError(await server.enroll(`rmpe_${"B".repeat(43)}`, "intruder"), "Unauthorized");
+    refused = entriesOf(await auditLog(server), "agent.enroll.refused");
+    assert.equal(refused.length, 2);
+    assert.equal(refused[0]?.details.reason, "unknown");
+    assert.equal(refused[0]?.details.refused_since_last, 2, "with the malformed one skipped");
+  });
+});
+
 describe("audit of refused logins and TOTP confirmations", () => {
   it("records logins refused while locked (throttled) and a wrong code at totp confirm", async (t) => {
     const server = await startTestServer(t);

@@ -42,15 +42,21 @@ export async function authenticateOperator(
 ): Promise<OperatorPrincipal> {
   const token = bearerToken(authorization);
   if (token === undefined)
-    throw unauthorized(`this route needs an Authorization: Bearer header with ${EXPECTED}`);
+    throw unauthorized(
+      `this route needs an Authorization: Bearer header with ${EXPECTED}`,
+      "missing",
+    );
   const kind = tokenKind(token);
-  if (kind === undefined) throw unauthorized("the bearer token is not a Rempart credential");
+  if (kind === undefined)
+    throw unauthorized("the bearer token is not a Rempart credential", "foreign");
   if (kind !== "session" && kind !== "api")
     throw new ApiError("Forbidden", `this route needs ${EXPECTED}, not an ${kind} token`, {
+      reason: "credential-kind",
       needed: "operator",
       offered: kind,
     });
-  if (!isWellFormedToken(token, kind)) throw unauthorized(`the ${kind} token is malformed`);
+  if (!isWellFormedToken(token, kind))
+    throw unauthorized(`the ${kind} token is malformed`, "malformed");
   return kind === "session"
     ? sessionPrincipal(catalog, policy, sha256Hex(token), now)
     : tokenPrincipal(catalog, sha256Hex(token), now);

@@ -1,8 +1,9 @@
 /**
- * Operators' requests refused for what the caller may do, kept in the audit log: a stolen
- * read-only login or a narrow API token probing the admin routes shows there. The entries go
- * through the refusals' throttle (policy.ts, audit/throttled.ts), per operator, so a script
- * looping on a refused route cannot flood the log; each entry counts the refusals it stands for.
+ * Requests refused before or after the caller is known, kept in the audit log: a stolen read-only
+ * login or a narrow API token probing the admin routes, someone trying credentials against the
+ * operator routes, a leaked or replayed enrollment token. The entries go through the refusals'
+ * throttle (policy.ts, audit/throttled.ts), per operator or per address, so a script looping on a
+ * refusal cannot flood the log; each entry counts the refusals it stands for.
  */
 import { ApiError } from "../api-error.js";
 import type { RouteAccess } from "./access.js";
@@ -59,6 +60,63 @@ async function auditRefusal(
       },
     },
     context.now,
+  );
+}
+
+/**
+ * An operator route called without a credential that opens it (401, or another kind of token:
+ * an agent's credential on an admin route is worth seeing). Keyed per address: the caller is not
+ * known, and one scanner must not hide another's first entry.
+ */
+export async function auditUnauthenticated(
+  context: RefusalContext,
+  refusal: ApiError,
+): Promise<void> {
+  const address = context.address ?? "unknown";
+  await context.security.refusals.append(
+    `unauthenticated ${address}`,
+    {
+      actor: { kind: "system", id: "operator-auth" },
+      action: "operator.unauthenticated",
+      tenantId: null,
+      details: {
+        route: context.route,
+        status: refusal.status,
+        reason: refusal.details?.reason ?? null,
+        ...(refusal.details?.offered === undefined ? {} : { offered: refusal.details.offered }),
+        address: context.address,
+      },
+    },
+    context.now,
+  );
+}
+
+/**
+ * An enrollment refused: a token that was never issued, already spent (a copy of it is out
+ * there), expired, or of a tenant no longer active. Keyed per address, like a login.
+ */
+export async function auditRefusedEnrollment(
+  security: OperatorSecurity,
+  facts: {
+    readonly reason: string;
+    readonly hostname: string | null;
+    readonly address: string | null;
+  },
+  now: Date,
+): Promise<void> {
+  await security.refusals.append(
+    `enroll ${facts.address ?? "unknown"}`,
+    {
+      actor: { kind: "system", id: "enrollment" },
+      action: "agent.enroll.refused",
+      tenantId: null,
+      details: {
+        reason: facts.reason,
+        hostname: facts.hostname?.slice(0, 255) ?? null,
+        address: facts.address,
+      },
+    },
+    now,
   );
 }
 

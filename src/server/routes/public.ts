@@ -11,6 +11,7 @@ import { agentView } from "../admin.js";
 import { ApiError } from "../api-error.js";
 import { sendJson } from "../http.js";
 import { logIn } from "../operators/login.js";
+import { auditRefusedEnrollment } from "../operators/refusals.js";
 import type { Route } from "../router.js";
 import { agentCredential, isWellFormedToken, newSecret, sha256Hex } from "../tokens.js";
 
@@ -31,24 +32,36 @@ export const health: Route = {
   },
 };
 
-/** The refusals of `consumeEnrollmentToken`, as the wire names them. */
-function enrollRefusal(error: unknown): unknown {
+/** The refusals of `consumeEnrollmentToken`, as the wire names them and the audit log. */
+function enrollRefusal(error: unknown): { answer: unknown; reason?: string } {
   if (isRempartError(error, "NotFound"))
-    return new ApiError("Unauthorized", "this enrollment token is not valid");
+    return {
+      answer: new ApiError("Unauthorized", "this enrollment token is not valid"),
+      reason: "unknown",
+    };
   if (isRempartError(error, "ObjectConflict"))
-    return new ApiError(
-      "TokenUsed",
-      "this enrollment token has already been used; ask for a new one",
-    );
+    return {
+      answer: new ApiError(
+        "TokenUsed",
+        "this enrollment token has already been used; ask for a new one",
+      ),
+      reason: "used",
+    };
   if (isRempartError(error, "InvalidArgument") && error.details.reason === "expired")
-    return new ApiError("TokenExpired", "this enrollment token has expired; ask for a new one", {
-      expires_at: error.details.expiresAt,
-    });
+    return {
+      answer: new ApiError("TokenExpired", "this enrollment token has expired; ask for a new one", {
+        expires_at: error.details.expiresAt,
+      }),
+      reason: "expired",
+    };
   if (isRempartError(error, "InvalidArgument") && error.details.reason === "tenant-inactive")
-    return new ApiError("Forbidden", "the tenant of this enrollment token is no longer active", {
+    return {
+      answer: new ApiError("Forbidden", "the tenant of this enrollment token is no longer active", {
+        reason: "tenant-inactive",
+      }),
       reason: "tenant-inactive",
-    });
-  return error;
+    };
+  return { answer: error };
 }
 
 export const enroll: Route<EnrollRequest> = {
@@ -66,16 +79,26 @@ export const enroll: Route<EnrollRequest> = {
     "UnsupportedMediaType",
     "PayloadTooLarge",
   ],
-  async handle({ res, ctx, body }) {
+  async handle({ req, res, ctx, body }) {
     // Checked before the token is spent: a typo in the hostname must not cost the token.
     const { hostname, version, ...request } = await body();
-    if (!isWellFormedToken(request.token, "enroll"))
-      throw new ApiError("Unauthorized", "this is not an enrollment token (rmpe_…)");
     const now = ctx.now();
+    const refused = (reason: string) =>
+      auditRefusedEnrollment(
+        ctx.operatorSecurity,
+        { reason, hostname, address: req.socket.remoteAddress ?? null },
+        now,
+      );
+    if (!isWellFormedToken(request.token, "enroll")) {
+      await refused("malformed");
+      throw new ApiError("Unauthorized", "this is not an enrollment token (rmpe_…)");
+    }
     const token = await ctx.catalog
       .consumeEnrollmentToken(sha256Hex(request.token), now)
-      .catch((error: unknown) => {
-        throw enrollRefusal(error);
+      .catch(async (error: unknown) => {
+        const { answer, reason } = enrollRefusal(error);
+        if (reason !== undefined) await refused(reason);
+        throw answer;
       });
     const tenant = await ctx.catalog.getTenant(token.tenantId);
     if (tenant === undefined) throw new ApiError("Internal", "the token's tenant is missing");
