@@ -226,6 +226,42 @@ describe("operator sessions", () => {
     assert.equal(assertError(expired, "Unauthorized").reason, "expired");
     assert.match(expired.body.toString(), /expired at .*log in again/);
   });
+
+  it("ends a session at once on logout, audited; an API token is told how it is revoked", async (t) => {
+    const server = await startTestServer(t);
+    const logout = (token: string) => server.send({ method: "POST", path: "/v1/logout", token });
+    const other = await server.login();
+    const session = await server.login();
+    assert.equal((await listTenants(server, session)).status, 200);
+    assert.equal((await logout(session)).status, 204);
+    const ended = await listTenants(server, session);
+    assert.equal(assertError(ended, "Unauthorized").reason, "ended");
+    assertError(await logout(session), "Unauthorized");
+    assert.equal((await listTenants(server, other)).status, 200, "only that session ends");
+
+    const audit = await adminJson<{ action: string; details: { username?: string } }[]>(
+      server,
+      "audit",
+    );
+    const logouts = audit.filter((entry) => entry.action === "operator.logout");
+    assert.deepEqual(
+      logouts.map((entry) => entry.details.username),
+      ["admin"],
+    );
+    const token = await adminJson<{ token: string }>(
+      server,
+      "token",
+      "create",
+      "--name",
+      "psa",
+      "--scope",
+      "read-only",
+    );
+    const refused = await logout(token.token);
+    assert.equal(assertError(refused, "BadRequest").reason, "not-a-session");
+    assert.match(refused.body.toString(), /rempart admin token revoke/);
+    assert.equal((await listTenants(server, token.token)).status, 200);
+  });
 });
 
 describe("API tokens", () => {

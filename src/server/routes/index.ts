@@ -25,6 +25,7 @@ import {
 import { enroll, health, login } from "./public.js";
 import { checkin, commitSnapshot } from "./repo.js";
 import { coverage } from "./reports.js";
+import { logout } from "./session.js";
 
 const openApi: Route = {
   method: "GET",
@@ -45,6 +46,7 @@ export const ROUTES: readonly AnyRoute[] = [
   openApi,
   enroll,
   login,
+  logout,
   listObjects,
   headObject,
   getObject,
