@@ -40,6 +40,9 @@ const END_OF_HEAD = Buffer.from("\r\n\r\n", "latin1");
 /** A header name (RFC 9110 token): a folded or malformed line is not the expected answer. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
+/** Answered and kept until its decrypted bytes are all seen; free for a read; gone. */
+type ConnectionState = "settling" | "free" | "closed";
+
 interface Exchange {
   readonly into: Buffer;
   /** head bytes gathered until its blank line */
@@ -62,7 +65,7 @@ class DirectConnection {
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly release: (connection: DirectConnection, reuse: boolean) => void,
+    private readonly release: (connection: DirectConnection, state: ConnectionState) => void,
   ) {}
 
   /** The callback of `onread`: false pauses the socket (nothing is expected on it). */
@@ -104,6 +107,7 @@ class DirectConnection {
   ask(head: string, into: Buffer): Promise<DirectAnswer | undefined> {
     const socket = this.socket as TLSSocket;
     this.heard = false;
+    if (this.closed) return Promise.reject(truncated());
     return new Promise((resolve, reject) => {
       this.exchange = {
         into,
@@ -129,7 +133,7 @@ class DirectConnection {
     if (!this.closed) {
       this.closed = true;
       this.socket?.destroy();
-      this.release(this, false);
+      this.release(this, "closed");
     }
     this.exchange?.settle(undefined, error);
   }
@@ -164,12 +168,20 @@ class DirectConnection {
   private answered(exchange: Exchange): void {
     const { status, headers } = exchange.answer as NonNullable<Exchange["answer"]>;
     exchange.settle({ status, headers, body: exchange.into });
-    if (exchange.last) this.drop();
-    else {
+    if (exchange.last) {
+      this.drop();
+      return;
+    }
+    // Offered for the next read only once the records already decrypted have been seen: bytes
+    // past the body (a server or proxy out of step) drop the connection instead of being taken
+    // as the next answer.
+    this.release(this, "settling");
+    setImmediate(() => {
+      if (this.closed) return;
       // Kept alive between reads, it never holds the process open.
       this.socket?.unref();
-      this.release(this, true);
-    }
+      this.release(this, "free");
+    });
   }
 }
 
@@ -205,6 +217,10 @@ export function expectedAnswer(
 export class DirectGets {
   private readonly idle: DirectConnection[] = [];
   private readonly open = new Set<DirectConnection>();
+  /** answered, about to be free: the next reads wait for these rather than open more */
+  private readonly settling = new Set<DirectConnection>();
+  /** reads waiting for a connection: handed one set free, or undefined when one closed */
+  private readonly waiting: ((connection: DirectConnection | undefined) => void)[] = [];
 
   constructor(
     private readonly connect: DirectConnect,
@@ -213,12 +229,17 @@ export class DirectGets {
   ) {}
 
   /**
-   * The answer, its body in `into`; undefined when the server answered something else (or every
-   * connection is busy): then ask through node:http. Throws a network failure (with its errno).
+   * The answer, its body in `into`; undefined when the server answered something else: then ask
+   * through node:http. Throws a network failure (with its errno).
    */
   async get(head: string, into: Uint8Array): Promise<DirectAnswer | undefined> {
     const target = Buffer.from(into.buffer, into.byteOffset, into.byteLength);
-    const reused = this.idle.pop();
+    const wait = this.waiting.length < this.settling.size || this.open.size >= this.maxConnections;
+    const reused =
+      this.idle.pop() ??
+      (wait
+        ? await new Promise<DirectConnection | undefined>((resolve) => this.waiting.push(resolve))
+        : undefined);
     if (reused !== undefined) {
       try {
         return await reused.ask(head, target);
@@ -227,9 +248,7 @@ export class DirectGets {
         if (!isConnectionLoss(error) || reused.heard) throw error;
       }
     }
-    if (this.open.size >= this.maxConnections) return undefined;
-    const connection = await this.opened();
-    return connection.ask(head, target);
+    return (await this.opened()).ask(head, target);
   }
 
   /** Closes every connection. */
@@ -238,12 +257,17 @@ export class DirectGets {
   }
 
   private opened(): Promise<DirectConnection> {
-    const connection = new DirectConnection(this.timeoutMs, (done, reuse) => {
-      if (reuse) this.idle.push(done);
+    const connection = new DirectConnection(this.timeoutMs, (done, state) => {
+      if (state === "settling") {
+        this.settling.add(done);
+        return;
+      }
+      this.settling.delete(done);
+      if (state === "closed") this.forget(done);
       else {
-        this.open.delete(done);
-        const at = this.idle.indexOf(done);
-        if (at >= 0) this.idle.splice(at, 1);
+        const waiter = this.waiting.shift();
+        if (waiter === undefined) this.idle.push(done);
+        else waiter(done);
       }
     });
     this.open.add(connection);
@@ -251,7 +275,7 @@ export class DirectGets {
     return new Promise((resolve, reject) => {
       this.connect({ buffer, callback: connection.onBytes }, (error, socket) => {
         if (error) {
-          this.open.delete(connection);
+          this.forget(connection);
           reject(error);
           return;
         }
@@ -259,6 +283,14 @@ export class DirectGets {
         resolve(connection);
       });
     });
+  }
+
+  /** A connection closed: a read waiting for one may open another. */
+  private forget(connection: DirectConnection): void {
+    if (!this.open.delete(connection)) return;
+    const at = this.idle.indexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.waiting.shift()?.(undefined);
   }
 }
 
