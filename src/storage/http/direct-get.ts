@@ -3,8 +3,10 @@
  * reads. Through node:http every TLS record of a body (16 KiB at most) became two new buffers (the
  * socket's chunk, then the HTTP parser's copy of it) and a dozen calls through two streams before
  * it was copied where the restore wanted it: a restore through the server paid ~57,000 such rounds
- * for its 936 MB of packs, and the buffers set off garbage collections. Here each connection
- * decrypts into one buffer of its own (`onread`) and the body is copied once, into place.
+ * for its 936 MB of packs, and the buffers set off garbage collections. Here the TLS layer hands
+ * its plaintext over through `onread` into the buffer this module names for each read: a small one
+ * of the connection's own for the head, then the rest of the caller's buffer, so a body is copied
+ * once, from the decrypted record straight into place.
  *
  * Only the answer a range read expects is read here: 200 or 206 with a Content-Length of exactly
  * the buffer's size and no other framing. Anything else (a refusal, a redirect, a chunked or
@@ -19,7 +21,8 @@ import { timeoutError } from "./pinned-socket.js";
 /** A socket's way to the server, calling back with the verified socket that reads into `onread`. */
 export type DirectConnect = (
   onread: {
-    readonly buffer: Uint8Array;
+    /** called for the buffer each next read lands in */
+    readonly buffer: () => Uint8Array;
     readonly callback: (bytes: number, buffer: Uint8Array) => boolean;
   },
   callback: (error: Error | null, socket: TLSSocket) => void,
@@ -32,8 +35,8 @@ export interface DirectAnswer {
   readonly body: Buffer;
 }
 
-/** Decrypted bytes per read: a few TLS records, so one callback often takes several. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/** Where a connection's bytes land outside a body: heads, and anything past a body. */
+const SCRATCH_BYTES = 16 * 1024;
 /** The server's answers carry a few hundred bytes of head; a longer one goes to node:http. */
 const MAX_HEAD_BYTES = 16 * 1024;
 const END_OF_HEAD = Buffer.from("\r\n\r\n", "latin1");
@@ -62,6 +65,7 @@ class DirectConnection {
   closed = false;
   /** whether any byte of an answer to the last request came */
   heard = false;
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   constructor(
     private readonly timeoutMs: number,
@@ -77,6 +81,12 @@ class DirectConnection {
       return false;
     }
     this.heard = true;
+    if (buffer.buffer === exchange.into.buffer) {
+      // Decrypted in place (the rest of the body was the read's buffer): no byte to move.
+      exchange.received += count;
+      if (exchange.received === exchange.into.length) this.answered(exchange);
+      return true;
+    }
     let bytes = Buffer.from(buffer.buffer, buffer.byteOffset, count);
     if (exchange.answer === undefined) {
       const rest = this.readHead(exchange, bytes);
@@ -90,6 +100,14 @@ class DirectConnection {
     exchange.received += taken;
     if (exchange.received === exchange.into.length) this.answered(exchange);
     return true;
+  };
+
+  /** The `onread` buffer of the next read: the rest of the body once its head is in. */
+  readonly nextBuffer = (): Uint8Array => {
+    const exchange = this.exchange;
+    if (exchange?.answer === undefined || exchange.received >= exchange.into.length)
+      return this.scratch;
+    return exchange.into.subarray(exchange.received);
   };
 
   start(socket: TLSSocket): void {
@@ -271,9 +289,9 @@ export class DirectGets {
       }
     });
     this.open.add(connection);
-    const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     return new Promise((resolve, reject) => {
-      this.connect({ buffer, callback: connection.onBytes }, (error, socket) => {
+      const onread = { buffer: connection.nextBuffer, callback: connection.onBytes };
+      this.connect(onread, (error, socket) => {
         if (error) {
           this.forget(connection);
           reject(error);

@@ -20,7 +20,8 @@ export interface PinnedServer {
 
 /** Where a socket's decrypted bytes go when they skip its stream (`onread` of node:net). */
 export interface OnRead {
-  readonly buffer: Uint8Array;
+  /** the buffer reads land in, or a function naming it before each read */
+  readonly buffer: Uint8Array | (() => Uint8Array);
   readonly callback: (bytes: number, buffer: Uint8Array) => boolean | undefined;
 }
 
