@@ -81,8 +81,8 @@ class DirectConnection {
       return false;
     }
     this.heard = true;
-    if (buffer.buffer === exchange.into.buffer) {
-      // Decrypted in place (the rest of the body was the read's buffer): no byte to move.
+    if (buffer !== this.scratch) {
+      // Decrypted in place (nextBuffer named the rest of the body): no byte to move.
       exchange.received += count;
       if (exchange.received === exchange.into.length) this.answered(exchange);
       return true;

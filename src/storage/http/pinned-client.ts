@@ -61,8 +61,9 @@ export interface ApiRequest {
   readonly idempotent: boolean;
   /**
    * Where a successful answer's body goes when it declares exactly this length (the response's
-   * `body` is then a view of it): a restore's reads land in buffers it reuses. Any other answer
-   * (an error, a whole object instead of a range) gets a buffer of its own.
+   * `body` is then a view of it): a restore's reads land in buffers it reuses, straight from the
+   * socket for a GET (direct-get.ts). Any other answer (an error, a whole object instead of a
+   * range) gets a buffer of its own.
    */
   readonly into?: Uint8Array;
 }
