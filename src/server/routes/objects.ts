@@ -39,8 +39,12 @@ import { checkDiskReserve, reserveQuota } from "../quota.js";
 import { parseRange } from "../range.js";
 import type { QueryOf, Route } from "../router.js";
 
-/** Reads from the store in slices this big, so a 64 MiB object is never whole in memory. */
-const READ_SLICE = 1024 * 1024;
+/**
+ * Reads from the store in slices this big, so a 64 MiB object is never whole in memory. A
+ * restore's range (a part of at most 2 MiB, src/restore/content-writer.ts) is one slice: one open,
+ * one read and one write per GET, where 1 MiB slices took two of each.
+ */
+const READ_SLICE = 2 * 1024 * 1024;
 
 function kindOf(raw: string | undefined): ObjectKind {
   if (raw === undefined || !isObjectKind(raw))
@@ -186,10 +190,12 @@ export const getObject: Route = {
     const range = header === undefined ? { offset: 0, length: size } : parseRange(header, size);
     // Two slices taken in turn: one is read while the other is sent, and neither is refilled
     // before the socket has taken it. Every buffer that comes and goes counts towards V8's next
-    // full collection (bin/rempart), so a GET allocates two, not one per slice.
-    const slices = [0, 1].map(() => Buffer.allocUnsafe(Math.min(range.length, READ_SLICE)));
+    // full collection (bin/rempart), so a GET allocates two at most (one for a single slice),
+    // not one per slice.
+    const slices: (Buffer | undefined)[] = [undefined, undefined];
     const sending: (Promise<void> | undefined)[] = [undefined, undefined];
     const read = async (turn: number, from: number) => {
+      slices[turn % 2] ??= Buffer.allocUnsafe(Math.min(range.length, READ_SLICE));
       const slice = (slices[turn % 2] as Buffer).subarray(
         0,
         Math.min(range.length - from, READ_SLICE),

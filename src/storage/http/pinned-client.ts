@@ -11,10 +11,8 @@
  */
 import { open } from "node:fs/promises";
 import { Agent, type ClientRequestArgs, type IncomingHttpHeaders, request } from "node:http";
-import { isIP } from "node:net";
 import { hostname } from "node:os";
 import type { Duplex } from "node:stream";
-import { connect } from "node:tls";
 import { type ErrorCode, isRempartError, RempartError } from "../../errors.js";
 import {
   AGENT_HOST_HEADER,
@@ -27,7 +25,9 @@ import {
 import { REMPART_VERSION } from "../../version.js";
 import { type RetryNotice, retrying, type Transient } from "../retry.js";
 import { credentialRejection } from "./credential-rejection.js";
+import { DirectGets, truncated } from "./direct-get.js";
 import { normalizeFingerprint } from "./fingerprint.js";
+import { connectPinned, type PinnedServer, timeoutError } from "./pinned-socket.js";
 
 export type { RetryNotice } from "../retry.js";
 
@@ -61,8 +61,9 @@ export interface ApiRequest {
   readonly idempotent: boolean;
   /**
    * Where a successful answer's body goes when it declares exactly this length (the response's
-   * `body` is then a view of it): a restore's reads land in buffers it reuses. Any other answer
-   * (an error, a whole object instead of a range) gets a buffer of its own.
+   * `body` is then a view of it): a restore's reads land in buffers it reuses, straight from the
+   * socket for a GET (direct-get.ts). Any other answer (an error, a whole object instead of a
+   * range) gets a buffer of its own.
    */
   readonly into?: Uint8Array;
 }
@@ -100,13 +101,7 @@ const TRANSIENT_ERRNOS = new Set([
 
 /** A verified, reusable connection per server: TLS, then the pin, then HTTP. */
 class PinnedAgent extends Agent {
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly pin: string,
-    private readonly origin: string,
-    private readonly timeoutMs: number,
-  ) {
+  constructor(private readonly server: PinnedServer) {
     super({ keepAlive: true, maxSockets: MAX_SOCKETS });
   }
 
@@ -116,42 +111,7 @@ class PinnedAgent extends Agent {
     _options: ClientRequestArgs,
     callback?: (error: Error | null, socket: Duplex) => void,
   ): undefined {
-    const socket = connect({
-      host: this.host,
-      port: this.port,
-      ...(isIP(this.host) === 0 ? { servername: this.host } : {}),
-      // The certificate is self-signed: trust comes from the pin below, not from a CA.
-      rejectUnauthorized: false,
-    });
-    let settled = false;
-    const done = (error: Error | null) => {
-      if (settled) return;
-      settled = true;
-      socket.setTimeout(0);
-      socket.off("error", done);
-      if (error) {
-        // Whatever the dying socket still reports has been answered by `error`.
-        socket.on("error", () => undefined);
-        socket.destroy();
-      }
-      callback?.(error, socket);
-    };
-    socket.setTimeout(this.timeoutMs, () => done(timeoutError(this.timeoutMs)));
-    socket.once("error", done);
-    socket.once("secureConnect", () => {
-      const actual = socket.getPeerX509Certificate()?.fingerprint256;
-      if (actual === this.pin) {
-        done(null);
-        return;
-      }
-      done(
-        new RempartError(
-          "InvalidArgument",
-          `the server's certificate fingerprint is ${actual ?? "(none)"}, expected ${this.pin}: refusing to connect to ${this.origin}`,
-          { actual: actual ?? null, expected: this.pin, server: this.origin },
-        ),
-      );
-    });
+    connectPinned(this.server, (error, socket) => callback?.(error, socket));
     return undefined;
   }
 }
@@ -161,6 +121,9 @@ export class PinnedClient {
   readonly origin: string;
   private readonly basePath: string;
   private readonly agent: PinnedAgent;
+  private readonly direct: DirectGets;
+  /** the Host header node:http would send */
+  private readonly host: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
@@ -172,12 +135,19 @@ export class PinnedClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retries = options.retries ?? DEFAULT_RETRIES;
     this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
-    this.agent = new PinnedAgent(
-      url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      Number(url.port || 443),
-      normalizeFingerprint(options.fingerprint),
-      this.origin,
+    this.host = url.host;
+    const server: PinnedServer = {
+      host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: Number(url.port || 443),
+      pin: normalizeFingerprint(options.fingerprint),
+      origin: this.origin,
+      timeoutMs: this.timeoutMs,
+    };
+    this.agent = new PinnedAgent(server);
+    this.direct = new DirectGets(
+      (onread, callback) => connectPinned(server, callback, onread),
       this.timeoutMs,
+      MAX_SOCKETS,
     );
   }
 
@@ -264,12 +234,25 @@ export class PinnedClient {
   /** Closes the kept-alive connections. */
   close(): void {
     this.agent.destroy();
+    this.direct.close();
   }
 
-  private attempt(apiRequest: ApiRequest): Promise<ApiResponse> {
-    const body = apiRequest.body ?? [];
-    const { bodyFile } = apiRequest;
-    const length = bodyFile?.size ?? body.reduce((sum, part) => sum + part.byteLength, 0);
+  /**
+   * A GET into the caller's buffer goes straight from the socket (direct-get.ts) when the answer
+   * is the one expected; any other answer is asked again through node:http, within this attempt.
+   */
+  private async attempt(apiRequest: ApiRequest): Promise<ApiResponse> {
+    const headers = this.requestHeaders(apiRequest);
+    const { into } = apiRequest;
+    if (into !== undefined && apiRequest.method === "GET") {
+      const head = requestHead(this.basePath + apiRequest.path, this.host, headers);
+      const answer = head === undefined ? undefined : await this.direct.get(head, into);
+      if (answer !== undefined) return answer;
+    }
+    return this.exchange(apiRequest, headers);
+  }
+
+  private requestHeaders(apiRequest: ApiRequest): Record<string, string> {
     const headers: Record<string, string> = { ...apiRequest.headers };
     if (this.options.credential !== undefined) {
       headers.authorization = `Bearer ${this.options.credential}`;
@@ -279,8 +262,17 @@ export class PinnedClient {
       if (/^[\x21-\x7e]{1,255}$/.test(host)) headers[AGENT_HOST_HEADER] = host;
       headers[AGENT_VERSION_HEADER] = REMPART_VERSION;
     }
-    if (apiRequest.body !== undefined || bodyFile !== undefined)
-      headers["content-length"] = String(length);
+    const { body, bodyFile } = apiRequest;
+    if (bodyFile !== undefined) headers["content-length"] = String(bodyFile.size);
+    else if (body !== undefined)
+      headers["content-length"] = String(body.reduce((sum, part) => sum + part.byteLength, 0));
+    return headers;
+  }
+
+  /** One request and its answer through node:http. */
+  private exchange(apiRequest: ApiRequest, headers: Record<string, string>): Promise<ApiResponse> {
+    const body = apiRequest.body ?? [];
+    const { bodyFile } = apiRequest;
     return new Promise<ApiResponse>((resolve, reject) => {
       const outgoing = request({
         agent: this.agent,
@@ -430,9 +422,23 @@ function send(outgoing: ReturnType<typeof request>, chunk: Buffer): Promise<void
   });
 }
 
-/** A body that is not as long as its Content-Length: the connection broke, a retry may not. */
-function truncated(): Error {
-  return Object.assign(new Error("truncated response"), { code: "ECONNRESET" });
+/**
+ * An HTTP/1.1 request head as node:http would send it for a GET without a body; undefined when a
+ * value holds a byte a header cannot (node:http then refuses the request itself).
+ */
+function requestHead(
+  path: string,
+  host: string,
+  headers: Readonly<Record<string, string>>,
+): string | undefined {
+  const lines = [`GET ${path} HTTP/1.1`, `Host: ${host}`, "Connection: keep-alive"];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[\t\x20-\x7e]*$/.test(value) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      return undefined;
+    lines.push(`${name}: ${value}`);
+  }
+  if (!/^[\x21-\x7e]+$/.test(path)) return undefined;
+  return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
 /**
@@ -468,10 +474,6 @@ class ResponseBody {
     if (this.whole === undefined) return Buffer.concat(this.chunks, this.received);
     return this.received === this.whole.length ? this.whole : undefined;
   }
-}
-
-function timeoutError(ms: number): Error {
-  return Object.assign(new Error(`no answer for ${ms} ms`), { code: "ETIMEDOUT" });
 }
 
 /** A 5xx, a 408 or a 429 whose Retry-After is short enough to wait out. */
