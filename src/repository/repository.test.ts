@@ -96,6 +96,15 @@ describe("repository", () => {
     );
   });
 
+  it("says there is no repository where a layout holds no config", async () => {
+    const root = join(dir, "no-config");
+    await FsObjectStore.create(root);
+    await assert.rejects(
+      Repository.open(await FsObjectStore.open(root), { password: "secret" }),
+      (error) => isRempartError(error, "RepositoryNotFound"),
+    );
+  });
+
   it("refuses to initialise over an existing repository", async () => {
     const root = join(dir, "twice");
     await newRepository(root);

@@ -286,11 +286,16 @@ export class Repository {
     secret: OpenSecret,
     options: OpenOptions = {},
   ): Promise<Repository> {
-    if (!(await store.stat(CONFIG_REF)))
+    // Both asked at once: through a server each is a round trip before the KDF can start.
+    const keyListing = collect(store, "keys");
+    // Without a config there is no repository, whatever the key listing says.
+    keyListing.catch(() => undefined);
+    const sealedConfig = await store.get(CONFIG_REF).catch((error: unknown) => {
+      if (!isRempartError(error, "NotFound")) throw error;
       throw new RempartError("RepositoryNotFound", "no repository here (no config object)");
+    });
+    const infos = slotOrder(await keyListing, options.preferredSlot);
     let earlyListing: Promise<IndexListing> | undefined;
-    const infos = slotOrder(await collect(store, "keys"), options.preferredSlot);
-    const sealedConfig = await store.get(CONFIG_REF);
     const damaged: SkippedObject[] = [];
     let readable = 0;
     let work = 0;
