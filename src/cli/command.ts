@@ -1,15 +1,9 @@
 /** What every command shares: its option table, the repository it opens, and its output. */
 import { resolve } from "node:path";
-import {
-  type AgentConfig,
-  agentCacheDir,
-  agentOpenOptions,
-  agentStore,
-  findAgentConfig,
-} from "../agent/config.js";
+import type { AgentConfig } from "../agent/config.js";
 import { parseRecoveryPrivateKey } from "../crypto/recovery-key.js";
 import { RempartError } from "../errors.js";
-import { Repository, type SkippedObject } from "../repository/repository.js";
+import { type OpenOptions, Repository, type SkippedObject } from "../repository/repository.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { Output } from "./output.js";
@@ -73,6 +67,13 @@ export const REPOSITORY_OPTIONS = {
   },
 } as const satisfies OptionTable;
 
+/**
+ * The agent's module, and with it the HTTP store and the wire schemas (TypeBox: most of a local
+ * backup's code otherwise), loaded only by a command that uses the server this machine is
+ * enrolled with.
+ */
+const agentModule = () => import("../agent/config.js");
+
 type Values = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 
 export class CommandContext {
@@ -127,9 +128,9 @@ export class CommandContext {
   /** The storage of an existing repository: --repo, else the server this machine is enrolled with. */
   async store(): Promise<ObjectStore> {
     const agent = await this.agentConfig();
-    return agent
-      ? agentStore(agent, undefined, agentCacheDir(agent))
-      : FsObjectStore.open(this.repositoryPath());
+    if (agent === undefined) return FsObjectStore.open(this.repositoryPath());
+    const { agentCacheDir, agentStore } = await agentModule();
+    return agentStore(agent, undefined, agentCacheDir(agent));
   }
 
   async password(confirm = false): Promise<string> {
@@ -145,12 +146,13 @@ export class CommandContext {
   }
 
   /** The agent configuration, when no local repository is named and this machine is enrolled. */
-  private agentConfig(): Promise<AgentConfig | undefined> {
-    if (this.string("repo") ?? process.env.REMPART_REPO) return Promise.resolve(undefined);
-    return findAgentConfig();
+  private async agentConfig(): Promise<AgentConfig | undefined> {
+    if (this.string("repo") ?? process.env.REMPART_REPO) return undefined;
+    return (await agentModule()).findAgentConfig();
   }
 
-  async openRepository(): Promise<Repository> {
+  /** `loadsIndex`: the command reads the index (OpenOptions.loadsIndex). */
+  async openRepository(options: Pick<OpenOptions, "loadsIndex"> = {}): Promise<Repository> {
     const keyFile = this.string("recovery-key-file");
     const secret = keyFile
       ? {
@@ -159,7 +161,8 @@ export class CommandContext {
       : { password: await this.password() };
     const agent = await this.agentConfig();
     return Repository.open(await this.store(), secret, {
-      ...(agent ? agentOpenOptions(agent) : {}),
+      ...options,
+      ...(agent ? (await agentModule()).agentOpenOptions(agent) : {}),
       onSkipped: (objects) => warnSkipped(this.output, objects),
     });
   }

@@ -68,16 +68,17 @@ describe("rempart --version", () => {
   });
 
   it("starts with 64 open files allowed: loading its own modules takes few descriptors", () => {
-    // A dependency of hundreds of small ES modules once made Node open them all at once.
+    // A dependency of hundreds of small ES modules once made Node open them all at once. Help
+    // loads every command's module (the bundle's chunks), more than any one command does.
     const result = spawnSync(
       "sh",
-      ["-c", 'ulimit -n 64 && exec "$@"', "sh", process.execPath, CLI, "--version"],
+      ["-c", 'ulimit -n 64 && exec "$@"', "sh", process.execPath, CLI, "--help"],
       {
         encoding: "utf8",
       },
     );
     assert.equal(result.stderr, "");
-    assert.equal(result.stdout, `${VERSION}\n`);
+    assert.match(result.stdout, /^usage: rempart COMMAND/);
     assert.equal(result.status, 0);
   });
 

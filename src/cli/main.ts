@@ -28,13 +28,19 @@ const COMMANDS = new Map<string, () => Promise<Command>>([
   ["version", async () => (await import("./commands/version.js")).versionCommand],
 ]);
 
+/** `rempart --version` alone, which no command's module is needed to answer. */
+function versionOnly(argv: readonly string[]): boolean {
+  return argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V");
+}
+
 /**
- * `rempart` with the commands the command line can reach: the one its first word names, else
- * every one (help, `help COMMAND`, an unknown command or option, which help and errors list).
+ * `rempart` with the commands the command line can reach: the one its first word names, none for
+ * `--version`, else every one (help, `help COMMAND`, an unknown command or option, which help and
+ * errors list).
  */
 async function rootFor(argv: readonly string[]): Promise<Command> {
   const named = argv[0] === undefined ? undefined : COMMANDS.get(argv[0]);
-  const loaders = named === undefined ? [...COMMANDS.values()] : [named];
+  const loaders = versionOnly(argv) ? [] : named === undefined ? [...COMMANDS.values()] : [named];
   return {
     name: "rempart",
     summary: "Externalized, deduplicated, encrypted backups for managed-service providers",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import stringWidth from "string-width";
-import { fitToColumns } from "./output.js";
+import { fitToColumns } from "./status-line.js";
 
 describe("the status line", () => {
   it("keeps a line that fits and cuts a longer one one column short of the width", () => {

@@ -1,9 +1,21 @@
 /** The only place that prints: human text on a TTY, JSON lines for machines. */
-import stringWidth from "string-width";
 import { encodeName, hasEscapedBytes } from "../snapshot/filename.js";
+import type { fitToColumns } from "./status-line.js";
 
 export class Output {
-  constructor(readonly json: boolean) {}
+  /**
+   * Loaded only where a status line can show: string-width and ICU's segmenter take ~50 ms of
+   * CPU to start, which every scheduled or redirected command would pay for nothing. Until it is
+   * loaded (before the first progress report, in practice) status lines are left out.
+   */
+  private fit: typeof fitToColumns | undefined;
+
+  constructor(readonly json: boolean) {
+    if (!json && process.stderr.isTTY)
+      void import("./status-line.js").then((line) => {
+        this.fit = line.fitToColumns;
+      });
+  }
 
   /** A result for the user (stdout). */
   line(text: string): void {
@@ -25,32 +37,13 @@ export class Output {
    * (log-update would bring ten packages and a hidden cursor for them); measuring columns does not.
    */
   status(text: string): void {
-    if (this.json || !process.stderr.isTTY) return;
-    process.stderr.write(`\r\x1b[K${fitToColumns(text, process.stderr.columns || 100)}`);
+    if (this.json || !process.stderr.isTTY || this.fit === undefined) return;
+    process.stderr.write(`\r\x1b[K${this.fit(text, process.stderr.columns || 100)}`);
   }
 
   clearStatus(): void {
     if (!this.json && process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   }
-}
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-
-/**
- * `text` cut to less than `columns` terminal columns, whole characters only. A status line that
- * wraps cannot be erased by `\r`: a path of wide characters (日本語, emoji) counted in UTF-16 units
- * would take up to twice the width it was given.
- */
-export function fitToColumns(text: string, columns: number): string {
-  if (stringWidth(text) < columns) return text;
-  let fitted = "";
-  let width = 0;
-  for (const { segment } of graphemes.segment(text)) {
-    width += stringWidth(segment);
-    if (width >= columns) break;
-    fitted += segment;
-  }
-  return fitted;
 }
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];

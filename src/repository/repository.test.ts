@@ -9,7 +9,7 @@ import { generateMasterKey } from "../crypto/master-key.js";
 import { generateRecoveryKeyPair } from "../crypto/recovery-key.js";
 import { isRempartError } from "../errors.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { ByteRange, ObjectKind, ObjectRef, ObjectStore } from "../storage/object-store.js";
 import { unwrapMasterKey } from "./forge-test-support.js";
 import { decodeIndex, encodeIndex } from "./index-file.js";
 import { locateHeader, openHeader, PackBuilder } from "./pack.js";
@@ -44,6 +44,38 @@ async function storePack({ repo, store }: TestRepository, blobs: Uint8Array[]): 
   return pack.name;
 }
 
+/**
+ * The store at `root`, telling `onCall` of each listing and read as it is asked for; a listing of
+ * a kind in `failing` throws (once per entry of the set, which it removes).
+ */
+async function watchedStore(
+  root: string,
+  onCall: (call: string) => void,
+  failing = new Set<ObjectKind>(),
+): Promise<ObjectStore> {
+  const store = await FsObjectStore.open(root);
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === "get")
+        return (ref: ObjectRef, range?: ByteRange) => {
+          onCall(`get ${ref.kind}/${ref.name}`);
+          return target.get(ref, range);
+        };
+      if (property === "list")
+        return (kind: ObjectKind) => {
+          onCall(`list ${kind}`);
+          if (!failing.delete(kind)) return target.list(kind);
+          return (async function* () {
+            yield* [];
+            throw new Error(`listing ${kind} failed`);
+          })();
+        };
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 describe("repository", () => {
   let dir: string;
   before(async () => {
@@ -61,6 +93,15 @@ describe("repository", () => {
     await assert.rejects(
       Repository.open(await FsObjectStore.open(root), { password: "Secret" }),
       (error) => isRempartError(error, "WrongPassword"),
+    );
+  });
+
+  it("says there is no repository where a layout holds no config", async () => {
+    const root = join(dir, "no-config");
+    await FsObjectStore.create(root);
+    await assert.rejects(
+      Repository.open(await FsObjectStore.open(root), { password: "secret" }),
+      (error) => isRempartError(error, "RepositoryNotFound"),
     );
   });
 
@@ -95,6 +136,47 @@ describe("repository", () => {
     assert.deepEqual(await reopened.unindexedPacks(), []);
     for (const blob of blobs)
       assert.deepEqual(Buffer.from(await reopened.readBlob(reopened.keyedId(blob))), blob);
+  });
+
+  it("with loadsIndex, lists and reads the index during the open, each index object once", async () => {
+    const root = join(dir, "early");
+    const created = await newRepository(root);
+    const blobs: Buffer[] = [];
+    // More index objects than the open reads ahead.
+    for (let i = 0; i < 12; i++) {
+      const blob = randomBytes(100 + i);
+      blobs.push(blob);
+      const pack = await storePack(created, [blob]);
+      const size = (await created.repo.statPack(pack))?.size ?? 0;
+      const entries = await created.repo.readPackHeader({ kind: "data", name: pack, size });
+      await created.repo.saveIndex([{ pack, blobs: entries }]);
+    }
+    const calls: string[] = [];
+    const store = await watchedStore(root, (call) => calls.push(call));
+    const repo = await Repository.open(store, { password: "secret" }, { loadsIndex: true });
+    assert.ok(calls.includes("list data") && calls.includes("list index"), calls.join(", "));
+    for (const blob of blobs)
+      assert.deepEqual(Buffer.from(await repo.readBlob(repo.keyedId(blob))), blob);
+    const indexReads = calls.filter((call) => call.startsWith("get index/"));
+    assert.equal(indexReads.length, 12);
+    assert.equal(new Set(indexReads).size, 12, "no index object read twice");
+  });
+
+  it("with loadsIndex, leaves a failed listing to the index load, which tries again", async () => {
+    const root = join(dir, "early-failure");
+    const created = await newRepository(root);
+    await storePack(created, [randomBytes(5000)]);
+    const calls: string[] = [];
+    const store = await watchedStore(root, (call) => calls.push(call), new Set(["data"]));
+    await assert.rejects(
+      Repository.open(store, { password: "wrong" }, { loadsIndex: true }),
+      (error) => isRempartError(error, "WrongPassword"),
+    );
+    assert.ok(calls.includes("list data"), "listed while the key was derived");
+    const failing = await watchedStore(root, () => undefined, new Set(["data"]));
+    const repo = await Repository.open(failing, { password: "secret" }, { loadsIndex: true });
+    await assert.rejects(repo.unindexedPacks(), /listing data failed/);
+    assert.equal((await repo.unindexedPacks()).length, 1, "the stored pack no index lists");
   });
 
   it("adopts packs that no index lists, from their own headers", async () => {

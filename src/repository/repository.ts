@@ -93,6 +93,11 @@ export interface OpenOptions {
   readonly onSkipped?: (objects: readonly SkippedObject[]) => void;
   /** the clock that bounds claimed snapshot times (tests move it) */
   readonly now?: () => Date;
+  /**
+   * The caller will read the index (a backup): its listings and first objects, which need no
+   * key, are asked for while the key slot's KDF runs instead of after it.
+   */
+  readonly loadsIndex?: boolean;
 }
 
 /** What a backup's main thread needs to cut files into blobs and name them. */
@@ -134,6 +139,34 @@ async function collect(store: ObjectStore, kind: "keys" | "index" | "snapshots" 
   const infos: ObjectInfo[] = [];
   for await (const info of store.list(kind)) infos.push(info);
   return infos;
+}
+
+/**
+ * Where an index load starts: the stored packs, the index objects in receipt order, and the
+ * reads of the first READ_AHEAD of them (so no more bytes are held than the load itself holds),
+ * each taken once.
+ */
+interface IndexListing {
+  readonly packs: ObjectInfo[];
+  readonly indexes: ObjectInfo[];
+  readonly started: Map<string, Promise<Uint8Array>>;
+}
+
+async function listIndex(store: ObjectStore, readFirst: boolean): Promise<IndexListing> {
+  // Both listings at once: through a server each is at least a round trip.
+  const [packs, indexes] = await Promise.all([
+    collect(store, "data"),
+    collect(store, "index").then(receiptOrder),
+  ]);
+  const started = new Map<string, Promise<Uint8Array>>();
+  if (readFirst)
+    for (const info of indexes.slice(0, READ_AHEAD)) {
+      const reading = store.get(info);
+      // Its error is the load's to report, when it takes this read.
+      reading.catch(() => undefined);
+      started.set(info.name, reading);
+    }
+  return { packs, indexes, started };
 }
 
 function reasonOf(error: unknown): string {
@@ -178,6 +211,8 @@ export class Repository {
    * Resolves to the stored packs no accepted index lists.
    */
   private indexLoad: Promise<ObjectInfo[]> | undefined;
+  /** The listing started during open (OpenOptions.loadsIndex), until the first load takes it. */
+  private earlyListing: Promise<IndexListing> | undefined;
   private readonly decoder: BlobDecoder;
   private readonly treePacks = new Map<string, Uint8Array>();
   private treePackBytes = 0;
@@ -251,10 +286,16 @@ export class Repository {
     secret: OpenSecret,
     options: OpenOptions = {},
   ): Promise<Repository> {
-    if (!(await store.stat(CONFIG_REF)))
+    // Both asked at once: through a server each is a round trip before the KDF can start.
+    const keyListing = collect(store, "keys");
+    // Without a config there is no repository, whatever the key listing says.
+    keyListing.catch(() => undefined);
+    const sealedConfig = await store.get(CONFIG_REF).catch((error: unknown) => {
+      if (!isRempartError(error, "NotFound")) throw error;
       throw new RempartError("RepositoryNotFound", "no repository here (no config object)");
-    const infos = slotOrder(await collect(store, "keys"), options.preferredSlot);
-    const sealedConfig = await store.get(CONFIG_REF);
+    });
+    const infos = slotOrder(await keyListing, options.preferredSlot);
+    let earlyListing: Promise<IndexListing> | undefined;
     const damaged: SkippedObject[] = [];
     let readable = 0;
     let work = 0;
@@ -284,6 +325,13 @@ export class Repository {
         throw Repository.slotBudgetError(infos.length, position, tried, damaged);
       work += kdfWork(slot);
       tried++;
+      // Started once the slot is read, not before: on a local store the listing's stat calls
+      // would queue ahead of the slot's read on libuv's threads, and the KDF then takes one.
+      if (options.loadsIndex && earlyListing === undefined) {
+        earlyListing = listIndex(store, true);
+        // A failed listing is the index load's to report; an open that fails never takes it.
+        earlyListing.catch(() => undefined);
+      }
       let masterKey: MasterKey;
       try {
         ({ masterKey } = await openAnySlot([slot], secret));
@@ -308,6 +356,7 @@ export class Repository {
         continue;
       }
       const repo = new Repository(store, masterKey, config, info.name, options);
+      repo.earlyListing = earlyListing;
       repo.report(damaged);
       return repo;
     }
@@ -427,17 +476,20 @@ export class Repository {
     onGonePack?: (pack: IndexedPack, index: string) => void,
   ): Promise<ObjectInfo[]> {
     const index = this.index;
-    // Both listings at once: through a server each is at least a round trip.
-    const [packObjects, indexes] = await Promise.all([
-      collect(this.store, "data"),
-      collect(this.store, "index").then(receiptOrder),
-    ]);
+    const listing = this.earlyListing ?? listIndex(this.store, false);
+    this.earlyListing = undefined;
+    const { packs: packObjects, indexes, started } = await listing;
     const stored = new Map<string, ObjectInfo>();
     for (const info of packObjects) stored.set(info.name, info);
     const decoded: DecodedIndex[] = [];
     const skippedIndexes: SkippedObject[] = [];
+    const read = (info: ObjectInfo): Promise<Uint8Array> => {
+      const reading = started.get(info.name);
+      started.delete(info.name);
+      return reading ?? this.store.get(info);
+    };
     const decoding = readAhead(indexes, READ_AHEAD, async (info) =>
-      decodeIndex(this.masterKey.encryption, await this.store.get(info), info.name),
+      decodeIndex(this.masterKey.encryption, await read(info), info.name),
     );
     for (const [info, reading] of decoding) {
       let packs: ListedPack[];

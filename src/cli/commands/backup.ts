@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from "node:os";
-import { type BackupProgress, backup, normalizeBackupPaths } from "../../backup/archiver.js";
+import type { BackupProgress } from "../../backup/archiver.js";
 import { readExcludeFile } from "../../backup/excludes.js";
 import { seriesIn } from "../../backup/series.js";
 import { RempartError } from "../../errors.js";
@@ -50,12 +50,16 @@ export const backupCommand: Command = {
     const { output } = context;
     if (context.positionals.length === 0)
       throw new RempartError("InvalidArgument", `nothing to back up\nusage: ${this.usage}`);
-    const paths = normalizeBackupPaths(context.positionals, process.cwd());
     const patterns = [
       ...context.strings("exclude"),
       ...context.strings("exclude-file").flatMap(readExcludeFile),
     ];
-    const repo = await context.openRepository();
+    // The walk's code is loaded and evaluated while the key slot's KDF runs on another thread.
+    const archiver = import("../../backup/archiver.js");
+    archiver.catch(() => undefined);
+    const repo = await context.openRepository({ loadsIndex: true });
+    const { backup, normalizeBackupPaths } = await archiver;
+    const paths = normalizeBackupPaths(context.positionals, process.cwd());
     const host = context.string("host") ?? hostname();
     const series = await seriesIn(repo, host, paths);
     const warnings: string[] = [];
