@@ -12,6 +12,7 @@ import {
   type Judgement,
   judge,
   profile,
+  sampledProfile,
 } from "./content.js";
 import { typeOfExtension } from "./formats.js";
 import { extensionOf, isKnownRansomExtension, isRansomNoteName, stemOf } from "./names.js";
@@ -70,14 +71,13 @@ export class ChangeDetector {
       this.added++;
       return;
     }
-    const seen = profile(sample);
     if (status === "changed") {
       this.changed++;
-      this.count(judge(extensionOf(name), seen));
+      this.count(judge(extensionOf(name), sampledProfile(sample)));
       return;
     }
     const list = this.pending.get(dir) ?? [];
-    list.push({ name, key: contentKey(content, sample.size), content: seen });
+    list.push({ name, key: contentKey(content, sample.size), content: profile(sample) });
     this.pending.set(dir, list);
   }
 
