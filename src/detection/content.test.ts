@@ -25,8 +25,8 @@ import {
   xlsx,
   zip,
 } from "../demo/sample-files.js";
-import { classifyBlock, judge, profile } from "./content.js";
-import { type FileSample, Sampler } from "./sample.js";
+import { classifyBlock, judge, profile, sampledProfile } from "./content.js";
+import { BLOCK_BYTES, type FileSample, Sampler } from "./sample.js";
 
 /** The sample the backup would take, read in uneven pieces as the file reader does. */
 function sampleOf(bytes: Uint8Array): FileSample {
@@ -298,6 +298,47 @@ describe("content signals", () => {
     const motionPhoto = Buffer.concat([files[".jpg"] as Buffer, mp4("motion", 300_000)]);
     assert.equal(judged("x.jpg", motionPhoto), "mismatch");
     assert.equal(judge(".jpg", profile(sampleOf(motionPhoto)), "head"), "ok");
+  });
+
+  it("judges a changed file from the blocks its type needs alone, as from the whole profile", () => {
+    const variants = (bytes: Buffer): Buffer[] => [
+      bytes,
+      encrypt(bytes),
+      encryptRange(bytes, 0, 2048),
+      encryptRange(bytes, BLOCK_BYTES, bytes.length),
+      encryptEveryOther(bytes, 16_384),
+      Buffer.from(encrypt(bytes).toString("base64")),
+      Buffer.alloc(bytes.length),
+      bytes.subarray(0, bytes.length >> 1),
+      Buffer.concat([bytes, Buffer.from(prose("appended", 5000))]),
+      Buffer.concat([bytes, noise("appended", 700)]),
+    ];
+    const extensions = [...Object.keys(files), ".sqlite", ".bmp", ".zip", ".gz", ".unknown", ""];
+    for (const [kind, original] of Object.entries(files))
+      variants(original).forEach((bytes, variant) => {
+        const sample = sampleOf(bytes);
+        const whole = profile(sample);
+        for (const extension of extensions)
+          for (const scope of ["whole", "head"] as const)
+            assert.equal(
+              judge(extension, sampledProfile(sample), scope),
+              judge(extension, whole, scope),
+              `${kind} variant ${variant} judged as ${extension} (${scope})`,
+            );
+      });
+  });
+
+  it("samples the head and the tail of files of every size around a block", () => {
+    for (const size of [0, 1, 100, 4095, 4096, 4097, 8191, 8192, 8193, 16_383, 16_384, 16_385]) {
+      const bytes = noise(`size ${size}`, size);
+      const sample = sampleOf(bytes);
+      const head = Math.min(size, BLOCK_BYTES);
+      assert.equal(sample.size, size);
+      assert.deepEqual(sample.head, new Uint8Array(bytes.subarray(0, head)), `head of ${size}`);
+      const tail = Math.min(BLOCK_BYTES, size - head);
+      assert.deepEqual(sample.tail, new Uint8Array(bytes.subarray(size - tail)), `tail of ${size}`);
+      for (const block of sample.middle) assert.equal(block.length, BLOCK_BYTES);
+    }
   });
 
   it("samples head, tail and middle blocks of a file read in pieces", () => {

@@ -212,13 +212,28 @@ const NOISE_BITS = 7.2;
 const MIN_JUDGED = 64;
 
 export function classifyBlock(bytes: Uint8Array): BlockClass {
+  const kind = textClass(bytes);
+  if (kind !== "other") return kind;
+  return isNoise(bytes) ? "noise" : "binary";
+}
+
+/**
+ * A block's class short of its density: "other" is noise or binary, which only the entropy tells
+ * apart (a loop over every byte). Text types and the head's checks need no more than this.
+ */
+export type TextClass = Exclude<BlockClass, "noise" | "binary"> | "other";
+
+function textClass(bytes: Uint8Array): TextClass {
   if (bytes.length === 0) return "empty";
   if (allZero(bytes)) return "zeros";
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return "text";
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return "text";
   if (readsAsText(bytes)) return isArmour(bytes) ? "armour" : "text";
-  if (bytes.length >= MIN_JUDGED && entropy(bytes) >= noiseThreshold(bytes.length)) return "noise";
-  return "binary";
+  return "other";
+}
+
+function isNoise(bytes: Uint8Array): boolean {
+  return bytes.length >= MIN_JUDGED && entropy(bytes) >= noiseThreshold(bytes.length);
 }
 
 function allZero(bytes: Uint8Array): boolean {
@@ -231,36 +246,87 @@ function noiseThreshold(length: number): number {
   return Math.min(NOISE_BITS, Math.log2(length) - 0.8);
 }
 
-/** A compact description of a sample: what the head says, whether the rest agrees. */
+/** What a sample says of its file, as the judgement reads it: the head, and whether the rest agrees. */
 export interface ContentProfile {
-  readonly head: BlockClass;
+  /** the head's class, noise and binary as one ("other") */
+  readonly head: TextClass;
+  /** the head is noise: as dense as random bytes */
+  readonly headNoise: boolean;
   readonly format: Format | undefined;
   /** the structure the sniffed format implies is there */
   readonly intact: boolean;
-  /** middle and tail blocks that are noise, and those that are noise or other binary */
-  readonly noisyBlocks: number;
-  readonly nonTextBlocks: number;
-  readonly size: number;
+  /** a middle or tail block is noise */
+  readonly noisy: boolean;
+  /** a middle or tail block is not text: noise or other binary */
+  readonly nonText: boolean;
 }
 
-export function profile(sample: FileSample): ContentProfile {
-  const format = sniffFormat(sample.head);
-  const rest = [...sample.middle, ...(sample.tail.length >= MIN_JUDGED ? [sample.tail] : [])];
-  let noisyBlocks = 0;
-  let nonTextBlocks = 0;
-  for (const block of rest) {
-    const kind = classifyBlock(block);
-    if (kind === "noise") noisyBlocks++;
-    if (kind === "noise" || kind === "binary") nonTextBlocks++;
+/**
+ * A sample's profile, each part worked out when the judgement first asks for it: a changed file
+ * needs nothing under a name of no known type; under a dense one (zip, PNG, PDF) its head as far
+ * as text goes, its format and its structure; the rest of its blocks only under text and sparse
+ * types, and then only until one of them answers. Entropy, a loop over every byte, is computed
+ * only where noise must be told from other binary. Most of an office day's changed files need one
+ * or two blocks looked at, not nine.
+ */
+class SampledProfile implements ContentProfile {
+  private headClass: TextClass | undefined;
+  private sniffed: { readonly format: Format | undefined } | undefined;
+  private structure: boolean | undefined;
+  private readonly rest: readonly Uint8Array[];
+  private readonly restClasses: TextClass[] = [];
+
+  constructor(private readonly sample: FileSample) {
+    this.rest = sample.tail.length >= MIN_JUDGED ? [...sample.middle, sample.tail] : sample.middle;
   }
-  return {
-    head: classifyBlock(sample.head),
-    format,
-    intact: format === undefined || structureIntact(format, sample),
-    noisyBlocks,
-    nonTextBlocks,
-    size: sample.size,
-  };
+
+  get head(): TextClass {
+    this.headClass ??= textClass(this.sample.head);
+    return this.headClass;
+  }
+
+  get headNoise(): boolean {
+    return this.head === "other" && isNoise(this.sample.head);
+  }
+
+  get format(): Format | undefined {
+    this.sniffed ??= { format: sniffFormat(this.sample.head) };
+    return this.sniffed.format;
+  }
+
+  get intact(): boolean {
+    const format = this.format;
+    this.structure ??= format === undefined || structureIntact(format, this.sample);
+    return this.structure;
+  }
+
+  get noisy(): boolean {
+    return this.rest.some((block, i) => this.restClass(i) === "other" && isNoise(block));
+  }
+
+  get nonText(): boolean {
+    return this.rest.some((_, i) => this.restClass(i) === "other");
+  }
+
+  private restClass(i: number): TextClass {
+    let kind = this.restClasses[i];
+    if (kind === undefined) {
+      kind = textClass(this.rest[i] as Uint8Array);
+      this.restClasses[i] = kind;
+    }
+    return kind;
+  }
+}
+
+/** The profile of a sample judged at once and let go (a changed file): computed as it is read. */
+export function sampledProfile(sample: FileSample): ContentProfile {
+  return new SampledProfile(sample);
+}
+
+/** The whole profile, for a file judged later than its sample lives (a new file: renamed?). */
+export function profile(sample: FileSample): ContentProfile {
+  const { head, headNoise, format, intact, noisy, nonText } = new SampledProfile(sample);
+  return { head, headNoise, format, intact, noisy, nonText };
 }
 
 /**
@@ -277,18 +343,17 @@ function structureIntact(format: Format, sample: FileSample): boolean {
 
 function endLostToText(format: Format, sample: FileSample, end: Uint8Array): boolean {
   // Text appended beyond the sampled tail: all that can be seen of the end is prose.
-  if (hasEndMarker(format) && end.length >= MIN_JUDGED && classifyBlock(end) === "text")
-    return true;
+  if (hasEndMarker(format) && end.length >= MIN_JUDGED && textClass(end) === "text") return true;
   // Text appended after an intact end: the file, cut where its structure ends, is whole.
   for (const cut of possibleEnds(format, sample.size, end, sample.head))
     if (
       endIntact(format, sample.size - (end.length - cut), end.subarray(0, cut), sample.head) &&
-      classifyBlock(end.subarray(cut)) === "text"
+      textClass(end.subarray(cut)) === "text"
     )
       return true;
   // Text written over a zip's central directory, its end record kept.
   const directory = format === "zip" ? zipDirectoryIn(sample.size, end) : undefined;
-  return directory !== undefined && classifyBlock(directory.subarray(0, MIN_JUDGED)) === "text";
+  return directory !== undefined && textClass(directory.subarray(0, MIN_JUDGED)) === "text";
 }
 
 /**
@@ -314,16 +379,16 @@ export function judge(
     if (content.head === "empty") return "ok";
     // A text name over another known format is a renamed file, not a damaged one.
     if (content.head !== "text") return content.format === undefined ? "mismatch" : "ok";
-    return scope === "whole" && content.nonTextBlocks > 0 ? "dense" : "ok";
+    return scope === "whole" && content.nonText ? "dense" : "ok";
   }
   if (content.head === "empty") return "mismatch";
   if (content.format === undefined) return content.head === "text" ? "ok" : "mismatch";
   if (!type.formats.includes(content.format) || scope === "head") return "ok";
   if (!content.intact) return "mismatch";
-  return type.sparse && content.noisyBlocks > 0 ? "dense" : "ok";
+  return type.sparse && content.noisy ? "dense" : "ok";
 }
 
 /** Noise with no format: what encryption writes under a name Rempart cannot judge. */
 export function isUnrecognisedNoise(content: ContentProfile): boolean {
-  return content.format === undefined && content.head === "noise";
+  return content.format === undefined && content.headNoise;
 }

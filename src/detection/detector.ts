@@ -12,6 +12,7 @@ import {
   type Judgement,
   judge,
   profile,
+  sampledProfile,
 } from "./content.js";
 import { typeOfExtension } from "./formats.js";
 import { extensionOf, isKnownRansomExtension, isRansomNoteName, stemOf } from "./names.js";
@@ -70,14 +71,13 @@ export class ChangeDetector {
       this.added++;
       return;
     }
-    const seen = profile(sample);
     if (status === "changed") {
       this.changed++;
-      this.count(judge(extensionOf(name), seen));
+      this.count(judge(extensionOf(name), sampledProfile(sample)));
       return;
     }
     const list = this.pending.get(dir) ?? [];
-    list.push({ name, key: contentKey(content, sample.size), content: seen });
+    list.push({ name, key: contentKey(content, sample.size), content: profile(sample) });
     this.pending.set(dir, list);
   }
 
@@ -92,22 +92,31 @@ export class ChangeDetector {
   ): Promise<void> {
     if (!this.options.hasParent) return;
     const deletedFiles = new Map<string, TreeNode>();
-    for (const [name, node] of before) {
-      if (node.type === "file") this.parentExtensions.add(extensionOf(name));
-      if (present.has(name)) continue;
-      if (node.type === "file") deletedFiles.set(name, node);
+    // Once per file of the parent snapshot, so without the entries' arrays a Map's own iterator makes.
+    for (const node of before.values()) {
+      if (node.type === "file") this.parentExtensions.add(extensionOf(node.name));
+      if (present.has(node.name)) continue;
+      if (node.type === "file") deletedFiles.set(node.name, node);
       else if (node.type === "dir" && node.subtree !== undefined)
         await this.deletedTree(node.subtree);
     }
+    const pending = this.pending.get(dir);
+    if (pending !== undefined) {
+      this.pending.delete(dir);
+      this.pair(pending, deletedFiles);
+    }
+    for (const [name, node] of deletedFiles) this.gone(name, node);
+  }
+
+  /** New files of a directory: renames of the deleted files whose names they continue, or arrivals. */
+  private pair(files: readonly NewFile[], deletedFiles: Map<string, TreeNode>): void {
     const byStem = new Map<string, TreeNode>();
     for (const [name, node] of deletedFiles) byStem.set(stemOf(name), node);
-    for (const file of this.pending.get(dir) ?? []) {
+    for (const file of files) {
       const original = deletedFiles.get(stemOf(file.name)) ?? byStem.get(stemOf(file.name));
       if (original && deletedFiles.delete(original.name)) this.renamedFrom(original.name, file);
       else this.arrived(file);
     }
-    this.pending.delete(dir);
-    for (const [name, node] of deletedFiles) this.gone(name, node);
   }
 
   /** The signals, once every file and directory has been reported. */
