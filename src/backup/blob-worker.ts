@@ -18,7 +18,7 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 /** Sealed bytes between minor collections: the cipher's output buffers they free (see there). */
-const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
+const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
 let sinceCollect = 0;
 
 const compressor = new BlobCompressor();
