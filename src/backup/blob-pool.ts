@@ -144,9 +144,10 @@ export class BlobPool {
       if (candidate.inFlight < target.inFlight) target = candidate;
     const bytes = this.batch.bytes;
     const batch = this.batch.take();
-    // Counted by the buffer, not by the bytes its blobs fill: a batch of 256 small files fills a
-    // tenth of its 1 MiB, and counting plaintext let ~45 such buffers be held at once (the
-    // workers' queues, then the spares they came back to) on the benchmark share.
+    // Counted by the buffer, not by the bytes its blobs fill: a batch of 256 files of 1 KiB fills
+    // a quarter of its 1 MiB, so counting plaintext let four times the bound's buffers be out on
+    // a tree of such files (40,000 of them, one run each: main thread's arrayBuffers peak 13.7 ->
+    // 10.1 MB). The benchmark share's batches are nearly full either way.
     const held = batch.data.buffer.byteLength;
     target.inFlight += held;
     this.inFlight += held;
