@@ -60,6 +60,12 @@ export class BatchBuilder {
       this.spares.push(new Uint8Array(data.buffer));
   }
 
+  /** Lets go of every buffer once no batch will follow: the builder must not be used again. */
+  release(): void {
+    this.spares.length = 0;
+    this.data = new Uint8Array(0);
+  }
+
   /** The batch so far, in buffers of its own (ready to transfer); the builder starts afresh. */
   take(): BlobBatch {
     const batch: BlobBatch = {

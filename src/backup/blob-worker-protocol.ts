@@ -30,7 +30,7 @@ export type ToWorker =
 
 export type FromWorker =
   /** a batch is sealed; its data buffer comes back (transferred) for the next batch */
-  | { readonly kind: "done"; readonly bytes: number; readonly data: Uint8Array }
+  | { readonly kind: "done"; readonly data: Uint8Array }
   /** a pack file is about to be created: whoever ends the backup early removes it */
   | { readonly kind: "spooling"; readonly path: string }
   | ({ readonly kind: "pack" } & SpooledPack)

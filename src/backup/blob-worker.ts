@@ -66,7 +66,7 @@ port.on("message", (message: ToWorker) => {
           sinceCollect = 0;
           collectGarbage("minor");
         }
-        post({ kind: "done", bytes, data }, [data.buffer as ArrayBuffer]);
+        post({ kind: "done", data }, [data.buffer as ArrayBuffer]);
         break;
       }
       case "flush":

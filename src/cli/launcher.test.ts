@@ -1,9 +1,10 @@
 /**
  * The `rempart` launcher (bin/rempart) starts Node with V8 settings per command. The floor under
  * the old-generation limit is what keeps each 16 MiB PUT or GET of the server, and the socket
- * reads of a restore, from setting off full mark-compacts (bin/rempart says why;
- * bench/object-routes.mjs and the bench's restore measure it), and nothing but those benchmarks
- * would notice it gone, so the Node process each command runs is asked here.
+ * reads of a restore, from setting off full mark-compacts; the 20 % growth is what keeps a
+ * backup's main-thread garbage from piling up to ~4× its live heap (bin/rempart says why;
+ * bench/object-routes.mjs and the bench measure them). Nothing but those benchmarks would notice
+ * either gone, so the Node process each command runs is asked here.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -32,7 +33,12 @@ describe("the rempart launcher", () => {
       assert.ok(flagsOf(command).includes("--initial-old-space-size=64"), command);
   });
 
-  it("leaves other commands' old generation to V8's default", () => {
+  it("grows a backup's old generation by 20 % at a time, in the agent too", () => {
+    for (const command of ["backup", "agent"])
+      assert.ok(flagsOf(command).includes("--heap-growing-percent=20"), command);
+  });
+
+  it("leaves other commands' old-generation floor to V8's default", () => {
     for (const command of ["backup", "agent"])
       assert.ok(!flagsOf(command).some((flag) => flag.startsWith("--initial-old-space-size")));
   });
