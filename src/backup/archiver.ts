@@ -22,7 +22,7 @@ import { childPath, compareNames, encodeTree, sameNode, type TreeNode } from "..
 import { REMPART_VERSION } from "../version.js";
 import { BlobPool } from "./blob-pool.js";
 import { compileExcludes, type ExcludeMatcher } from "./excludes.js";
-import { FileChunker, type ReadResult } from "./file-reader.js";
+import { type ChunkSink, FileChunker, type ReadResult } from "./file-reader.js";
 import type { ScanRequest, ScanTotals } from "./scan-worker.js";
 
 export interface BackupProgress {
@@ -154,6 +154,14 @@ class Archiver {
   /** made once the index is loaded and an interrupted backup's packs adopted */
   private writer!: PackWriter;
   private readonly chunker: FileChunker;
+  /** One for every file, rather than an object and two closures per file. */
+  private readonly chunkSink: ChunkSink = {
+    chunk: (id, hexId, chunk) => {
+      this.counters.bytesRead += chunk.length;
+      this.addBlob("data", id, hexId, chunk);
+    },
+    pause: () => this.breathe() ?? SETTLED,
+  };
   private readonly exclude: ExcludeMatcher;
   private readonly detector: ChangeDetector;
   private scanned: ScanTotals | undefined;
@@ -248,13 +256,7 @@ class Archiver {
     }
     this.currentPath = path;
     try {
-      const result = await this.chunker.read(path, stats.size, {
-        chunk: (id, hexId, chunk) => {
-          this.counters.bytesRead += chunk.length;
-          this.addBlob("data", id, hexId, chunk);
-        },
-        pause: () => this.breathe() ?? SETTLED,
-      });
+      const result = await this.chunker.read(path, stats.size, this.chunkSink);
       if (linkKey !== undefined) this.hardLinks.set(linkKey, result);
       return result;
     } catch (error) {

@@ -161,7 +161,9 @@ export class BlobPool {
   }
 
   private get full(): boolean {
-    return this.inFlight >= this.options.maxInFlightBytes || this.storing.size > this.workers.length;
+    return (
+      this.inFlight >= this.options.maxInFlightBytes || this.storing.size > this.workers.length
+    );
   }
 
   /** Whether ready() would wait or throw: a caller between small files can skip awaiting it. */
