@@ -170,13 +170,20 @@ export class BlobPool {
     });
   }
 
+  private get full(): boolean {
+    return (
+      this.inFlight >= this.options.maxInFlightBytes || this.storing.size > this.workers.length
+    );
+  }
+
+  /** Whether ready() would wait or throw: a caller between small files can skip awaiting it. */
+  get mustWait(): boolean {
+    return this.failure !== undefined || this.full;
+  }
+
   /** Resolves once there is room for more data (backpressure). */
   async ready(): Promise<void> {
-    while (
-      !this.failure &&
-      (this.inFlight >= this.options.maxInFlightBytes || this.storing.size > this.workers.length)
-    )
-      await this.waitForSignal();
+    while (!this.failure && this.full) await this.waitForSignal();
     this.throwIfFailed();
   }
 

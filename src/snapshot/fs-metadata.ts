@@ -274,9 +274,12 @@ function readXattrs(path: string, isDirectory: boolean): Xattr[] | undefined {
   return xattrs !== undefined && xattrs.length > 0 ? xattrs : undefined;
 }
 
-function listXattrs(path: string): Xattr[] {
+function listXattrs(path: string): Xattr[] | undefined {
+  const names = listAttributesSync(path);
+  // Most entries have none: no list of them, and readXattrs takes undefined for none.
+  if (names.length === 0) return undefined;
   const xattrs: Xattr[] = [];
-  for (const name of listAttributesSync(path).sort(compareNames)) {
+  for (const name of names.sort(compareNames)) {
     // The binding reports every failure as null; after a listing that means removed meanwhile.
     const value = getAttributeSync(path, name);
     if (value !== null) xattrs.push({ name, value: value.toString("base64") });
