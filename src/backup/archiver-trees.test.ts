@@ -19,14 +19,17 @@ const FILES = ["top.txt", "a/b/c/deep.txt", "a/side/s.txt", "other/o.txt"];
 
 /**
  * A source tree whose times a backup does not move: under relatime, reading a file or listing a
- * directory updates its access time only when that is not after its modification time.
+ * directory updates its access time when that is not after its modification *and* change times.
+ * The change time is the kernel's coarse clock at the utimes call, which can be a few ms before or
+ * after `Date.now()`: an access time of "now" was moved by the first backup's reads now and then
+ * (a flaky "nothing changed" test). An hour ahead is after both.
  */
 function writeStillTree(src: string): void {
   for (const dir of DIRS) mkdirSync(join(src, dir), { recursive: true });
   for (const file of FILES) writeFileSync(join(src, file), `${file}\n`.repeat(50));
   const now = Date.now() / 1000;
   for (const entry of [...FILES, ...DIRS.slice().reverse(), "."])
-    utimesSync(join(src, entry), now, now - 3600);
+    utimesSync(join(src, entry), now + 3600, now - 3600);
 }
 
 async function subtreeOf(repo: Repository, root: string, path: string): Promise<string> {
