@@ -19,6 +19,7 @@ import { isRempartError, RempartError } from "../errors.js";
 import type { BlobLocation } from "../repository/blob-decoder.js";
 import type { Repository } from "../repository/repository.js";
 import { applyFileMetadata, type FileMetadata } from "./file-metadata.js";
+import { HeapBudget } from "./heap-budget.js";
 import { PartBuffers } from "./part-buffers.js";
 import { ReadAhead, type ReadOutcome } from "./read-ahead.js";
 import { cover, groupSpans, planReads } from "./read-plan.js";
@@ -29,7 +30,6 @@ import type {
   PackTask,
   Placement,
   RestoreWorkerInit,
-  TaskBlob,
   TaskFile,
 } from "./restore-worker-protocol.js";
 import { createExclusive, isAllZero, removeIfPresent, reopen } from "./target-files.js";
@@ -82,6 +82,11 @@ const READ_AHEAD_BYTES = 6 * PART_BYTES;
 const MAX_READS = 4;
 /** Wanted blobs closer than this are read as one range, the bytes between them included. */
 const MAX_READ_GAP = 256 * 1024;
+/**
+ * Old-generation garbage the main thread lets pile up between its full collections (about a
+ * batch's plan; see heap-budget.ts).
+ */
+const MAIN_HEAP_GROWTH_BYTES = 16 * 1024 * 1024;
 
 interface FileState {
   readonly target: ContentTarget;
@@ -139,6 +144,7 @@ export class ContentWriter {
   private readonly pending = new Map<number, (message: FromRestoreWorker) => void>();
   /** outlive batches: a restore allocates its part buffers once */
   private readonly buffers = new PartBuffers(PART_BYTES);
+  private readonly heap = new HeapBudget(MAIN_HEAP_GROWTH_BYTES);
   private nextTask = 0;
 
   private constructor(
@@ -205,10 +211,13 @@ export class ContentWriter {
 
   private runTask(worker: Worker, work: Omit<PackTask, "id">): Promise<FromRestoreWorker> {
     const task: PackTask = { ...work, id: this.nextTask++ };
-    return new Promise((resolve) => {
+    const answer = new Promise<FromRestoreWorker>((resolve) => {
       this.pending.set(task.id, resolve);
       worker.postMessage(task, [task.bytes.buffer as ArrayBuffer]);
     });
+    // While the worker decodes: a collection here keeps no worker waiting.
+    this.heap.settle();
+    return answer;
   }
 }
 
@@ -240,12 +249,16 @@ class Batch {
   }
 
   /**
-   * Where a blob is read from. Blobs are placed by length, so when its locations disagree about
-   * it (a forged index or pack claims the blob), the first one that authenticates decides; the
-   * read is paid only for such blobs, and only for those the restore needs.
+   * Where a blob is read from, of its `locations`. Blobs are placed by length, so when its
+   * locations disagree about it (a forged index or pack claims the blob), the first one that
+   * authenticates decides; the read is paid only for such blobs, and only for those the restore
+   * needs.
    */
-  private async locationOf(id: string): Promise<BlobLocation | undefined> {
-    const [first, ...others] = await this.repo.blobLocations(id);
+  private async locationOf(
+    id: string,
+    locations: readonly BlobLocation[],
+  ): Promise<BlobLocation | undefined> {
+    const [first, ...others] = locations;
     if (!first || others.every((other) => other.rawLength === first.rawLength)) return first;
     try {
       return await this.repo.intactLocation(id);
@@ -265,21 +278,35 @@ class Batch {
   }
 
   private async planParts(): Promise<void> {
+    const ids = this.files.flatMap((file) => file.target.content);
+    const located = await this.repo.blobLocationsOfEach(ids);
+    // An await only where a blob's locations disagree: one per blob made most of the plan's
+    // garbage, and kept this planning out of V8's optimized code for long.
+    const chosen: (BlobLocation | undefined)[] = [];
+    for (const [i, known] of located.entries())
+      chosen.push(known.length > 1 ? await this.locationOf(ids[i] as string, known) : known[0]);
+    this.planFrom(chosen);
+  }
+
+  /** `chosen`: where each blob of the batch's files, in order, is read from. */
+  private planFrom(chosen: readonly (BlobLocation | undefined)[]): void {
     /** pack → blob id → where its plaintext goes */
     const packs = new Map<string, Map<string, WantedBlob>>();
     const blobsOfFile: WantedBlob[][] = [];
+    let next = 0;
     for (const [index, file] of this.files.entries()) {
       const wanted: WantedBlob[] = [];
       blobsOfFile.push(wanted);
-      const locations: BlobLocation[] = [];
       let size = 0;
-      for (const id of file.target.content) {
-        const location = await this.locationOf(id);
+      const { content } = file.target;
+      const first = next;
+      next += content.length;
+      for (const [i, id] of content.entries()) {
+        const location = chosen[first + i];
         if (!location) {
           file.error = `blob ${id} is not in any index`;
           break;
         }
-        locations.push(location);
         size += location.rawLength;
       }
       if (file.error === undefined && size !== file.target.size)
@@ -289,7 +316,8 @@ class Batch {
         continue;
       }
       let position = 0;
-      for (const location of locations) {
+      for (let i = first; i < next; i++) {
+        const location = chosen[i] as BlobLocation;
         let blobs = packs.get(location.pack);
         if (!blobs) {
           blobs = new Map();
@@ -318,8 +346,12 @@ class Batch {
         this.parts.push({ pack, blobs: members, range: cover(members.map((b) => b.location)) });
       }
     }
-    for (const [index, file] of this.files.entries())
-      file.parts = new Set((blobsOfFile[index] as WantedBlob[]).map((b) => partOf.get(b))).size;
+    for (const [index, file] of this.files.entries()) {
+      const wanted = blobsOfFile[index] as WantedBlob[];
+      // Most files are one blob: no set to count one part.
+      file.parts =
+        wanted.length < 2 ? wanted.length : new Set(wanted.map((b) => partOf.get(b))).size;
+    }
   }
 
   private finish(file: FileState): void {
@@ -454,7 +486,8 @@ class Batch {
     const fileIndexes = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
     return {
       bytes,
-      blobs: blobs.map((b, i): TaskBlob => ({ ...b, at: at[i] as number })),
+      blobs,
+      at,
       files: [...fileIndexes].map((file): TaskFile => {
         const { target, parts } = this.files[file] as FileState;
         const { path, size, metadata } = target;

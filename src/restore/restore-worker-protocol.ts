@@ -18,8 +18,6 @@ export interface Placement {
 
 export interface TaskBlob {
   readonly location: BlobLocation;
-  /** where its sealed bytes start in the task's buffer */
-  readonly at: number;
   readonly placements: readonly Placement[];
 }
 
@@ -40,6 +38,11 @@ export interface PackTask {
   readonly id: number;
   readonly bytes: Uint8Array;
   readonly blobs: readonly TaskBlob[];
+  /**
+   * Where each blob's sealed bytes start in `bytes`. Apart from the blobs, so that the main thread
+   * sends its plan's own blob objects instead of a copy of each (copies it held until the answer).
+   */
+  readonly at: readonly number[];
   readonly files: readonly TaskFile[];
 }
 

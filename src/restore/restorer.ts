@@ -342,20 +342,26 @@ class Restorer {
     const { owner } = this.options;
     for (const entry of entries) {
       const { path, node } = entry;
-      const target = { path, size: node.size ?? 0, content: node.content ?? [] };
+      const size = node.size ?? 0;
+      const content = node.content ?? [];
       // Extended attributes are set by path (applyMetadata); everything else by descriptor.
-      const metadata =
+      const target: ContentTarget =
         node.xattrs !== undefined && node.xattrs.length > 0
-          ? undefined
+          ? { path, size, content }
           : {
-              mode: node.mode,
-              uid: node.uid,
-              gid: node.gid,
-              atimeMs: node.atimeMs,
-              mtimeMs: node.mtimeMs,
-              owner,
+              path,
+              size,
+              content,
+              metadata: {
+                mode: node.mode,
+                uid: node.uid,
+                gid: node.gid,
+                atimeMs: node.atimeMs,
+                mtimeMs: node.mtimeMs,
+                owner,
+              },
             };
-      byTarget.set(metadata === undefined ? target : { ...target, metadata }, entry);
+      byTarget.set(target, entry);
     }
     this.writer ??= ContentWriter.start(this.repo, this.filesPerWorker);
     return this.writer.prepare([...byTarget.keys()], {
