@@ -1,8 +1,13 @@
 /**
- * Alerts: what the server raises for an operator to look at, and their acknowledgement. One model
- * for every source (detection now; leftover agents, coverage, drills and quota in issue 11), so
- * that listing, the tenant's red state and delivery read one table. Rows are history: an alert is
- * never removed, and once acknowledged it never changes.
+ * Alerts: what the server raises for an operator to look at, and how each closes. One model for
+ * every source (detection, leftover agents, coverage, drills, quota), so that listing, the
+ * tenant's red state and delivery read one table. Rows are history: an alert is never removed,
+ * and once closed it never changes.
+ *
+ * An alert closes once, one of two ways: an operator acknowledges it (any kind), or the system
+ * resolves it because the condition it reported has cleared (a backup arrived, usage fell below
+ * the quota threshold). Only condition alerts may be resolved by the system: a ransomware verdict,
+ * a misused credential or a failed drill stays open until a person has looked.
  */
 import type { AlertKind, AlertSeverity } from "../protocol/constants.js";
 import type { AuditNote } from "./audit.js";
@@ -26,6 +31,25 @@ export interface Alert {
   readonly acknowledgedBy: string | null;
   readonly acknowledgedAt: Date | null;
   readonly acknowledgeReason: string | null;
+  /** All three set together, once, when the system saw the condition clear; never with the above. */
+  readonly resolvedBy: "system" | null;
+  readonly resolvedAt: Date | null;
+  readonly resolveReason: string | null;
+}
+
+/**
+ * Alerts about a condition the server itself re-checks (alerts job): the only ones the system may
+ * resolve. Everything else needs an operator's judgement.
+ */
+export const SELF_RESOLVING_KINDS: readonly AlertKind[] = ["backup-stale", "backup-failing", "quota"];
+
+export function isSelfResolving(kind: AlertKind): boolean {
+  return SELF_RESOLVING_KINDS.includes(kind);
+}
+
+/** Neither acknowledged nor resolved. */
+export function isOpen(alert: Alert): boolean {
+  return alert.acknowledgedAt === null && alert.resolvedAt === null;
 }
 
 export interface NewAlert {
@@ -40,14 +64,14 @@ export interface NewAlert {
 
 export interface AlertQuery {
   readonly tenantId?: string;
-  /** Only alerts not yet acknowledged. */
+  /** Only open alerts: neither acknowledged nor resolved. */
   readonly open?: boolean;
   /** Alerts with a smaller id: the cursor for the next (older) page. */
   readonly beforeId?: number;
   readonly limit: number;
 }
 
-/** Raising, listing and acknowledging alerts. */
+/** Raising, listing and closing alerts. */
 export interface AlertCatalog {
   /**
    * Records an alert at `now`, audited as `alert.raise` and queued for delivery to each
@@ -64,8 +88,9 @@ export interface AlertCatalog {
   /**
    * Closes an alert: `operatorId` (an operator of the catalog) says why, audited as
    * `alert.acknowledge` in the same transaction. `NotFound` for an unknown alert or operator;
-   * `ObjectConflict` (reason `already-acknowledged`) for one acknowledged before, which keeps
-   * its first acknowledgement; `InvalidArgument` for an empty, too long or multi-line reason.
+   * `ObjectConflict` (reason `already-acknowledged`, or `already-resolved`) for one closed
+   * before, which keeps how it closed; `InvalidArgument` for an empty, too long or multi-line
+   * reason.
    */
   acknowledgeAlert(
     id: number,
@@ -74,4 +99,13 @@ export interface AlertCatalog {
     audit: AuditNote,
     now: Date,
   ): Promise<Alert>;
+  /**
+   * Closes an open alert because its condition cleared, `reason` saying how (one line): resolved
+   * by the system, audited as `alert.resolve` and queued as a "resolved" notice to each
+   * destination its raise was queued for that is still in force, in the same transaction.
+   * `NotFound` for an unknown alert; `ObjectConflict` with reason `already-acknowledged` or
+   * `already-resolved` for one closed before (it keeps how it closed), `operator-only` for a kind
+   * not in `SELF_RESOLVING_KINDS`; `InvalidArgument` for a bad reason.
+   */
+  resolveAlert(id: number, reason: string, audit: AuditNote, now: Date): Promise<Alert>;
 }

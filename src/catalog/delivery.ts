@@ -1,7 +1,9 @@
 /**
  * Alert delivery: where alerts go (destinations, per tenant or for every tenant) and the outbox,
  * one delivery per alert and destination, written in the alert's own transaction by `raiseAlert`
- * so that no alert is raised without its deliveries, whatever code path raised it. The server's
+ * so that no alert is raised without its deliveries, whatever code path raised it; and, written
+ * by `resolveAlert`, one "resolved" notice to each destination the raise went to that is still in
+ * force (a destination added later never heard of the alert). The server's
  * delivery loop (src/server/delivery/) takes the due ones and records each attempt here.
  */
 import { RempartError } from "../errors.js";
@@ -37,6 +39,9 @@ export interface NewAlertDestination {
 
 export type DeliveryState = "pending" | "delivered" | "failed";
 
+/** What a delivery tells: the alert was raised, or (a second delivery) the system resolved it. */
+export type DeliveryEvent = "raise" | "resolve";
+
 export interface Delivery {
   /** Increasing, never reused: with the alert id, the receiver's idempotency key. */
   readonly id: number;
@@ -45,6 +50,7 @@ export interface Delivery {
   readonly destinationId: string;
   readonly kind: DestinationKind;
   readonly target: string;
+  readonly event: DeliveryEvent;
   readonly createdAt: Date;
   readonly state: DeliveryState;
   readonly attempts: number;

@@ -1,6 +1,12 @@
-/** Alerts in SQLite: the `alerts` table (the schema refuses deletes and changes once acknowledged). */
+/** Alerts in SQLite: the `alerts` table (the schema refuses deletes, and changes once closed). */
 import { RempartError } from "../../errors.js";
-import type { Alert, AlertCatalog, AlertQuery, NewAlert } from "../alerts.js";
+import {
+  type Alert,
+  type AlertCatalog,
+  type AlertQuery,
+  isSelfResolving,
+  type NewAlert,
+} from "../alerts.js";
 import type { AuditNote } from "../audit.js";
 import {
   checkAlertKind,
@@ -13,7 +19,7 @@ import {
 } from "../validation.js";
 import { auditStep, checkAuditNote } from "./audit.js";
 import { notFound, type SqliteDb } from "./db.js";
-import { enqueueAlertDeliveries } from "./delivery.js";
+import { enqueueAlertDeliveries, enqueueResolvedNotices } from "./delivery.js";
 import { operatorRow, tenantOfRecord } from "./lookups.js";
 import { ALERT_COLUMNS, type AlertRow, toAlert } from "./rows.js";
 
@@ -34,6 +40,9 @@ export class SqliteAlerts implements AlertCatalog {
       acknowledged_by: null,
       acknowledged_at: null,
       acknowledge_reason: null,
+      resolved_by: null,
+      resolved_at: null,
+      resolve_reason: null,
     };
     return this.db.write(() => {
       const tenant = tenantOfRecord(this.db, row.tenant_id, row.agent_id, row.snapshot_id);
@@ -41,7 +50,8 @@ export class SqliteAlerts implements AlertCatalog {
         .statement<number>(
           `INSERT INTO alerts (${ALERT_COLUMNS}) VALUES (NULL, @tenant_id, @agent_id,
           @snapshot_id, @kind, @severity, @message, @details, @created_at, @acknowledged_by,
-          @acknowledged_at, @acknowledge_reason) RETURNING id`,
+          @acknowledged_at, @acknowledge_reason, @resolved_by, @resolved_at, @resolve_reason)
+          RETURNING id`,
         )
         .pluck()
         .get(row) as number;
@@ -78,7 +88,7 @@ export class SqliteAlerts implements AlertCatalog {
         value: beforeId,
       });
     const params = { limit: checkLimit(query.limit), before_id: beforeId };
-    const open = query.open === true ? "AND acknowledged_at IS NULL" : "";
+    const open = query.open === true ? `AND ${OPEN}` : "";
     // Two statements rather than `(@tenant_id IS NULL OR …)`, which would keep SQLite from using
     // the (tenant_id, id) index.
     const where = query.tenantId === undefined ? "1" : "tenant_id = @tenant_id";
@@ -94,8 +104,7 @@ export class SqliteAlerts implements AlertCatalog {
   async openAlertCounts(): Promise<ReadonlyMap<string, number>> {
     const rows = this.db
       .statement<{ tenant_id: string; open: number }>(
-        `SELECT tenant_id, count(*) AS open FROM alerts WHERE acknowledged_at IS NULL
-        GROUP BY tenant_id`,
+        `SELECT tenant_id, count(*) AS open FROM alerts WHERE ${OPEN} GROUP BY tenant_id`,
       )
       .all();
     return new Map(rows.map((r) => [r.tenant_id, r.open]));
@@ -114,12 +123,7 @@ export class SqliteAlerts implements AlertCatalog {
     return this.db.write(() => {
       const row = alertRow(this.db, id) ?? notFound("alert", String(id));
       const operator = operatorRow(this.db, operatorId) ?? notFound("operator", operatorId);
-      if (row.acknowledged_at !== null)
-        throw new RempartError(
-          "ObjectConflict",
-          `alert ${id} was acknowledged at ${new Date(row.acknowledged_at).toISOString()}`,
-          { reason: "already-acknowledged", id },
-        );
+      refuseClosed(row);
       this.db
         .statement(
           `UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?, acknowledge_reason = ?
@@ -149,6 +153,70 @@ export class SqliteAlerts implements AlertCatalog {
       });
     });
   }
+
+  async resolveAlert(id: number, reason: string, audit: AuditNote, now: Date): Promise<Alert> {
+    const note = checkAuditNote(audit);
+    if (note.actor.kind !== "system")
+      throw new RempartError(
+        "InvalidArgument",
+        "only the system resolves an alert; an operator acknowledges it",
+        { field: "actor.kind" },
+      );
+    const why = checkAlertReason(reason);
+    const at = checkTime("now", now);
+    return this.db.write(() => {
+      const row = alertRow(this.db, id) ?? notFound("alert", String(id));
+      refuseClosed(row);
+      if (!isSelfResolving(row.kind as Alert["kind"]))
+        throw new RempartError(
+          "ObjectConflict",
+          `alert ${id} is a ${row.kind} alert: only an operator closes it`,
+          { reason: "operator-only", id, kind: row.kind },
+        );
+      this.db
+        .statement(
+          `UPDATE alerts SET resolved_by = 'system', resolved_at = ?, resolve_reason = ?
+          WHERE id = ?`,
+        )
+        .run(at, why, id);
+      auditStep(
+        this.db,
+        note,
+        "alert.resolve",
+        row.tenant_id,
+        {
+          alert_id: id,
+          kind: row.kind,
+          severity: row.severity,
+          agent_id: row.agent_id,
+          resolved_by: "system",
+          reason: why,
+        },
+        at,
+      );
+      enqueueResolvedNotices(this.db, id, at);
+      return toAlert({ ...row, resolved_by: "system", resolved_at: at, resolve_reason: why });
+    });
+  }
+}
+
+/** The SQL of an open alert (the `alerts_open` partial index's condition). */
+const OPEN = "acknowledged_at IS NULL AND resolved_at IS NULL";
+
+/** A closed alert keeps how it closed. */
+function refuseClosed(row: AlertRow): void {
+  if (row.acknowledged_at !== null)
+    throw new RempartError(
+      "ObjectConflict",
+      `alert ${row.id} was acknowledged at ${new Date(row.acknowledged_at).toISOString()}`,
+      { reason: "already-acknowledged", id: row.id },
+    );
+  if (row.resolved_at !== null)
+    throw new RempartError(
+      "ObjectConflict",
+      `alert ${row.id} was resolved at ${new Date(row.resolved_at).toISOString()}: ${row.resolve_reason}`,
+      { reason: "already-resolved", id: row.id },
+    );
 }
 
 function alertRow(db: SqliteDb, id: number): AlertRow | undefined {

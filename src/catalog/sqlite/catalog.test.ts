@@ -323,7 +323,7 @@ describe("SqliteCatalog on disk", () => {
         assert.throws(() => raw.exec("DELETE FROM alerts"), /alerts keeps its history/);
         assert.throws(
           () => raw.exec("UPDATE alerts SET acknowledge_reason = 'nothing happened'"),
-          /an acknowledged alert is final/,
+          /a closed alert is final/,
         );
       } finally {
         raw.close();

@@ -6,6 +6,7 @@ import {
   checkDestination,
   type Delivery,
   type DeliveryCatalog,
+  type DeliveryEvent,
   type DeliveryOutcome,
   type DeliveryQuery,
   type DeliveryState,
@@ -38,6 +39,7 @@ interface OutboxRow {
   destination_id: string;
   kind: string;
   target: string;
+  event: string;
   created_at: number;
   attempts: number;
   next_attempt_at: number | null;
@@ -47,7 +49,7 @@ interface OutboxRow {
 }
 
 const OUTBOX_SELECT = `SELECT o.id, o.alert_id, a.tenant_id, o.destination_id, d.kind, d.target,
-  o.created_at, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at, o.failed_at
+  o.event, o.created_at, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at, o.failed_at
   FROM alert_outbox o JOIN alerts a ON a.id = o.alert_id
   JOIN alert_destinations d ON d.id = o.destination_id`;
 
@@ -80,6 +82,7 @@ function toDelivery(row: OutboxRow): Delivery {
     destinationId: row.destination_id,
     kind: row.kind as DestinationKind,
     target: row.target,
+    event: row.event as DeliveryEvent,
     createdAt: new Date(row.created_at),
     state: stateOf(row),
     attempts: row.attempts,
@@ -110,6 +113,19 @@ export function enqueueAlertDeliveries(
     SELECT @alert_id, id, @at, @at FROM alert_destinations
     WHERE removed_at IS NULL AND (tenant_id IS NULL OR tenant_id = @tenant_id)`,
   ).run({ alert_id: alertId, at, tenant_id: tenantId });
+}
+
+/**
+ * Inside the write that resolved an alert: a pending "resolved" notice, due at once, for each
+ * destination the alert's raise was queued for and that is still in force.
+ */
+export function enqueueResolvedNotices(db: SqliteDb, alertId: number, at: number): void {
+  db.statement(
+    `INSERT INTO alert_outbox (alert_id, destination_id, event, created_at, next_attempt_at)
+    SELECT o.alert_id, o.destination_id, 'resolve', @at, @at FROM alert_outbox o
+    JOIN alert_destinations d ON d.id = o.destination_id
+    WHERE o.alert_id = @alert_id AND o.event = 'raise' AND d.removed_at IS NULL`,
+  ).run({ alert_id: alertId, at });
 }
 
 export class SqliteDelivery implements DeliveryCatalog {

@@ -429,7 +429,8 @@ export function toTenantDeletion(row: DeletionRow): TenantDeletion {
 }
 
 export const ALERT_COLUMNS = `id, tenant_id, agent_id, snapshot_id, kind, severity, message,
-  details, created_at, acknowledged_by, acknowledged_at, acknowledge_reason`;
+  details, created_at, acknowledged_by, acknowledged_at, acknowledge_reason, resolved_by,
+  resolved_at, resolve_reason`;
 
 export interface AlertRow {
   id: number;
@@ -444,6 +445,9 @@ export interface AlertRow {
   acknowledged_by: string | null;
   acknowledged_at: number | null;
   acknowledge_reason: string | null;
+  resolved_by: "system" | null;
+  resolved_at: number | null;
+  resolve_reason: string | null;
 }
 
 export function toAlert(row: AlertRow): Alert {
@@ -462,5 +466,8 @@ export function toAlert(row: AlertRow): Alert {
     acknowledgedBy: row.acknowledged_by,
     acknowledgedAt: dateOrNull(row.acknowledged_at),
     acknowledgeReason: row.acknowledge_reason,
+    resolvedBy: row.resolved_by,
+    resolvedAt: dateOrNull(row.resolved_at),
+    resolveReason: row.resolve_reason,
   };
 }

@@ -452,6 +452,55 @@ WHEN OLD.delivered_at IS NOT NULL OR OLD.failed_at IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a delivered or failed alert delivery is final'); END;
 `;
 
+// Alerts the system resolves (issue 11's leftover): a condition alert closes by itself once its
+// condition clears, kept as history with when and why, distinct from an operator's
+// acknowledgement; either closes it, never both, and a closed alert is final. The outbox is
+// rebuilt (its UNIQUE constraint changes: a resolved notice is a second delivery of one alert to
+// one destination), its rows kept with their ids, which receivers hold as idempotency keys.
+const ALERT_RESOLUTION = `
+ALTER TABLE alerts ADD COLUMN resolved_by TEXT CHECK (resolved_by IS NULL OR resolved_by = 'system');
+ALTER TABLE alerts ADD COLUMN resolved_at INTEGER;
+ALTER TABLE alerts ADD COLUMN resolve_reason TEXT
+  CHECK ((resolved_by IS NULL) = (resolved_at IS NULL)
+    AND (resolved_at IS NULL) = (resolve_reason IS NULL)
+    AND (resolved_at IS NULL OR acknowledged_at IS NULL));
+DROP INDEX alerts_open;
+CREATE INDEX alerts_open ON alerts (tenant_id) WHERE acknowledged_at IS NULL AND resolved_at IS NULL;
+DROP TRIGGER alerts_final;
+CREATE TRIGGER alerts_final BEFORE UPDATE ON alerts
+WHEN OLD.acknowledged_at IS NOT NULL OR OLD.resolved_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a closed alert is final'); END;
+
+CREATE TEMP TABLE alert_outbox_kept AS SELECT * FROM alert_outbox;
+DROP TABLE alert_outbox;
+CREATE TABLE alert_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL REFERENCES alerts (id),
+  destination_id TEXT NOT NULL REFERENCES alert_destinations (id),
+  event TEXT NOT NULL DEFAULT 'raise' CHECK (event IN ('raise', 'resolve')),
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER,
+  failed_at INTEGER,
+  UNIQUE (alert_id, destination_id, event),
+  CHECK (delivered_at IS NULL OR failed_at IS NULL),
+  CHECK ((next_attempt_at IS NULL) = (delivered_at IS NOT NULL OR failed_at IS NOT NULL))
+) STRICT;
+INSERT INTO alert_outbox (id, alert_id, destination_id, created_at, attempts, next_attempt_at,
+  last_error, delivered_at, failed_at)
+  SELECT id, alert_id, destination_id, created_at, attempts, next_attempt_at, last_error,
+  delivered_at, failed_at FROM alert_outbox_kept;
+DROP TABLE temp.alert_outbox_kept;
+CREATE INDEX alert_outbox_due ON alert_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE TRIGGER alert_outbox_no_delete BEFORE DELETE ON alert_outbox
+BEGIN SELECT RAISE(ABORT, 'alert_outbox keeps its history'); END;
+CREATE TRIGGER alert_outbox_final BEFORE UPDATE ON alert_outbox
+WHEN OLD.delivered_at IS NOT NULL OR OLD.failed_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a delivered or failed alert delivery is final'); END;
+`;
+
 export const MIGRATIONS: readonly string[] = [
   VERSION_1,
   VERSION_2,
@@ -464,6 +513,7 @@ export const MIGRATIONS: readonly string[] = [
   COVERAGE_DRILLS,
   AUDIT_CHAIN,
   ALERT_DELIVERY,
+  ALERT_RESOLUTION,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -471,8 +521,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * Brings the database to `SCHEMA_VERSION`, each step in the same write transaction as its version
  * bump, so a crash leaves the old version or the new one and two processes opening a fresh file
  * at once migrate it once. A newer schema than this code knows is refused, never downgraded.
+ * `target` stops earlier: a catalog as an older Rempart left it, for a migration's test.
  */
-export function migrate(db: Database): void {
+export function migrate(db: Database, target = SCHEMA_VERSION): void {
   db.function(
     "rempart_audit_hash",
     { deterministic: true },
@@ -496,7 +547,7 @@ export function migrate(db: Database): void {
         { version: current, supported: SCHEMA_VERSION },
       );
     }
-    for (let version = current + 1; version <= SCHEMA_VERSION; version += 1) {
+    for (let version = current + 1; version <= target; version += 1) {
       db.exec(MIGRATIONS[version - 1] ?? "");
       db.pragma(`user_version = ${version}`);
     }

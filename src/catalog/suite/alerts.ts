@@ -1,4 +1,4 @@
-/** Alerts: raised, listed, acknowledged once, never removed. */
+/** Alerts: raised, listed, closed once (acknowledged or resolved), never removed. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { at, catalogPerTest, fixtures, hashOf, type OpenCatalog, refuses } from "./fixtures.js";
@@ -41,6 +41,9 @@ export function describeAlertConformance(open: OpenCatalog): void {
         acknowledgedBy: null,
         acknowledgedAt: null,
         acknowledgeReason: null,
+        resolvedBy: null,
+        resolvedAt: null,
+        resolveReason: null,
       });
       const second = await catalog.raiseAlert(
         { ...raised, severity: "warning", message: "Suspicious backup", details: {} },
@@ -92,6 +95,108 @@ export function describeAlertConformance(open: OpenCatalog): void {
         "restored from the held snapshot; machine reinstalled",
       );
       assert.equal(audit[2]?.details.username, "alice");
+    });
+
+    it("resolves a condition alert by the system once, audited, closed for good and no longer open", async () => {
+      const acme = await tenant("acme");
+      const pc = await agent(acme);
+      const alice = await admin("alice");
+      const system = { actor: { kind: "system", id: "alerts" } } as const;
+      const condition = (kind: "backup-stale" | "backup-failing" | "quota", now: number) =>
+        catalog.raiseAlert(
+          {
+            tenantId: acme.id,
+            agentId: kind === "quota" ? null : pc.id,
+            snapshotId: null,
+            kind,
+            severity: "warning",
+            message: `${kind} on pc`,
+          },
+          system,
+          at(now),
+        );
+      const stale = await condition("backup-stale", 10);
+      const failing = await condition("backup-failing", 11);
+      const ransomware = await catalog.raiseAlert(
+        { ...stale, kind: "detection", severity: "critical", message: "ransomware" },
+        detector,
+        at(12),
+      );
+      assert.deepEqual(await catalog.openAlertCounts(), new Map([[acme.id, 3]]));
+
+      const reason = "a backup of pc committed at 2026-12-01T10:00:00.000Z, within its RPO of 24 h";
+      const resolved = await catalog.resolveAlert(stale.id, reason, system, at(20));
+      assert.deepEqual(resolved, {
+        ...stale,
+        resolvedBy: "system",
+        resolvedAt: at(20),
+        resolveReason: reason,
+      });
+      assert.deepEqual(await catalog.getAlert(stale.id), resolved);
+      assert.deepEqual(await catalog.openAlertCounts(), new Map([[acme.id, 2]]));
+      assert.deepEqual(
+        (await catalog.listAlerts({ open: true, limit: 10 })).map((a) => a.id),
+        [ransomware.id, failing.id],
+      );
+      // History: listed with every alert, newest first.
+      assert.deepEqual(
+        (await catalog.listAlerts({ limit: 10 })).map((a) => a.id),
+        [ransomware.id, failing.id, stale.id],
+      );
+
+      // Closed once, one way: neither a second resolution nor an acknowledgement changes it.
+      await refuses(
+        catalog.resolveAlert(stale.id, "again", system, at(30)),
+        "ObjectConflict",
+        "already-resolved",
+      );
+      await refuses(
+        catalog.acknowledgeAlert(stale.id, alice.id, "seen", detector, at(30)),
+        "ObjectConflict",
+        "already-resolved",
+      );
+      await catalog.acknowledgeAlert(failing.id, alice.id, "disk replaced", detector, at(31));
+      await refuses(
+        catalog.resolveAlert(failing.id, "backup succeeded", system, at(32)),
+        "ObjectConflict",
+        "already-acknowledged",
+      );
+      // A person decides about ransomware: the system cannot close it.
+      await refuses(
+        catalog.resolveAlert(ransomware.id, "looks fine now", system, at(33)),
+        "ObjectConflict",
+        "operator-only",
+      );
+      // Resolving is the system's: an operator acknowledges instead.
+      const quota = await condition("quota", 34);
+      await refuses(
+        catalog.resolveAlert(quota.id, "ok", { actor: { kind: "operator", id: alice.id } }, at(35)),
+        "InvalidArgument",
+      );
+      for (const bad of ["", "two\nlines", "x".repeat(1001)])
+        await refuses(catalog.resolveAlert(quota.id, bad, system, at(35)), "InvalidArgument");
+      await refuses(catalog.resolveAlert(quota.id + 1, "ok", system, at(35)), "NotFound");
+      assert.deepEqual(await catalog.getAlert(ransomware.id), ransomware);
+      assert.deepEqual(await catalog.getAlert(quota.id), quota);
+
+      const audit = await catalog.listAudit({ tenantId: acme.id, limit: 100 });
+      const resolutions = audit.filter((e) => e.action === "alert.resolve");
+      assert.deepEqual(
+        resolutions.map((e) => [e.actor, e.details]),
+        [
+          [
+            { kind: "system", id: "alerts" },
+            {
+              alert_id: stale.id,
+              kind: "backup-stale",
+              severity: "warning",
+              agent_id: pc.id,
+              resolved_by: "system",
+              reason,
+            },
+          ],
+        ],
+      );
     });
 
     it("lists one tenant's alerts only, and keeps the tenant's alerts apart from another's", async () => {

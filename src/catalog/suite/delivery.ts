@@ -81,6 +81,46 @@ export function describeDeliveryConformance(open: OpenCatalog): void {
       assert.ok(!shown.includes("hook-secret-never-shown"));
     });
 
+    it("queues a resolved notice where the raise went, for the destinations still in force", async () => {
+      const acme = await tenant("acme");
+      const kept = await catalog.addAlertDestination(hook(acme.id), system, at(1));
+      const removed = await catalog.addAlertDestination(mail(acme.id), system, at(1));
+      const alert = await catalog.raiseAlert(
+        {
+          tenantId: acme.id,
+          agentId: null,
+          snapshotId: null,
+          kind: "quota",
+          severity: "warning",
+          message: "acme stores 95 % of its quota",
+        },
+        system,
+        at(10),
+      );
+      const raised = await catalog.dueDeliveries(at(10), 10);
+      for (const delivery of raised)
+        await catalog.recordDeliveryAttempt(delivery.id, { state: "delivered" }, at(11));
+      await catalog.removeAlertDestination(removed.id, system, at(12));
+      // Added after the raise: it never heard of the alert, so it hears nothing of its end.
+      await catalog.addAlertDestination(mail(acme.id, "late@msp.example"), system, at(13));
+
+      const resolved = await catalog.resolveAlert(alert.id, "acme stores 40 %", system, at(20));
+      const due = await catalog.dueDeliveries(at(20), 10);
+      assert.deepEqual(
+        due.map((d) => [d.alertId, d.destinationId, d.event, d.state]),
+        [[alert.id, kept.id, "resolve", "pending"]],
+      );
+      assert.deepEqual(due[0]?.alert, resolved);
+      assert.ok(
+        raised.every((d) => d.id !== due[0]?.id),
+        "a notice of its own: its own idempotency key",
+      );
+      assert.deepEqual(
+        (await catalog.listDeliveries({ tenantId: acme.id, limit: 10 })).map((d) => d.event).sort(),
+        ["raise", "raise", "resolve"],
+      );
+    });
+
     it("records attempts: a retry waits for its time, delivered and failed are final", async () => {
       const acme = await tenant("acme");
       await catalog.addAlertDestination(hook(acme.id), system, at(0));
