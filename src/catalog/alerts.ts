@@ -41,7 +41,11 @@ export interface Alert {
  * Alerts about a condition the server itself re-checks (alerts job): the only ones the system may
  * resolve. Everything else needs an operator's judgement.
  */
-export const SELF_RESOLVING_KINDS: readonly AlertKind[] = ["backup-stale", "backup-failing", "quota"];
+export const SELF_RESOLVING_KINDS: readonly AlertKind[] = [
+  "backup-stale",
+  "backup-failing",
+  "quota",
+];
 
 export function isSelfResolving(kind: AlertKind): boolean {
   return SELF_RESOLVING_KINDS.includes(kind);

@@ -344,7 +344,10 @@ export const Tenant = message(
     alert_state: Type.Enum(["green", "red"], {
       description: "red while an alert about the tenant is not acknowledged",
     }),
-    open_alerts: Type.Integer({ ...Count, description: "alerts not yet acknowledged" }),
+    open_alerts: Type.Integer({
+      ...Count,
+      description: "open alerts: neither acknowledged nor resolved",
+    }),
   }),
 );
 export type Tenant = Static<typeof Tenant.schema>;
@@ -493,6 +496,12 @@ export const Alert = message(
     }),
     acknowledged_at: NullableTime,
     acknowledge_reason: Nullable(Type.String()),
+    resolved_by: Type.Union([Type.Literal("system"), Type.Null()], {
+      description:
+        "system: the condition cleared (a backup arrived, usage fell) and the server closed it; null otherwise. An alert is acknowledged or resolved, never both",
+    }),
+    resolved_at: NullableTime,
+    resolve_reason: Nullable(Type.String()),
   }),
 );
 export type Alert = Static<typeof Alert.schema>;

@@ -65,7 +65,7 @@ export const DEFAULT_AUDIT_LIMIT = 100;
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
-/** `openAlerts`: the tenant's unacknowledged alerts, which make it red. */
+/** `openAlerts`: the tenant's open alerts (neither acknowledged nor resolved), which make it red. */
 export function tenantView(tenant: Tenant, openAlerts: number): TenantView {
   return {
     id: tenant.id,

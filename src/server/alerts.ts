@@ -1,7 +1,8 @@
 /**
  * Alerts as operators see and close them, for both doors (`GET /v1/alerts`, `POST
  * /v1/alerts/:id/ack`, `rempart admin alerts`). Acknowledging closes an alert (the tenant is red
- * while any is open) and is audited; it never lifts a hold the alert's response placed: an admin
+ * while any is open) and is audited; the system closes a stale, failing or quota alert itself
+ * once its condition clears (resolved, shown with its reason: jobs/alerts-job.ts); it never lifts a hold the alert's response placed: an admin
  * releases that one explicitly (`admin snapshot release`), after restoring from it if need be.
  */
 import type { Alert, Catalog } from "../catalog/catalog.js";
@@ -21,7 +22,7 @@ export const MAX_ALERT_PAGE = MAX_LISTING_PAGE;
 
 export interface AlertFilter {
   readonly tenantName?: string | undefined;
-  /** Only alerts not yet acknowledged. */
+  /** Only open alerts: neither acknowledged nor resolved. */
   readonly open?: boolean | undefined;
 }
 
@@ -68,6 +69,9 @@ async function alertView(names: Names, alert: Alert): Promise<AlertView> {
       alert.acknowledgedBy === null ? null : await names.operator(alert.acknowledgedBy),
     acknowledged_at: alert.acknowledgedAt?.toISOString() ?? null,
     acknowledge_reason: alert.acknowledgeReason,
+    resolved_by: alert.resolvedBy,
+    resolved_at: alert.resolvedAt?.toISOString() ?? null,
+    resolve_reason: alert.resolveReason,
   };
 }
 

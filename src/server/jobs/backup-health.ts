@@ -7,9 +7,11 @@
  * agent itself may be gone.
  *
  * The alert job (alerts-job.ts) raises one alert per finding unless one of the same kind about
- * the same agent (or, for quota, the same tenant) is still open.
+ * the same agent (or, for quota, the same tenant) is still open, and resolves an open one whose
+ * finding is gone (`judgeRecoveries`), saying why: the condition cleared, so the alert closes as
+ * a monitoring system's would, kept as history; if the condition comes back, a new alert opens.
  */
-import type { Agent, Tenant } from "../../catalog/catalog.js";
+import { type Agent, type Alert, isSelfResolving, type Tenant } from "../../catalog/catalog.js";
 import type { AlertKind, AlertSeverity } from "../../protocol/constants.js";
 
 const HOUR_MS = 3_600_000;
@@ -126,4 +128,64 @@ export function judgeQuota(tenant: Tenant, storedBytes: number): Finding | undef
 /** The key under which at most one alert may be open. */
 export function findingKey(finding: { kind: AlertKind; agentId: string | null }): string {
   return `${finding.kind}:${finding.agentId ?? "-"}`;
+}
+
+/** An open alert whose condition has cleared, and why, in a sentence for the alert's history. */
+export interface Recovery {
+  readonly alertId: number;
+  readonly reason: string;
+}
+
+/**
+ * Pure: which of the tenant's open alerts of a self-resolving kind no longer have a finding
+ * (`findings`: what `judgeAgents` and `judgeQuota` say now), each with the fact that cleared it.
+ * Other kinds (ransomware, misuse, drills) are never returned: a person closes those.
+ */
+export function judgeRecoveries(
+  tenant: Tenant,
+  open: readonly Alert[],
+  findings: readonly Finding[],
+  agents: readonly AgentBackups[],
+  storedBytes: number,
+  now: Date,
+): Recovery[] {
+  if (tenant.status !== "active") return [];
+  const standing = new Set(findings.map(findingKey));
+  const recoveries: Recovery[] = [];
+  for (const alert of open) {
+    if (!isSelfResolving(alert.kind) || standing.has(findingKey(alert))) continue;
+    const backups = agents.find((a) => a.agent.id === alert.agentId);
+    const reason =
+      alert.kind === "quota"
+        ? quotaCleared(tenant, storedBytes)
+        : backups === undefined
+          ? "the agent it was about is no longer listed"
+          : agentCleared(alert.kind, backups, rpoOf(tenant), now);
+    recoveries.push({ alertId: alert.id, reason });
+  }
+  return recoveries;
+}
+
+function agentCleared(kind: AlertKind, backups: AgentBackups, rpoMs: number, now: Date): string {
+  const { agent, lastSuccessAt } = backups;
+  if (agent.revokedAt !== null)
+    return `agent ${agent.hostname} was revoked at ${agent.revokedAt.toISOString()}: a revoked agent is expected to stop`;
+  if (!isLive(agent, now))
+    return `the credential of agent ${agent.hostname} expired at ${agent.expiresAt.toISOString()}: it is expected to stop`;
+  const success =
+    lastSuccessAt === null
+      ? undefined
+      : `a backup of ${agent.hostname} was committed at ${lastSuccessAt.toISOString()}`;
+  if (kind === "backup-stale")
+    return `${success ?? `${agent.hostname} has not backed up yet`}, within its RPO of ${describeAge(rpoMs)}`;
+  return success === undefined
+    ? `the last backup ${agent.hostname} reported succeeded`
+    : `${success}, after the failure`;
+}
+
+function quotaCleared(tenant: Tenant, storedBytes: number): string {
+  const quota = tenant.quotaBytes;
+  if (quota === null) return `tenant ${tenant.name} no longer has a quota`;
+  const percent = Math.floor((storedBytes / quota) * 100);
+  return `tenant ${tenant.name} stores ${storedBytes} bytes, ${percent} % of its quota of ${quota} bytes, at most ${QUOTA_ALERT_RATIO * 100} %`;
 }

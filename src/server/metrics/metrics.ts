@@ -99,9 +99,11 @@ export class ServerMetrics {
       "1 when a live agent's last reported backup failed, else 0",
       ["tenant", "agent", "hostname"],
     );
-    this.#openAlerts = gauge("rempart_alerts_open", "Alerts not yet acknowledged, by severity", [
-      "severity",
-    ]);
+    this.#openAlerts = gauge(
+      "rempart_alerts_open",
+      "Open alerts (neither acknowledged nor resolved), by severity",
+      ["severity"],
+    );
     this.#jobLastRun = gauge(
       "rempart_job_last_run_timestamp_seconds",
       "When each server job last started (Unix time)",

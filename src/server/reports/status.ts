@@ -21,7 +21,7 @@ export interface MachineFacts {
   /** What its last check-in said about its last backup. */
   readonly lastOutcome: BackupOutcome | null;
   readonly lastError: string | null;
-  /** Alerts not yet acknowledged about this machine or about its tenant as a whole. */
+  /** Open alerts (neither acknowledged nor resolved) about this machine or about its tenant as a whole. */
   readonly openAlerts: number;
 }
 

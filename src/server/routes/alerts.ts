@@ -18,7 +18,8 @@ const ALERT_STATES = ["open", "all"] as const;
 const AlertsQuery = {
   tenant: Type.String({ ...TenantParam, description: "only this tenant's alerts" }),
   state: Type.Enum(ALERT_STATES, {
-    description: "open: only alerts not yet acknowledged; all (the default): every alert",
+    description:
+      "open: only open alerts (neither acknowledged nor resolved); all (the default): every alert",
   }),
   limit: ListingLimit,
   cursor: AlertCursor,

@@ -26,9 +26,11 @@ import { day, withDataDir } from "./session.js";
 
 function printAlert(output: Output, alert: AlertView): void {
   const state =
-    alert.acknowledged_at === null
-      ? "OPEN"
-      : `acknowledged by ${alert.acknowledged_by} at ${day(alert.acknowledged_at)}: ${alert.acknowledge_reason}`;
+    alert.acknowledged_at !== null
+      ? `acknowledged by ${alert.acknowledged_by} at ${day(alert.acknowledged_at)}: ${alert.acknowledge_reason}`
+      : alert.resolved_at !== null
+        ? `resolved by the system at ${day(alert.resolved_at)}: ${alert.resolve_reason}`
+        : "OPEN";
   output.line(
     `#${alert.id}  ${day(alert.created_at)}  ${alert.severity}  ${alert.kind}  ${alert.tenant}  ${alert.hostname ?? "-"}  ${state}`,
   );
@@ -58,11 +60,11 @@ async function allAlerts(
 const list: Command = {
   name: "list",
   isDefault: true,
-  summary: "alerts, newest first, open and acknowledged (the default)",
+  summary: "alerts, newest first, open and closed (the default)",
   usage: "rempart admin alerts [list] [--tenant NAME] [--open] [--limit N]",
   options: {
     tenant: { type: "string", value: "NAME", help: "only this tenant's alerts" },
-    open: { type: "boolean", help: "only alerts not yet acknowledged" },
+    open: { type: "boolean", help: "only open alerts (neither acknowledged nor resolved)" },
     limit: { type: "string", value: "N", help: "the N newest only (default: every one)" },
   },
   run: withDataDir(async (context, admin) => {
