@@ -5,10 +5,40 @@ import type { ChainLink } from "./audit-chain.js";
 
 export { ACTOR_KINDS, type ActorKind } from "../protocol/constants.js";
 
+/**
+ * The credential an operator acted with, when it is not their own login: an API token, named so
+ * an MSP can tell a script's actions from a person's (the operator stays the actor: the token
+ * acts with their role, within its scopes).
+ */
+export interface AuditCredential {
+  readonly kind: "api-token";
+  readonly id: string;
+  readonly name: string;
+}
+
 /** `id` is required for operators and agents; the system may name a job (`"gc"`) or give `null`. */
 export interface AuditActor {
   readonly kind: ActorKind;
   readonly id: string | null;
+  /** Only for an operator acting through an API token; stored as the entry's `details.credential`. */
+  readonly credential?: AuditCredential;
+}
+
+/**
+ * An entry's details as stored: the actor's credential, if any, under `credential`, over anything
+ * of that name the caller gave, so the entry (and the hash chain over it) names the token.
+ */
+export function detailsWithCredential(
+  actor: AuditActor,
+  details: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  const { credential } = actor;
+  return credential === undefined
+    ? details
+    : {
+        ...details,
+        credential: { kind: credential.kind, id: credential.id, name: credential.name },
+      };
 }
 
 export interface AuditEntry {

@@ -268,7 +268,21 @@ export function checkActor(actor: AuditActor): AuditActor {
       { field: "actor.id" },
     );
   }
-  return { kind, id };
+  const { credential } = actor;
+  if (credential === undefined) return { kind, id };
+  const label = (text: unknown) =>
+    typeof text === "string" && text.length > 0 && text.length <= MAX_ACTOR_ID_LENGTH;
+  if (
+    kind !== "operator" ||
+    credential.kind !== "api-token" ||
+    !label(credential.id) ||
+    !label(credential.name)
+  )
+    throw invalid(
+      `actor.credential is an operator's API token: kind api-token, id and name of 1 to ${MAX_ACTOR_ID_LENGTH} characters`,
+      { field: "actor.credential" },
+    );
+  return { kind, id, credential: { kind: "api-token", id: credential.id, name: credential.name } };
 }
 
 export function checkAuditAction(action: string): string {

@@ -3,14 +3,15 @@
  * deletes, and an insert that does not extend the chain).
  */
 import { RempartError } from "../../errors.js";
-import type {
-  AuditCatalog,
-  AuditChainQuery,
-  AuditEntry,
-  AuditNote,
-  AuditQuery,
-  ChainedAuditEntry,
-  NewAuditEntry,
+import {
+  type AuditCatalog,
+  type AuditChainQuery,
+  type AuditEntry,
+  type AuditNote,
+  type AuditQuery,
+  type ChainedAuditEntry,
+  detailsWithCredential,
+  type NewAuditEntry,
 } from "../audit.js";
 import { auditEntryHash, type ChainFields, GENESIS_HASH } from "../audit-chain.js";
 import {
@@ -34,7 +35,7 @@ export class SqliteAudit implements AuditCatalog {
       actor_id: actor.id,
       action: checkAuditAction(entry.action),
       tenant_id: entry.tenantId ?? null,
-      details: serializeAuditDetails(entry.details ?? {}),
+      details: serializeAuditDetails(detailsWithCredential(actor, entry.details ?? {})),
     };
     return this.db.write(() => insertAuditEntry(this.db, row));
   }
@@ -148,7 +149,9 @@ export function auditStep(
     actor_id: note.actor.id,
     action,
     tenant_id: tenantId,
-    details: serializeAuditDetails({ ...note.details, ...facts }),
+    details: serializeAuditDetails(
+      detailsWithCredential(note.actor, { ...note.details, ...facts }),
+    ),
   });
 }
 

@@ -8,7 +8,7 @@ import { at, catalogPerTest, fixtures, MINUTE, type OpenCatalog, refuses } from 
 export function describeAuditConformance(open: OpenCatalog): void {
   describe("audit log", () => {
     const catalog = catalogPerTest(open);
-    const { tenant } = fixtures(catalog);
+    const { tenant, admin } = fixtures(catalog);
 
     it("appends entries with increasing ids and lists them newest first", async () => {
       const acme = await tenant("acme");
@@ -86,6 +86,67 @@ export function describeAuditConformance(open: OpenCatalog): void {
         at(1),
       );
       assert.deepEqual(await catalog.listAudit({ tenantId: "no-such-tenant", limit: 1 }), [entry]);
+    });
+
+    it("names the API token an operator acted through as the entry's credential, whichever concept appends it", async () => {
+      const acme = await tenant("acme");
+      const alice = await admin("alice");
+      const credential = { kind: "api-token", id: "tok-1", name: "nightly-report" } as const;
+      const viaToken = { kind: "operator", id: alice.id, credential } as const;
+      const appended = await catalog.appendAudit(
+        {
+          actor: viaToken,
+          action: "tenant.quota.set",
+          tenantId: acme.id,
+          // A caller's own `credential` cannot stand in for the actor's.
+          details: { quota_bytes: 10, credential: "forged" },
+        },
+        at(1),
+      );
+      assert.deepEqual(appended.actor, { kind: "operator", id: alice.id });
+      assert.deepEqual(appended.details, { quota_bytes: 10, credential });
+      const alert = await catalog.raiseAlert(
+        {
+          tenantId: acme.id,
+          agentId: null,
+          snapshotId: null,
+          kind: "quota",
+          severity: "high",
+          message: "full",
+        },
+        { actor: { kind: "system", id: "alerts" } },
+        at(2),
+      );
+      await catalog.acknowledgeAlert(
+        alert.id,
+        alice.id,
+        "more disk ordered",
+        { actor: viaToken },
+        at(3),
+      );
+      await catalog.appendAudit(
+        { actor: { kind: "operator", id: alice.id }, action: "tenant.create", tenantId: acme.id },
+        at(4),
+      );
+      const entries = await catalog.listAudit({ tenantId: acme.id, limit: 10 });
+      assert.deepEqual(
+        entries.map((e) => [e.action, e.details.credential ?? null]),
+        [
+          ["tenant.create", null],
+          ["alert.acknowledge", credential],
+          ["alert.raise", null],
+          ["tenant.quota.set", credential],
+        ],
+      );
+      for (const actor of [
+        { kind: "system", id: "alerts", credential },
+        { kind: "operator", id: alice.id, credential: { ...credential, kind: "session" } },
+        { kind: "operator", id: alice.id, credential: { ...credential, name: "" } },
+      ])
+        await refuses(
+          catalog.appendAudit({ actor, action: "x.y", tenantId: null } as never, at(5)),
+          "InvalidArgument",
+        );
     });
 
     it("refuses malformed entries and writes nothing", async () => {

@@ -19,7 +19,17 @@ export interface ReceivedWebhook {
   readonly key: string;
   readonly signatureValid: boolean;
   readonly timestamp: number;
-  readonly body: { delivery_id: number; alert: { id: number; message: string; tenant: string } };
+  readonly body: {
+    delivery_id: number;
+    event: "raised" | "resolved";
+    alert: {
+      id: number;
+      message: string;
+      tenant: string;
+      resolved_by: "system" | null;
+      resolve_reason: string | null;
+    };
+  };
 }
 
 /** What the receiver does with the n-th request (0-based): answer a status, or never answer. */

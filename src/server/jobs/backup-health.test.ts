@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Agent, Tenant } from "../../catalog/catalog.js";
+import type { Agent, Alert, Tenant } from "../../catalog/catalog.js";
 import { DEFAULT_RPO_SECONDS } from "../../protocol/constants.js";
-import { describeAge, findingKey, judgeAgents, judgeQuota } from "./backup-health.js";
+import {
+  describeAge,
+  findingKey,
+  judgeAgents,
+  judgeQuota,
+  judgeRecoveries,
+} from "./backup-health.js";
 
 const HOUR = 3_600_000;
 const DEFAULT_RPO_MS = DEFAULT_RPO_SECONDS * 1000;
@@ -39,6 +45,27 @@ function agent(id: string, extra: Partial<Agent> = {}): Agent {
     lastBackupSnapshotId: null,
     lastBackupVerified: null,
     ...extra,
+  };
+}
+
+let nextAlertId = 1;
+function openAlert(kind: Alert["kind"], agentId: string | null): Alert {
+  return {
+    id: nextAlertId++,
+    tenantId: "t1",
+    agentId,
+    snapshotId: null,
+    kind,
+    severity: "warning",
+    message: `${kind} alert`,
+    details: {},
+    createdAt: ago(2 * DEFAULT_RPO_MS),
+    acknowledgedBy: null,
+    acknowledgedAt: null,
+    acknowledgeReason: null,
+    resolvedBy: null,
+    resolvedAt: null,
+    resolveReason: null,
   };
 }
 
@@ -108,6 +135,57 @@ describe("backup health", () => {
     assert.equal(judgeQuota(TENANT, 901)?.severity, "warning");
     assert.equal(judgeQuota(TENANT, 1000)?.severity, "high");
     assert.equal(judgeQuota({ ...TENANT, quotaBytes: null }, 10 ** 15), undefined);
+  });
+
+  it("resolves the open condition alerts whose finding is gone, saying what cleared each, and never a detection alert", () => {
+    const failedAt = ago(3 * HOUR);
+    const machines = [
+      { agent: agent("back"), lastSuccessAt: ago(HOUR) },
+      {
+        agent: agent("fixed", { lastBackupAt: failedAt, lastBackupStatus: "failure" }),
+        lastSuccessAt: ago(HOUR),
+      },
+      { agent: agent("gone", { revokedAt: ago(HOUR) }), lastSuccessAt: null },
+      { agent: agent("still"), lastSuccessAt: ago(2 * DEFAULT_RPO_MS) },
+    ];
+    const open = [
+      openAlert("backup-stale", "back"),
+      openAlert("backup-failing", "fixed"),
+      openAlert("backup-stale", "gone"),
+      openAlert("backup-stale", "still"),
+      openAlert("detection", "back"),
+      openAlert("agent-misuse", "gone"),
+      openAlert("quota", null),
+    ];
+    const findings = judgeAgents(TENANT, machines, DEFAULT_RPO_MS, NOW);
+    assert.deepEqual(keys(findings), ["backup-stale:still"]);
+    const recoveries = judgeRecoveries(TENANT, open, findings, machines, 400, NOW);
+    assert.deepEqual(
+      recoveries.map((r) => [open.find((a) => a.id === r.alertId)?.agentId ?? "-", r.reason]),
+      [
+        [
+          "back",
+          `a backup of back-host was committed at ${ago(HOUR).toISOString()}, within its RPO of 24 h`,
+        ],
+        [
+          "fixed",
+          `a backup of fixed-host was committed at ${ago(HOUR).toISOString()}, after the failure`,
+        ],
+        [
+          "gone",
+          `agent gone-host was revoked at ${ago(HOUR).toISOString()}: a revoked agent is expected to stop`,
+        ],
+        ["-", "tenant acme stores 400 bytes, 40 % of its quota of 1000 bytes, at most 90 %"],
+      ],
+    );
+    // Still over: nothing to resolve; a tenant that is not active is not judged at all.
+    const full = judgeQuota(TENANT, 950);
+    assert.ok(full);
+    assert.deepEqual(judgeRecoveries(TENANT, [openAlert("quota", null)], [full], [], 950, NOW), []);
+    assert.deepEqual(
+      judgeRecoveries({ ...TENANT, status: "offboarding" }, open, [], machines, 0, NOW),
+      [],
+    );
   });
 
   it("reads ages in hours, then days", () => {

@@ -13,6 +13,7 @@ import {
   runCli,
   writePseudoRandomFile,
 } from "../../testing/cli.js";
+import type { AlertDeliveryOptions } from "../delivery/start.js";
 import { digestScrapeToken } from "../metrics/scrape-token.js";
 import { type StartedServer, startServer } from "../server.js";
 import { type Cleanup, TestClock, TestServer, tempDir } from "../test-support.js";
@@ -33,7 +34,12 @@ export interface OpsServer {
 
 export async function startOpsServer(
   owner: Cleanup,
-  options: { jobs?: JobsOptions; metrics?: boolean; dataDir?: string } = {},
+  options: {
+    jobs?: JobsOptions;
+    metrics?: boolean;
+    dataDir?: string;
+    alertDelivery?: AlertDeliveryOptions;
+  } = {},
 ): Promise<OpsServer> {
   let started: StartedServer | undefined;
   owner.after(() => started?.close());
@@ -44,6 +50,7 @@ export async function startOpsServer(
     listen: { host: "127.0.0.1", port: 0 },
     now: clock.now,
     jobs: options.jobs,
+    alertDelivery: options.alertDelivery,
     metricsToken: options.metrics === true ? digestScrapeToken(SCRAPE_TOKEN) : undefined,
   });
   return { test: new TestServer(started, dataDir, clock), started };

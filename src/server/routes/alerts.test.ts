@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openSqliteCatalog } from "../../catalog/sqlite/catalog.js";
-import type { AlertPage } from "../../protocol/api.js";
+import type { AlertPage, AuditEntry } from "../../protocol/api.js";
 import { expectExit, jsonOutput, runCli } from "../../testing/cli.js";
 import { assertError, json, startTestServer } from "../test-support.js";
 
@@ -87,6 +87,80 @@ describe("alert listings in pages", () => {
     assert.deepEqual(
       newest.map((a) => a.id),
       [...first.alerts, ...second.alerts].map((a) => a.id).slice(0, 1002),
+    );
+  });
+});
+
+describe("who closed an alert", () => {
+  it("audits an acknowledgement through an API token as the operator with the token named; through a session, the operator alone", async (t) => {
+    const server = await startTestServer(t);
+    const session = await server.login();
+    const acme = await server.createTenant(session, "acme");
+    const catalog = openSqliteCatalog(join(server.dataDir, "catalog.sqlite"));
+    const ids: number[] = [];
+    try {
+      for (const message of ["disk full on pc", "disk full on nas"])
+        ids.push(
+          (
+            await catalog.raiseAlert(
+              {
+                tenantId: acme.id,
+                agentId: null,
+                snapshotId: null,
+                kind: "quota",
+                severity: "high",
+                message,
+              },
+              { actor: { kind: "system", id: "test" } },
+              server.clock.now(),
+            )
+          ).id,
+        );
+    } finally {
+      await catalog.close();
+    }
+    const token = jsonOutput<{ token: string; id: string }>(
+      expectExit(
+        await runCli([
+          "admin",
+          "token",
+          "create",
+          "--name",
+          "psa-sync",
+          "--scope",
+          "alerts",
+          "--json",
+          "--data",
+          server.dataDir,
+        ]),
+        0,
+      ),
+    );
+    const ack = (id: number | undefined, bearer: string, reason: string) =>
+      server.send({
+        method: "POST",
+        path: `/v1/alerts/${id}/ack`,
+        token: bearer,
+        json: { reason },
+      });
+    assert.equal((await ack(ids[0], token.token, "ticket 4711 opened")).status, 200);
+    assert.equal((await ack(ids[1], session, "seen")).status, 200);
+
+    const audit = await server.send({ path: "/v1/audit?tenant=acme&limit=100", token: session });
+    assert.equal(audit.status, 200, audit.body.toString());
+    const acks = json<AuditEntry[]>(audit).filter((e) => e.action === "alert.acknowledge");
+    const admin = acks[0]?.actor.id;
+    assert.ok(admin !== undefined && admin !== null);
+    assert.deepEqual(
+      acks.map((e) => [e.details.alert_id, e.actor, e.details.credential ?? null]),
+      [
+        [ids[1], { kind: "operator", id: admin }, null],
+        [
+          ids[0],
+          { kind: "operator", id: admin },
+          { kind: "api-token", id: token.id, name: "psa-sync" },
+        ],
+      ],
     );
   });
 });

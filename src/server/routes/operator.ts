@@ -50,8 +50,20 @@ const AuditQuery = {
   }),
 };
 
+/** The operator, and the API token when they act through one (audited as its credential). */
 export function actorOf(who: OperatorPrincipal): AdminActor {
-  return { audit: { kind: "operator", id: who.operator.id }, operatorId: who.operator.id };
+  const { operator, credential } = who;
+  const token =
+    credential.kind === "token"
+      ? {
+          credential: {
+            kind: "api-token" as const,
+            id: credential.token.id,
+            name: credential.token.name,
+          },
+        }
+      : {};
+  return { audit: { kind: "operator", id: operator.id, ...token }, operatorId: operator.id };
 }
 
 function param(params: Readonly<Record<string, string>>, name: string): string {
