@@ -14,7 +14,7 @@ import { openDataDir } from "../data-dir.js";
 import { startWebhookReceiver } from "../delivery/receivers-test-support.js";
 import { admin } from "../operators/operators-test-support.js";
 import { json, type TestServer } from "../test-support.js";
-import { startOpsServer } from "./ops-test-support.js";
+import { reportFailedBackup, startOpsServer } from "./ops-test-support.js";
 
 const HOUR_MS = 3_600_000;
 const SECRET = "webhook secret of the MSP";
@@ -69,20 +69,7 @@ describe("alerts the system resolves", () => {
     );
 
     server.clock.advance(25 * HOUR_MS);
-    const checkin = await server.send({
-      method: "POST",
-      path: "/v1/agent/checkin",
-      token: nas.credential,
-      json: {
-        version: "0.1.0",
-        last_backup: {
-          at: server.clock.now().toISOString(),
-          outcome: "failure",
-          error: "disk gone",
-        },
-      },
-    });
-    assert.equal(checkin.status, 204, checkin.body.toString());
+    await reportFailedBackup(server, nas.credential, "disk gone");
     const first = await jobs.run("alerts");
     assert.equal(first.counts.alerts_raised, 3, first.summary);
     assert.equal(first.counts.alerts_resolved, 0);

@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import type { Catalog } from "../../catalog/catalog.js";
 import { openDataDir } from "../data-dir.js";
 import { asPack, sha256, type TestServer } from "../test-support.js";
-import { eventually, every, startOpsServer } from "./ops-test-support.js";
+import { eventually, every, reportFailedBackup, startOpsServer } from "./ops-test-support.js";
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -175,20 +175,7 @@ describe("server jobs", () => {
 
     server.clock.advance(25 * 3_600_000);
     await commit(server, healthy.credential, []);
-    const checkin = await server.send({
-      method: "POST",
-      path: "/v1/agent/checkin",
-      token: failing.credential,
-      json: {
-        version: "0.1.0",
-        last_backup: {
-          at: server.clock.now().toISOString(),
-          outcome: "failure",
-          error: "disk gone",
-        },
-      },
-    });
-    assert.equal(checkin.status, 204, checkin.body.toString());
+    await reportFailedBackup(server, failing.credential, "disk gone");
     // 950 of 1000 bytes: above 90 % of the quota.
     const big = asPack(Buffer.alloc(950, 1));
     const stored = await server.put(healthy.credential, "data", sha256(big), big);

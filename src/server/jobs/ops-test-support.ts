@@ -3,6 +3,7 @@
  * switched on: scheduled jobs and metrics. The plain `startTestServer` runs neither.
  */
 
+import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { enrollCli, Operator } from "../../agent/test-support.js";
@@ -54,6 +55,24 @@ export async function startOpsServer(
     metricsToken: options.metrics === true ? digestScrapeToken(SCRAPE_TOKEN) : undefined,
   });
   return { test: new TestServer(started, dataDir, clock), started };
+}
+
+/** The agent's check-in saying its last backup failed now, with `error`. */
+export async function reportFailedBackup(
+  server: TestServer,
+  credential: string,
+  error: string,
+): Promise<void> {
+  const checkin = await server.send({
+    method: "POST",
+    path: "/v1/agent/checkin",
+    token: credential,
+    json: {
+      version: "0.1.0",
+      last_backup: { at: server.clock.now().toISOString(), outcome: "failure", error },
+    },
+  });
+  assert.equal(checkin.status, 204, checkin.body.toString());
 }
 
 /** Polls `ready` until it holds; a guard against a hang, not a timing assertion. */
