@@ -20,6 +20,8 @@ export interface DestinationView {
 export interface DeliveryView {
   readonly id: number;
   readonly alert_id: number;
+  /** `raise`, or `resolve` for the notice that the system resolved the alert. */
+  readonly event: Delivery["event"];
   readonly tenant: string;
   readonly destination_id: string;
   readonly kind: Delivery["kind"];
@@ -139,6 +141,7 @@ export async function listDeliveries(
   return deliveries.map((d) => ({
     id: d.id,
     alert_id: d.alertId,
+    event: d.event,
     tenant: names.get(d.tenantId) ?? d.tenantId,
     destination_id: d.destinationId,
     kind: d.kind,

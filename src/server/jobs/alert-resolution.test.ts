@@ -9,12 +9,12 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import type { Alert, AlertPage } from "../../protocol/api.js";
-import { expectExit } from "../../testing/cli.js";
+import { expectExit, jsonOutput } from "../../testing/cli.js";
 import { openDataDir } from "../data-dir.js";
 import { startWebhookReceiver } from "../delivery/receivers-test-support.js";
 import { admin } from "../operators/operators-test-support.js";
 import { json, type TestServer } from "../test-support.js";
-import { reportFailedBackup, startOpsServer } from "./ops-test-support.js";
+import { eventually, reportFailedBackup, startOpsServer } from "./ops-test-support.js";
 
 const HOUR_MS = 3_600_000;
 const SECRET = "webhook secret of the MSP";
@@ -140,6 +140,20 @@ describe("alerts the system resolves", () => {
       /backup-stale .*resolved by the system at .*: a backup of pc was committed/,
     );
     assert.match(listed, /detection .*OPEN/);
+    // The receiver answered; the loop records that just after.
+    await eventually("every delivery recorded delivered", async () =>
+      (await data.catalog.listDeliveries({ limit: 100 })).every((d) => d.state === "delivered"),
+    );
+    const deliveries = jsonOutput<{ alert_id: number; event: string; state: string }[]>(
+      expectExit(await admin(server, ["alerts", "deliveries", "--json"]), 0),
+    );
+    assert.deepEqual(
+      deliveries
+        .filter((d) => d.event === "resolve")
+        .map((d) => [d.alert_id, d.state])
+        .sort(),
+      conditions.map((a) => [a.id, "delivered"]).sort(),
+    );
 
     // Nothing new on a run with nothing changed; the condition coming back opens a new alert.
     assert.equal((await jobs.run("alerts")).counts.alerts_resolved, 0);

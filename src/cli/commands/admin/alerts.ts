@@ -229,7 +229,7 @@ const deliveries: Command = {
               ? day(d.failed_at)
               : `next try ${day(d.next_attempt_at)}`;
         output.line(
-          `${d.id}  alert #${d.alert_id}  ${d.tenant}  ${d.kind} ${d.target}  ${d.state.toUpperCase()} after ${d.attempts} attempt(s), ${when}${d.last_error === null ? "" : `: ${d.last_error}`}`,
+          `${d.id}  alert #${d.alert_id}${d.event === "resolve" ? " resolved" : ""}  ${d.tenant}  ${d.kind} ${d.target}  ${d.state.toUpperCase()} after ${d.attempts} attempt(s), ${when}${d.last_error === null ? "" : `: ${d.last_error}`}`,
         );
       }
     return EXIT.ok;
