@@ -51,11 +51,6 @@ export function isSelfResolving(kind: AlertKind): boolean {
   return SELF_RESOLVING_KINDS.includes(kind);
 }
 
-/** Neither acknowledged nor resolved. */
-export function isOpen(alert: Alert): boolean {
-  return alert.acknowledgedAt === null && alert.resolvedAt === null;
-}
-
 export interface NewAlert {
   readonly tenantId: string;
   readonly agentId: string | null;

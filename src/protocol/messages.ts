@@ -342,7 +342,8 @@ export const Tenant = message(
       description: "recovery point objective: older backups make a machine stale (coverage)",
     }),
     alert_state: Type.Enum(["green", "red"], {
-      description: "red while an alert about the tenant is not acknowledged",
+      description:
+        "red while an alert about the tenant is open (neither acknowledged nor resolved)",
     }),
     open_alerts: Type.Integer({
       ...Count,
