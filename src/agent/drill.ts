@@ -139,10 +139,15 @@ async function restoreSample(
     let bytes = 0;
     for (const file of sample) {
       const damaged = restored.damaged.find((d) => d.path === file.path);
+      const refused = restored.refused.find(
+        (r) => file.path === r.path || file.path.startsWith(`${r.path}/`),
+      );
       const problem =
         damaged !== undefined
           ? `could not be restored: ${damaged.error}`
-          : await verifyRestoredFile(repo, fsPath(`${scratch}${file.path}`), file);
+          : refused !== undefined
+            ? `was refused by the drill's scratch folder: ${refused.error}`
+            : await verifyRestoredFile(repo, fsPath(`${scratch}${file.path}`), file);
       if (problem === undefined) {
         files += 1;
         bytes += file.node.size ?? 0;

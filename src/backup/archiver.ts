@@ -18,7 +18,13 @@ import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
 import { argumentSpellings, fsPath } from "../snapshot/filename.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
 import { readDirectory, xattrsReadable } from "../snapshot/fs-paths.js";
-import { childPath, compareNames, encodeTree, sameNode, type TreeNode } from "../snapshot/tree.js";
+import {
+  childPath,
+  compareNames,
+  sameNode,
+  storeListing,
+  type TreeNode,
+} from "../snapshot/tree.js";
 import { REMPART_VERSION } from "../version.js";
 import { BlobPool } from "./blob-pool.js";
 import { compileExcludes, type ExcludeMatcher } from "./excludes.js";
@@ -302,16 +308,19 @@ class Archiver {
     return true;
   }
 
-  /** The parent snapshot's entries of a directory; undefined when there are none to compare. */
+  /**
+   * The parent snapshot's entries of a directory, and the ids of the pieces after the first its
+   * listing was stored in; undefined when there are none to compare.
+   */
   private async previousChildren(
     subtree: string | undefined,
-  ): Promise<Map<string, TreeNode> | undefined> {
+  ): Promise<{ byName: Map<string, TreeNode>; continuations: readonly string[] } | undefined> {
     if (subtree === undefined) return undefined;
     try {
-      const { nodes } = await this.repo.readTree(subtree);
+      const { nodes, continuations = [] } = await this.repo.readTree(subtree);
       const byName = new Map<string, TreeNode>();
       for (const node of nodes) byName.set(node.name, node);
-      return byName;
+      return { byName, continuations };
     } catch {
       // An unreadable parent tree only costs re-reading this directory's files.
       return undefined;
@@ -320,10 +329,11 @@ class Archiver {
 
   private storeTree(nodes: TreeNode[]): string {
     nodes.sort((a, b) => compareNames(a.name, b.name));
-    const bytes = encodeTree({ nodes });
-    const id = this.repo.keyedId(bytes);
-    this.addBlob("tree", Buffer.from(id, "hex"), id, bytes);
-    return id;
+    return storeListing(nodes, (bytes) => {
+      const id = this.repo.keyedId(bytes);
+      this.addBlob("tree", Buffer.from(id, "hex"), id, bytes);
+      return id;
+    });
   }
 
   /**
@@ -336,7 +346,7 @@ class Archiver {
     this.counters.dirs++;
     const previousTree = previous?.type === "dir" ? previous.subtree : undefined;
     const earlier = await this.previousChildren(previousTree);
-    const before = earlier ?? new Map<string, TreeNode>();
+    const before = earlier?.byName ?? new Map<string, TreeNode>();
     let names: string[];
     try {
       names = readDirectory(path);
@@ -361,9 +371,19 @@ class Archiver {
       if (pause) await pause;
     }
     await this.detector.directory(path, before, present);
-    if (same && previousTree !== undefined && nodes.length === before.size) {
-      // The parent's tree was read through the index, so a stored pack holds it.
-      if (this.writer.reuse(previousTree)) return previousTree;
+    if (
+      same &&
+      earlier !== undefined &&
+      previousTree !== undefined &&
+      nodes.length === before.size
+    ) {
+      // The parent's tree was read through the index, so stored packs hold it: every piece of
+      // it is referenced, so that the packs of all of them are named at commit (GC keeps those).
+      if (
+        this.writer.reuse(previousTree) &&
+        earlier.continuations.every((id) => this.writer.reuse(id))
+      )
+        return previousTree;
     }
     return this.storeTree(nodes);
   }
@@ -400,7 +420,8 @@ class Archiver {
     trie: PathTrie,
     previousSubtree: string | undefined,
   ): Promise<string> {
-    const before = (await this.previousChildren(previousSubtree)) ?? new Map<string, TreeNode>();
+    const before =
+      (await this.previousChildren(previousSubtree))?.byName ?? new Map<string, TreeNode>();
     const nodes: TreeNode[] = [];
     for (const [name, child] of trie.children) {
       const entryPath = childPath(path, name);

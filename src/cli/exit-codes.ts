@@ -4,7 +4,7 @@ import type { ErrorCode } from "../errors.js";
 export const EXIT = {
   ok: 0,
   error: 1,
-  /** backup completed but some files could not be read */
+  /** backup or restore completed, but some entries could not be read (backup) or written (restore) */
   partial: 3,
   wrongPassword: 10,
   /** repository corrupt or objects missing (check, restore) */

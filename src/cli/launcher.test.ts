@@ -27,7 +27,39 @@ function flagsOf(command: string): string[] {
   return JSON.parse(run.stdout) as string[];
 }
 
+// Preloaded: prints the soft open-file limit the launched Node runs with, and stops.
+const PRINT_FILE_LIMIT = `data:text/javascript,${encodeURIComponent(
+  "import { readFileSync } from 'node:fs';" +
+    "const limits = readFileSync('/proc/self/limits', 'utf8');" +
+    "process.stdout.write(/^Max open files\\s+(\\d+)/m.exec(limits)?.[1] ?? '');" +
+    "process.exit(0);",
+)}`;
+
+/** Runs `rempart --version` through sh with `limits` (ulimit arguments) set first. */
+function underLimits(limits: string, preload?: string): ReturnType<typeof spawnSync> {
+  return spawnSync("sh", ["-c", `ulimit ${limits} && exec "$0" --version`, LAUNCHER], {
+    encoding: "utf8",
+    env: { ...process.env, ...(preload ? { NODE_OPTIONS: `--import=${preload}` } : {}) },
+  });
+}
+
 describe("the rempart launcher", () => {
+  it("raises the soft open-file limit to the hard one, as Go programs do", () => {
+    const run = underLimits("-Sn 300 && ulimit -Hn 900", PRINT_FILE_LIMIT);
+    assert.equal(run.status, 0, String(run.stderr));
+    assert.equal(run.stdout, "900");
+  });
+
+  it("refuses an open-file limit too low to run on, saying which", () => {
+    const run = underLimits("-n 20");
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, "");
+    assert.match(
+      String(run.stderr),
+      /open-file limit \(ulimit -n\) is 20; rempart needs at least 48/,
+    );
+  });
+
   it("runs the server and restores with a 64 MB floor under V8's old-generation limit", () => {
     for (const command of ["server", "restore"])
       assert.ok(flagsOf(command).includes("--initial-old-space-size=64"), command);

@@ -25,7 +25,7 @@ import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
 import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-key.js";
 import { isRempartError, RempartError } from "../errors.js";
 import { displayName } from "../snapshot/filename.js";
-import { decodeTree, type Tree } from "../snapshot/tree.js";
+import { compareNames, decodeTree, type Tree, type TreeBlob } from "../snapshot/tree.js";
 import {
   type ByteRange,
   contentName,
@@ -764,6 +764,29 @@ export class Repository {
    * (3,300 on the benchmark share), in bounded memory.
    */
   async readTree(id: string): Promise<Tree> {
+    const first = await this.readTreeBlob(id);
+    if (first.next === undefined) return { nodes: first.nodes };
+    // A listing split into pieces (storeListing): each piece sorted, and after the previous one.
+    const nodes = [...first.nodes];
+    const continuations: string[] = [];
+    for (let next: string | undefined = first.next; next !== undefined; ) {
+      const piece: TreeBlob = await this.readTreeBlob(next);
+      const last = nodes.at(-1);
+      const [head] = piece.nodes;
+      if (!piece.piece || head === undefined || (last && compareNames(last.name, head.name) >= 0))
+        throw new RempartError(
+          "RepositoryCorrupt",
+          `tree ${id} is malformed: its piece ${next} does not continue it`,
+          { treeId: id, blob: next },
+        );
+      continuations.push(next);
+      for (const node of piece.nodes) nodes.push(node);
+      next = piece.next;
+    }
+    return { nodes, continuations };
+  }
+
+  private async readTreeBlob(id: string): Promise<TreeBlob> {
     const plain = await this.firstIntact(id, async (location) => {
       const pack = await this.treePack(location);
       if (location.offset + location.length > pack.length)

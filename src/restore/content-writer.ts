@@ -32,7 +32,7 @@ import type {
   RestoreWorkerInit,
   TaskFile,
 } from "./restore-worker-protocol.js";
-import { createExclusive, isAllZero, removeIfPresent, reopen } from "./target-files.js";
+import { createExclusive, isAllZero, refusal, removeIfPresent, reopen } from "./target-files.js";
 
 export interface ContentTarget {
   /** absolute destination */
@@ -46,12 +46,19 @@ export interface ContentTarget {
   readonly metadata?: FileMetadata;
 }
 
+/** How a file ended: complete when neither `damaged` nor `refused` is set. */
+export interface FileOutcome {
+  /** what of its metadata could not be kept */
+  readonly warning?: string;
+  /** a blob failed everywhere: the file was removed */
+  readonly damaged?: string;
+  /** the target refused the file (see refusal in target-files.ts): not restored */
+  readonly refused?: string;
+}
+
 export interface ContentCallbacks {
-  /**
-   * The file is complete, its metadata set, and closed (`warning`: what of its metadata could not
-   * be kept), or (with error) removed because a blob failed.
-   */
-  readonly onFileDone: (target: ContentTarget, error?: string, warning?: string) => void;
+  /** The file is complete, its metadata set, and closed; or removed, or refused. */
+  readonly onFileDone: (target: ContentTarget, outcome: FileOutcome) => void;
   readonly onBytes: (bytes: number) => void;
 }
 
@@ -95,6 +102,8 @@ interface FileState {
   parts: number;
   end: number;
   error?: string;
+  /** why the target refused it */
+  refused?: string;
   /** size and metadata set by the worker that wrote it */
   finished: boolean;
   warning?: string;
@@ -355,10 +364,29 @@ class Batch {
   }
 
   private finish(file: FileState): void {
-    if (file.error !== undefined) removeIfPresent(file.target.path);
-    else if (!file.finished) this.complete(file);
+    if (file.error === undefined && file.refused === undefined && !file.finished)
+      this.onTarget(file, () => this.complete(file));
+    // Never left half-written: a file that is not complete is not there at all.
+    if (file.error !== undefined || file.refused !== undefined)
+      this.onTarget(file, () => removeIfPresent(file.target.path));
     file.done = true;
-    this.callbacks.onFileDone(file.target, file.error, file.warning);
+    const { error, refused, warning } = file;
+    this.callbacks.onFileDone(file.target, {
+      ...(warning === undefined ? {} : { warning }),
+      ...(error === undefined ? {} : { damaged: error }),
+      ...(refused === undefined ? {} : { refused }),
+    });
+  }
+
+  /** A file's own failure on the target is its refusal; anything else stops the restore. */
+  private onTarget(file: FileState, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      const refused = refusal(error);
+      if (refused === undefined) throw error;
+      file.refused ??= refused;
+    }
   }
 
   /** What no worker did: an empty file, or one whose blobs came in several parts or retries. */
@@ -397,6 +425,7 @@ class Batch {
         file.finished = true;
         file.warning = p.warning;
       }
+      if (p.refused !== undefined) file.refused ??= p.refused;
       this.callbacks.onBytes(p.bytes);
       this.placed(file, p.blobs);
     }
@@ -465,7 +494,8 @@ class Batch {
       const files = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
       for (const file of files) {
         const state = this.files[file] as FileState;
-        if (state.parts === 1) closeSync(createExclusive(state.target.path));
+        if (state.parts === 1)
+          this.onTarget(state, () => closeSync(createExclusive(state.target.path)));
       }
       for (const blob of blobs) this.retries.push({ ...blob, error: error.message });
       return;
@@ -526,16 +556,18 @@ class Batch {
             others.length === 0
               ? retry.error
               : `${retry.error} (and at ${others.length} other location(s))`;
-        else if (file.error === undefined) {
-          if (!isAllZero(data)) {
-            const fd = reopen(file.target.path);
-            try {
-              writeAll(fd, data, position);
-            } finally {
-              closeSync(fd);
-            }
-            file.end = Math.max(file.end, position + data.length);
-          }
+        else if (file.error === undefined && file.refused === undefined) {
+          const plain = data;
+          if (!isAllZero(plain))
+            this.onTarget(file, () => {
+              const fd = reopen(file.target.path);
+              try {
+                writeAll(fd, plain, position);
+              } finally {
+                closeSync(fd);
+              }
+              file.end = Math.max(file.end, position + plain.length);
+            });
           this.callbacks.onBytes(data.length);
         }
         this.placed(file, 1);
@@ -558,7 +590,7 @@ class Batch {
   async run(workers: readonly Worker[]): Promise<void> {
     try {
       for (const file of this.files) {
-        if (file.parts > 1) closeSync(createExclusive(file.target.path));
+        if (file.parts > 1) this.onTarget(file, () => closeSync(createExclusive(file.target.path)));
         if (file.remaining === 0) this.finish(file);
       }
       const reads = new ReadAhead<Part, PartRead>({

@@ -57,6 +57,8 @@ export interface FileProgress {
   readonly finished?: true;
   /** what could not be kept while finishing it (times) */
   readonly warning?: string;
+  /** why the target refused the file (a name too long, a size too large...): not written */
+  readonly refused?: string;
 }
 
 /**

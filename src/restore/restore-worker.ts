@@ -6,6 +6,9 @@
  * A file whose blobs are all in one task is finished here too (trailing holes, owner, mode, times,
  * through the descriptor it was written with), so the main thread touches it no more.
  *
+ * A file the target refuses (see refusal in target-files.ts) is reported with its reason and its
+ * other blobs skipped; the task goes on with the other files.
+ *
  * A worker holds at most `maxOpenFiles` files open: a file is closed as soon as its last blob in
  * the task is written, and the least recently used one is closed when another must open.
  */
@@ -25,7 +28,7 @@ import type {
   RestoreWorkerInit,
   TaskFile,
 } from "./restore-worker-protocol.js";
-import { createExclusive, isAllZero, reopen } from "./target-files.js";
+import { createExclusive, isAllZero, refusal, reopen } from "./target-files.js";
 
 const init = workerData as RestoreWorkerInit;
 /**
@@ -48,6 +51,31 @@ interface Progress {
   bytes: number;
   finished?: true;
   warning?: string;
+  refused?: string;
+}
+
+function progressOf(progress: Map<number, Progress>, file: number): Progress {
+  let p = progress.get(file);
+  if (!p) {
+    p = { blobs: 0, end: 0, bytes: 0 };
+    progress.set(file, p);
+  }
+  return p;
+}
+
+/**
+ * Runs what a file needs on the target; an error that is this file's alone (see refusal) is
+ * recorded as the target's refusal of it, and the task goes on with the other files.
+ */
+function onTarget(p: Progress, action: () => void): void {
+  if (p.refused !== undefined) return;
+  try {
+    action();
+  } catch (error) {
+    const refused = refusal(error);
+    if (refused === undefined) throw error;
+    p.refused = refused;
+  }
 }
 
 /** Runs a task; `progress` and `failed` hold what was done even when it throws. */
@@ -75,12 +103,14 @@ function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob
     const how = files.get(file)?.finish;
     const p = progress.get(file);
     if (!how || !p || incomplete.has(file)) return;
-    const fd = open(file);
-    // Trailing all-zero chunks were never written: setting the size makes them a hole.
-    if (p.end < how.size) ftruncateSync(fd, how.size);
-    const warning = applyFileMetadata(fd, (files.get(file) as TaskFile).path, how.metadata);
-    p.finished = true;
-    if (warning !== undefined) p.warning = warning;
+    onTarget(p, () => {
+      const fd = open(file);
+      // Trailing all-zero chunks were never written: setting the size makes them a hole.
+      if (p.end < how.size) ftruncateSync(fd, how.size);
+      const warning = applyFileMetadata(fd, (files.get(file) as TaskFile).path, how.metadata);
+      p.finished = true;
+      if (warning !== undefined) p.warning = warning;
+    });
   };
   const placed = (file: number): void => {
     const remaining = (left.get(file) ?? 1) - 1;
@@ -107,24 +137,23 @@ function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob
       // All-zero chunks become holes, so sparse files come back sparse.
       const zero = isAllZero(data);
       for (const { file, position } of placements) {
-        let p = progress.get(file);
-        if (!p) {
-          p = { blobs: 0, end: 0, bytes: 0 };
-          progress.set(file, p);
-        }
-        // A file this task creates is created by its first chunk, a hole included: counted
-        // (below) means on disk, even if the task fails before its end.
-        if (zero && files.get(file)?.create && !created.has(file)) open(file);
-        if (!zero) {
-          const fd = open(file);
-          let written = 0;
-          while (written < data.length)
-            written += writeSync(fd, data, written, data.length - written, position + written);
-          p.end = Math.max(p.end, position + data.length);
-        }
-        // Counted once written: after a failure, what is counted is on disk.
+        const p = progressOf(progress, file);
+        onTarget(p, () => {
+          // A file this task creates is created by its first chunk, a hole included: counted
+          // (below) means on disk, even if the task fails before its end.
+          if (zero && files.get(file)?.create && !created.has(file)) open(file);
+          if (!zero) {
+            const fd = open(file);
+            let written = 0;
+            while (written < data.length)
+              written += writeSync(fd, data, written, data.length - written, position + written);
+            p.end = Math.max(p.end, position + data.length);
+          }
+        });
+        // Counted once written: after a failure, what is counted is on disk. A placement of a
+        // refused file counts as settled, so its file is done with when its last one is.
         p.blobs++;
-        p.bytes += data.length;
+        if (p.refused === undefined) p.bytes += data.length;
         placed(file);
       }
     }
@@ -133,7 +162,7 @@ function run(task: PackTask, progress: Map<number, Progress>, failed: FailedBlob
     for (const { file, path, create: creates } of task.files)
       if (creates && !created.has(file)) {
         created.add(file);
-        closeSync(createExclusive(path));
+        onTarget(progressOf(progress, file), () => closeSync(createExclusive(path)));
       }
   } finally {
     handles.closeAll();

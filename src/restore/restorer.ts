@@ -4,7 +4,10 @@
  * symlink (files are opened O_NOFOLLOW, the snapshot's own symlinks are created after the files of
  * their batch) and an entry already in the target that is not a directory where one is needed
  * stops the restore. A file whose blobs fail verification everywhere the index knows them is
- * removed and reported, never left half-written.
+ * removed and reported, never left half-written. An entry the target refuses (a path past its
+ * length limit, a name or size its filesystem cannot hold, a permission: see refusal in
+ * target-files.ts) is reported with its reason, with nothing below it when it is a directory,
+ * and the restore goes on; a full, read-only or failing target stops it.
  *
  * Memory does not grow with the snapshot: trees are walked depth-first and their entries
  * gathered into batches of at most BATCH_FILES files (BATCH_BLOBS blobs), each restored part by
@@ -23,8 +26,9 @@ import type { Repository, StoredSnapshot } from "../repository/repository.js";
 import { fsPath } from "../snapshot/filename.js";
 import { applyMetadata, createSpecialNode } from "../snapshot/fs-metadata.js";
 import { childPath, type TreeNode } from "../snapshot/tree.js";
-import { type ContentTarget, ContentWriter } from "./content-writer.js";
+import { type ContentTarget, ContentWriter, type FileOutcome } from "./content-writer.js";
 import { filesPerWorker, softOpenFileLimit } from "./open-files.js";
+import { refusal } from "./target-files.js";
 
 export interface RestoreProgress {
   readonly files: number;
@@ -51,11 +55,19 @@ export interface DamagedFile {
   readonly error: string;
 }
 
+/** An entry of the snapshot the target refused (see refusal in target-files.ts). */
+export interface RefusedEntry {
+  readonly path: string;
+  readonly error: string;
+}
+
 export interface RestoreResult {
   readonly files: number;
   readonly dirs: number;
   readonly bytes: number;
   readonly damaged: readonly DamagedFile[];
+  /** not restored because the target refused them; a directory's entries below it are not listed */
+  readonly refused: readonly RefusedEntry[];
   readonly warnings: number;
 }
 
@@ -92,6 +104,8 @@ interface DirFrame {
   readonly entry: Entry | undefined;
   readonly parent: DirFrame | undefined;
   created: boolean;
+  /** the target refused it (or a directory above it): nothing below it is restored */
+  refused?: true;
 }
 
 /** The first restored name of a file with several links, which its other names link to. */
@@ -99,6 +113,8 @@ interface LinkedFile {
   readonly path: string;
   readonly snapshotPath: string;
   damaged: boolean;
+  /** the target refused it */
+  refused: boolean;
 }
 
 interface Batch {
@@ -155,6 +171,7 @@ function formatSize(bytes: number): string {
 
 class Restorer {
   private readonly damaged: DamagedFile[] = [];
+  private readonly refused: RefusedEntry[] = [];
   private readonly include: string[];
   private readonly linked = new Map<string, LinkedFile>();
   private batch = emptyBatch();
@@ -187,6 +204,7 @@ class Restorer {
     const tree = await this.repo.readTree(treeId);
     const dir = frame.entry?.path ?? this.options.target;
     for (const node of tree.nodes) {
+      if (frame.refused) return;
       const snapshotPath = `${snapshotDir}/${node.name}`;
       const selected = selection(this.include, snapshotPath);
       if (selected === "none") continue;
@@ -206,8 +224,8 @@ class Restorer {
           await this.flushIfFull();
         }
       } else if (selected === "all") {
-        this.ensureCreated(frame);
         this.selected++;
+        if (!this.ensureCreated(frame)) return;
         if (node.type === "file") this.addFile(entry);
         else this.batch.deferred.push(entry);
         await this.flushIfFull();
@@ -225,18 +243,47 @@ class Restorer {
         this.batch.links.push({ entry, first });
         return;
       }
-      this.linked.set(key, { path: entry.path, snapshotPath: entry.snapshotPath, damaged: false });
+      this.linked.set(key, {
+        path: entry.path,
+        snapshotPath: entry.snapshotPath,
+        damaged: false,
+        refused: false,
+      });
     }
     this.batch.contents.push(entry);
     this.batch.blobs += node.content?.length ?? 0;
   }
 
-  private ensureCreated(frame: DirFrame): void {
-    if (frame.created) return;
-    if (frame.parent) this.ensureCreated(frame.parent);
-    if (frame.entry) this.makeDirectory(frame.entry.path);
+  /**
+   * Creates the frame's directory and those above it not yet made; false when the target refused
+   * one of them (reported once, for the highest: what is below it is not restored).
+   */
+  private ensureCreated(frame: DirFrame): boolean {
+    if (frame.created) return true;
+    if (frame.refused) return false;
+    if (frame.parent && !this.ensureCreated(frame.parent)) {
+      frame.refused = true;
+      return false;
+    }
+    const { entry } = frame;
+    if (entry)
+      try {
+        this.makeDirectory(entry.path);
+      } catch (error) {
+        this.refuse(entry, error, "; nothing below it is restored");
+        frame.refused = true;
+        return false;
+      }
     frame.created = true;
     this.dirs++;
+    return true;
+  }
+
+  /** Reports the target's refusal of an entry; throws an error that is not that entry's alone. */
+  private refuse(entry: Entry, error: unknown, consequence = ""): void {
+    const reason = refusal(error);
+    if (reason === undefined) throw error;
+    this.refused.push({ path: entry.snapshotPath, error: `${reason}${consequence}` });
   }
 
   /**
@@ -322,11 +369,27 @@ class Restorer {
         });
         continue;
       }
-      await rm(fsPath(entry.path), { force: true });
-      await link(fsPath(first.path), fsPath(entry.path));
-      this.restoredFiles++;
+      if (first.refused) {
+        this.refused.push({
+          path: entry.snapshotPath,
+          error: `hard link to ${first.snapshotPath}, which the target refused`,
+        });
+        continue;
+      }
+      try {
+        await rm(fsPath(entry.path), { force: true });
+        await link(fsPath(first.path), fsPath(entry.path));
+        this.restoredFiles++;
+      } catch (error) {
+        this.refuse(entry, error);
+      }
     }
-    for (const entry of batch.deferred) await this.restoreDeferred(entry);
+    for (const entry of batch.deferred)
+      try {
+        await this.restoreDeferred(entry);
+      } catch (error) {
+        this.refuse(entry, error);
+      }
     // Deepest first, so restoring a child does not move its parent's mtime afterwards.
     for (const dir of batch.closedDirs)
       for (const warning of applyMetadata(dir.path, dir.node, { owner: this.options.owner }))
@@ -365,10 +428,9 @@ class Restorer {
     }
     this.writer ??= ContentWriter.start(this.repo, this.filesPerWorker);
     return this.writer.prepare([...byTarget.keys()], {
-      onFileDone: (target, error, warning) => {
+      onFileDone: (target, outcome) => {
         const entry = byTarget.get(target) as Entry;
-        if (target.metadata === undefined) this.finishFile(entry, error);
-        else this.finishFile(entry, error, { warning });
+        this.finishFile(entry, outcome, target.metadata !== undefined);
       },
       onBytes: (bytes) => {
         this.restoredBytes += bytes;
@@ -377,21 +439,22 @@ class Restorer {
     });
   }
 
-  /** `set`: the writer has set the file's metadata, and says what it could not keep. */
-  private finishFile(entry: Entry, error: string | undefined, set?: { warning?: string }): void {
-    if (error !== undefined) {
-      this.damaged.push({ path: entry.snapshotPath, error });
+  /** `metadataSet`: the writer has set the file's metadata (its warning says what it could not). */
+  private finishFile(entry: Entry, outcome: FileOutcome, metadataSet: boolean): void {
+    const { damaged, refused, warning } = outcome;
+    if (damaged !== undefined || refused !== undefined) {
+      if (damaged !== undefined) this.damaged.push({ path: entry.snapshotPath, error: damaged });
+      else this.refused.push({ path: entry.snapshotPath, error: refused as string });
       const { node } = entry;
-      if (node.links > 1) {
-        const first = this.linked.get(`${node.device}:${node.inode}`);
-        if (first) first.damaged = true;
-      }
+      const first = node.links > 1 ? this.linked.get(`${node.device}:${node.inode}`) : undefined;
+      if (first && damaged !== undefined) first.damaged = true;
+      else if (first) first.refused = true;
       return;
     }
-    if (set === undefined)
-      for (const warning of applyMetadata(entry.path, entry.node, { owner: this.options.owner }))
-        this.warn(entry.path, warning);
-    else if (set.warning !== undefined) this.warn(entry.path, set.warning);
+    if (!metadataSet)
+      for (const message of applyMetadata(entry.path, entry.node, { owner: this.options.owner }))
+        this.warn(entry.path, message);
+    else if (warning !== undefined) this.warn(entry.path, warning);
     this.restoredFiles++;
     this.reportProgress();
   }
@@ -477,6 +540,7 @@ class Restorer {
       dirs: this.dirs,
       bytes: this.restoredBytes,
       damaged: this.damaged,
+      refused: this.refused,
       warnings: this.warnings,
     };
   }

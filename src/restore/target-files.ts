@@ -44,6 +44,44 @@ export function reopen(path: string): number {
   return openSync(fsPath(path), REOPEN_FLAGS);
 }
 
+/**
+ * Errors of one entry, not of the target: a name too long for the target's path limit (a deep
+ * tree restored below a longer prefix), a name or size the target's filesystem cannot hold
+ * (exFAT or FAT32 disks: ':' in names, files of 4 GiB), a permission, a link count. restic and
+ * tar report such an entry and go on; stopping there left every later file of the snapshot
+ * unrestored. Anything else (a full or read-only disk, I/O errors, running out of descriptors)
+ * concerns the whole target and stops the restore.
+ */
+const ENTRY_ERRORS = new Set([
+  "ENAMETOOLONG",
+  "EINVAL",
+  "EILSEQ",
+  "EACCES",
+  "EPERM",
+  "EFBIG",
+  "ENOTDIR",
+  "EISDIR",
+  "ELOOP",
+  "EMLINK",
+  "ENOTSUP",
+  "EOPNOTSUPP",
+  "ETXTBSY",
+  "ENOENT",
+]);
+
+/**
+ * What the target refused for this one entry, as a message; undefined when the error is not one
+ * entry's (see ENTRY_ERRORS): the caller then stops the restore with it.
+ */
+export function refusal(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== "string" || !ENTRY_ERRORS.has(code)) return undefined;
+  const message = (error as Error).message;
+  return code === "ENAMETOOLONG"
+    ? `${message} (the path is longer than the target system allows: restore it into a shorter target)`
+    : message;
+}
+
 let zeros = new Uint8Array(0);
 
 /** Whether a chunk is all zeros: such chunks are left as holes, so sparse files stay sparse. */

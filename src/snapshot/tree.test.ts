@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
 import { decodeName } from "./filename.js";
-import { compareNames, decodeTree, encodeTree, sameNode, type TreeNode } from "./tree.js";
+import {
+  compareNames,
+  decodeTree,
+  encodeTree,
+  sameNode,
+  storeListing,
+  TREE_PIECE_BYTES,
+  type TreeNode,
+} from "./tree.js";
 import { fileNode } from "./tree-test-support.js";
 
 const LATIN1_CAFE = decodeName(Buffer.from("caf\xe9", "latin1"));
@@ -100,5 +108,60 @@ describe("sameNode", () => {
       assert.equal(sameNode(other, node), false, JSON.stringify(other));
       assert.equal(sameNode(node, other), false, JSON.stringify(other));
     }
+  });
+});
+
+describe("listings split into pieces", () => {
+  const names = (count: number): TreeNode[] =>
+    Array.from({ length: count }, (_, i) =>
+      fileNode(`${String(i).padStart(7, "0")}-${"n".repeat(180)}`),
+    );
+
+  /** storeListing into a map, ids numbered in the order blobs were stored. */
+  function stored(nodes: readonly TreeNode[]): { first: string; blobs: Map<string, Uint8Array> } {
+    const blobs = new Map<string, Uint8Array>();
+    const first = storeListing(nodes, (plaintext) => {
+      const id = String(blobs.size).padStart(64, "0");
+      blobs.set(id, plaintext);
+      return id;
+    });
+    return { first, blobs };
+  }
+
+  it("stores a listing under the piece size as one blob, byte for byte what it always was", () => {
+    const nodes = names(100);
+    const { first, blobs } = stored(nodes);
+    assert.equal(blobs.size, 1);
+    assert.deepEqual(blobs.get(first), encodeTree({ nodes }));
+    assert.deepEqual(decodeTree(blobs.get(first) as Uint8Array, first), { nodes, piece: false });
+  });
+
+  it("splits a larger one into pieces of at most the piece size, each naming the next", () => {
+    const nodes = names(30_000); // ~ 13 MB of entries
+    const { first, blobs } = stored(nodes);
+    assert.ok(blobs.size >= 3, `${blobs.size} pieces`);
+    const read: TreeNode[] = [];
+    for (let id: string | undefined = first; id !== undefined; ) {
+      const bytes = blobs.get(id) as Uint8Array;
+      assert.ok(bytes.length <= TREE_PIECE_BYTES, `piece of ${bytes.length} bytes`);
+      const piece = decodeTree(bytes, id);
+      assert.equal(piece.piece, true);
+      read.push(...piece.nodes);
+      id = piece.next;
+    }
+    assert.deepEqual(read, nodes);
+    // A reader that knows only whole listings finds no node list in a piece: it fails, it does
+    // not take the first piece for the whole directory.
+    const head = JSON.parse(Buffer.from(blobs.get(first) as Uint8Array).toString()) as object;
+    assert.equal("nodes" in head, false);
+  });
+
+  it("refuses a whole listing that claims a continuation, and a malformed one", () => {
+    const nodes = [fileNode("a")];
+    assertCorrupt(
+      Buffer.from(JSON.stringify({ nodes, next: "a".repeat(64) })),
+      /malformed continuation/,
+    );
+    assertCorrupt(Buffer.from(JSON.stringify({ entries: nodes, next: "../x" })), /continuation/);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Tree blobs: one per directory, listing its entries. Trees are untrusted input at restore time
+ * Tree blobs: one per directory, listing its entries; a listing too large for one blob (hundreds of
+ * thousands of entries) is split into pieces, each naming the next. Trees are untrusted input at restore time
  * (anyone who can write storage can forge one), so decoding validates every name and field.
  * Names and link targets are bytes, held as decoded strings (filename.ts); a tree may only hold
  * the one canonical spelling of each, so that two entries never name one file.
@@ -46,10 +47,30 @@ export interface TreeNode {
   readonly xattrs?: readonly Xattr[];
 }
 
+/** A directory's listing as read: all its entries, whatever number of blobs held them. */
 export interface Tree {
   /** sorted by decoded name (UTF-16 code unit order, as Array.prototype.sort), names unique */
   readonly nodes: readonly TreeNode[];
+  /** ids of the blobs after the first that hold the listing, when it was split */
+  readonly continuations?: readonly string[];
 }
+
+/** One tree blob as decoded: a whole listing, or one piece of a split one and the next's id. */
+export interface TreeBlob {
+  readonly nodes: readonly TreeNode[];
+  /** whether the blob is a piece of a split listing */
+  readonly piece: boolean;
+  readonly next?: string;
+}
+
+/**
+ * Above this many bytes a listing is split into pieces of about this size. A blob's plaintext is
+ * bounded (MAX_BLOB_PLAINTEXT, what a reader allocates on an index's word) and so is an object
+ * the server accepts (64 MiB, a pack): one blob per directory made a directory of ~200,000
+ * entries unstorable through the server and one of ~800,000 unreadable, after a backup that said
+ * it was saved. Pieces also keep the encoding's strings far below V8's string limit (~512 MiB).
+ */
+export const TREE_PIECE_BYTES = 4 * 1024 * 1024;
 
 const NODE_TYPES: ReadonlySet<string> = new Set([
   "file",
@@ -138,6 +159,42 @@ export function encodeTree(tree: Tree): Uint8Array {
   return Buffer.from(JSON.stringify(tree));
 }
 
+/**
+ * Stores a listing (nodes sorted) as tree blobs and returns the first one's id. Up to
+ * TREE_PIECE_BYTES it is one blob, `{"nodes":[...]}`, byte for byte what encodeTree makes; above,
+ * pieces `{"entries":[...],"next":"<id>"}` (the last without next) are stored last first, since
+ * each names the next by its id. A piece holds at least one entry, however large. `store` stores
+ * one blob's plaintext and returns its id.
+ */
+export function storeListing(
+  nodes: readonly TreeNode[],
+  store: (plaintext: Uint8Array) => string,
+): string {
+  const encoded = nodes.map((node) => JSON.stringify(node));
+  // What a piece adds around its entries: `{"entries":[`, `],"next":"<64 hex>"}`.
+  const budget = TREE_PIECE_BYTES - 96;
+  const pieces: string[][] = [[]];
+  let bytes = 0;
+  for (const entry of encoded) {
+    const size = Buffer.byteLength(entry) + 1;
+    const current = pieces.at(-1) as string[];
+    if (bytes + size > budget && current.length > 0) {
+      pieces.push([entry]);
+      bytes = size;
+    } else {
+      current.push(entry);
+      bytes += size;
+    }
+  }
+  if (pieces.length === 1) return store(Buffer.from(`{"nodes":[${encoded.join(",")}]}`));
+  let next: string | undefined;
+  for (let i = pieces.length - 1; i >= 0; i--) {
+    const tail = next === undefined ? "" : `,"next":"${next}"`;
+    next = store(Buffer.from(`{"entries":[${(pieces[i] as string[]).join(",")}]${tail}}`));
+  }
+  return next as string;
+}
+
 function invalid(treeId: string, why: string): RempartError {
   return new RempartError("RepositoryCorrupt", `tree ${treeId} is malformed: ${why}`, { treeId });
 }
@@ -209,8 +266,12 @@ function validateNode(node: unknown, treeId: string): TreeNode {
   return n as unknown as TreeNode;
 }
 
-/** Parses and validates a tree blob's plaintext; treeId is only used to name it in errors. */
-export function decodeTree(bytes: Uint8Array, treeId: string): Tree {
+/**
+ * Parses and validates a tree blob's plaintext (a whole listing or a piece: see storeListing);
+ * treeId is only used to name it in errors. A piece uses its own key, so that a reader that knows
+ * only whole listings fails on it rather than reading the first piece as the whole directory.
+ */
+export function decodeTree(bytes: Uint8Array, treeId: string): TreeBlob {
   let parsed: unknown;
   try {
     // A view of the bytes, not Buffer.from(bytes), which would copy them first.
@@ -218,14 +279,19 @@ export function decodeTree(bytes: Uint8Array, treeId: string): Tree {
   } catch {
     throw invalid(treeId, "not JSON");
   }
-  if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as Tree).nodes))
-    throw invalid(treeId, "no node list");
-  const nodes = (parsed as { nodes: unknown[] }).nodes.map((node) => validateNode(node, treeId));
+  if (typeof parsed !== "object" || parsed === null) throw invalid(treeId, "no node list");
+  const { nodes: whole, entries, next } = parsed as Record<string, unknown>;
+  const piece = whole === undefined && Array.isArray(entries);
+  const list = piece ? entries : whole;
+  if (!Array.isArray(list)) throw invalid(treeId, "no node list");
+  if (next !== undefined && (!piece || typeof next !== "string" || !HEX_ID.test(next)))
+    throw invalid(treeId, "a malformed continuation");
+  const nodes = list.map((node) => validateNode(node, treeId));
   for (let i = 1; i < nodes.length; i++) {
     const previous = nodes[i - 1] as TreeNode;
     const current = nodes[i] as TreeNode;
     if (compareNames(previous.name, current.name) >= 0)
       throw invalid(treeId, `entries not sorted or duplicated at ${JSON.stringify(current.name)}`);
   }
-  return { nodes };
+  return next === undefined ? { nodes, piece } : { nodes, piece, next };
 }

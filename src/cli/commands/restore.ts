@@ -65,6 +65,10 @@ export const restoreCommand: Command = {
     output.clearStatus();
     for (const file of result.damaged)
       output.warn(`error: ${displayName(file.path)} not restored: ${file.error}`);
+    for (const entry of result.refused)
+      output.warn(
+        `error: ${displayName(entry.path)} not restored, the target refused it: ${entry.error}`,
+      );
     if (output.json)
       output.object({
         snapshot_id: snapshot.id,
@@ -72,6 +76,7 @@ export const restoreCommand: Command = {
         dirs: result.dirs,
         bytes: result.bytes,
         damaged: result.damaged,
+        refused: result.refused,
         warnings: result.warnings,
       });
     else
@@ -79,8 +84,12 @@ export const restoreCommand: Command = {
         `restored ${result.files} files, ${result.dirs} directories, ${formatBytes(result.bytes)} from snapshot ${snapshot.id.slice(0, 8)}` +
           (result.damaged.length > 0
             ? `; ${result.damaged.length} damaged file(s) NOT restored`
+            : "") +
+          (result.refused.length > 0
+            ? `; ${result.refused.length} entr${result.refused.length === 1 ? "y" : "ies"} the target refused NOT restored`
             : ""),
       );
-    return result.damaged.length > 0 ? EXIT.corrupt : EXIT.ok;
+    if (result.damaged.length > 0) return EXIT.corrupt;
+    return result.refused.length > 0 ? EXIT.partial : EXIT.ok;
   },
 };
