@@ -6,7 +6,15 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { EXIT } from "../cli/exit-codes.js";
@@ -102,5 +110,35 @@ describe("restore: entries the target refuses", () => {
     );
     assert.deepEqual(again.refused, []);
     assert.equal(existsSync(`${short}${join(tooLong, "sub", "g.txt")}`), true);
+  });
+
+  it("never passes through a link planted where a directory goes, and restores the rest", async (t) => {
+    const base = tempDir(t, "refused-planted");
+    const src = join(base, "s");
+    mkdirSync(join(src, "docs"), { recursive: true });
+    writeFileSync(join(src, "docs", "contract.txt"), "signed\n");
+    writeFileSync(join(src, "zz-after.txt"), "after\n");
+    const repo = join(base, "repo");
+    await initAndBackup(repo, [src]);
+
+    // Someone with access to the target plants a link to a directory outside it.
+    const target = join(base, "target");
+    const outside = join(base, "outside");
+    mkdirSync(outside);
+    mkdirSync(`${target}${src}`, { recursive: true });
+    symlinkSync(outside, `${target}${join(src, "docs")}`);
+    const result = expectExit(
+      await runCli(["restore", "--repo", repo, "--json", "latest", "--target", target]),
+      EXIT.partial,
+      "restore onto a planted link",
+    );
+    const summary = jsonOutput<RestoreJson>(result);
+    assert.deepEqual(
+      summary.refused.map((entry) => entry.path),
+      [join(src, "docs")],
+    );
+    assert.match(summary.refused[0]?.error ?? "", /exists and is not a directory/);
+    assert.deepEqual(readdirSync(outside), [], "nothing written through the link");
+    assert.equal(readFileSync(`${target}${join(src, "zz-after.txt")}`, "utf8"), "after\n");
   });
 });

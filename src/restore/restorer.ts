@@ -3,7 +3,7 @@
  * metadata. Trees are untrusted: names were validated when decoded, nothing is written through a
  * symlink (files are opened O_NOFOLLOW, the snapshot's own symlinks are created after the files of
  * their batch) and an entry already in the target that is not a directory where one is needed
- * stops the restore. A file whose blobs fail verification everywhere the index knows them is
+ * is never passed through: that directory is refused, like one the target cannot create. A file whose blobs fail verification everywhere the index knows them is
  * removed and reported, never left half-written. An entry the target refuses (a path past its
  * length limit, a name or size its filesystem cannot hold, a permission: see refusal in
  * target-files.ts) is reported with its reason, with nothing below it when it is a directory,
@@ -308,9 +308,10 @@ class Restorer {
       if ((stats.mode & 0o700) !== 0o700) chmodSync(name, (stats.mode & 0o7777) | 0o700);
       return;
     }
-    throw new RempartError(
-      "InvalidArgument",
-      `refusing to restore into ${path}: it exists and is not a directory`,
+    // The target's refusal of this directory (see refusal): nothing goes through it.
+    throw Object.assign(
+      new Error(`${path} exists and is not a directory: nothing is restored through it`),
+      { code: "ENOTDIR" },
     );
   }
 
