@@ -25,7 +25,13 @@ import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
 import type { RecoveryPrivateKey, RecoveryPublicKey } from "../crypto/recovery-key.js";
 import { isRempartError, RempartError } from "../errors.js";
 import { displayName } from "../snapshot/filename.js";
-import { compareNames, decodeTree, type Tree, type TreeBlob } from "../snapshot/tree.js";
+import {
+  compareNames,
+  decodeTree,
+  type Tree,
+  type TreeBlob,
+  type TreeNode,
+} from "../snapshot/tree.js";
 import {
   type ByteRange,
   contentName,
@@ -764,26 +770,38 @@ export class Repository {
    * (3,300 on the benchmark share), in bounded memory.
    */
   async readTree(id: string): Promise<Tree> {
-    const first = await this.readTreeBlob(id);
-    if (first.next === undefined) return { nodes: first.nodes };
-    // A listing split into pieces (storeListing): each piece sorted, and after the previous one.
-    const nodes = [...first.nodes];
+    const nodes: TreeNode[] = [];
     const continuations: string[] = [];
-    for (let next: string | undefined = first.next; next !== undefined; ) {
+    for await (const piece of this.readListing(id)) {
+      if (piece.id !== id) continuations.push(piece.id);
+      for (const node of piece.nodes) nodes.push(node);
+    }
+    return continuations.length === 0 ? { nodes } : { nodes, continuations };
+  }
+
+  /**
+   * A directory's listing piece by piece (one piece unless it was split: see storeListing), for
+   * a reader that need not hold a huge directory's entries at once. Each piece is checked to
+   * continue the previous one in name order.
+   */
+  async *readListing(id: string): AsyncGenerator<{ id: string; nodes: readonly TreeNode[] }> {
+    let last: string | undefined;
+    for (let next: string | undefined = id; next !== undefined; ) {
       const piece: TreeBlob = await this.readTreeBlob(next);
-      const last = nodes.at(-1);
-      const [head] = piece.nodes;
-      if (!piece.piece || head === undefined || (last && compareNames(last.name, head.name) >= 0))
+      const head = piece.nodes[0];
+      if (
+        last !== undefined &&
+        (!piece.piece || head === undefined || compareNames(last, head.name) >= 0)
+      )
         throw new RempartError(
           "RepositoryCorrupt",
           `tree ${id} is malformed: its piece ${next} does not continue it`,
           { treeId: id, blob: next },
         );
-      continuations.push(next);
-      for (const node of piece.nodes) nodes.push(node);
+      yield { id: next, nodes: piece.nodes };
+      last = piece.nodes.at(-1)?.name ?? last;
       next = piece.next;
     }
-    return { nodes, continuations };
   }
 
   private async readTreeBlob(id: string): Promise<TreeBlob> {

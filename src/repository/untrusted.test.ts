@@ -14,6 +14,7 @@ import { createPasswordSlot, KDF_WORK_BUDGET } from "../crypto/key-slots.js";
 import { generateMasterKey } from "../crypto/master-key.js";
 import { isRempartError } from "../errors.js";
 import { encodeTree, type Tree } from "../snapshot/tree.js";
+import { fileNode } from "../snapshot/tree-test-support.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import {
   listEvery,
@@ -320,6 +321,40 @@ describe("a repository holding objects forged with the password", () => {
     ];
     for (const location of locations)
       assert.ok(commit.packs.includes(location.pack), location.pack);
+  });
+
+  it("reads a split listing whole, and refuses pieces that do not continue it", async () => {
+    const root = join(dir, "pieces");
+    const { store, key, repo } = await smallRepository(root);
+    const trees = new PackBuilder(key.encryption, 1024);
+    const blob = (value: object): string => {
+      const bytes = Buffer.from(JSON.stringify(value));
+      const id = repo.keyedId(bytes);
+      trees.add("tree", Buffer.from(id, "hex"), bytes, bytes.length, false);
+      return id;
+    };
+    const tail = blob({ entries: [fileNode("b")] });
+    const honest = blob({ entries: [fileNode("a")], next: tail });
+    // Forged with the password: a piece whose successor repeats or precedes its names, and one
+    // whose successor is a whole listing rather than a piece.
+    const backwards = blob({ entries: [fileNode("c")], next: tail });
+    const whole = blob({ nodes: [fileNode("z")] });
+    const wholeNext = blob({ entries: [fileNode("y")], next: whole });
+    const pack = trees.finish();
+    await store.put({ kind: "data", name: pack.name }, pack.bytes);
+    await repo.saveIndex([{ pack: pack.name, blobs: pack.entries }]);
+
+    const reader = await Repository.open(store, { password: "pw" });
+    assert.deepEqual(await reader.readTree(honest), {
+      nodes: [fileNode("a"), fileNode("b")],
+      continuations: [tail],
+    });
+    for (const forged of [backwards, wholeNext])
+      await assert.rejects(
+        reader.readTree(forged),
+        (error: unknown) =>
+          isRempartError(error, "RepositoryCorrupt") && /does not continue it/.test(error.message),
+      );
   });
 
   it("settles an index pointing every blob 1 byte off, named to sort first, by the pack headers", async () => {

@@ -200,37 +200,38 @@ class Restorer {
   }
 
   private async walk(treeId: string, frame: DirFrame, snapshotDir: string): Promise<void> {
-    // repo.readTree moves on to a blob's next location when one fails verification.
-    const tree = await this.repo.readTree(treeId);
+    // A huge directory's listing is read piece by piece (readListing), and each blob from its next
+    // location when one fails verification.
     const dir = frame.entry?.path ?? this.options.target;
-    for (const node of tree.nodes) {
-      if (frame.refused) return;
-      const snapshotPath = `${snapshotDir}/${node.name}`;
-      const selected = selection(this.include, snapshotPath);
-      if (selected === "none") continue;
-      const entry = { path: childPath(dir, node.name), snapshotPath, node };
-      if (node.type === "dir" && node.subtree !== undefined) {
-        const child: DirFrame = { entry, parent: frame, created: false };
-        await this.walk(node.subtree, child, snapshotPath);
-        // Created with its first entry, or now when it is empty: a tree that fails to decode
-        // leaves nothing of its directory behind.
-        if (selected === "all") {
+    for await (const piece of this.repo.readListing(treeId))
+      for (const node of piece.nodes) {
+        if (frame.refused) return;
+        const snapshotPath = `${snapshotDir}/${node.name}`;
+        const selected = selection(this.include, snapshotPath);
+        if (selected === "none") continue;
+        const entry = { path: childPath(dir, node.name), snapshotPath, node };
+        if (node.type === "dir" && node.subtree !== undefined) {
+          const child: DirFrame = { entry, parent: frame, created: false };
+          await this.walk(node.subtree, child, snapshotPath);
+          // Created with its first entry, or now when it is empty: a tree that fails to decode
+          // leaves nothing of its directory behind.
+          if (selected === "all") {
+            this.selected++;
+            this.ensureCreated(child);
+          }
+          // Post-order: a directory is closed after everything below it, so deepest first.
+          if (child.created) {
+            this.batch.closedDirs.push(entry);
+            await this.flushIfFull();
+          }
+        } else if (selected === "all") {
           this.selected++;
-          this.ensureCreated(child);
-        }
-        // Post-order: a directory is closed after everything below it, so deepest first.
-        if (child.created) {
-          this.batch.closedDirs.push(entry);
+          if (!this.ensureCreated(frame)) return;
+          if (node.type === "file") this.addFile(entry);
+          else this.batch.deferred.push(entry);
           await this.flushIfFull();
         }
-      } else if (selected === "all") {
-        this.selected++;
-        if (!this.ensureCreated(frame)) return;
-        if (node.type === "file") this.addFile(entry);
-        else this.batch.deferred.push(entry);
-        await this.flushIfFull();
       }
-    }
   }
 
   private addFile(entry: Entry): void {
