@@ -121,6 +121,8 @@ export interface StoredKeySlot {
 const CONFIG_REF = { kind: "config", name: "config" } as const;
 /** Tree packs kept in memory, least recently used dropped first. */
 const TREE_CACHE_BYTES = 32 * 1024 * 1024;
+/** Tree packs read ahead of a walk at once: each may be a whole pack (up to the pack size). */
+const TREE_PACKS_AHEAD = 2;
 /** A slot is ~500 bytes of JSON; anything far larger is not one, and is not read. */
 const MAX_KEY_SLOT_BYTES = 64 * 1024;
 /**
@@ -252,6 +254,8 @@ export class Repository {
   private readonly decoder: BlobDecoder;
   private readonly treePacks = new Map<string, Uint8Array>();
   private treePackBytes = 0;
+  /** Tree packs read ahead of the walk (readSubtreePacks); undefined when the read failed. */
+  private readonly treePacksAhead = new Map<string, Promise<Uint8Array | undefined>>();
   private readonly skippedObjects = new Map<string, SkippedObject>();
 
   private constructor(
@@ -800,7 +804,8 @@ export class Repository {
   /**
    * Tree packs hold only trees, and a walk reads the trees of a pack close together, so tree
    * packs are read whole and the most recent ones kept: one read instead of one per directory
-   * (3,300 on the benchmark share), in bounded memory.
+   * (3,300 on the benchmark share), in bounded memory. The packs of a tree's subtrees are asked
+   * for as it is read (readSubtreePacks), so a walk meets a new pack without waiting for it.
    */
   async readTree(id: string): Promise<Tree> {
     const plain = await this.firstIntact(id, async (location) => {
@@ -816,26 +821,61 @@ export class Repository {
         pack.subarray(location.offset, location.offset + location.length),
       );
     });
-    return decodeTree(plain, id);
+    const tree = decodeTree(plain, id);
+    this.readSubtreePacks(tree);
+    return tree;
   }
 
   private async treePack(location: BlobLocation): Promise<Uint8Array> {
-    let pack = this.treePacks.get(location.pack);
+    const kept = this.keptTreePack(location.pack);
+    if (kept) return kept;
+    // A read ahead that failed is tried again here, where its error names the blob wanted.
+    const ahead = await this.treePacksAhead.get(location.pack);
+    return ahead ?? this.keepTreePack(location.pack, await this.fetch(location, undefined));
+  }
+
+  private keptTreePack(name: string): Uint8Array | undefined {
+    const pack = this.treePacks.get(name);
     if (pack) {
       // Map order is insertion order: re-inserting marks the pack most recently used.
-      this.treePacks.delete(location.pack);
-      this.treePacks.set(location.pack, pack);
-      return pack;
-    }
-    pack = await this.fetch(location, undefined);
-    this.treePacks.set(location.pack, pack);
-    this.treePackBytes += pack.length;
-    for (const [name, bytes] of this.treePacks) {
-      if (this.treePackBytes <= TREE_CACHE_BYTES || name === location.pack) break;
       this.treePacks.delete(name);
+      this.treePacks.set(name, pack);
+    }
+    return pack;
+  }
+
+  private keepTreePack(name: string, pack: Uint8Array): Uint8Array {
+    if (this.treePacks.has(name)) return pack;
+    this.treePacks.set(name, pack);
+    this.treePackBytes += pack.length;
+    for (const [kept, bytes] of this.treePacks) {
+      if (this.treePackBytes <= TREE_CACHE_BYTES || kept === name) break;
+      this.treePacks.delete(kept);
       this.treePackBytes -= bytes.length;
     }
     return pack;
+  }
+
+  /**
+   * Starts reading the packs holding a tree's subtrees that are neither kept nor on their way,
+   * at most TREE_PACKS_AHEAD at a time: through a server each new pack a walk meets cost it a
+   * round trip, and an incremental's parent spreads its trees over a pack per earlier backup.
+   */
+  private readSubtreePacks(tree: Tree): void {
+    for (const node of tree.nodes) {
+      if (this.treePacksAhead.size >= TREE_PACKS_AHEAD) return;
+      if (node.type !== "dir" || node.subtree === undefined) continue;
+      const location = this.index.get(node.subtree);
+      if (!location) continue;
+      const { pack } = location;
+      if (this.treePacks.has(pack) || this.treePacksAhead.has(pack)) continue;
+      const reading = this.fetch(location, undefined).then(
+        (bytes) => this.keepTreePack(pack, bytes),
+        () => undefined,
+      );
+      this.treePacksAhead.set(pack, reading);
+      void reading.then(() => this.treePacksAhead.delete(pack));
+    }
   }
 
   /**
