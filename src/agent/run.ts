@@ -115,6 +115,9 @@ export async function backupOnce(
       { password: config.repositoryPassword },
       {
         ...agentOpenOptions(config),
+        // The index and the parent snapshot are asked for while the key slot's KDF runs.
+        loadsIndex: true,
+        listsSnapshots: true,
         onSkipped: (objects) =>
           log(
             `skipped ${objects.length} object(s) that fail to open: ${objects.map((o) => `${o.kind}/${o.name.slice(0, 16)}`).join(", ")}`,

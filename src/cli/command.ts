@@ -151,8 +151,10 @@ export class CommandContext {
     return (await agentModule()).findAgentConfig();
   }
 
-  /** `loadsIndex`: the command reads the index (OpenOptions.loadsIndex). */
-  async openRepository(options: Pick<OpenOptions, "loadsIndex"> = {}): Promise<Repository> {
+  /** What the command reads next, asked for during the open (OpenOptions). */
+  async openRepository(
+    options: Pick<OpenOptions, "loadsIndex" | "listsSnapshots"> = {},
+  ): Promise<Repository> {
     const keyFile = this.string("recovery-key-file");
     const secret = keyFile
       ? {

@@ -8,12 +8,14 @@ import { createEscrowSlot } from "../crypto/key-slots.js";
 import { generateMasterKey } from "../crypto/master-key.js";
 import { generateRecoveryKeyPair } from "../crypto/recovery-key.js";
 import { isRempartError } from "../errors.js";
+import { encodeTree, type TreeNode } from "../snapshot/tree.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ByteRange, ObjectKind, ObjectRef, ObjectStore } from "../storage/object-store.js";
 import { unwrapMasterKey } from "./forge-test-support.js";
 import { decodeIndex, encodeIndex } from "./index-file.js";
 import { locateHeader, openHeader, PackBuilder } from "./pack.js";
 import { Repository } from "./repository.js";
+import type { Snapshot } from "./snapshot.js";
 
 const CHUNKER = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
@@ -42,6 +44,32 @@ async function storePack({ repo, store }: TestRepository, blobs: Uint8Array[]): 
   const pack = builder.finish();
   await store.put({ kind: "data", name: pack.name }, pack.bytes);
   return pack.name;
+}
+
+function snapshotTagged(tag: string, time: string): Snapshot {
+  return {
+    version: 1,
+    time,
+    host: "office",
+    username: "root",
+    paths: ["/srv/share"],
+    tags: [tag],
+    tree: "00".repeat(32),
+    summary: {
+      filesNew: 0,
+      filesChanged: 0,
+      filesUnchanged: 0,
+      dirs: 0,
+      bytesRead: 0,
+      bytesAdded: 0,
+      bytesStored: 0,
+      totalBytes: 0,
+      totalFiles: 0,
+      unreadable: 0,
+      durationMs: 1,
+    },
+    program: "rempart test",
+  };
 }
 
 /**
@@ -177,6 +205,91 @@ describe("repository", () => {
     const repo = await Repository.open(failing, { password: "secret" }, { loadsIndex: true });
     await assert.rejects(repo.unindexedPacks(), /listing data failed/);
     assert.equal((await repo.unindexedPacks()).length, 1, "the stored pack no index lists");
+  });
+
+  it("with listsSnapshots, lists and reads the snapshots during the open, each object once", async () => {
+    const root = join(dir, "early-snapshots");
+    const { repo: created } = await newRepository(root);
+    // More snapshots than the open reads ahead.
+    for (let i = 0; i < 11; i++)
+      await created.commitSnapshot(snapshotTagged(`run ${i}`, `2026-01-01T00:00:${10 + i}Z`), []);
+    const calls: string[] = [];
+    const store = await watchedStore(root, (call) => calls.push(call));
+    const repo = await Repository.open(store, { password: "secret" }, { listsSnapshots: true });
+    assert.ok(calls.includes("list snapshots"), calls.join(", "));
+    const listed = await repo.listSnapshots();
+    assert.deepEqual(
+      listed.map(({ snapshot }) => snapshot.tags[0]),
+      Array.from({ length: 11 }, (_, i) => `run ${i}`),
+    );
+    assert.equal(calls.filter((call) => call === "list snapshots").length, 1);
+    const reads = calls.filter((call) => call.startsWith("get snapshots/"));
+    assert.equal(reads.length, 11);
+    assert.equal(new Set(reads).size, 11, "no snapshot object read twice");
+    // Taken once: a later listing sees what was committed since.
+    await repo.commitSnapshot(snapshotTagged("later", "2026-01-01T00:01:00Z"), []);
+    assert.equal((await repo.listSnapshots()).length, 12);
+  });
+
+  it("with listsSnapshots, lists again when the listing during the open failed", async () => {
+    const root = join(dir, "early-snapshots-failure");
+    const { repo: created } = await newRepository(root);
+    await created.commitSnapshot(snapshotTagged("only", "2026-01-01T00:00:10Z"), []);
+    const calls: string[] = [];
+    const store = await watchedStore(root, (call) => calls.push(call), new Set(["snapshots"]));
+    const repo = await Repository.open(store, { password: "secret" }, { listsSnapshots: true });
+    assert.deepEqual(
+      (await repo.listSnapshots()).map(({ snapshot }) => snapshot.tags),
+      [["only"]],
+    );
+    assert.equal(calls.filter((call) => call === "list snapshots").length, 2);
+  });
+
+  it("reads the packs of a tree's subtrees as it reads the tree, each pack once", async () => {
+    const root = join(dir, "tree-packs-ahead");
+    const created = await newRepository(root);
+    const key = (await unwrapMasterKey(created.store, "secret")).encryption;
+    /** Stores a tree in a pack of its own and indexes it; returns its id and pack. */
+    const storeTree = async (nodes: TreeNode[]) => {
+      const bytes = encodeTree({ nodes });
+      const id = created.repo.keyedId(bytes);
+      const builder = new PackBuilder(key, 1024);
+      builder.add("tree", Buffer.from(id, "hex"), bytes, bytes.length, false);
+      const pack = builder.finish();
+      await created.store.put({ kind: "data", name: pack.name }, pack.bytes);
+      await created.repo.saveIndex([{ pack: pack.name, blobs: pack.entries }]);
+      return { id, pack: pack.name };
+    };
+    const dirNode = (name: string, subtree: string): TreeNode => ({
+      name,
+      type: "dir",
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtimeMs: 0,
+      atimeMs: 0,
+      ctimeMs: 0,
+      inode: 1,
+      device: 1,
+      links: 2,
+      subtree,
+    });
+    const first = await storeTree([]);
+    const second = await storeTree([dirNode("inner", first.id)]);
+    const top = await storeTree([dirNode("a", first.id), dirNode("b", second.id)]);
+    const calls: string[] = [];
+    const store = await watchedStore(root, (call) => calls.push(call));
+    const repo = await Repository.open(store, { password: "secret" });
+    await repo.readTree(top.id);
+    assert.ok(calls.includes(`get data/${first.pack}`), calls.join(", "));
+    assert.ok(calls.includes(`get data/${second.pack}`), calls.join(", "));
+    assert.deepEqual((await repo.readTree(second.id)).nodes, [dirNode("inner", first.id)]);
+    assert.deepEqual((await repo.readTree(first.id)).nodes, []);
+    const reads = calls.filter((call) => call.startsWith("get data/"));
+    assert.deepEqual(
+      reads.sort(),
+      [top, first, second].map(({ pack }) => `get data/${pack}`).sort(),
+    );
   });
 
   it("adopts packs that no index lists, from their own headers", async () => {

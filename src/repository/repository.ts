@@ -104,6 +104,11 @@ export interface OpenOptions {
    * key, are asked for while the key slot's KDF runs instead of after it.
    */
   readonly loadsIndex?: boolean;
+  /**
+   * The caller will list the snapshots (a backup, for its parent): the listing and the reads of
+   * the first snapshot objects are asked for while the key slot's KDF runs.
+   */
+  readonly listsSnapshots?: boolean;
 }
 
 /** What a backup's main thread needs to cut files into blobs and name them. */
@@ -122,6 +127,8 @@ export interface StoredKeySlot {
 const CONFIG_REF = { kind: "config", name: "config" } as const;
 /** Tree packs kept in memory, least recently used dropped first. */
 const TREE_CACHE_BYTES = 32 * 1024 * 1024;
+/** Tree packs read ahead of a walk at once: each may be a whole pack (up to the pack size). */
+const TREE_PACKS_AHEAD = 2;
 /** A slot is ~500 bytes of JSON; anything far larger is not one, and is not read. */
 const MAX_KEY_SLOT_BYTES = 64 * 1024;
 /**
@@ -147,32 +154,61 @@ async function collect(store: ObjectStore, kind: "keys" | "index" | "snapshots" 
   return infos;
 }
 
-/**
- * Where an index load starts: the stored packs, the index objects in receipt order, and the
- * reads of the first READ_AHEAD of them (so no more bytes are held than the load itself holds),
- * each taken once.
- */
-interface IndexListing {
-  readonly packs: ObjectInfo[];
-  readonly indexes: ObjectInfo[];
+/** A listing taken ahead of its reader, with the reads of its first objects already started. */
+interface EarlyListing {
+  readonly infos: ObjectInfo[];
   readonly started: Map<string, Promise<Uint8Array>>;
+}
+
+/**
+ * Starts reading the first READ_AHEAD of `infos` (so no more bytes are held than the reader's own
+ * read-ahead holds) that `readable` allows; each read is taken once (takeRead).
+ */
+function startReads(
+  store: ObjectStore,
+  infos: readonly ObjectInfo[],
+  readable: (info: ObjectInfo) => boolean = () => true,
+): Map<string, Promise<Uint8Array>> {
+  const started = new Map<string, Promise<Uint8Array>>();
+  for (const info of infos.slice(0, READ_AHEAD)) {
+    if (!readable(info)) continue;
+    const reading = store.get(info);
+    // Its error is the reader's to report, when it takes this read.
+    reading.catch(() => undefined);
+    started.set(info.name, reading);
+  }
+  return started;
+}
+
+/** The read of `info` started early, else a new one. */
+function takeRead(
+  store: ObjectStore,
+  started: Map<string, Promise<Uint8Array>> | undefined,
+  info: ObjectInfo,
+): Promise<Uint8Array> {
+  const reading = started?.get(info.name);
+  started?.delete(info.name);
+  return reading ?? store.get(info);
+}
+
+/** Where an index load starts: the stored packs and the index objects in receipt order. */
+interface IndexListing extends EarlyListing {
+  readonly packs: ObjectInfo[];
 }
 
 async function listIndex(store: ObjectStore, readFirst: boolean): Promise<IndexListing> {
   // Both listings at once: through a server each is at least a round trip.
-  const [packs, indexes] = await Promise.all([
+  const [packs, infos] = await Promise.all([
     collect(store, "data"),
     collect(store, "index").then(receiptOrder),
   ]);
-  const started = new Map<string, Promise<Uint8Array>>();
-  if (readFirst)
-    for (const info of indexes.slice(0, READ_AHEAD)) {
-      const reading = store.get(info);
-      // Its error is the load's to report, when it takes this read.
-      reading.catch(() => undefined);
-      started.set(info.name, reading);
-    }
-  return { packs, indexes, started };
+  return { packs, infos, started: readFirst ? startReads(store, infos) : new Map() };
+}
+
+/** The snapshot objects in receipt order, the first ones' reads started (never an oversized one). */
+async function listSnapshotObjects(store: ObjectStore): Promise<EarlyListing> {
+  const infos = receiptOrder(await collect(store, "snapshots"));
+  return { infos, started: startReads(store, infos, (info) => info.size <= MAX_SNAPSHOT_BYTES) };
 }
 
 function reasonOf(error: unknown): string {
@@ -219,9 +255,13 @@ export class Repository {
   private indexLoad: Promise<ObjectInfo[]> | undefined;
   /** The listing started during open (OpenOptions.loadsIndex), until the first load takes it. */
   private earlyListing: Promise<IndexListing> | undefined;
+  /** The snapshots listed during open (OpenOptions.listsSnapshots), until listSnapshots takes them. */
+  private earlySnapshots: Promise<EarlyListing> | undefined;
   private readonly decoder: BlobDecoder;
   private readonly treePacks = new Map<string, Uint8Array>();
   private treePackBytes = 0;
+  /** Tree packs read ahead of the walk (readSubtreePacks); undefined when the read failed. */
+  private readonly treePacksAhead = new Map<string, Promise<Uint8Array | undefined>>();
   private readonly skippedObjects = new Map<string, SkippedObject>();
 
   private constructor(
@@ -302,6 +342,7 @@ export class Repository {
     });
     const infos = slotOrder(await keyListing, options.preferredSlot);
     let earlyListing: Promise<IndexListing> | undefined;
+    let earlySnapshots: Promise<EarlyListing> | undefined;
     const damaged: SkippedObject[] = [];
     let readable = 0;
     let work = 0;
@@ -333,6 +374,12 @@ export class Repository {
       tried++;
       // Started once the slot is read, not before: on a local store the listing's stat calls
       // would queue ahead of the slot's read on libuv's threads, and the KDF then takes one.
+      // The snapshots first: a handful of objects, where the data listing stats every pack.
+      if (options.listsSnapshots && earlySnapshots === undefined) {
+        earlySnapshots = listSnapshotObjects(store);
+        // A failed listing is listed again by listSnapshots; a failed open never takes it.
+        earlySnapshots.catch(() => undefined);
+      }
       if (options.loadsIndex && earlyListing === undefined) {
         earlyListing = listIndex(store, true);
         // A failed listing is the index load's to report; an open that fails never takes it.
@@ -363,6 +410,7 @@ export class Repository {
       }
       const repo = new Repository(store, masterKey, config, info.name, options);
       repo.earlyListing = earlyListing;
+      repo.earlySnapshots = earlySnapshots;
       repo.report(damaged);
       return repo;
     }
@@ -484,18 +532,13 @@ export class Repository {
     const index = this.index;
     const listing = this.earlyListing ?? listIndex(this.store, false);
     this.earlyListing = undefined;
-    const { packs: packObjects, indexes, started } = await listing;
+    const { packs: packObjects, infos: indexes, started } = await listing;
     const stored = new Map<string, ObjectInfo>();
     for (const info of packObjects) stored.set(info.name, info);
     const decoded: DecodedIndex[] = [];
     const skippedIndexes: SkippedObject[] = [];
-    const read = (info: ObjectInfo): Promise<Uint8Array> => {
-      const reading = started.get(info.name);
-      started.delete(info.name);
-      return reading ?? this.store.get(info);
-    };
     const decoding = readAhead(indexes, READ_AHEAD, async (info) =>
-      decodeIndex(this.masterKey.encryption, await read(info), info.name),
+      decodeIndex(this.masterKey.encryption, await takeRead(this.store, started, info), info.name),
     );
     for (const [info, reading] of decoding) {
       let packs: ListedPack[];
@@ -767,7 +810,8 @@ export class Repository {
   /**
    * Tree packs hold only trees, and a walk reads the trees of a pack close together, so tree
    * packs are read whole and the most recent ones kept: one read instead of one per directory
-   * (3,300 on the benchmark share), in bounded memory.
+   * (3,300 on the benchmark share), in bounded memory. The packs of a tree's subtrees are asked
+   * for as it is read (readSubtreePacks), so a walk meets a new pack without waiting for it.
    */
   async readTree(id: string): Promise<Tree> {
     const nodes: TreeNode[] = [];
@@ -818,26 +862,61 @@ export class Repository {
         pack.subarray(location.offset, location.offset + location.length),
       );
     });
-    return decodeTree(plain, id);
+    const tree = decodeTree(plain, id);
+    this.readSubtreePacks(tree);
+    return tree;
   }
 
   private async treePack(location: BlobLocation): Promise<Uint8Array> {
-    let pack = this.treePacks.get(location.pack);
+    const kept = this.keptTreePack(location.pack);
+    if (kept) return kept;
+    // A read ahead that failed is tried again here, where its error names the blob wanted.
+    const ahead = await this.treePacksAhead.get(location.pack);
+    return ahead ?? this.keepTreePack(location.pack, await this.fetch(location, undefined));
+  }
+
+  private keptTreePack(name: string): Uint8Array | undefined {
+    const pack = this.treePacks.get(name);
     if (pack) {
       // Map order is insertion order: re-inserting marks the pack most recently used.
-      this.treePacks.delete(location.pack);
-      this.treePacks.set(location.pack, pack);
-      return pack;
-    }
-    pack = await this.fetch(location, undefined);
-    this.treePacks.set(location.pack, pack);
-    this.treePackBytes += pack.length;
-    for (const [name, bytes] of this.treePacks) {
-      if (this.treePackBytes <= TREE_CACHE_BYTES || name === location.pack) break;
       this.treePacks.delete(name);
+      this.treePacks.set(name, pack);
+    }
+    return pack;
+  }
+
+  private keepTreePack(name: string, pack: Uint8Array): Uint8Array {
+    if (this.treePacks.has(name)) return pack;
+    this.treePacks.set(name, pack);
+    this.treePackBytes += pack.length;
+    for (const [kept, bytes] of this.treePacks) {
+      if (this.treePackBytes <= TREE_CACHE_BYTES || kept === name) break;
+      this.treePacks.delete(kept);
       this.treePackBytes -= bytes.length;
     }
     return pack;
+  }
+
+  /**
+   * Starts reading the packs holding a tree's subtrees that are neither kept nor on their way,
+   * at most TREE_PACKS_AHEAD at a time: through a server each new pack a walk meets cost it a
+   * round trip, and an incremental's parent spreads its trees over a pack per earlier backup.
+   */
+  private readSubtreePacks(tree: Tree): void {
+    for (const node of tree.nodes) {
+      if (this.treePacksAhead.size >= TREE_PACKS_AHEAD) return;
+      if (node.type !== "dir" || node.subtree === undefined) continue;
+      const location = this.index.get(node.subtree);
+      if (!location) continue;
+      const { pack } = location;
+      if (this.treePacks.has(pack) || this.treePacksAhead.has(pack)) continue;
+      const reading = this.fetch(location, undefined).then(
+        (bytes) => this.keepTreePack(pack, bytes),
+        () => undefined,
+      );
+      this.treePacksAhead.set(pack, reading);
+      void reading.then(() => this.treePacksAhead.delete(pack));
+    }
   }
 
   /**
@@ -876,14 +955,17 @@ export class Repository {
    * One snapshot object, verified: its bytes hash to its name, it authenticates, its fields are
    * well-formed. Throws RepositoryCorrupt (or NotFound) otherwise.
    */
-  private async openStoredSnapshot(info: ObjectInfo): Promise<StoredSnapshot> {
+  private async openStoredSnapshot(
+    info: ObjectInfo,
+    started?: Map<string, Promise<Uint8Array>>,
+  ): Promise<StoredSnapshot> {
     if (info.size > MAX_SNAPSHOT_BYTES)
       throw new RempartError(
         "RepositoryCorrupt",
         `snapshot ${info.name} is ${info.size} bytes, too large to be a snapshot`,
         { snapshot: info.name },
       );
-    const sealed = await this.store.get(info);
+    const sealed = await takeRead(this.store, started, info);
     if (contentName(sealed) !== info.name)
       throw new RempartError("RepositoryCorrupt", `snapshot ${info.name} does not match its name`, {
         snapshot: info.name,
@@ -905,8 +987,9 @@ export class Repository {
   async listSnapshots(): Promise<StoredSnapshot[]> {
     const snapshots: StoredSnapshot[] = [];
     const bad: SkippedObject[] = [];
-    const infos = receiptOrder(await collect(this.store, "snapshots"));
-    for (const [info, opening] of readAhead(infos, READ_AHEAD, (i) => this.openStoredSnapshot(i))) {
+    const { infos, started } = await this.snapshotListing();
+    const openings = readAhead(infos, READ_AHEAD, (info) => this.openStoredSnapshot(info, started));
+    for (const [info, opening] of openings) {
       try {
         snapshots.push(await opening);
       } catch (error) {
@@ -918,6 +1001,17 @@ export class Repository {
     }
     this.report(bad);
     return orderSnapshots(snapshots, this.now());
+  }
+
+  /** The listing taken during open, once (a failed one is taken again), else a new one. */
+  private async snapshotListing(): Promise<EarlyListing> {
+    const early = this.earlySnapshots;
+    this.earlySnapshots = undefined;
+    if (early) {
+      const listing = await early.catch(() => undefined);
+      if (listing) return listing;
+    }
+    return { infos: receiptOrder(await collect(this.store, "snapshots")), started: new Map() };
   }
 
   /**

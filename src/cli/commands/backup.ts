@@ -57,7 +57,8 @@ export const backupCommand: Command = {
     // The walk's code is loaded and evaluated while the key slot's KDF runs on another thread.
     const archiver = import("../../backup/archiver.js");
     archiver.catch(() => undefined);
-    const repo = await context.openRepository({ loadsIndex: true });
+    // The index and the parent snapshot are asked for while the key slot's KDF runs.
+    const repo = await context.openRepository({ loadsIndex: true, listsSnapshots: true });
     const { backup, normalizeBackupPaths } = await archiver;
     const paths = normalizeBackupPaths(context.positionals, process.cwd());
     const host = context.string("host") ?? hostname();
