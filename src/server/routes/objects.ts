@@ -183,9 +183,12 @@ export const getObject: Route = {
   errors: ["NotFound", "RangeNotSatisfiable"],
   async handle({ req, res, params, who, ctx }) {
     const ref = refOf(params);
-    const store = await ctx.stores.get(who.tenant.id);
-    const size = await sizeFor(ctx, who.tenant.id, store, ref);
+    // The catalog's size, which it recorded from the stored body and the listings already answer
+    // with: no stat per GET. A file gone from under its record fails to open (NotFound, 404), one
+    // cut short fails its read; either before the headers go out.
+    const size = (await ctx.catalog.getVisibleObject(who.tenant.id, ref.kind, ref.name))?.size;
     if (size === undefined) throw notFound(ref);
+    const store = await ctx.stores.get(who.tenant.id);
     const header = req.headers.range;
     const range = header === undefined ? { offset: 0, length: size } : parseRange(header, size);
     // Two slices taken in turn: one is read while the other is sent, and neither is refilled
@@ -214,11 +217,18 @@ export const getObject: Route = {
         ? {}
         : { "Content-Range": `bytes ${range.offset}-${range.offset + range.length - 1}/${size}` }),
     });
+    // Every write reaches the TLS socket alone: writes queued behind one in progress go out as
+    // one writev, for which Node copies them all into one new buffer (2 MiB per restore range).
+    // So the head goes out by itself, and the answer ends only once its last slice is written.
+    res.flushHeaders();
     let sent = 0;
     for (let turn = 0; ; turn++) {
       sending[turn % 2] = written(res, slice);
       sent += slice.length;
-      if (sent >= range.length) break;
+      if (sent >= range.length) {
+        await sending[turn % 2];
+        break;
+      }
       await sending[(turn + 1) % 2];
       if (res.destroyed) break;
       slice = await read(turn + 1, sent);
