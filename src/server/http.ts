@@ -243,11 +243,31 @@ export function objectBodyLength(req: IncomingMessage): number {
 }
 
 /**
+ * Reads exactly `length` bytes, handing every chunk to `onChunk` as it arrives (hashing and
+ * writing while receiving); a body that ends short is refused.
+ */
+export async function readObjectChunks(
+  req: IncomingMessage,
+  res: ServerResponse,
+  length: number,
+  onChunk: (chunk: Buffer) => void,
+): Promise<void> {
+  continueIfExpected(req, res);
+  const received = await readBody(req, res, length, onChunk);
+  if (received !== length)
+    throw new ApiError(
+      "BadRequest",
+      "the body ended before its Content-Length: nothing was stored",
+      {
+        received,
+        expected: length,
+      },
+    );
+}
+
+/**
  * Reads exactly `length` bytes as the chunks they arrived in, and hands every chunk to `observe`
- * on the way (hashing while receiving). The chunks are the only copy the server holds: Node made
- * each one for this request, and the store writes them as they are (writev). Copying them into
- * one buffer would allocate the body's size again, and every such buffer counts towards V8's next
- * full collection (bin/rempart).
+ * on the way. The chunks are the only copy the server holds: Node made each one for this request.
  */
 export async function readObjectParts(
   req: IncomingMessage,
@@ -255,23 +275,11 @@ export async function readObjectParts(
   length: number,
   observe: (chunk: Buffer) => void,
 ): Promise<Buffer[]> {
-  continueIfExpected(req, res);
   const parts: Buffer[] = [];
-  let filled = 0;
-  await readBody(req, res, length, (chunk) => {
+  await readObjectChunks(req, res, length, (chunk) => {
     parts.push(chunk);
-    filled += chunk.length;
     observe(chunk);
   });
-  if (filled !== length)
-    throw new ApiError(
-      "BadRequest",
-      "the body ended before its Content-Length: nothing was stored",
-      {
-        received: filled,
-        expected: length,
-      },
-    );
   return parts;
 }
 

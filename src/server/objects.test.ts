@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { chmod, rm, truncate } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { MAX_JSON_BYTES, MAX_OBJECT_BYTES, type ObjectListing } from "../protocol/api.js";
 import {
@@ -151,6 +153,34 @@ describe("the object API", () => {
       token,
     });
     assert.equal(head.status, 404);
+  });
+
+  it("answers a GET by the catalog's record, and never half an object when its file is gone or cut short", async (t) => {
+    const { server, token, tenant } = await withAgent(t);
+    const body = asPack(randomBytes(3 * 1024 * 1024));
+    const name = sha256(body);
+    assert.equal((await server.put(token, "data", name, body)).status, 201);
+    const file = join(server.tenantDir(tenant.id), "data", name.slice(0, 2), name);
+    const range = { Range: "bytes=1048576-3145727" };
+
+    // Cut short under its record: refused before any byte is sent, not a 206 with too few bytes.
+    await chmod(file, 0o600);
+    await truncate(file, 2 * 1024 * 1024);
+    const short = await server.send({
+      path: `/v1/repo/objects/data/${name}`,
+      token,
+      headers: range,
+    });
+    assert.equal(short.status, 500);
+    assert.equal(short.headers["content-range"], undefined);
+
+    // Gone from under its record: NotFound, as for any absent object.
+    await rm(file);
+    assertError(await server.send({ path: `/v1/repo/objects/data/${name}`, token }), "NotFound");
+    assertError(
+      await server.send({ path: `/v1/repo/objects/data/${name}`, token, headers: range }),
+      "NotFound",
+    );
   });
 
   it("refuses a body that does not hash to its name, and stores nothing", async (t) => {

@@ -6,8 +6,9 @@
  * call missing. Uploads are refused unless they have the shape of their kind (object-shape.ts,
  * key-slot-admission.ts) and the disk keeps its reserve (quota.ts).
  */
-import { createHash } from "node:crypto";
-import type { ServerResponse } from "node:http";
+import { createHash, randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import type { StoredObject } from "../../catalog/catalog.js";
 import { isRempartError } from "../../errors.js";
 import {
@@ -22,19 +23,27 @@ import {
   PutResponse,
   RangeHeader,
 } from "../../protocol/api.js";
+import { FileWriter } from "../../storage/fs/file-writer.js";
 import {
   isValidRef,
   type ObjectKind,
   type ObjectRef,
   type ObjectStore,
+  type PutOutcome,
 } from "../../storage/object-store.js";
 import { misuseRefusal } from "../agents/misuse.js";
 import { ApiError } from "../api-error.js";
 import type { AgentPrincipal } from "../auth.js";
 import type { ServerContext } from "../context.js";
-import { objectBodyLength, readObjectParts, sendEmpty, sendJson } from "../http.js";
+import {
+  objectBodyLength,
+  readObjectBody,
+  readObjectChunks,
+  sendEmpty,
+  sendJson,
+} from "../http.js";
 import { keySlotProblem, MAX_KEY_SLOT_BYTES } from "../key-slot-admission.js";
-import { type ShapeProblem, shapeProblem, sizeProblem, TailKeeper } from "../object-shape.js";
+import { shapeProblem, sizeProblem, TailKeeper } from "../object-shape.js";
 import { checkDiskReserve, reserveQuota } from "../quota.js";
 import { parseRange } from "../range.js";
 import type { QueryOf, Route } from "../router.js";
@@ -183,9 +192,12 @@ export const getObject: Route = {
   errors: ["NotFound", "RangeNotSatisfiable"],
   async handle({ req, res, params, who, ctx }) {
     const ref = refOf(params);
-    const store = await ctx.stores.get(who.tenant.id);
-    const size = await sizeFor(ctx, who.tenant.id, store, ref);
+    // The catalog's size, which it recorded from the stored body and the listings already answer
+    // with: no stat per GET. A file gone from under its record fails to open (NotFound, 404), one
+    // cut short fails its read; either before the headers go out.
+    const size = (await ctx.catalog.getVisibleObject(who.tenant.id, ref.kind, ref.name))?.size;
     if (size === undefined) throw notFound(ref);
+    const store = await ctx.stores.get(who.tenant.id);
     const header = req.headers.range;
     const range = header === undefined ? { offset: 0, length: size } : parseRange(header, size);
     // Two slices taken in turn: one is read while the other is sent, and neither is refilled
@@ -214,11 +226,18 @@ export const getObject: Route = {
         ? {}
         : { "Content-Range": `bytes ${range.offset}-${range.offset + range.length - 1}/${size}` }),
     });
+    // Every write reaches the TLS socket alone: writes queued behind one in progress go out as
+    // one writev, for which Node copies them all into one new buffer (2 MiB per restore range).
+    // So the head goes out by itself, and the answer ends only once its last slice is written.
+    res.flushHeaders();
     let sent = 0;
     for (let turn = 0; ; turn++) {
       sending[turn % 2] = written(res, slice);
       sent += slice.length;
-      if (sent >= range.length) break;
+      if (sent >= range.length) {
+        await sending[turn % 2];
+        break;
+      }
       await sending[(turn + 1) % 2];
       if (res.destroyed) break;
       slice = await read(turn + 1, sent);
@@ -275,30 +294,26 @@ export const putObject: Route = {
     try {
       if (!recorded) await checkDiskReserve(ctx, length);
       const outcome = await ctx.uploadMemory.with(length, async () => {
-        const hash = createHash("sha256");
-        const tail = new TailKeeper();
-        const parts = await readObjectParts(req, res, length, (chunk) => {
-          hash.update(chunk);
-          tail.update(chunk);
-        });
-        const actual = hash.digest("hex");
-        if (ref.kind !== "config" && actual !== ref.name)
-          throw misuseRefusal(
-            "forged-bytes",
-            `${ref.kind}/${ref.name}`,
-            new ApiError(
-              "HashMismatch",
-              `the body's SHA-256 is ${actual}, not its name ${ref.name}: nothing was stored`,
-              { expected: ref.name, actual },
-            ),
-          );
-        const problem: ShapeProblem | string | undefined =
-          ref.kind === "keys"
-            ? keySlotProblem(Buffer.concat(parts, length), "agent").problem
-            : shapeProblem(ref.kind, length, tail.bytes());
-        if (problem !== undefined)
-          refuseShape(ref, length, typeof problem === "string" ? problem : problem.message);
-        return storeObject(ctx, who, store, ref, parts, length);
+        const body = await (ref.kind === "keys"
+          ? receiveKeySlot(req, res, length, store)
+          : receiveToSpool(req, res, length, ref.kind, store));
+        try {
+          if (ref.kind !== "config" && body.sha256 !== ref.name)
+            throw misuseRefusal(
+              "forged-bytes",
+              `${ref.kind}/${ref.name}`,
+              new ApiError(
+                "HashMismatch",
+                `the body's SHA-256 is ${body.sha256}, not its name ${ref.name}: nothing was stored`,
+                { expected: ref.name, actual: body.sha256 },
+              ),
+            );
+          if (body.problem !== undefined) refuseShape(ref, length, body.problem);
+        } catch (error) {
+          await body.discard();
+          throw error;
+        }
+        return storeObject(ctx, who, ref, length, () => body.store(ref));
       });
       sendJson(res, outcome === "created" ? 201 : 200, { outcome });
     } finally {
@@ -306,6 +321,70 @@ export const putObject: Route = {
     }
   },
 };
+
+/** An upload's body, received whole and not yet stored. */
+interface ReceivedBody {
+  readonly sha256: string;
+  /** Why the body cannot be an object of its kind; undefined when it has that shape. */
+  readonly problem: string | undefined;
+  /** Stores it under ref (write-once); whatever it was kept in is released either way. */
+  store(ref: ObjectRef): Promise<PutOutcome>;
+  /** Releases it unstored. */
+  discard(): Promise<void>;
+}
+
+/**
+ * The body written to the store's spool directory as it arrives and hashed on the way: the
+ * server never holds a whole pack, and each part reaches the disk while still in cache. The file
+ * gets its name (`putFile`, which flushes it) only once the body passed its checks.
+ */
+async function receiveToSpool(
+  req: IncomingMessage,
+  res: ServerResponse,
+  length: number,
+  kind: Exclude<ObjectKind, "keys">,
+  store: ObjectStore,
+): Promise<ReceivedBody> {
+  const file = await FileWriter.create(
+    join(await store.spoolDir(), `put-${randomBytes(16).toString("hex")}`),
+  );
+  const hash = createHash("sha256");
+  const tail = new TailKeeper();
+  try {
+    await readObjectChunks(req, res, length, (chunk) => {
+      hash.update(chunk);
+      tail.update(chunk);
+      file.append(chunk);
+    });
+    await file.finish();
+  } catch (error) {
+    await file.abandon();
+    throw error;
+  }
+  return {
+    sha256: hash.digest("hex"),
+    problem: shapeProblem(kind, length, tail.bytes())?.message,
+    store: (ref) => store.putFile(ref, { path: file.path, size: length }),
+    discard: () => file.abandon(),
+  };
+}
+
+/** A key slot (at most MAX_KEY_SLOT_BYTES) is read whole: its checks parse all of it. */
+async function receiveKeySlot(
+  req: IncomingMessage,
+  res: ServerResponse,
+  length: number,
+  store: ObjectStore,
+): Promise<ReceivedBody> {
+  const hash = createHash("sha256");
+  const body = await readObjectBody(req, res, length, (chunk) => hash.update(chunk));
+  return {
+    sha256: hash.digest("hex"),
+    problem: keySlotProblem(body, "agent").problem,
+    store: (ref) => store.put(ref, body),
+    discard: async () => {},
+  };
+}
 
 /**
  * Refuses an upload that cannot be what its kind says, as a misuse: the agent never sends such
@@ -372,14 +451,13 @@ async function enrollmentRace(
 async function storeObject(
   ctx: ServerContext,
   who: AgentPrincipal,
-  store: ObjectStore,
   ref: ObjectRef,
-  parts: readonly Buffer[],
   size: number,
-): Promise<"created" | "exists"> {
+  put: () => Promise<PutOutcome>,
+): Promise<PutOutcome> {
   let outcome: "created" | "exists";
   try {
-    outcome = await store.put(ref, parts);
+    outcome = await put();
   } catch (error) {
     if (!isRempartError(error, "ObjectConflict")) throw error;
     const refusal = new ApiError(

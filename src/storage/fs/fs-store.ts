@@ -14,7 +14,7 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, link, mkdir, open, opendir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { isRempartError, RempartError } from "../../errors.js";
+import { RempartError } from "../../errors.js";
 import {
   type ByteRange,
   checkKind,
@@ -33,6 +33,8 @@ import {
   type SpooledFile,
 } from "../object-store.js";
 import type { SweepableStore } from "../sweepable.js";
+import { OBJECT_FILE_MODE, writeParts } from "./file-writer.js";
+import { errnoOf, storeError } from "./store-errors.js";
 
 /** Long enough that no live put (which touches its temp file as it writes) is mistaken for debris. */
 export const STALE_TEMP_AGE_MS = 60 * 60 * 1000;
@@ -43,8 +45,6 @@ const LAYOUT = [TEMP_DIR, "keys", "data", "index", "snapshots"] as const;
 const FANOUT = /^[0-9a-f]{2}$/;
 // Backups are encrypted, but sizes and counts still say something about the client: owner only.
 const DIR_MODE = 0o700;
-// Objects are write-once; read-only files guard them against tools that open for writing.
-const FILE_MODE = 0o400;
 const COMPARE_CHUNK = 1024 * 1024;
 // Filesystems that cannot fsync a directory (some FUSE and network mounts) say so with these.
 const DIR_SYNC_UNSUPPORTED = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP"]);
@@ -100,7 +100,7 @@ export class FsObjectStore implements SweepableStore {
       ref,
       temp,
       (path) => holdsExactly(path, parts, size),
-      () => writeDurably(temp, parts, size),
+      () => writeDurably(temp, parts),
     );
   }
 
@@ -419,45 +419,17 @@ function relativePath(ref: ObjectRef): string {
   return join(ref.kind, ref.name);
 }
 
-async function writeDurably(
-  path: string,
-  parts: readonly Uint8Array[],
-  size: number,
-): Promise<void> {
+async function writeDurably(path: string, parts: readonly Uint8Array[]): Promise<void> {
   // "wx" (O_EXCL) so two puts can never share a temp file; the mode applies to the final object.
-  const handle = await open(path, "wx", FILE_MODE);
+  const handle = await open(path, "wx", OBJECT_FILE_MODE);
   try {
-    let pending = parts;
-    let position = 0;
-    while (position < size) {
-      // writev straight from the caller's parts: a pack is never concatenated in memory.
-      const { bytesWritten } = await handle.writev(pending, position);
-      // libuv reports a short write (disk filling up) as success; the next call raises the error.
-      if (bytesWritten === 0) {
-        throw new RempartError("Io", `The filesystem accepted no bytes for ${path}.`, { path });
-      }
-      position += bytesWritten;
-      pending = skipBytes(pending, bytesWritten);
-    }
+    // writev straight from the caller's parts: a pack is never concatenated in memory.
+    await writeParts(handle, path, parts, 0);
     // fdatasync is enough: it flushes the size and blocks, and the name comes only with link.
     await handle.datasync();
   } finally {
     await handle.close();
   }
-}
-
-function skipBytes(parts: readonly Uint8Array[], count: number): readonly Uint8Array[] {
-  const rest: Uint8Array[] = [];
-  let skip = count;
-  for (const part of parts) {
-    if (skip >= part.byteLength) {
-      skip -= part.byteLength;
-      continue;
-    }
-    rest.push(skip > 0 ? part.subarray(skip) : part);
-    skip = 0;
-  }
-  return rest;
 }
 
 async function linkUnlessExists(temp: string, final: string, root: string): Promise<boolean> {
@@ -606,46 +578,5 @@ export async function syncDir(path: string): Promise<void> {
     if (code === undefined || !DIR_SYNC_UNSUPPORTED.has(code)) throw error;
   } finally {
     await handle.close();
-  }
-}
-
-function errnoOf(error: unknown): string | undefined {
-  if (!(error instanceof Error) || !("code" in error)) return undefined;
-  return typeof error.code === "string" ? error.code : undefined;
-}
-
-/** Turns an operating-system error into a RempartError a person can act on; others pass through. */
-function storeError(error: unknown, root: string, doing: string): unknown {
-  if (isRempartError(error)) return error;
-  const code = errnoOf(error);
-  if (code === undefined) return error;
-  const details = { root, errno: code };
-  switch (code) {
-    case "ENOSPC":
-    case "EDQUOT":
-      return new RempartError(
-        "StorageFull",
-        `The backup storage at ${root} is full (${code}) while ${doing}; free space or raise the quota there, then run the backup again.`,
-        details,
-      );
-    case "EACCES":
-    case "EPERM":
-      return new RempartError(
-        "Io",
-        `Permission was denied at the backup storage ${root} while ${doing}; check the owner and permissions of that directory.`,
-        details,
-      );
-    case "EROFS":
-      return new RempartError(
-        "Io",
-        `The backup storage at ${root} is on a read-only filesystem, so ${doing} failed; remount it read-write or choose another location.`,
-        details,
-      );
-    default:
-      return new RempartError(
-        "Io",
-        `The backup storage at ${root} failed (${code}) while ${doing}: ${(error as Error).message}`,
-        details,
-      );
   }
 }
