@@ -64,6 +64,31 @@ describe("restorer", () => {
     });
   });
 
+  it("a damaged directory listing costs that directory, and only it", async (t) => {
+    const base = tempDir(t, "restorer-damaged-tree");
+    const src = join(base, "src");
+    writeSourceTree(src);
+    const { root, repo } = await newRepository(join(base, "repo"));
+    const { id, snapshot } = await backupPaths(repo, [src]);
+    const docs = await findNode((tree) => repo.readTree(tree), snapshot.tree, `${src}/docs`);
+    const [location] = await repo.blobLocations(docs?.subtree ?? "");
+    assert.ok(location);
+    flipByte(join(root, "data", location.pack.slice(0, 2), location.pack), location.offset + 20);
+
+    const reader = (await reopen(root)).repo;
+    const target = join(base, "target");
+    const result = await restore(reader, await reader.findSnapshot(id), { ...OPTIONS, target });
+    assert.deepEqual(
+      result.damaged.map((d) => d.path),
+      [`${src}/docs`],
+    );
+    assert.match(result.damaged[0]?.error ?? "", /listing cannot be read.*nothing below it/);
+    assert.equal(existsSync(join(target, src, "docs")), false);
+    await assertSameTree(src, join(target, src), {
+      exclude: (relative) => relative === "docs" || relative.startsWith("docs/"),
+    });
+  });
+
   it("several batches, written while the next is collected, come back with their metadata", async (t) => {
     const base = tempDir(t, "restorer-batches");
     const src = join(base, "src");

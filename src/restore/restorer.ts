@@ -199,25 +199,27 @@ class Restorer {
     this.options.onWarning?.(path, message);
   }
 
-  private async walk(treeId: string, frame: DirFrame, snapshotDir: string): Promise<void> {
+  /** Returns false when the directory's listing was damaged (see listing). */
+  private async walk(treeId: string, frame: DirFrame, snapshotDir: string): Promise<boolean> {
+    const read = { damaged: false };
     // A huge directory's listing is read piece by piece (readListing), and each blob from its next
     // location when one fails verification.
     const dir = frame.entry?.path ?? this.options.target;
-    for await (const piece of this.repo.readListing(treeId))
+    for await (const piece of this.listing(treeId, snapshotDir, read))
       for (const node of piece.nodes) {
-        if (frame.refused) return;
+        if (frame.refused) return true;
         const snapshotPath = `${snapshotDir}/${node.name}`;
         const selected = selection(this.include, snapshotPath);
         if (selected === "none") continue;
         const entry = { path: childPath(dir, node.name), snapshotPath, node };
         if (node.type === "dir" && node.subtree !== undefined) {
           const child: DirFrame = { entry, parent: frame, created: false };
-          await this.walk(node.subtree, child, snapshotPath);
+          const intact = await this.walk(node.subtree, child, snapshotPath);
           // Created with its first entry, or now when it is empty: a tree that fails to decode
           // leaves nothing of its directory behind.
           if (selected === "all") {
             this.selected++;
-            this.ensureCreated(child);
+            if (intact) this.ensureCreated(child);
           }
           // Post-order: a directory is closed after everything below it, so deepest first.
           if (child.created) {
@@ -226,12 +228,36 @@ class Restorer {
           }
         } else if (selected === "all") {
           this.selected++;
-          if (!this.ensureCreated(frame)) return;
+          if (!this.ensureCreated(frame)) return true;
           if (node.type === "file") this.addFile(entry);
           else this.batch.deferred.push(entry);
           await this.flushIfFull();
         }
       }
+    return !read.damaged;
+  }
+
+  /**
+   * A directory's listing, piece by piece. One that cannot be read anywhere is damage to that
+   * directory alone: reported, with nothing below it (or past the failing piece) restored, and the
+   * walk goes on with its siblings.
+   */
+  private async *listing(
+    treeId: string,
+    snapshotDir: string,
+    read: { damaged: boolean },
+  ): AsyncGenerator<{ readonly nodes: readonly TreeNode[] }> {
+    try {
+      yield* this.repo.readListing(treeId);
+    } catch (error) {
+      if (!isRempartError(error, "RepositoryCorrupt") && !isRempartError(error, "NotFound"))
+        throw error;
+      read.damaged = true;
+      this.damaged.push({
+        path: snapshotDir || "/",
+        error: `its listing cannot be read (${error.message}): nothing below it is restored`,
+      });
+    }
   }
 
   private addFile(entry: Entry): void {
@@ -531,7 +557,7 @@ class Restorer {
       await this.writing?.catch(() => {});
       await this.writer?.close();
     }
-    if (this.include.length > 0 && this.selected === 0)
+    if (this.include.length > 0 && this.selected === 0 && this.damaged.length === 0)
       throw new RempartError(
         "NotFound",
         `nothing in snapshot ${snapshot.id.slice(0, 8)} matches ${this.include.join(", ")}`,
