@@ -23,14 +23,35 @@ import { HeapBudget } from "./heap-budget.js";
 import { PartBuffers } from "./part-buffers.js";
 import { ReadAhead, type ReadOutcome } from "./read-ahead.js";
 import { cover, groupSpans, planReads } from "./read-plan.js";
-import type {
-  FailedBlob,
-  FileProgress,
-  FromRestoreWorker,
-  PackTask,
-  Placement,
-  RestoreWorkerInit,
-  TaskFile,
+import {
+  BLOB_AT,
+  BLOB_FIELDS,
+  BLOB_FLAGS,
+  BLOB_LENGTH,
+  BLOB_PLACEMENTS_END,
+  BLOB_RAW_LENGTH,
+  blobFlags,
+  FILE_ATIME,
+  FILE_CREATE,
+  FILE_FIELDS,
+  FILE_FINISH,
+  FILE_FLAGS,
+  FILE_GID,
+  FILE_MODE,
+  FILE_MTIME,
+  FILE_OWNER,
+  FILE_SIZE,
+  FILE_UID,
+  type FromRestoreWorker,
+  ID_BYTES,
+  type PackTask,
+  PLACEMENT_FIELDS,
+  PROGRESS_BLOBS,
+  PROGRESS_BYTES,
+  PROGRESS_END,
+  PROGRESS_FIELDS,
+  PROGRESS_FINISHED,
+  type RestoreWorkerInit,
 } from "./restore-worker-protocol.js";
 import { createExclusive, isAllZero, removeIfPresent, reopen } from "./target-files.js";
 
@@ -78,6 +99,12 @@ const PART_BYTES = 2 * 1024 * 1024;
  * not three: packs run a little over their 16 MiB target, so each worker waited for every read.)
  */
 const READ_AHEAD_BYTES = 6 * PART_BYTES;
+/**
+ * Tasks sent to a worker before its answers: the next one waits in the worker's queue, so that it
+ * does not sit idle from its answer until the main thread (which shares the cores with both
+ * workers) has handled it and sent more. Both count in READ_AHEAD_BYTES.
+ */
+const TASKS_PER_WORKER = 2;
 /** Reads at once (within READ_AHEAD_BYTES): a server's round trips overlap, not only its transfers. */
 const MAX_READS = 4;
 /** Wanted blobs closer than this are read as one range, the bytes between them included. */
@@ -104,6 +131,12 @@ interface FileState {
 interface PartRead {
   readonly bytes: Uint8Array;
   readonly at: readonly number[];
+}
+
+/** Where a blob's plaintext goes: a file of the batch (its index) and a byte position in it. */
+interface Placement {
+  readonly file: number;
+  readonly position: number;
 }
 
 interface WantedBlob {
@@ -160,7 +193,14 @@ export class ContentWriter {
       worker.on("error", (error) => {
         // A crashed worker answers nothing more: fail whatever waits on any worker.
         for (const [id, settle] of this.pending)
-          settle({ kind: "failed", id, message: error.message, code: "", files: [], failed: [] });
+          settle({
+            kind: "failed",
+            id,
+            message: error.message,
+            code: "",
+            warnings: [],
+            failed: [],
+          });
         this.pending.clear();
       });
     }
@@ -381,24 +421,33 @@ class Batch {
     if (file.remaining === 0 && !file.done) this.finish(file);
   }
 
+  /** A task's answer; `taskFiles`: the batch's index of each file of the task. */
   private apply(
-    progress: readonly FileProgress[],
-    failed: readonly FailedBlob[],
+    answer: FromRestoreWorker,
+    taskFiles: readonly number[],
     blobs: readonly WantedBlob[],
   ): void {
-    for (const { blob, error } of failed) {
+    for (const { blob, error } of answer.failed) {
       const wanted = blobs[blob] as WantedBlob;
       this.retries.push({ ...wanted, error });
     }
-    for (const p of progress) {
-      const file = this.files[p.file] as FileState;
-      file.end = Math.max(file.end, p.end);
-      if (p.finished) {
+    const { progress } = answer;
+    if (progress === undefined) return;
+    let bytes = 0;
+    for (let p = PROGRESS_BYTES; p < progress.length; p += PROGRESS_FIELDS)
+      bytes += progress[p] as number;
+    this.callbacks.onBytes(bytes);
+    const warnings = new Map(answer.warnings.map((w) => [w.file, w.warning]));
+    for (const [index, batchIndex] of taskFiles.entries()) {
+      const p = index * PROGRESS_FIELDS;
+      const file = this.files[batchIndex] as FileState;
+      file.end = Math.max(file.end, progress[p + PROGRESS_END] as number);
+      if (progress[p + PROGRESS_FINISHED] === 1) {
         file.finished = true;
-        file.warning = p.warning;
+        file.warning = warnings.get(index);
       }
-      this.callbacks.onBytes(p.bytes);
-      this.placed(file, p.blobs);
+      const placed = progress[p + PROGRESS_BLOBS] as number;
+      if (placed > 0) this.placed(file, placed);
     }
   }
 
@@ -470,33 +519,76 @@ class Batch {
       for (const blob of blobs) this.retries.push({ ...blob, error: error.message });
       return;
     }
-    const task = this.task(blobs, outcome.value.bytes, outcome.value.at);
+    const { task, files } = this.task(part, outcome.value);
     const answer = await this.runTask(worker, task);
     if (answer.buffer !== undefined) this.buffers.give(answer.buffer);
     // Files the task completed before a failure are finished (kept) before it is reported.
-    this.apply(answer.files, answer.failed, blobs);
+    this.apply(answer, files, blobs);
     if (answer.kind === "failed") throw workerFailure(pack, answer.message, answer.code);
   }
 
-  private task(
-    blobs: readonly WantedBlob[],
-    bytes: Uint8Array,
-    at: readonly number[],
-  ): Omit<PackTask, "id"> {
-    const fileIndexes = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
-    return {
-      bytes,
-      blobs,
-      at,
-      files: [...fileIndexes].map((file): TaskFile => {
-        const { target, parts } = this.files[file] as FileState;
-        const { path, size, metadata } = target;
-        const create = parts === 1;
-        return create && metadata !== undefined
-          ? { file, path, create, finish: { size, metadata } }
-          : { file, path, create };
-      }),
+  /** The worker's task for a part, and the batch's index of each of the task's files. */
+  private task(part: Part, read: PartRead): { task: Omit<PackTask, "id">; files: number[] } {
+    const { blobs, pack } = part;
+    /** batch file index → the task's */
+    const local = new Map<number, number>();
+    const files: number[] = [];
+    let placementCount = 0;
+    for (const blob of blobs) placementCount += blob.placements.length;
+    const blobFields = new Float64Array(blobs.length * BLOB_FIELDS);
+    const ids = Buffer.alloc(blobs.length * ID_BYTES);
+    const placements = new Float64Array(placementCount * PLACEMENT_FIELDS);
+    let placement = 0;
+    for (const [i, { location, placements: targets }] of blobs.entries()) {
+      const fields = i * BLOB_FIELDS;
+      blobFields[fields + BLOB_AT] = read.at[i] as number;
+      blobFields[fields + BLOB_LENGTH] = location.length;
+      blobFields[fields + BLOB_RAW_LENGTH] = location.rawLength;
+      blobFields[fields + BLOB_FLAGS] = blobFlags(location.type, location.compressed);
+      ids.write(location.id, i * ID_BYTES, ID_BYTES, "hex");
+      for (const { file, position } of targets) {
+        let index = local.get(file);
+        if (index === undefined) {
+          index = files.length;
+          local.set(file, index);
+          files.push(file);
+        }
+        placements[placement++] = index;
+        placements[placement++] = position;
+      }
+      blobFields[fields + BLOB_PLACEMENTS_END] = placement / PLACEMENT_FIELDS;
+    }
+    const fileFields = new Float64Array(files.length * FILE_FIELDS);
+    const paths: string[] = [];
+    for (const [index, file] of files.entries()) {
+      const { target, parts } = this.files[file] as FileState;
+      const { path, size, metadata } = target;
+      paths.push(path);
+      const at = index * FILE_FIELDS;
+      // Created by the worker when all its blobs are in this task; else it exists already.
+      if (parts !== 1) continue;
+      if (metadata === undefined) {
+        fileFields[at + FILE_FLAGS] = FILE_CREATE;
+        continue;
+      }
+      fileFields[at + FILE_FLAGS] = FILE_CREATE | FILE_FINISH | (metadata.owner ? FILE_OWNER : 0);
+      fileFields[at + FILE_SIZE] = size;
+      fileFields[at + FILE_MODE] = metadata.mode;
+      fileFields[at + FILE_UID] = metadata.uid;
+      fileFields[at + FILE_GID] = metadata.gid;
+      fileFields[at + FILE_ATIME] = metadata.atimeMs;
+      fileFields[at + FILE_MTIME] = metadata.mtimeMs;
+    }
+    const task = {
+      pack,
+      bytes: read.bytes,
+      blobs: blobFields,
+      ids: new Uint8Array(ids.buffer, ids.byteOffset, ids.length),
+      placements,
+      files: fileFields,
+      paths,
     };
+    return { task, files };
   }
 
   /** Tries every other location of each failed blob; files finish when their blobs are settled. */
@@ -569,11 +661,13 @@ class Batch {
         budgetBytes: READ_AHEAD_BYTES,
         maxReads: MAX_READS,
       });
-      const lanes = workers.map((worker) =>
-        this.lane(worker, reads).catch((error: unknown) => {
-          this.fatal ??= error;
-          reads.stop();
-        }),
+      const lanes = workers.flatMap((worker) =>
+        Array.from({ length: TASKS_PER_WORKER }, () =>
+          this.lane(worker, reads).catch((error: unknown) => {
+            this.fatal ??= error;
+            reads.stop();
+          }),
+        ),
       );
       await Promise.all(lanes);
       // Reads started before a failure finish before the batch's files are removed.
