@@ -94,8 +94,8 @@ const PART_BYTES = 2 * 1024 * 1024;
 /**
  * Part bytes a batch holds at once: read, waiting for a worker, or being decoded in one, each part
  * counted as at least one pooled buffer, so the pool never holds more than six of them. With
- * one part in each worker, four more are being read or wait ready, so that a worker finishing a
- * part finds the next one there. (The budget was 48 MiB of whole packs, which held two packs,
+ * two parts at each worker (one decoded, one queued: TASKS_PER_WORKER), two more are being read
+ * or wait ready. (The budget was 48 MiB of whole packs, which held two packs,
  * not three: packs run a little over their 16 MiB target, so each worker waited for every read.)
  */
 const READ_AHEAD_BYTES = 6 * PART_BYTES;
@@ -110,10 +110,13 @@ const MAX_READS = 4;
 /** Wanted blobs closer than this are read as one range, the bytes between them included. */
 const MAX_READ_GAP = 256 * 1024;
 /**
- * Old-generation garbage the main thread lets pile up between its full collections (about a
- * batch's plan; see heap-budget.ts).
+ * Old-generation garbage the main thread lets pile up between its full collections (about half a
+ * batch's plan; see heap-budget.ts). V8 keeps the pages of a collected heap committed, so its
+ * high-water mark stays resident: 16 MiB let the main heap reach ~31 MB (12 MB live) and commit
+ * ~34 MB; 8 MiB cut the restore's peak RSS by ~7 MB (benchmark restore, 2 interleaved pairs),
+ * for twice as many collections of a ~12 MB heap, on a thread mostly waiting for the workers.
  */
-const MAIN_HEAP_GROWTH_BYTES = 16 * 1024 * 1024;
+const MAIN_HEAP_GROWTH_BYTES = 8 * 1024 * 1024;
 
 interface FileState {
   readonly target: ContentTarget;
@@ -121,10 +124,10 @@ interface FileState {
   /** parts holding its blobs; above one, the main thread creates the file up front */
   parts: number;
   end: number;
-  error?: string;
+  error: string | undefined;
   /** size and metadata set by the worker that wrote it */
   finished: boolean;
-  warning?: string;
+  warning: string | undefined;
   done: boolean;
 }
 
@@ -171,6 +174,70 @@ function writeAll(fd: number, data: Uint8Array, position: number): void {
 function workerFailure(pack: string, message: string, code: string): RempartError {
   const kind = code === "ENOSPC" || code === "EDQUOT" ? "StorageFull" : "Io";
   return new RempartError(kind, `restoring from pack ${pack}: ${message}`, { errno: code });
+}
+
+/** pack → blob id → where its plaintext goes */
+type PackBlobs = Map<string, Map<string, WantedBlob>>;
+
+/**
+ * Whether every blob of a file has a location and their lengths add up to its size (from
+ * `first` in `chosen`); if not, the file fails with why.
+ */
+function checkSizes(
+  file: FileState,
+  chosen: readonly (BlobLocation | undefined)[],
+  first: number,
+): boolean {
+  const { content, size } = file.target;
+  let total = 0;
+  for (let i = 0; i < content.length; i++) {
+    const location = chosen[first + i];
+    if (!location) {
+      file.error = `blob ${content[i]} is not in any index`;
+      break;
+    }
+    total += location.rawLength;
+  }
+  if (file.error === undefined && total !== size)
+    file.error = `its blobs add up to ${total} bytes, the tree says ${size}`;
+  if (file.error === undefined) return true;
+  file.remaining = 0;
+  return false;
+}
+
+/** Places the file's `count` blobs (from `first` in `chosen`) in their packs; returns them. */
+function place(
+  packs: PackBlobs,
+  file: number,
+  chosen: readonly (BlobLocation | undefined)[],
+  first: number,
+  count: number,
+): WantedBlob[] {
+  const wanted: WantedBlob[] = [];
+  let position = 0;
+  for (let i = first; i < first + count; i++) {
+    const location = chosen[i] as BlobLocation;
+    let blobs = packs.get(location.pack);
+    if (!blobs) {
+      blobs = new Map();
+      packs.set(location.pack, blobs);
+    }
+    let blob = blobs.get(location.id);
+    if (!blob) {
+      blob = { location, placements: [] };
+      blobs.set(location.id, blob);
+    }
+    blob.placements.push({ file, position });
+    wanted.push(blob);
+    position += location.rawLength;
+  }
+  return wanted;
+}
+
+/** How many parts hold a file's blobs. */
+function partCount(wanted: readonly WantedBlob[], partOf: ReadonlyMap<WantedBlob, number>): number {
+  // Most files are one blob: no set to count one part.
+  return wanted.length < 2 ? wanted.length : new Set(wanted.map((b) => partOf.get(b))).size;
 }
 
 export class ContentWriter {
@@ -283,7 +350,9 @@ class Batch {
       remaining: target.content.length,
       parts: 0,
       end: 0,
+      error: undefined,
       finished: false,
+      warning: undefined,
       done: false,
     }));
   }
@@ -328,51 +397,29 @@ class Batch {
     this.planFrom(chosen);
   }
 
-  /** `chosen`: where each blob of the batch's files, in order, is read from. */
+  /**
+   * `chosen`: where each blob of the batch's files, in order, is read from. In small steps, each
+   * over objects of one shape: as one function, V8 compiled it again after each of a few
+   * deoptimisations, ~0.6 s of a background thread each time on the benchmark restore.
+   */
   private planFrom(chosen: readonly (BlobLocation | undefined)[]): void {
-    /** pack → blob id → where its plaintext goes */
-    const packs = new Map<string, Map<string, WantedBlob>>();
-    const blobsOfFile: WantedBlob[][] = [];
-    let next = 0;
+    const packs: PackBlobs = new Map();
+    const blobsOfFile: (readonly WantedBlob[])[] = [];
+    let first = 0;
     for (const [index, file] of this.files.entries()) {
-      const wanted: WantedBlob[] = [];
-      blobsOfFile.push(wanted);
-      let size = 0;
-      const { content } = file.target;
-      const first = next;
-      next += content.length;
-      for (const [i, id] of content.entries()) {
-        const location = chosen[first + i];
-        if (!location) {
-          file.error = `blob ${id} is not in any index`;
-          break;
-        }
-        size += location.rawLength;
-      }
-      if (file.error === undefined && size !== file.target.size)
-        file.error = `its blobs add up to ${size} bytes, the tree says ${file.target.size}`;
-      if (file.error !== undefined) {
-        file.remaining = 0;
-        continue;
-      }
-      let position = 0;
-      for (let i = first; i < next; i++) {
-        const location = chosen[i] as BlobLocation;
-        let blobs = packs.get(location.pack);
-        if (!blobs) {
-          blobs = new Map();
-          packs.set(location.pack, blobs);
-        }
-        let blob = blobs.get(location.id);
-        if (!blob) {
-          blob = { location, placements: [] };
-          blobs.set(location.id, blob);
-        }
-        blob.placements.push({ file: index, position });
-        wanted.push(blob);
-        position += location.rawLength;
-      }
+      const count = file.target.content.length;
+      blobsOfFile.push(
+        checkSizes(file, chosen, first) ? place(packs, index, chosen, first, count) : [],
+      );
+      first += count;
     }
+    const partOf = this.splitIntoParts(packs);
+    for (const [index, file] of this.files.entries())
+      file.parts = partCount(blobsOfFile[index] as readonly WantedBlob[], partOf);
+  }
+
+  /** Appends each pack's wanted blobs as parts; returns each blob's part. */
+  private splitIntoParts(packs: PackBlobs): Map<WantedBlob, number> {
     const partOf = new Map<WantedBlob, number>();
     for (const [pack, byId] of packs) {
       const blobs = [...byId.values()];
@@ -386,12 +433,7 @@ class Batch {
         this.parts.push({ pack, blobs: members, range: cover(members.map((b) => b.location)) });
       }
     }
-    for (const [index, file] of this.files.entries()) {
-      const wanted = blobsOfFile[index] as WantedBlob[];
-      // Most files are one blob: no set to count one part.
-      file.parts =
-        wanted.length < 2 ? wanted.length : new Set(wanted.map((b) => partOf.get(b))).size;
-    }
+    return partOf;
   }
 
   private finish(file: FileState): void {
