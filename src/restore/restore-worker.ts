@@ -56,8 +56,9 @@ const init = workerData as RestoreWorkerInit;
 /**
  * Each full collection of a worker costs more than its pause: V8 drops optimized code of the
  * decode loop and compiles it again (TurboFan's share of a restore's CPU rose from 9 to 17 % with
- * a 4 MiB budget). 8 MiB: a couple of collections per worker over the benchmark restore, each
- * worker's heap ~8 MB under what the launcher's 64 MB floor let it reach.
+ * a 4 MiB budget). 8 MiB: each worker's heap ~8 MB under what the launcher's 64 MB floor let it
+ * reach. Since tasks travel as typed arrays a worker promotes little: over the benchmark restore
+ * no worker reached the budget (--trace-gc: scavenges only, heaps of 11-12 MB committed).
  */
 const WORKER_HEAP_GROWTH_BYTES = 8 * 1024 * 1024;
 const port = parentPort;
