@@ -7,6 +7,7 @@ import { open } from "../crypto/aead.js";
 import { blobId } from "../crypto/blob-id.js";
 import type { MasterKey } from "../crypto/master-key.js";
 import { RempartError } from "../errors.js";
+import type { BlobType } from "./blob-entry.js";
 import { BlobDecompressor } from "./compression.js";
 import { blobAad, MAX_BLOB_PLAINTEXT, type PackEntry } from "./pack.js";
 
@@ -37,27 +38,43 @@ export class BlobDecoder {
 
   /** Throws RepositoryCorrupt naming the blob and its pack. */
   decode(location: BlobLocation, sealed: Uint8Array): Uint8Array {
-    const what = `${location.type} blob ${location.id} in pack ${location.pack}`;
-    // The claimed length sizes the decompression buffer; indexes are not trusted to choose it.
-    if (location.rawLength > MAX_BLOB_PLAINTEXT)
-      throw new RempartError("RepositoryCorrupt", `${what} claims an impossible length`, {
-        pack: location.pack,
-        blob: location.id,
-      });
-    const id = Buffer.from(location.id, "hex");
-    const payload = open(
-      this.masterKey.encryption,
+    return this.decodeFields(
+      Buffer.from(location.id, "hex"),
+      location.type,
+      location.compressed,
+      location.rawLength,
+      location.pack,
       sealed,
-      blobAad(id, location.type, location.compressed),
-      what,
     );
-    const plain = location.compressed
-      ? this.decompressor.decompress(payload, location.rawLength, what)
-      : payload;
-    if (plain.length !== location.rawLength || !id.equals(blobId(this.masterKey.id, plain)))
+  }
+
+  /**
+   * decode() for a caller that holds the blob's id as bytes and its entry as numbers (a restore
+   * worker's task), so that no location object is made per blob.
+   */
+  decodeFields(
+    id: Uint8Array,
+    type: BlobType,
+    compressed: boolean,
+    rawLength: number,
+    pack: string,
+    sealed: Uint8Array,
+  ): Uint8Array {
+    const bytes = Buffer.from(id.buffer, id.byteOffset, id.length);
+    const hex = bytes.toString("hex");
+    const what = `${type} blob ${hex} in pack ${pack}`;
+    // The claimed length sizes the decompression buffer; indexes are not trusted to choose it.
+    if (rawLength > MAX_BLOB_PLAINTEXT)
+      throw new RempartError("RepositoryCorrupt", `${what} claims an impossible length`, {
+        pack,
+        blob: hex,
+      });
+    const payload = open(this.masterKey.encryption, sealed, blobAad(id, type, compressed), what);
+    const plain = compressed ? this.decompressor.decompress(payload, rawLength, what) : payload;
+    if (plain.length !== rawLength || !bytes.equals(blobId(this.masterKey.id, plain)))
       throw new RempartError("RepositoryCorrupt", `${what} does not match its id`, {
-        pack: location.pack,
-        blob: location.id,
+        pack,
+        blob: hex,
       });
     return plain;
   }

@@ -23,14 +23,35 @@ import { HeapBudget } from "./heap-budget.js";
 import { PartBuffers } from "./part-buffers.js";
 import { ReadAhead, type ReadOutcome } from "./read-ahead.js";
 import { cover, groupSpans, planReads } from "./read-plan.js";
-import type {
-  FailedBlob,
-  FileProgress,
-  FromRestoreWorker,
-  PackTask,
-  Placement,
-  RestoreWorkerInit,
-  TaskFile,
+import {
+  BLOB_AT,
+  BLOB_FIELDS,
+  BLOB_FLAGS,
+  BLOB_LENGTH,
+  BLOB_PLACEMENTS_END,
+  BLOB_RAW_LENGTH,
+  blobFlags,
+  FILE_ATIME,
+  FILE_CREATE,
+  FILE_FIELDS,
+  FILE_FINISH,
+  FILE_FLAGS,
+  FILE_GID,
+  FILE_MODE,
+  FILE_MTIME,
+  FILE_OWNER,
+  FILE_SIZE,
+  FILE_UID,
+  type FromRestoreWorker,
+  ID_BYTES,
+  type PackTask,
+  PLACEMENT_FIELDS,
+  PROGRESS_BLOBS,
+  PROGRESS_BYTES,
+  PROGRESS_END,
+  PROGRESS_FIELDS,
+  PROGRESS_FINISHED,
+  type RestoreWorkerInit,
 } from "./restore-worker-protocol.js";
 import { createExclusive, isAllZero, refusal, removeIfPresent, reopen } from "./target-files.js";
 
@@ -80,20 +101,29 @@ const PART_BYTES = 2 * 1024 * 1024;
 /**
  * Part bytes a batch holds at once: read, waiting for a worker, or being decoded in one, each part
  * counted as at least one pooled buffer, so the pool never holds more than six of them. With
- * one part in each worker, four more are being read or wait ready, so that a worker finishing a
- * part finds the next one there. (The budget was 48 MiB of whole packs, which held two packs,
+ * two parts at each worker (one decoded, one queued: TASKS_PER_WORKER), two more are being read
+ * or wait ready. (The budget was 48 MiB of whole packs, which held two packs,
  * not three: packs run a little over their 16 MiB target, so each worker waited for every read.)
  */
 const READ_AHEAD_BYTES = 6 * PART_BYTES;
+/**
+ * Tasks sent to a worker before its answers: the next one waits in the worker's queue, so that it
+ * does not sit idle from its answer until the main thread (which shares the cores with both
+ * workers) has handled it and sent more. Both count in READ_AHEAD_BYTES.
+ */
+const TASKS_PER_WORKER = 2;
 /** Reads at once (within READ_AHEAD_BYTES): a server's round trips overlap, not only its transfers. */
 const MAX_READS = 4;
 /** Wanted blobs closer than this are read as one range, the bytes between them included. */
 const MAX_READ_GAP = 256 * 1024;
 /**
- * Old-generation garbage the main thread lets pile up between its full collections (about a
- * batch's plan; see heap-budget.ts).
+ * Old-generation garbage the main thread lets pile up between its full collections (about half a
+ * batch's plan; see heap-budget.ts). V8 keeps the pages of a collected heap committed, so its
+ * high-water mark stays resident: 16 MiB let the main heap reach ~31 MB (12 MB live) and commit
+ * ~34 MB; 8 MiB cut the restore's peak RSS by ~7 MB (benchmark restore, 2 interleaved pairs),
+ * for twice as many collections of a ~12 MB heap, on a thread mostly waiting for the workers.
  */
-const MAIN_HEAP_GROWTH_BYTES = 16 * 1024 * 1024;
+const MAIN_HEAP_GROWTH_BYTES = 8 * 1024 * 1024;
 
 interface FileState {
   readonly target: ContentTarget;
@@ -101,18 +131,24 @@ interface FileState {
   /** parts holding its blobs; above one, the main thread creates the file up front */
   parts: number;
   end: number;
-  error?: string;
+  error: string | undefined;
   /** why the target refused it */
-  refused?: string;
+  refused: string | undefined;
   /** size and metadata set by the worker that wrote it */
   finished: boolean;
-  warning?: string;
+  warning: string | undefined;
   done: boolean;
 }
 
 interface PartRead {
   readonly bytes: Uint8Array;
   readonly at: readonly number[];
+}
+
+/** Where a blob's plaintext goes: a file of the batch (its index) and a byte position in it. */
+interface Placement {
+  readonly file: number;
+  readonly position: number;
 }
 
 interface WantedBlob {
@@ -149,6 +185,70 @@ function workerFailure(pack: string, message: string, code: string): RempartErro
   return new RempartError(kind, `restoring from pack ${pack}: ${message}`, { errno: code });
 }
 
+/** pack → blob id → where its plaintext goes */
+type PackBlobs = Map<string, Map<string, WantedBlob>>;
+
+/**
+ * Whether every blob of a file has a location and their lengths add up to its size (from
+ * `first` in `chosen`); if not, the file fails with why.
+ */
+function checkSizes(
+  file: FileState,
+  chosen: readonly (BlobLocation | undefined)[],
+  first: number,
+): boolean {
+  const { content, size } = file.target;
+  let total = 0;
+  for (let i = 0; i < content.length; i++) {
+    const location = chosen[first + i];
+    if (!location) {
+      file.error = `blob ${content[i]} is not in any index`;
+      break;
+    }
+    total += location.rawLength;
+  }
+  if (file.error === undefined && total !== size)
+    file.error = `its blobs add up to ${total} bytes, the tree says ${size}`;
+  if (file.error === undefined) return true;
+  file.remaining = 0;
+  return false;
+}
+
+/** Places the file's `count` blobs (from `first` in `chosen`) in their packs; returns them. */
+function place(
+  packs: PackBlobs,
+  file: number,
+  chosen: readonly (BlobLocation | undefined)[],
+  first: number,
+  count: number,
+): WantedBlob[] {
+  const wanted: WantedBlob[] = [];
+  let position = 0;
+  for (let i = first; i < first + count; i++) {
+    const location = chosen[i] as BlobLocation;
+    let blobs = packs.get(location.pack);
+    if (!blobs) {
+      blobs = new Map();
+      packs.set(location.pack, blobs);
+    }
+    let blob = blobs.get(location.id);
+    if (!blob) {
+      blob = { location, placements: [] };
+      blobs.set(location.id, blob);
+    }
+    blob.placements.push({ file, position });
+    wanted.push(blob);
+    position += location.rawLength;
+  }
+  return wanted;
+}
+
+/** How many parts hold a file's blobs. */
+function partCount(wanted: readonly WantedBlob[], partOf: ReadonlyMap<WantedBlob, number>): number {
+  // Most files are one blob: no set to count one part.
+  return wanted.length < 2 ? wanted.length : new Set(wanted.map((b) => partOf.get(b))).size;
+}
+
 export class ContentWriter {
   private readonly pending = new Map<number, (message: FromRestoreWorker) => void>();
   /** outlive batches: a restore allocates its part buffers once */
@@ -169,7 +269,15 @@ export class ContentWriter {
       worker.on("error", (error) => {
         // A crashed worker answers nothing more: fail whatever waits on any worker.
         for (const [id, settle] of this.pending)
-          settle({ kind: "failed", id, message: error.message, code: "", files: [], failed: [] });
+          settle({
+            kind: "failed",
+            id,
+            message: error.message,
+            code: "",
+            warnings: [],
+            refused: [],
+            failed: [],
+          });
         this.pending.clear();
       });
     }
@@ -252,7 +360,10 @@ class Batch {
       remaining: target.content.length,
       parts: 0,
       end: 0,
+      error: undefined,
+      refused: undefined,
       finished: false,
+      warning: undefined,
       done: false,
     }));
   }
@@ -297,51 +408,29 @@ class Batch {
     this.planFrom(chosen);
   }
 
-  /** `chosen`: where each blob of the batch's files, in order, is read from. */
+  /**
+   * `chosen`: where each blob of the batch's files, in order, is read from. In small steps, each
+   * over objects of one shape: as one function, V8 compiled it again after each of a few
+   * deoptimisations, ~0.6 s of a background thread each time on the benchmark restore.
+   */
   private planFrom(chosen: readonly (BlobLocation | undefined)[]): void {
-    /** pack → blob id → where its plaintext goes */
-    const packs = new Map<string, Map<string, WantedBlob>>();
-    const blobsOfFile: WantedBlob[][] = [];
-    let next = 0;
+    const packs: PackBlobs = new Map();
+    const blobsOfFile: (readonly WantedBlob[])[] = [];
+    let first = 0;
     for (const [index, file] of this.files.entries()) {
-      const wanted: WantedBlob[] = [];
-      blobsOfFile.push(wanted);
-      let size = 0;
-      const { content } = file.target;
-      const first = next;
-      next += content.length;
-      for (const [i, id] of content.entries()) {
-        const location = chosen[first + i];
-        if (!location) {
-          file.error = `blob ${id} is not in any index`;
-          break;
-        }
-        size += location.rawLength;
-      }
-      if (file.error === undefined && size !== file.target.size)
-        file.error = `its blobs add up to ${size} bytes, the tree says ${file.target.size}`;
-      if (file.error !== undefined) {
-        file.remaining = 0;
-        continue;
-      }
-      let position = 0;
-      for (let i = first; i < next; i++) {
-        const location = chosen[i] as BlobLocation;
-        let blobs = packs.get(location.pack);
-        if (!blobs) {
-          blobs = new Map();
-          packs.set(location.pack, blobs);
-        }
-        let blob = blobs.get(location.id);
-        if (!blob) {
-          blob = { location, placements: [] };
-          blobs.set(location.id, blob);
-        }
-        blob.placements.push({ file: index, position });
-        wanted.push(blob);
-        position += location.rawLength;
-      }
+      const count = file.target.content.length;
+      blobsOfFile.push(
+        checkSizes(file, chosen, first) ? place(packs, index, chosen, first, count) : [],
+      );
+      first += count;
     }
+    const partOf = this.splitIntoParts(packs);
+    for (const [index, file] of this.files.entries())
+      file.parts = partCount(blobsOfFile[index] as readonly WantedBlob[], partOf);
+  }
+
+  /** Appends each pack's wanted blobs as parts; returns each blob's part. */
+  private splitIntoParts(packs: PackBlobs): Map<WantedBlob, number> {
     const partOf = new Map<WantedBlob, number>();
     for (const [pack, byId] of packs) {
       const blobs = [...byId.values()];
@@ -355,12 +444,7 @@ class Batch {
         this.parts.push({ pack, blobs: members, range: cover(members.map((b) => b.location)) });
       }
     }
-    for (const [index, file] of this.files.entries()) {
-      const wanted = blobsOfFile[index] as WantedBlob[];
-      // Most files are one blob: no set to count one part.
-      file.parts =
-        wanted.length < 2 ? wanted.length : new Set(wanted.map((b) => partOf.get(b))).size;
-    }
+    return partOf;
   }
 
   private finish(file: FileState): void {
@@ -409,25 +493,36 @@ class Batch {
     if (file.remaining === 0 && !file.done) this.finish(file);
   }
 
+  /** A task's answer; `taskFiles`: the batch's index of each file of the task. */
   private apply(
-    progress: readonly FileProgress[],
-    failed: readonly FailedBlob[],
+    answer: FromRestoreWorker,
+    taskFiles: readonly number[],
     blobs: readonly WantedBlob[],
   ): void {
-    for (const { blob, error } of failed) {
+    for (const { blob, error } of answer.failed) {
       const wanted = blobs[blob] as WantedBlob;
       this.retries.push({ ...wanted, error });
     }
-    for (const p of progress) {
-      const file = this.files[p.file] as FileState;
-      file.end = Math.max(file.end, p.end);
-      if (p.finished) {
+    const { progress } = answer;
+    if (progress === undefined) return;
+    let bytes = 0;
+    for (let p = PROGRESS_BYTES; p < progress.length; p += PROGRESS_FIELDS)
+      bytes += progress[p] as number;
+    this.callbacks.onBytes(bytes);
+    const warnings = new Map(answer.warnings.map((w) => [w.file, w.warning]));
+    const refusals = new Map(answer.refused.map((r) => [r.file, r.reason]));
+    for (const [index, batchIndex] of taskFiles.entries()) {
+      const p = index * PROGRESS_FIELDS;
+      const file = this.files[batchIndex] as FileState;
+      file.end = Math.max(file.end, progress[p + PROGRESS_END] as number);
+      if (progress[p + PROGRESS_FINISHED] === 1) {
         file.finished = true;
-        file.warning = p.warning;
+        file.warning = warnings.get(index);
       }
-      if (p.refused !== undefined) file.refused ??= p.refused;
-      this.callbacks.onBytes(p.bytes);
-      this.placed(file, p.blobs);
+      const refused = refusals.get(index);
+      if (refused !== undefined) file.refused ??= refused;
+      const placed = progress[p + PROGRESS_BLOBS] as number;
+      if (placed > 0) this.placed(file, placed);
     }
   }
 
@@ -500,33 +595,76 @@ class Batch {
       for (const blob of blobs) this.retries.push({ ...blob, error: error.message });
       return;
     }
-    const task = this.task(blobs, outcome.value.bytes, outcome.value.at);
+    const { task, files } = this.task(part, outcome.value);
     const answer = await this.runTask(worker, task);
     if (answer.buffer !== undefined) this.buffers.give(answer.buffer);
     // Files the task completed before a failure are finished (kept) before it is reported.
-    this.apply(answer.files, answer.failed, blobs);
+    this.apply(answer, files, blobs);
     if (answer.kind === "failed") throw workerFailure(pack, answer.message, answer.code);
   }
 
-  private task(
-    blobs: readonly WantedBlob[],
-    bytes: Uint8Array,
-    at: readonly number[],
-  ): Omit<PackTask, "id"> {
-    const fileIndexes = new Set(blobs.flatMap((b) => b.placements.map((p) => p.file)));
-    return {
-      bytes,
-      blobs,
-      at,
-      files: [...fileIndexes].map((file): TaskFile => {
-        const { target, parts } = this.files[file] as FileState;
-        const { path, size, metadata } = target;
-        const create = parts === 1;
-        return create && metadata !== undefined
-          ? { file, path, create, finish: { size, metadata } }
-          : { file, path, create };
-      }),
+  /** The worker's task for a part, and the batch's index of each of the task's files. */
+  private task(part: Part, read: PartRead): { task: Omit<PackTask, "id">; files: number[] } {
+    const { blobs, pack } = part;
+    /** batch file index → the task's */
+    const local = new Map<number, number>();
+    const files: number[] = [];
+    let placementCount = 0;
+    for (const blob of blobs) placementCount += blob.placements.length;
+    const blobFields = new Float64Array(blobs.length * BLOB_FIELDS);
+    const ids = Buffer.alloc(blobs.length * ID_BYTES);
+    const placements = new Float64Array(placementCount * PLACEMENT_FIELDS);
+    let placement = 0;
+    for (const [i, { location, placements: targets }] of blobs.entries()) {
+      const fields = i * BLOB_FIELDS;
+      blobFields[fields + BLOB_AT] = read.at[i] as number;
+      blobFields[fields + BLOB_LENGTH] = location.length;
+      blobFields[fields + BLOB_RAW_LENGTH] = location.rawLength;
+      blobFields[fields + BLOB_FLAGS] = blobFlags(location.type, location.compressed);
+      ids.write(location.id, i * ID_BYTES, ID_BYTES, "hex");
+      for (const { file, position } of targets) {
+        let index = local.get(file);
+        if (index === undefined) {
+          index = files.length;
+          local.set(file, index);
+          files.push(file);
+        }
+        placements[placement++] = index;
+        placements[placement++] = position;
+      }
+      blobFields[fields + BLOB_PLACEMENTS_END] = placement / PLACEMENT_FIELDS;
+    }
+    const fileFields = new Float64Array(files.length * FILE_FIELDS);
+    const paths: string[] = [];
+    for (const [index, file] of files.entries()) {
+      const { target, parts } = this.files[file] as FileState;
+      const { path, size, metadata } = target;
+      paths.push(path);
+      const at = index * FILE_FIELDS;
+      // Created by the worker when all its blobs are in this task; else it exists already.
+      if (parts !== 1) continue;
+      if (metadata === undefined) {
+        fileFields[at + FILE_FLAGS] = FILE_CREATE;
+        continue;
+      }
+      fileFields[at + FILE_FLAGS] = FILE_CREATE | FILE_FINISH | (metadata.owner ? FILE_OWNER : 0);
+      fileFields[at + FILE_SIZE] = size;
+      fileFields[at + FILE_MODE] = metadata.mode;
+      fileFields[at + FILE_UID] = metadata.uid;
+      fileFields[at + FILE_GID] = metadata.gid;
+      fileFields[at + FILE_ATIME] = metadata.atimeMs;
+      fileFields[at + FILE_MTIME] = metadata.mtimeMs;
+    }
+    const task = {
+      pack,
+      bytes: read.bytes,
+      blobs: blobFields,
+      ids: new Uint8Array(ids.buffer, ids.byteOffset, ids.length),
+      placements,
+      files: fileFields,
+      paths,
     };
+    return { task, files };
   }
 
   /** Tries every other location of each failed blob; files finish when their blobs are settled. */
@@ -601,11 +739,13 @@ class Batch {
         budgetBytes: READ_AHEAD_BYTES,
         maxReads: MAX_READS,
       });
-      const lanes = workers.map((worker) =>
-        this.lane(worker, reads).catch((error: unknown) => {
-          this.fatal ??= error;
-          reads.stop();
-        }),
+      const lanes = workers.flatMap((worker) =>
+        Array.from({ length: TASKS_PER_WORKER }, () =>
+          this.lane(worker, reads).catch((error: unknown) => {
+            this.fatal ??= error;
+            reads.stop();
+          }),
+        ),
       );
       await Promise.all(lanes);
       // Reads started before a failure finish before the batch's files are removed.

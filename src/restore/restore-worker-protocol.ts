@@ -1,6 +1,13 @@
-/** Messages between the restore's main thread and its workers. */
-import type { BlobLocation } from "../repository/blob-decoder.js";
-import type { FileMetadata } from "./file-metadata.js";
+/**
+ * Messages between the restore's main thread and its workers.
+ *
+ * A task's blobs, placements and files travel as typed arrays, not as an object per blob and per
+ * file: the structured clone copies a typed array at once, where each object cost a serialisation
+ * on one side, an allocation and a new shape check on the other, and garbage in both heaps (the
+ * blob objects repeated their pack's name, the placements their file's index, on every blob). The
+ * pack's name travels once per task, each path once per task.
+ */
+import type { BlobType } from "../repository/blob-entry.js";
 
 export interface RestoreWorkerInit {
   readonly encryptionKey: Uint8Array;
@@ -9,57 +16,83 @@ export interface RestoreWorkerInit {
   readonly maxOpenFiles: number;
 }
 
-export interface Placement {
-  /** index of the file in the batch's file list */
-  readonly file: number;
-  /** byte offset in the file */
-  readonly position: number;
-}
+/** Blob ids travel as bytes, back to back. */
+export const ID_BYTES = 32;
 
-export interface TaskBlob {
-  readonly location: BlobLocation;
-  readonly placements: readonly Placement[];
-}
+/**
+ * Numbers per blob in `PackTask.blobs`: where its sealed bytes start in the task's bytes, its
+ * sealed length, its plaintext length, its flags, and the end of its placements (a placement
+ * index, exclusive: blob i's placements run from blob i-1's end).
+ */
+export const BLOB_FIELDS = 5;
+export const BLOB_AT = 0;
+export const BLOB_LENGTH = 1;
+export const BLOB_RAW_LENGTH = 2;
+export const BLOB_FLAGS = 3;
+export const BLOB_PLACEMENTS_END = 4;
+export const BLOB_COMPRESSED = 1;
+export const BLOB_TREE = 2;
 
-export interface TaskFile {
-  readonly file: number;
-  readonly path: string;
-  /** the worker creates the file (all its blobs are in this task); else it exists already */
-  readonly create: boolean;
-  /**
-   * Given when the task holds all of the file's blobs and its metadata can be set by descriptor:
-   * once its last blob is written, the worker sets its size (trailing holes) and metadata.
-   */
-  readonly finish?: { readonly size: number; readonly metadata: FileMetadata };
-}
+/** Numbers per placement in `PackTask.placements`: the task's file index, the byte position. */
+export const PLACEMENT_FIELDS = 2;
 
-/** One pack's worth of work: decode its wanted blobs and write them where they belong. */
+/**
+ * Numbers per file in `PackTask.files`: flags, then (with FILE_FINISH) the size and metadata set
+ * once its last blob is written: mode, uid, gid, access and modification times in ms.
+ */
+export const FILE_FIELDS = 7;
+export const FILE_FLAGS = 0;
+export const FILE_SIZE = 1;
+export const FILE_MODE = 2;
+export const FILE_UID = 3;
+export const FILE_GID = 4;
+export const FILE_ATIME = 5;
+export const FILE_MTIME = 6;
+/** the worker creates the file (all its blobs are in this task); else it exists already */
+export const FILE_CREATE = 1;
+/**
+ * The task holds all of the file's blobs and its metadata can be set by descriptor: once its last
+ * blob is written, the worker sets its size (trailing holes) and metadata.
+ */
+export const FILE_FINISH = 2;
+/** with FILE_FINISH: set uid and gid too */
+export const FILE_OWNER = 4;
+
+/** One part of a pack: decode its wanted blobs and write them where they belong. */
 export interface PackTask {
   readonly id: number;
+  /** for messages */
+  readonly pack: string;
   readonly bytes: Uint8Array;
-  readonly blobs: readonly TaskBlob[];
-  /**
-   * Where each blob's sealed bytes start in `bytes`. Apart from the blobs, so that the main thread
-   * sends its plan's own blob objects instead of a copy of each (copies it held until the answer).
-   */
-  readonly at: readonly number[];
-  readonly files: readonly TaskFile[];
+  /** BLOB_FIELDS numbers per blob */
+  readonly blobs: Float64Array;
+  /** ID_BYTES per blob */
+  readonly ids: Uint8Array;
+  /** PLACEMENT_FIELDS numbers per placement, blob after blob */
+  readonly placements: Float64Array;
+  /** FILE_FIELDS numbers per file of the task; a placement's file indexes these and `paths` */
+  readonly files: Float64Array;
+  readonly paths: readonly string[];
 }
 
-export interface FileProgress {
-  readonly file: number;
-  /** placements of this file written (or left as holes) by the task */
-  readonly blobs: number;
-  /** end of the furthest byte written */
-  readonly end: number;
-  readonly bytes: number;
-  /** the worker completed the file: size and metadata set (see TaskFile.finish) */
-  readonly finished?: true;
-  /** what could not be kept while finishing it (times) */
-  readonly warning?: string;
-  /** why the target refused the file (a name too long, a size too large...): not written */
-  readonly refused?: string;
+export function blobTypeOf(flags: number): BlobType {
+  return flags & BLOB_TREE ? "tree" : "data";
 }
+
+export function blobFlags(type: BlobType, compressed: boolean): number {
+  return (compressed ? BLOB_COMPRESSED : 0) | (type === "tree" ? BLOB_TREE : 0);
+}
+
+/**
+ * Numbers per file of the task in `TaskResult.progress`: placements written (or left as holes),
+ * the end of the furthest byte written, bytes written, and 1 once the worker completed the file
+ * (size and metadata set, see FILE_FINISH).
+ */
+export const PROGRESS_FIELDS = 4;
+export const PROGRESS_BLOBS = 0;
+export const PROGRESS_END = 1;
+export const PROGRESS_BYTES = 2;
+export const PROGRESS_FINISHED = 3;
 
 /**
  * A blob that failed verification at this location: not yet damage, since the index may know
@@ -71,12 +104,28 @@ export interface FailedBlob {
   readonly error: string;
 }
 
+/** What could not be kept while finishing a file (times). */
+export interface FileWarning {
+  /** the task's file index */
+  readonly file: number;
+  readonly warning: string;
+}
+
+/** A file the target refused (see refusal in target-files.ts): not written, its blobs skipped. */
+export interface FileRefusal {
+  /** the task's file index */
+  readonly file: number;
+  readonly reason: string;
+}
+
 interface TaskResult {
   readonly id: number;
   /** the task's buffer, handed back for another part (absent when the worker crashed) */
   readonly buffer?: ArrayBuffer;
-  /** what the task wrote; on failure, up to the failure */
-  readonly files: readonly FileProgress[];
+  /** PROGRESS_FIELDS per file of the task: what it wrote; on failure, up to the failure */
+  readonly progress?: Float64Array;
+  readonly warnings: readonly FileWarning[];
+  readonly refused: readonly FileRefusal[];
   readonly failed: readonly FailedBlob[];
 }
 
