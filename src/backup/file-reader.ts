@@ -5,13 +5,13 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { type ChunkerParams, ChunkWindow } from "../chunker/fastcdc.js";
-import { blobId, toHex } from "../crypto/blob-id.js";
+import { blobHexId } from "../crypto/blob-id.js";
 import { EMPTY_SAMPLE, type FileSample, Sampler } from "../detection/sample.js";
 import { fsPath } from "../snapshot/filename.js";
 
 export interface ChunkSink {
   /** called for every chunk; `chunk` is a view into the read buffer, valid during the call */
-  chunk(id: Uint8Array, hexId: string, chunk: Uint8Array): void;
+  chunk(hexId: string, chunk: Uint8Array): void;
   /** called between reads so the pipeline can apply backpressure */
   pause(): Promise<void>;
 }
@@ -82,10 +82,9 @@ export class FileChunker {
       while (start < end && (eof || end - start >= params.maxSize)) {
         const length = window.boundary(start, end, eof);
         const chunk = buffer.subarray(start, start + length);
-        const id = blobId(this.idKey, chunk);
-        const hexId = toHex(id);
+        const hexId = blobHexId(this.idKey, chunk);
         content.push(hexId);
-        sink.chunk(id, hexId, chunk);
+        sink.chunk(hexId, chunk);
         start += length;
         size += length;
       }
