@@ -6,7 +6,8 @@
  * (CPU, best of 6, busy machine): FastCDC was ≈9 % of an initial backup's CPU.
  *
  * The module is assembled here from its instructions rather than shipped as an opaque blob, so
- * that what runs can be read (the text format is in the comment above BODY).
+ * that what runs can be read (the text format is in the comment above BODY). Node run with
+ * --jitless has no WebAssembly: the backup then fails at its start, which bin/rempart never does.
  */
 
 /**
