@@ -162,9 +162,9 @@ class Archiver {
   private readonly chunker: FileChunker;
   /** One for every file, rather than an object and two closures per file. */
   private readonly chunkSink: ChunkSink = {
-    chunk: (id, hexId, chunk) => {
+    chunk: (hexId, chunk) => {
       this.counters.bytesRead += chunk.length;
-      this.addBlob("data", id, hexId, chunk);
+      this.addBlob("data", hexId, chunk);
     },
     pause: () => this.breathe() ?? SETTLED,
   };
@@ -202,12 +202,12 @@ class Archiver {
     this.counters.bytesStored += pack.size;
   }
 
-  private addBlob(type: "data" | "tree", id: Uint8Array, hexId: string, bytes: Uint8Array): void {
+  private addBlob(type: "data" | "tree", hexId: string, bytes: Uint8Array): void {
     if (!this.writer.claim(hexId)) {
       this.writer.reference(hexId);
       return;
     }
-    this.pool.add(type, id, bytes);
+    this.pool.add(type, hexId, bytes);
     if (type === "data") this.counters.bytesAdded += bytes.length;
   }
 
@@ -331,7 +331,7 @@ class Archiver {
     nodes.sort((a, b) => compareNames(a.name, b.name));
     return storeListing(nodes, (bytes) => {
       const id = this.repo.keyedId(bytes);
-      this.addBlob("tree", Buffer.from(id, "hex"), id, bytes);
+      this.addBlob("tree", id, bytes);
       return id;
     });
   }

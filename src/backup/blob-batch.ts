@@ -1,4 +1,7 @@
 /** Collects blobs into the flat buffers of one BlobBatch (see blob-worker-protocol.ts). */
+
+import { BLOB_ID_BYTES as ID_BYTES } from "../crypto/blob-id.js";
+import { RempartError } from "../errors.js";
 import type { BlobType } from "../repository/pack.js";
 import type { BlobBatch } from "./blob-worker-protocol.js";
 
@@ -7,7 +10,7 @@ const MAX_SPARES = 64;
 
 export class BatchBuilder {
   private data: Uint8Array;
-  private readonly ids: Uint8Array;
+  private readonly ids: Buffer;
   private readonly lengths: Uint32Array;
   private readonly types: Uint8Array;
   private count = 0;
@@ -23,7 +26,7 @@ export class BatchBuilder {
     private readonly maxBlobs: number,
   ) {
     this.data = new Uint8Array(capacity);
-    this.ids = new Uint8Array(maxBlobs * 32);
+    this.ids = Buffer.alloc(maxBlobs * ID_BYTES);
     this.lengths = new Uint32Array(maxBlobs);
     this.types = new Uint8Array(maxBlobs);
   }
@@ -43,11 +46,15 @@ export class BatchBuilder {
     );
   }
 
-  add(type: BlobType, id: Uint8Array, plain: Uint8Array): void {
+  /** `hexId`: the blob's keyed id as 64 hex digits, written into the batch as its 32 bytes. */
+  add(type: BlobType, hexId: string, plain: Uint8Array): void {
+    // A short write (a character that is not hex) would leave an earlier batch's bytes there.
+    const written = this.ids.write(hexId, this.count * ID_BYTES, ID_BYTES, "hex");
+    if (hexId.length !== 2 * ID_BYTES || written !== ID_BYTES)
+      throw new RempartError("InvalidArgument", `not a blob id: ${JSON.stringify(hexId)}`);
     if (this.count === 0 && plain.length > this.data.length)
       this.data = new Uint8Array(plain.length);
     this.data.set(plain, this.used);
-    this.ids.set(id, this.count * 32);
     this.lengths[this.count] = plain.length;
     this.types[this.count] = type === "tree" ? 1 : 0;
     this.used += plain.length;
@@ -71,7 +78,8 @@ export class BatchBuilder {
     const batch: BlobBatch = {
       // Handed over whole rather than copied: the next batch gets a new buffer.
       data: this.data.subarray(0, this.used),
-      ids: this.ids.slice(0, this.count * 32),
+      // A copy in a buffer of its own: Buffer's slice would be a view of this builder's.
+      ids: new Uint8Array(this.ids.subarray(0, this.count * ID_BYTES)),
       lengths: this.lengths.slice(0, this.count),
       types: this.types.slice(0, this.count),
     };

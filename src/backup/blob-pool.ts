@@ -127,13 +127,13 @@ export class BlobPool {
   }
 
   /**
-   * Queues a copy of a blob for sealing (`plain` may be reused once this returns). The caller
-   * must `await ready()` between files or large reads.
+   * Queues a copy of a blob for sealing (`plain` may be reused once this returns); `hexId` is its
+   * keyed id in hex. The caller must `await ready()` between files or large reads.
    */
-  add(type: BlobType, id: Uint8Array, plain: Uint8Array): void {
+  add(type: BlobType, hexId: string, plain: Uint8Array): void {
     this.throwIfFailed();
     if (!this.batch.fits(plain.length)) this.dispatch();
-    this.batch.add(type, id, plain);
+    this.batch.add(type, hexId, plain);
     if (!this.batch.fits(0)) this.dispatch();
   }
 

@@ -4,14 +4,14 @@
  * in one place, before any bytes are copied to a worker.
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import { type ChunkerParams, findBoundary } from "../chunker/fastcdc.js";
-import { blobId, toHex } from "../crypto/blob-id.js";
+import { type ChunkerParams, ChunkWindow } from "../chunker/fastcdc.js";
+import { blobHexId } from "../crypto/blob-id.js";
 import { EMPTY_SAMPLE, type FileSample, Sampler } from "../detection/sample.js";
 import { fsPath } from "../snapshot/filename.js";
 
 export interface ChunkSink {
   /** called for every chunk; `chunk` is a view into the read buffer, valid during the call */
-  chunk(id: Uint8Array, hexId: string, chunk: Uint8Array): void;
+  chunk(hexId: string, chunk: Uint8Array): void;
   /** called between reads so the pipeline can apply backpressure */
   pause(): Promise<void>;
 }
@@ -27,11 +27,11 @@ export interface ReadResult {
 }
 
 export class FileChunker {
-  private readonly buffer: Uint8Array;
+  private readonly window: ChunkWindow;
 
   constructor(
     private readonly idKey: Uint8Array,
-    private readonly gear: Uint32Array,
+    gear: Uint32Array,
     private readonly params: ChunkerParams,
     /**
      * Detection compares what is read with the parent snapshot: a backup without one has no use
@@ -40,7 +40,8 @@ export class FileChunker {
     private readonly options: { readonly sample: boolean } = { sample: true },
   ) {
     // Two largest chunks (2 MiB by default), the lookahead FastCDC needs; it was 8 MiB at least.
-    this.buffer = new Uint8Array(Math.max(2 * params.maxSize, 2 * 1024 * 1024));
+    // Files are read straight into the window the chunker scans.
+    this.window = new ChunkWindow(gear, params, Math.max(2 * params.maxSize, 2 * 1024 * 1024));
   }
 
   /**
@@ -62,7 +63,8 @@ export class FileChunker {
     sampler: Sampler | undefined,
     sink: ChunkSink,
   ): Promise<ReadResult> {
-    const { buffer, gear, params } = this;
+    const { window, params } = this;
+    const buffer = window.bytes;
     const content: string[] = [];
     let size = 0;
     let start = 0;
@@ -78,12 +80,11 @@ export class FileChunker {
       // Cut only with a whole largest chunk in view (or at EOF): a shorter tail may hold no cut
       // yet, and scanning it now would scan it again after the next read.
       while (start < end && (eof || end - start >= params.maxSize)) {
-        const length = findBoundary(buffer, start, end, eof, gear, params);
+        const length = window.boundary(start, end, eof);
         const chunk = buffer.subarray(start, start + length);
-        const id = blobId(this.idKey, chunk);
-        const hexId = toHex(id);
+        const hexId = blobHexId(this.idKey, chunk);
         content.push(hexId);
-        sink.chunk(id, hexId, chunk);
+        sink.chunk(hexId, chunk);
         start += length;
         size += length;
       }

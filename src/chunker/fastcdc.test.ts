@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
 import {
   type ChunkerParams,
+  ChunkWindow,
   DEFAULT_CHUNKER_PARAMS,
   findBoundary,
   gearTable,
@@ -94,15 +95,19 @@ function chunkThroughReader(
   bufferSize: number,
   nextReadSize: () => number,
   params: ChunkerParams,
+  inPlace = false,
 ): number[] {
-  const buffer = new Uint8Array(bufferSize);
+  // In place: the reader's own window (what FileChunker reads into), scanned where it lies.
+  const window = inPlace ? new ChunkWindow(table, params, bufferSize) : undefined;
+  const buffer = window?.bytes ?? new Uint8Array(bufferSize);
   const lengths: number[] = [];
   let start = 0;
   let end = 0;
   let offset = 0;
   for (;;) {
     const atEof = offset === source.length;
-    const length = findBoundary(buffer, start, end, atEof, table, params);
+    const length =
+      window?.boundary(start, end, atEof) ?? findBoundary(buffer, start, end, atEof, table, params);
     if (length > 0) {
       lengths.push(length);
       start += length;
@@ -214,6 +219,27 @@ describe("FastCDC chunker", () => {
       ),
       splitAll(large, table, DEFAULT_CHUNKER_PARAMS),
     );
+  });
+
+  it("cuts in the reader's window in place as in one buffer, and refuses bounds outside it", () => {
+    const random = xorshift(98);
+    const data = sparseBytes(3 * MiB + 9, 23, SMALL);
+    const expected = referenceLengths(data, SMALL);
+    const reads = () => 1 + (random() % (2 * SMALL.maxSize));
+    assert.deepEqual(chunkThroughReader(data, SMALL.maxSize, reads, SMALL, true), expected);
+    assert.deepEqual(chunkThroughReader(data, 3 * SMALL.maxSize, reads, SMALL, true), expected);
+    const window = new ChunkWindow(table, SMALL, 4096);
+    for (const [start, end] of [
+      [0, 4097],
+      [-1, 10],
+      [10, 9],
+      [0, Number.NaN],
+    ] as const)
+      assert.throws(
+        () => window.boundary(start, end, true),
+        (error) => isRempartError(error, "InvalidArgument"),
+        `${start}..${end}`,
+      );
   });
 
   it("changes only the chunks around a few inserted bytes", () => {

@@ -9,6 +9,7 @@
  */
 import { createHmac } from "node:crypto";
 import { RempartError } from "../errors.js";
+import { GearScanner } from "./gear-scan.js";
 
 export interface ChunkerParams {
   readonly minSize: number;
@@ -79,13 +80,41 @@ export function validateChunkerParams(params: ChunkerParams): void {
 }
 
 /**
+ * FastCDC over a window of bytes that the caller reads into: the window is WebAssembly memory
+ * that gear-scan.ts scans in place, so chunking a file copies nothing.
+ */
+export class ChunkWindow {
+  /** where the caller puts the bytes to cut; never reallocated */
+  readonly bytes: Uint8Array;
+  private readonly scanner: GearScanner;
+
+  constructor(
+    table: Uint32Array,
+    private readonly params: ChunkerParams,
+    size: number,
+  ) {
+    validateChunkerParams(params);
+    checkTable(table);
+    this.scanner = new GearScanner(table, size);
+    this.bytes = this.scanner.window;
+  }
+
+  /** findBoundary over `bytes[start, end)`. */
+  boundary(start: number, end: number, atEof: boolean): number {
+    checkWindow(start, end, this.bytes.length);
+    return boundaryIn(this.scanner, start, end, atEof, this.params);
+  }
+}
+
+/**
  * The length of the chunk that begins at `start` in `data[start, end)`, or 0 when the window
  * holds no cut point yet and more data is needed (only possible when end - start < maxSize and
  * not atEof). At EOF the remaining bytes end the last chunk, which may be shorter than minSize;
  * 0 at EOF means no bytes remain. Other chunks are longer than minSize and at most maxSize.
  *
- * Pure and allocation-free. After a 0 the caller appends data and calls again from the same
- * start, which rescans the tail, so buffers several times maxSize keep that rescan small.
+ * After a 0 the caller appends data and calls again from the same start, which rescans the
+ * tail, so buffers several times maxSize keep that rescan small. This copies the bytes it scans
+ * into a window (tests, measurements); a reader cuts in a ChunkWindow of its own instead.
  */
 export function findBoundary(
   data: Uint8Array,
@@ -96,28 +125,57 @@ export function findBoundary(
   params: ChunkerParams,
 ): number {
   validateChunkerParams(params);
+  checkWindow(start, end, data.length);
+  checkTable(table);
+  // Only the first maxSize bytes can hold the cut; past them the answer is maxSize either way.
+  const scanned = Math.min(end - start, params.maxSize);
+  let scanner = scanners.get(table);
+  if (scanner === undefined || scanner.window.length < scanned) {
+    scanner = new GearScanner(table, params.maxSize);
+    scanners.set(table, scanner);
+  }
+  scanner.window.set(data.subarray(start, start + scanned));
+  return boundaryIn(scanner, 0, scanned, atEof, params);
+}
+
+/** findBoundary's windows, one per gear table. */
+const scanners = new WeakMap<Uint32Array, GearScanner>();
+
+function checkWindow(start: number, end: number, length: number): void {
   // NaN bounds would slip past the range comparisons and make every answer 0: a caller's endless loop.
   const integers = Number.isSafeInteger(start) && Number.isSafeInteger(end);
-  if (!integers || start < 0 || start > end || end > data.length) {
+  if (!integers || start < 0 || start > end || end > length) {
     throw new RempartError("InvalidArgument", "The chunker window lies outside its buffer.", {
       start,
       end,
-      length: data.length,
+      length,
     });
   }
+}
+
+function checkTable(table: Uint32Array): void {
   if (table.length !== 256) {
     throw new RempartError("InvalidArgument", "The gear table must have 256 entries.", {
       length: table.length,
     });
   }
+}
+
+function boundaryIn(
+  scanner: GearScanner,
+  start: number,
+  end: number,
+  atEof: boolean,
+  params: ChunkerParams,
+): number {
   const available = end - start;
   const { minSize, avgSize, maxSize } = params;
   if (available > minSize) {
     const bits = 31 - Math.clz32(avgSize);
     const normalEnd = start + Math.min(available, avgSize);
     const limit = start + Math.min(available, maxSize);
-    let cut = firstCut(data, start + minSize, normalEnd, highBits(bits + NORMALIZATION), table);
-    if (cut < 0) cut = firstCut(data, normalEnd, limit, highBits(bits - NORMALIZATION), table);
+    let cut = scanner.firstCut(start + minSize, normalEnd, highBits(bits + NORMALIZATION));
+    if (cut < 0) cut = scanner.firstCut(normalEnd, limit, highBits(bits - NORMALIZATION));
     if (cut >= 0) return cut - start;
     if (available >= maxSize) return maxSize;
   }
@@ -139,39 +197,4 @@ export function splitAll(data: Uint8Array, table: Uint32Array, params: ChunkerPa
 // the ones that see the whole window.
 function highBits(count: number): number {
   return (-1 << (WINDOW - count)) | 0;
-}
-
-/**
- * The index just past the first byte in [from, to) after which (hash & mask) === 0, or -1.
- * The hash is first rolled over the WINDOW bytes before `from`, which makes it the same value
- * a scan from further back would hold there. Four bytes per loop step measured 1.3-1.5 GB/s
- * against ~0.85 for one and ~1.0 for two (the 2020 paper's shifted two-byte table gained
- * nothing over plain unrolling in V8).
- */
-function firstCut(
-  data: Uint8Array,
-  from: number,
-  to: number,
-  mask: number,
-  table: Uint32Array,
-): number {
-  let h = 0;
-  for (let i = from - WINDOW; i < from; i++)
-    h = ((h << 1) + (table[data[i] as number] as number)) | 0;
-  let i = from;
-  for (; i + 3 < to; i += 4) {
-    h = ((h << 1) + (table[data[i] as number] as number)) | 0;
-    if ((h & mask) === 0) return i + 1;
-    h = ((h << 1) + (table[data[i + 1] as number] as number)) | 0;
-    if ((h & mask) === 0) return i + 2;
-    h = ((h << 1) + (table[data[i + 2] as number] as number)) | 0;
-    if ((h & mask) === 0) return i + 3;
-    h = ((h << 1) + (table[data[i + 3] as number] as number)) | 0;
-    if ((h & mask) === 0) return i + 4;
-  }
-  for (; i < to; i++) {
-    h = ((h << 1) + (table[data[i] as number] as number)) | 0;
-    if ((h & mask) === 0) return i + 1;
-  }
-  return -1;
 }

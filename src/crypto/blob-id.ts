@@ -14,6 +14,14 @@ export function blobId(idKey: Uint8Array, data: Uint8Array): Uint8Array {
   return createHmac("sha256", idKey).update(data).digest();
 }
 
+/**
+ * blobId as hex, straight from the digest: no Buffer (and no external backing store) per id,
+ * which a backup made for every chunk and tree (≈1.5 µs each of ≈56,000 on the benchmark share).
+ */
+export function blobHexId(idKey: Uint8Array, data: Uint8Array): string {
+  return createHmac("sha256", idKey).update(data).digest("hex");
+}
+
 export function toHex(id: Uint8Array): string {
   if (id.length !== BLOB_ID_BYTES) {
     throw new RempartError("InvalidArgument", `an id is ${BLOB_ID_BYTES} bytes, got ${id.length}`);
