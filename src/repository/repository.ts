@@ -814,6 +814,8 @@ export class Repository {
    * for as it is read (readSubtreePacks), so a walk meets a new pack without waiting for it.
    */
   async readTree(id: string): Promise<Tree> {
+    const first = await this.readTreeBlob(id);
+    if (first.next === undefined && !first.piece) return { nodes: first.nodes };
     const nodes: TreeNode[] = [];
     const continuations: string[] = [];
     for await (const piece of this.readListing(id)) {
