@@ -11,7 +11,7 @@ import { isRempartError } from "../errors.js";
 import { encodeTree, type TreeNode } from "../snapshot/tree.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ByteRange, ObjectKind, ObjectRef, ObjectStore } from "../storage/object-store.js";
-import { unwrapMasterKey } from "./forge-test-support.js";
+import { forgedSnapshot, unwrapMasterKey } from "./forge-test-support.js";
 import { decodeIndex, encodeIndex } from "./index-file.js";
 import { locateHeader, openHeader, PackBuilder } from "./pack.js";
 import { Repository } from "./repository.js";
@@ -47,29 +47,15 @@ async function storePack({ repo, store }: TestRepository, blobs: Uint8Array[]): 
 }
 
 function snapshotTagged(tag: string, time: string): Snapshot {
-  return {
-    version: 1,
+  return forgedSnapshot({
     time,
     host: "office",
     username: "root",
     paths: ["/srv/share"],
     tags: [tag],
     tree: "00".repeat(32),
-    summary: {
-      filesNew: 0,
-      filesChanged: 0,
-      filesUnchanged: 0,
-      dirs: 0,
-      bytesRead: 0,
-      bytesAdded: 0,
-      bytesStored: 0,
-      totalBytes: 0,
-      totalFiles: 0,
-      unreadable: 0,
-      durationMs: 1,
-    },
     program: "rempart test",
-  };
+  });
 }
 
 /**

@@ -818,7 +818,7 @@ export class Repository {
     if (first.next === undefined && !first.piece) return { nodes: first.nodes };
     const nodes: TreeNode[] = [];
     const continuations: string[] = [];
-    for await (const piece of this.readListing(id)) {
+    for await (const piece of this.listingFrom(id, first)) {
       if (piece.id !== id) continuations.push(piece.id);
       for (const node of piece.nodes) nodes.push(node);
     }
@@ -831,9 +831,18 @@ export class Repository {
    * continue the previous one in name order.
    */
   async *readListing(id: string): AsyncGenerator<{ id: string; nodes: readonly TreeNode[] }> {
+    yield* this.listingFrom(id, await this.readTreeBlob(id));
+  }
+
+  /** readListing, its first blob already read. */
+  private async *listingFrom(
+    id: string,
+    first: TreeBlob,
+  ): AsyncGenerator<{ id: string; nodes: readonly TreeNode[] }> {
+    let piece = first;
+    let pieceId = id;
     let last: string | undefined;
-    for (let next: string | undefined = id; next !== undefined; ) {
-      const piece: TreeBlob = await this.readTreeBlob(next);
+    for (;;) {
       const head = piece.nodes[0];
       if (
         last !== undefined &&
@@ -841,12 +850,14 @@ export class Repository {
       )
         throw new RempartError(
           "RepositoryCorrupt",
-          `tree ${id} is malformed: its piece ${next} does not continue it`,
-          { treeId: id, blob: next },
+          `tree ${id} is malformed: its piece ${pieceId} does not continue it`,
+          { treeId: id, blob: pieceId },
         );
-      yield { id: next, nodes: piece.nodes };
+      yield { id: pieceId, nodes: piece.nodes };
       last = piece.nodes.at(-1)?.name ?? last;
-      next = piece.next;
+      if (piece.next === undefined) return;
+      pieceId = piece.next;
+      piece = await this.readTreeBlob(pieceId);
     }
   }
 
