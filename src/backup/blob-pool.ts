@@ -54,6 +54,7 @@ export class BlobPool {
       encryptionKey: options.encryptionKey,
       packSize: options.packSize,
       spoolDir: options.spoolDir,
+      frames: options.frames,
     };
     this.workers = Array.from({ length: options.workers }, () => {
       const worker = new Worker(new URL("./blob-worker.js", import.meta.url), {

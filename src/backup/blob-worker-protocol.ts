@@ -1,12 +1,9 @@
 /** Messages between the backup's main thread and its blob workers. */
 import type { SpooledPack } from "../repository/pack.js";
+import type { PackSealingContext } from "../repository/pack-writer.js";
 
-export interface WorkerInit {
-  readonly encryptionKey: Uint8Array;
-  readonly packSize: number;
-  /** where packs are written as they are built (the store's `spoolDir()`) */
-  readonly spoolDir: string;
-}
+/** What a blob worker seals packs with (the repository's PackSealingContext). */
+export type WorkerInit = PackSealingContext;
 
 /**
  * Blobs travel in batches laid out in a few flat buffers, so a batch costs a handful of

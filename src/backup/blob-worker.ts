@@ -1,10 +1,12 @@
 /**
  * A blob worker: compresses and seals blobs into packs, each written to a file as it is built
  * (see PackSpooler). Data and tree blobs go to separate packs so that reading every tree (check,
- * restore, GC) never touches file data.
+ * restore, GC) never touches file data. Small data blobs gather into frames (frame.ts) when the
+ * repository's format allows them.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { BlobCompressor } from "../repository/compression.js";
+import { FRAME_TARGET_BYTES, FRAMED_BLOB_LIMIT, FrameBuilder } from "../repository/frame.js";
 import { type BlobType, PackSpooler } from "../repository/pack.js";
 import type { BlobBatch, FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
 import { collectGarbage } from "./collect-garbage.js";
@@ -28,7 +30,30 @@ const spoolers: Record<BlobType, PackSpooler> = {
   tree: new PackSpooler(init.encryptionKey, init.spoolDir, announce),
 };
 
+const frame = init.frames ? new FrameBuilder() : undefined;
+
+function addBlob(type: BlobType, id: Uint8Array, plain: Uint8Array): void {
+  const compressed = compressor.compress(plain);
+  spoolers[type].add(type, id, compressed ?? plain, plain.length, compressed !== undefined);
+}
+
+/** Seals the data blobs gathered so far: as a frame, or alone when there is one. */
+function sealFrame(): void {
+  if (frame === undefined || frame.count === 0) return;
+  const { plaintext, ids, lengths } = frame.take();
+  if (ids.length === 1) {
+    addBlob(
+      "data",
+      ids[0] as Uint8Array,
+      plaintext.subarray(plaintext.length - (lengths[0] as number)),
+    );
+    return;
+  }
+  spoolers.data.addFrame("data", { payload: compressor.compressFrame(plaintext), ids, lengths });
+}
+
 function emitPack(type: BlobType): void {
+  if (type === "data") sealFrame();
   const spooler = spoolers[type];
   if (spooler.blobCount === 0) return;
   post({ kind: "pack", ...spooler.finish() });
@@ -40,16 +65,12 @@ function addBatch({ data, ids, lengths, types }: BlobBatch): number {
     const length = lengths[i] as number;
     const plain = data.subarray(offset, offset + length);
     const type: BlobType = types[i] === 1 ? "tree" : "data";
-    const compressed = compressor.compress(plain);
-    const spooler = spoolers[type];
-    spooler.add(
-      type,
-      ids.subarray(i * 32, i * 32 + 32),
-      compressed ?? plain,
-      length,
-      compressed !== undefined,
-    );
-    if (spooler.size >= init.packSize) emitPack(type);
+    const id = ids.subarray(i * 32, i * 32 + 32);
+    if (type === "data" && frame !== undefined && length < FRAMED_BLOB_LIMIT) {
+      frame.add(id, plain);
+      if (frame.size >= FRAME_TARGET_BYTES) sealFrame();
+    } else addBlob(type, id, plain);
+    if (spoolers[type].size >= init.packSize) emitPack(type);
     offset += length;
   }
   return offset;

@@ -9,7 +9,7 @@ import { seal } from "../crypto/aead.js";
 import { blobId } from "../crypto/blob-id.js";
 import { generateMasterKey } from "../crypto/master-key.js";
 import { isRempartError } from "../errors.js";
-import { BlobDecoder, type BlobLocation } from "./blob-decoder.js";
+import { BlobDecoder, type BlobLocation, storageOf } from "./blob-decoder.js";
 import { BlobCompressor } from "./compression.js";
 import { blobAad } from "./pack.js";
 
@@ -50,7 +50,7 @@ function decodeBoth(location: BlobLocation, sealed: Uint8Array, id = location.id
       decoder.decodeFields(
         Buffer.from(id, "hex"),
         location.type,
-        location.compressed,
+        storageOf(location),
         location.rawLength,
         location.pack,
         sealed,

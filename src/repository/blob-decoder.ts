@@ -3,13 +3,36 @@
  * and compression flag), decompress, and recompute the keyed id. Shared by the repository and the
  * restore workers, which decode without a Repository of their own.
  */
-import { open } from "../crypto/aead.js";
+import { NONCE_BYTES, open, TAG_BYTES } from "../crypto/aead.js";
 import { blobId } from "../crypto/blob-id.js";
 import type { MasterKey } from "../crypto/master-key.js";
 import { RempartError } from "../errors.js";
 import type { BlobType } from "./blob-entry.js";
 import { BlobDecompressor } from "./compression.js";
+import { blobInFrame, frameAad, MAX_FRAME_PLAINTEXT } from "./frame.js";
 import { blobAad, MAX_BLOB_PLAINTEXT, type PackEntry } from "./pack.js";
+
+/** How a blob's payload is stored (blob-entry.ts): alone, alone compressed, or in a frame. */
+export type BlobStorage = "raw" | "zstd" | "framed";
+
+export function storageOf(entry: Pick<PackEntry, "compressed" | "framed">): BlobStorage {
+  return entry.framed ? "framed" : entry.compressed ? "zstd" : "raw";
+}
+
+/**
+ * The last frame opened: a frame's blobs are read one after another (a restore task, a check of
+ * a pack), and each would otherwise decrypt and decompress the whole frame again.
+ */
+interface OpenedFrame {
+  /** where the sealed bytes it was opened from lie (weakly: a pack's buffer is not kept for it) */
+  readonly buffer: WeakRef<ArrayBufferLike>;
+  readonly byteOffset: number;
+  readonly length: number;
+  /** their nonce and tag, so that a buffer refilled in place is not taken for the same frame */
+  readonly nonceAndTag: Buffer;
+  readonly type: BlobType;
+  readonly plain: Uint8Array;
+}
 
 export interface BlobLocation extends PackEntry {
   readonly pack: string;
@@ -27,11 +50,12 @@ export interface BlobDecodingContext {
 
 export class BlobDecoder {
   private readonly decompressor: BlobDecompressor;
+  private frame: OpenedFrame | undefined;
 
   /** With `reuseOutput`, a decoded blob is only valid until the next decode (see BlobDecompressor). */
   constructor(
     private readonly masterKey: MasterKey,
-    reuseOutput = false,
+    private readonly reuseOutput = false,
   ) {
     this.decompressor = new BlobDecompressor(reuseOutput);
   }
@@ -41,7 +65,7 @@ export class BlobDecoder {
     return this.decodeFields(
       Buffer.from(location.id, "hex"),
       location.type,
-      location.compressed,
+      storageOf(location),
       location.rawLength,
       location.pack,
       sealed,
@@ -55,7 +79,7 @@ export class BlobDecoder {
   decodeFields(
     id: Uint8Array,
     type: BlobType,
-    compressed: boolean,
+    storage: BlobStorage,
     rawLength: number,
     pack: string,
     sealed: Uint8Array,
@@ -69,13 +93,60 @@ export class BlobDecoder {
         pack,
         blob: hex,
       });
-    const payload = open(this.masterKey.encryption, sealed, blobAad(id, type, compressed), what);
-    const plain = compressed ? this.decompressor.decompress(payload, rawLength, what) : payload;
+    const plain = this.plaintext(id, type, storage, rawLength, sealed, what);
     if (plain.length !== rawLength || !bytes.equals(blobId(this.masterKey.id, plain)))
       throw new RempartError("RepositoryCorrupt", `${what} does not match its id`, {
         pack,
         blob: hex,
       });
+    return plain;
+  }
+
+  private plaintext(
+    id: Uint8Array,
+    type: BlobType,
+    storage: BlobStorage,
+    rawLength: number,
+    sealed: Uint8Array,
+    what: string,
+  ): Uint8Array {
+    if (storage === "framed") {
+      const inFrame = blobInFrame(this.openFrame(type, sealed, what), id, what);
+      // The frame outlives this call: a caller that keeps blobs gets bytes of its own.
+      return this.reuseOutput ? inFrame : Buffer.from(inFrame);
+    }
+    const compressed = storage === "zstd";
+    const payload = open(this.masterKey.encryption, sealed, blobAad(id, type, compressed), what);
+    return compressed ? this.decompressor.decompress(payload, rawLength, what) : payload;
+  }
+
+  private openFrame(type: BlobType, sealed: Uint8Array, what: string): Uint8Array {
+    const nonceAndTag = Buffer.concat([
+      sealed.subarray(0, NONCE_BYTES),
+      sealed.subarray(Math.max(NONCE_BYTES, sealed.length - TAG_BYTES)),
+    ]);
+    const last = this.frame;
+    if (
+      last !== undefined &&
+      last.type === type &&
+      last.buffer.deref() === sealed.buffer &&
+      last.byteOffset === sealed.byteOffset &&
+      last.length === sealed.length &&
+      last.nonceAndTag.equals(nonceAndTag)
+    )
+      return last.plain;
+    this.frame = undefined;
+    const frameWhat = `the frame of ${what}`;
+    const payload = open(this.masterKey.encryption, sealed, frameAad(type), frameWhat);
+    const plain = this.decompressor.decompressFrame(payload, MAX_FRAME_PLAINTEXT, frameWhat);
+    this.frame = {
+      buffer: new WeakRef(sealed.buffer),
+      byteOffset: sealed.byteOffset,
+      length: sealed.length,
+      nonceAndTag,
+      type,
+      plain,
+    };
     return plain;
   }
 }

@@ -1,7 +1,11 @@
 /**
  * The one encoding of a blob's entry, shared by pack headers and index objects (docs/FORMAT.md):
  *
- *   u8 type || u8 compressed || id (32) || [u32le offset] || u32le sealed length || u32le plaintext length
+ *   u8 type || u8 storage || id (32) || [u32le offset] || u32le sealed length || u32le plaintext length
+ *
+ * storage: 0 the plaintext, 1 its own zstd frame, 2 in a frame of several blobs (frame.ts), whose
+ * sealed bytes the offset and length locate; in a pack header only, 3: in the same frame as the
+ * entry before it (a header's offsets are implied, so a frame's later blobs must say so).
  *
  * A pack header leaves the offset out (it is the running sum of sealed lengths); an index writes
  * it. Both are read by the same strict decoder: an entry is sealed by anyone holding the password,
@@ -10,6 +14,7 @@
  */
 import { SEAL_OVERHEAD } from "../crypto/aead.js";
 import { fromHex, toHex } from "../crypto/blob-id.js";
+import { MAX_FRAME_PLAINTEXT } from "./frame.js";
 
 export type BlobType = "data" | "tree";
 
@@ -22,8 +27,16 @@ export interface PackEntry {
   readonly length: number;
   /** plaintext length */
   readonly rawLength: number;
+  /** compressed with zstd, alone or (framed) in a frame */
   readonly compressed: boolean;
+  /** stored in a frame with other blobs: offset and length locate the sealed frame */
+  readonly framed?: boolean;
 }
+
+const RAW = 0;
+const ZSTD = 1;
+const FRAMED = 2;
+const FRAMED_CONTINUED = 3;
 
 /**
  * Largest plaintext a blob may claim. Data chunks are at most the chunker's maximum (1 MiB);
@@ -43,10 +56,25 @@ export function entrySize(layout: EntryLayout): number {
   return layout === "index" ? 46 : 42;
 }
 
-/** Writes `entry` at `at`; returns where the next entry starts. */
-export function writeEntry(out: Buffer, at: number, entry: PackEntry, layout: EntryLayout): number {
+/**
+ * Writes `entry` at `at`; returns where the next entry starts. `continuesFrame`: in a header, the
+ * entry is in the same frame as the one written before it.
+ */
+export function writeEntry(
+  out: Buffer,
+  at: number,
+  entry: PackEntry,
+  layout: EntryLayout,
+  continuesFrame = false,
+): number {
   out[at] = entry.type === "tree" ? 1 : 0;
-  out[at + 1] = entry.compressed ? 1 : 0;
+  out[at + 1] = entry.framed
+    ? layout === "header" && continuesFrame
+      ? FRAMED_CONTINUED
+      : FRAMED
+    : entry.compressed
+      ? ZSTD
+      : RAW;
   out.set(fromHex(entry.id), at + ID_AT);
   let field = at + ID_AT + ID_BYTES;
   if (layout === "index") {
@@ -66,14 +94,26 @@ export function writeEntry(out: Buffer, at: number, entry: PackEntry, layout: En
  */
 export function entryFault(bytes: Uint8Array, at: number, layout: EntryLayout): string | undefined {
   const type = bytes[at];
-  const compressed = bytes[at + 1];
-  if ((type !== 0 && type !== 1) || (compressed !== 0 && compressed !== 1))
-    return "has invalid flags";
+  const storage = bytes[at + 1] as number;
+  const lastStorage = layout === "header" ? FRAMED_CONTINUED : FRAMED;
+  if ((type !== 0 && type !== 1) || storage > lastStorage) return "has invalid flags";
   const field = at + ID_AT + ID_BYTES + (layout === "index" ? 4 : 0);
   if (readU32(bytes, field) < SEAL_OVERHEAD) return "is shorter than a sealed blob";
-  if (readU32(bytes, field + 4) > MAX_BLOB_PLAINTEXT)
-    return "claims a blob larger than any Rempart writes";
+  const rawLength = readU32(bytes, field + 4);
+  if (rawLength > MAX_BLOB_PLAINTEXT) return "claims a blob larger than any Rempart writes";
+  if (storage >= FRAMED && rawLength > MAX_FRAME_PLAINTEXT)
+    return "claims a framed blob larger than any frame";
   return undefined;
+}
+
+/** Whether the header entry at `at` is in the same frame as the entry before it. */
+export function continuesFrame(bytes: Uint8Array, at: number): boolean {
+  return bytes[at + 1] === FRAMED_CONTINUED;
+}
+
+/** Whether the entry at `at` (either layout) is stored in a frame. */
+export function isFramed(bytes: Uint8Array, at: number): boolean {
+  return (bytes[at + 1] as number) >= FRAMED;
 }
 
 /**
@@ -95,9 +135,11 @@ export function readEntry(
     offset = bytes.readUInt32LE(field);
     field += 4;
   }
+  const storage = bytes[at + 1] as number;
   return {
     type: bytes[at] === 1 ? "tree" : "data",
-    compressed: bytes[at + 1] === 1,
+    compressed: storage !== RAW,
+    framed: storage >= FRAMED,
     id: toHex(bytes.subarray(at + ID_AT, at + ID_AT + ID_BYTES)),
     offset,
     length: bytes.readUInt32LE(field),

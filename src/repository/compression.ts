@@ -46,16 +46,25 @@ export class BlobCompressor {
    */
   compress(data: Uint8Array): Uint8Array | undefined {
     if (data.length === 0) return undefined;
+    const compressed = this.compressFrame(data);
+    return compressed.length > data.length * (1 - MIN_SAVING) ? undefined : compressed;
+  }
+
+  /**
+   * A zstd frame of `data` whatever it saves (a view, valid until the next call): a frame of
+   * several blobs (frame.ts) is always stored compressed; zstd keeps incompressible blocks raw.
+   */
+  compressFrame(data: Uint8Array): Uint8Array {
     const scratch = this.ensureScratch(data.length);
-    const written = this.context.compress(scratch, data, LEVEL);
-    if (written > data.length * (1 - MIN_SAVING)) return undefined;
-    return scratch.subarray(0, written);
+    return scratch.subarray(0, this.context.compress(scratch, data, LEVEL));
   }
 }
 
 export class BlobDecompressor {
   private readonly context = new zstd.DCtx();
   private scratch = new Uint8Array(0);
+  /** apart from `scratch`: a frame's blobs are read from it while lone blobs come and go */
+  private frameScratch = new Uint8Array(0);
 
   /**
    * @param reuseOutput return a view of one internal buffer, valid until the next call: for
@@ -69,20 +78,49 @@ export class BlobDecompressor {
     return this.scratch.subarray(0, rawLength);
   }
 
-  /** Decompresses into exactly rawLength bytes, or reports corruption. */
-  decompress(compressed: Uint8Array, rawLength: number, what: string): Uint8Array {
-    const out = this.output(rawLength);
-    let written: number;
+  /**
+   * Decompresses a frame of several blobs (frame.ts) into the size its zstd header states,
+   * refused above `maxLength` before anything is allocated; with `reuseOutput`, into a buffer
+   * of the decompressor's own, valid until the next frame.
+   */
+  decompressFrame(compressed: Uint8Array, maxLength: number, what: string): Uint8Array {
+    let size: number | null;
     try {
-      written = this.context.decompress(out, compressed);
+      size = zstd.getFrameContentSize(compressed);
     } catch (error) {
       throw new RempartError("RepositoryCorrupt", `${what} does not decompress: ${String(error)}`);
     }
+    if (size === null || size > maxLength)
+      throw new RempartError("RepositoryCorrupt", `${what} claims an impossible length`);
+    if (this.reuseOutput && this.frameScratch.length < size)
+      this.frameScratch = new Uint8Array(size);
+    const out = this.reuseOutput ? this.frameScratch.subarray(0, size) : Buffer.allocUnsafe(size);
+    const written = this.decompressInto(out, compressed, what);
+    if (written !== size)
+      throw new RempartError(
+        "RepositoryCorrupt",
+        `${what} decompressed to ${written} bytes, its header says ${size}`,
+      );
+    return out;
+  }
+
+  /** Decompresses into exactly rawLength bytes, or reports corruption. */
+  decompress(compressed: Uint8Array, rawLength: number, what: string): Uint8Array {
+    const out = this.output(rawLength);
+    const written = this.decompressInto(out, compressed, what);
     if (written !== rawLength)
       throw new RempartError(
         "RepositoryCorrupt",
         `${what} decompressed to ${written} bytes, expected ${rawLength}`,
       );
     return out;
+  }
+
+  private decompressInto(out: Uint8Array, compressed: Uint8Array, what: string): number {
+    try {
+      return this.context.decompress(out, compressed);
+    } catch (error) {
+      throw new RempartError("RepositoryCorrupt", `${what} does not decompress: ${String(error)}`);
+    }
   }
 }

@@ -7,7 +7,18 @@ import { randomBytes } from "node:crypto";
 import { open, seal } from "../crypto/aead.js";
 import { RempartError } from "../errors.js";
 
-export const REPOSITORY_VERSION = 1;
+/**
+ * What `init` writes. Version 2 stores small data blobs in frames (frame.ts); a version 1
+ * repository is still read, and written without frames, so that the programs that made it can
+ * go on reading it.
+ */
+export const REPOSITORY_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
+
+/** Whether backups into a repository of this config may store blobs in frames. */
+export function writesFrames(config: RepositoryConfig): boolean {
+  return config.version >= 2;
+}
 
 export interface ChunkerSettings {
   readonly minSize: number;
@@ -56,10 +67,10 @@ export function openConfig(encryptionKey: Uint8Array, sealed: Uint8Array): Repos
   } catch {
     throw new RempartError("RepositoryCorrupt", "repository config is not valid JSON");
   }
-  if (config.version !== REPOSITORY_VERSION)
+  if (!READABLE_VERSIONS.includes(config.version))
     throw new RempartError(
       "Unsupported",
-      `repository format version ${String(config.version)} is not supported (this program reads version ${REPOSITORY_VERSION})`,
+      `repository format version ${String(config.version)} is not supported (this program reads versions ${READABLE_VERSIONS.join(" and ")})`,
     );
   const c = config.chunker;
   const sane =

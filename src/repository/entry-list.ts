@@ -6,10 +6,17 @@
  * object only when someone asks for that entry.
  *
  * Entries are validated by the strict decoder (entryFault) before a list exists, so every
- * accessor may trust the bytes. The encoding is canonical (flags 0 or 1, fixed-width fields), so
+ * accessor may trust the bytes. The encoding is canonical (one storage byte per kind, fixed-width fields), so
  * two lists hold the same entries exactly when their bytes are equal.
  */
-import { entryFault, entrySize, type PackEntry, readEntry, writeEntry } from "./blob-entry.js";
+import {
+  entryFault,
+  entrySize,
+  isFramed,
+  type PackEntry,
+  readEntry,
+  writeEntry,
+} from "./blob-entry.js";
 
 const ENTRY_SIZE = entrySize("index");
 const ID_AT = 2;
@@ -80,6 +87,10 @@ export class EntryList implements Iterable<PackEntry> {
 
   isTree(i: number): boolean {
     return this.bytes[i * ENTRY_SIZE] === 1;
+  }
+
+  isFramed(i: number): boolean {
+    return isFramed(this.bytes, i * ENTRY_SIZE);
   }
 
   offset(i: number): number {

@@ -48,13 +48,18 @@ function beyondEnd(location: BlobLocation): PackBlob {
   };
 }
 
-/** Wanted blobs that lie back to back, read as one range. */
+/** Whether `location` is the blob after `last` in one frame (they share its sealed bytes). */
+function sameSpan(last: BlobLocation, location: BlobLocation): boolean {
+  return last.offset === location.offset && last.length === location.length;
+}
+
+/** Wanted blobs that lie back to back (or in one frame), read as one range. */
 function runsOf(locations: readonly BlobLocation[]): BlobLocation[][] {
   const runs: BlobLocation[][] = [];
   let run: BlobLocation[] = [];
   for (const location of locations) {
     const last = run.at(-1);
-    if (last && last.offset + last.length !== location.offset) {
+    if (last && last.offset + last.length !== location.offset && !sameSpan(last, location)) {
       runs.push(run);
       run = [];
     }
@@ -89,7 +94,11 @@ export async function* readPackBlobs(
     const info = await source.stat();
     if (!info) throw new RempartError("RepositoryCorrupt", `pack ${pack} is missing`, { pack });
     size = info.size;
-    const needed = locations.reduce((sum, location) => sum + location.length, 0);
+    const needed = locations.reduce(
+      (sum, location, i) =>
+        i > 0 && sameSpan(locations[i - 1] as BlobLocation, location) ? sum : sum + location.length,
+      0,
+    );
     if (needed >= size * WHOLE_PACK_SHARE) whole = await source.read();
   }
   const inside: BlobLocation[] = [];

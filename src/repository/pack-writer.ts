@@ -22,6 +22,8 @@ export interface PackSealingContext {
   readonly packSize: number;
   /** where packs are spooled as they are built (the store's `spoolDir()`) */
   readonly spoolDir: string;
+  /** whether small data blobs go into frames (the repository's format version allows them) */
+  readonly frames: boolean;
 }
 
 /** What an earlier, interrupted backup left and this writer took over. */

@@ -15,8 +15,16 @@ import { open, SEAL_OVERHEAD, seal, sealInto } from "../crypto/aead.js";
 import { toHex } from "../crypto/blob-id.js";
 import { RempartError } from "../errors.js";
 import { contentName } from "../storage/object-store.js";
-import { type BlobType, entrySize, type PackEntry, readEntry, writeEntry } from "./blob-entry.js";
+import {
+  type BlobType,
+  continuesFrame,
+  entrySize,
+  type PackEntry,
+  readEntry,
+  writeEntry,
+} from "./blob-entry.js";
 import type { EntryList } from "./entry-list.js";
+import { frameAad } from "./frame.js";
 
 export { type BlobType, MAX_BLOB_PLAINTEXT, type PackEntry } from "./blob-entry.js";
 
@@ -45,8 +53,42 @@ function encodeHeader(entries: readonly PackEntry[]): Buffer {
   out[4] = HEADER_VERSION;
   out.writeUInt32LE(entries.length, 5);
   let at = HEADER_PREFIX;
-  for (const entry of entries) at = writeEntry(out, at, entry, "header");
+  let previous: PackEntry | undefined;
+  for (const entry of entries) {
+    at = writeEntry(out, at, entry, "header", sameFrame(previous, entry));
+    previous = entry;
+  }
   return out;
+}
+
+/** Whether two entries are blobs of one frame (the writer gives a frame's blobs its location). */
+function sameFrame(a: PackEntry | undefined, b: PackEntry): boolean {
+  return a?.framed === true && b.framed === true && a.offset === b.offset;
+}
+
+/** The entries of a frame sealed at `offset` in `length` bytes, one per blob, in its order. */
+function frameEntries(
+  type: BlobType,
+  frame: SealedFrameContent,
+  offset: number,
+  length: number,
+): PackEntry[] {
+  return frame.ids.map((id, i) => ({
+    type,
+    id: toHex(id),
+    offset,
+    length,
+    rawLength: frame.lengths[i] as number,
+    compressed: true,
+    framed: true,
+  }));
+}
+
+/** A frame's compressed plaintext (frame.ts) and the ids and lengths of its blobs, in order. */
+export interface SealedFrameContent {
+  readonly payload: Uint8Array;
+  readonly ids: readonly Uint8Array[];
+  readonly lengths: readonly number[];
 }
 
 function corrupt(packName: string, why: string): RempartError {
@@ -65,10 +107,14 @@ function decodeHeader(plain: Uint8Array, packName: string, blobArea: number): Pa
   const entries: PackEntry[] = [];
   let offset = 0;
   for (let i = 0, at = HEADER_PREFIX; i < count; i++, at += HEADER_ENTRY_SIZE) {
-    const entry = readEntry(header, at, "header", offset);
+    const previous = entries[i - 1];
+    const continued = continuesFrame(header, at);
+    const entry = readEntry(header, at, "header", continued ? previous?.offset : offset);
     if (typeof entry === "string") throw corrupt(packName, `header entry ${i} ${entry}`);
+    if (continued && (previous?.framed !== true || previous.length !== entry.length))
+      throw corrupt(packName, `header entry ${i} continues a frame that is not there`);
     entries.push(entry);
-    offset += entry.length;
+    if (!continued) offset += entry.length;
   }
   if (offset !== blobArea) throw corrupt(packName, "header does not account for the blob area");
   return entries;
@@ -99,6 +145,14 @@ export function claimFitsPack(entries: EntryList, packSize: number): boolean {
   let offset = 0;
   for (let i = 0; i < entries.length; i++) {
     const length = entries.sealedLength(i);
+    // A frame's later blobs repeat its location; any other entry starts where the last ended.
+    const continued =
+      i > 0 &&
+      entries.isFramed(i) &&
+      entries.isFramed(i - 1) &&
+      entries.offset(i) === entries.offset(i - 1) &&
+      length === entries.sealedLength(i - 1);
+    if (continued) continue;
     if (entries.offset(i) !== offset || length < SEAL_OVERHEAD) return false;
     offset += length;
   }
@@ -182,6 +236,20 @@ export class PackBuilder {
     const aad = blobAad(id, type, compressed);
     const length = sealInto(this.encryptionKey, payload, aad, this.buffer, this.used);
     this.entries.push({ type, id: toHex(id), offset: this.used, length, rawLength, compressed });
+    this.used += length;
+  }
+
+  /** Seals a frame of several blobs (frame.ts) as one payload, with an entry per blob. */
+  addFrame(type: BlobType, frame: SealedFrameContent): void {
+    this.reserve(frame.payload.length + SEAL_OVERHEAD);
+    const length = sealInto(
+      this.encryptionKey,
+      frame.payload,
+      frameAad(type),
+      this.buffer,
+      this.used,
+    );
+    this.entries.push(...frameEntries(type, frame, this.used, length));
     this.used += length;
   }
 
@@ -294,6 +362,23 @@ export class PackSpooler {
     const offset = this.size;
     const length = sealInto(this.encryptionKey, payload, aad, this.staging, this.staged);
     this.entries.push({ type, id: toHex(id), offset, length, rawLength, compressed });
+    this.staged += length;
+    if (this.staged >= SPOOL_WRITE_BYTES) this.flushStaging();
+  }
+
+  /** Seals a frame of several blobs (frame.ts) as one payload, with an entry per blob. */
+  addFrame(type: BlobType, frame: SealedFrameContent): void {
+    this.open();
+    this.reserve(frame.payload.length + SEAL_OVERHEAD);
+    const offset = this.size;
+    const length = sealInto(
+      this.encryptionKey,
+      frame.payload,
+      frameAad(type),
+      this.staging,
+      this.staged,
+    );
+    this.entries.push(...frameEntries(type, frame, offset, length));
     this.staged += length;
     if (this.staged >= SPOOL_WRITE_BYTES) this.flushStaging();
   }

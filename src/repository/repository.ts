@@ -42,7 +42,13 @@ import { committerFor } from "../storage/snapshot-commit.js";
 import { BlobDecoder, type BlobDecodingContext } from "./blob-decoder.js";
 import type { BlobType } from "./blob-entry.js";
 import { BlobIndex, type BlobLocation } from "./blob-index.js";
-import { newConfig, openConfig, type RepositoryConfig, sealConfig } from "./config.js";
+import {
+  newConfig,
+  openConfig,
+  type RepositoryConfig,
+  sealConfig,
+  writesFrames,
+} from "./config.js";
 import { EntryList } from "./entry-list.js";
 import { decodeIndex, encodeIndex, type IndexedPack, type ListedPack } from "./index-file.js";
 import { type DecodedIndex, reconcileIndexes } from "./index-reconcile.js";
@@ -682,6 +688,7 @@ export class Repository {
       encryptionKey: this.masterKey.encryption,
       packSize: this.config.packSize,
       spoolDir: await this.store.spoolDir(),
+      frames: writesFrames(this.config),
     };
   }
 

@@ -16,7 +16,7 @@
 import { closeSync, ftruncateSync, writeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { isRempartError, RempartError } from "../errors.js";
-import type { BlobLocation } from "../repository/blob-decoder.js";
+import { type BlobLocation, storageOf } from "../repository/blob-decoder.js";
 import type { Repository } from "../repository/repository.js";
 import { applyFileMetadata, type FileMetadata } from "./file-metadata.js";
 import { HeapBudget } from "./heap-budget.js";
@@ -620,7 +620,7 @@ class Batch {
       blobFields[fields + BLOB_AT] = read.at[i] as number;
       blobFields[fields + BLOB_LENGTH] = location.length;
       blobFields[fields + BLOB_RAW_LENGTH] = location.rawLength;
-      blobFields[fields + BLOB_FLAGS] = blobFlags(location.type, location.compressed);
+      blobFields[fields + BLOB_FLAGS] = blobFlags(location.type, storageOf(location));
       ids.write(location.id, i * ID_BYTES, ID_BYTES, "hex");
       for (const { file, position } of targets) {
         let index = local.get(file);

@@ -7,6 +7,7 @@
  * blob objects repeated their pack's name, the placements their file's index, on every blob). The
  * pack's name travels once per task, each path once per task.
  */
+import type { BlobStorage } from "../repository/blob-decoder.js";
 import type { BlobType } from "../repository/blob-entry.js";
 
 export interface RestoreWorkerInit {
@@ -32,6 +33,7 @@ export const BLOB_FLAGS = 3;
 export const BLOB_PLACEMENTS_END = 4;
 export const BLOB_COMPRESSED = 1;
 export const BLOB_TREE = 2;
+export const BLOB_FRAMED = 4;
 
 /** Numbers per placement in `PackTask.placements`: the task's file index, the byte position. */
 export const PLACEMENT_FIELDS = 2;
@@ -79,8 +81,13 @@ export function blobTypeOf(flags: number): BlobType {
   return flags & BLOB_TREE ? "tree" : "data";
 }
 
-export function blobFlags(type: BlobType, compressed: boolean): number {
-  return (compressed ? BLOB_COMPRESSED : 0) | (type === "tree" ? BLOB_TREE : 0);
+export function blobFlags(type: BlobType, storage: BlobStorage): number {
+  const stored = storage === "framed" ? BLOB_FRAMED : storage === "zstd" ? BLOB_COMPRESSED : 0;
+  return stored | (type === "tree" ? BLOB_TREE : 0);
+}
+
+export function blobStorageOf(flags: number): BlobStorage {
+  return flags & BLOB_FRAMED ? "framed" : flags & BLOB_COMPRESSED ? "zstd" : "raw";
 }
 
 /**

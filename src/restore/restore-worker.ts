@@ -22,12 +22,12 @@ import { applyFileMetadata } from "./file-metadata.js";
 import { HeapBudget } from "./heap-budget.js";
 import {
   BLOB_AT,
-  BLOB_COMPRESSED,
   BLOB_FIELDS,
   BLOB_FLAGS,
   BLOB_LENGTH,
   BLOB_PLACEMENTS_END,
   BLOB_RAW_LENGTH,
+  blobStorageOf,
   blobTypeOf,
   type FailedBlob,
   FILE_ATIME,
@@ -164,7 +164,7 @@ function run(task: PackTask, outcome: Outcome): void {
         data = decoder.decodeFields(
           ids.subarray(blob * ID_BYTES, (blob + 1) * ID_BYTES),
           blobTypeOf(flags),
-          (flags & BLOB_COMPRESSED) !== 0,
+          blobStorageOf(flags),
           blobs[fields + BLOB_RAW_LENGTH] as number,
           pack,
           bytes.subarray(at, at + (blobs[fields + BLOB_LENGTH] as number)),

@@ -1,0 +1,124 @@
+/**
+ * Frames: small data blobs (whole small files, tails of larger ones) compressed and sealed
+ * together, so that zstd sees a run of similar files instead of each alone. On the benchmark
+ * share, 48,981 blobs under 64 KiB stored 155.1 MB one by one at level 3 and 132.6 MB in frames
+ * of 1 MiB (2.4 % of the repository), in 22 % less compression time; and each frame is one
+ * AES-GCM seal instead of ~50. Every blob of a frame keeps its own id and entry, pointing at the
+ * frame (docs/FORMAT.md, "Frames"); a reader finds the blob by id in the frame's table and checks
+ * it against its id like any blob.
+ *
+ * Plaintext of a frame: `blobs in order || count × (id (32) || u32le length) || u32le count`: the
+ * table last, so that a writer copies each blob once, into one buffer it reuses.
+ */
+import { BLOB_ID_BYTES } from "../crypto/blob-id.js";
+import { RempartError } from "../errors.js";
+import type { BlobType } from "./blob-entry.js";
+
+/** Blobs shorter than this go into frames: under the chunker's minimum, so files and tails. */
+export const FRAMED_BLOB_LIMIT = 64 * 1024;
+/** A writer seals a frame once its plaintext reaches this. */
+export const FRAME_TARGET_BYTES = 1024 * 1024;
+/**
+ * Largest frame plaintext a reader decompresses: a writer stays under 1 MiB + 64 KiB + its
+ * table. It bounds what a forged entry (sealed by anyone holding the password) makes a reader
+ * allocate.
+ */
+export const MAX_FRAME_PLAINTEXT = 4 * 1024 * 1024;
+
+const COUNT_BYTES = 4;
+const MEMBER_BYTES = BLOB_ID_BYTES + 4;
+
+/** The AAD of a sealed frame: unlike a lone blob's (34 bytes, see pack.ts), it names no id. */
+export function frameAad(type: BlobType): Uint8Array {
+  return Buffer.from(`rempart frame v1 ${type}`);
+}
+
+/** Gathers blobs into one frame's plaintext, in buffers it reuses from frame to frame. */
+export class FrameBuilder {
+  private plaintext: Buffer = Buffer.allocUnsafe(FRAME_TARGET_BYTES + FRAMED_BLOB_LIMIT);
+  private table: Buffer = Buffer.allocUnsafe(64 * MEMBER_BYTES);
+  private blobCount = 0;
+  private used = 0;
+
+  get count(): number {
+    return this.blobCount;
+  }
+
+  /** Plaintext bytes so far, table included. */
+  get size(): number {
+    return this.used + this.blobCount * MEMBER_BYTES + COUNT_BYTES;
+  }
+
+  add(id: Uint8Array, plain: Uint8Array): void {
+    this.plaintext = grown(this.plaintext, this.used + plain.length);
+    this.plaintext.set(plain, this.used);
+    this.used += plain.length;
+    const at = this.blobCount * MEMBER_BYTES;
+    this.table = grown(this.table, at + MEMBER_BYTES);
+    this.table.set(id.subarray(0, BLOB_ID_BYTES), at);
+    this.table.writeUInt32LE(plain.length, at + BLOB_ID_BYTES);
+    this.blobCount++;
+  }
+
+  /**
+   * The frame's plaintext (a view, valid until the next add) and its blobs' ids and lengths; the
+   * builder starts afresh.
+   */
+  take(): { plaintext: Uint8Array; ids: Uint8Array[]; lengths: number[] } {
+    const tableBytes = this.blobCount * MEMBER_BYTES;
+    const end = this.used + tableBytes + COUNT_BYTES;
+    this.plaintext = grown(this.plaintext, end);
+    this.table.copy(this.plaintext, this.used, 0, tableBytes);
+    this.plaintext.writeUInt32LE(this.blobCount, end - COUNT_BYTES);
+    const ids: Uint8Array[] = [];
+    const lengths: number[] = [];
+    for (let at = 0; at < tableBytes; at += MEMBER_BYTES) {
+      ids.push(Uint8Array.from(this.table.subarray(at, at + BLOB_ID_BYTES)));
+      lengths.push(this.table.readUInt32LE(at + BLOB_ID_BYTES));
+    }
+    this.blobCount = 0;
+    this.used = 0;
+    return { plaintext: this.plaintext.subarray(0, end), ids, lengths };
+  }
+}
+
+/** `buffer`, or a larger copy of it when it holds fewer than `size` bytes. */
+function grown(buffer: Buffer, size: number): Buffer {
+  if (size <= buffer.length) return buffer;
+  const larger = Buffer.allocUnsafe(Math.max(size, 2 * buffer.length));
+  buffer.copy(larger);
+  return larger;
+}
+
+/**
+ * The bytes of blob `id` in a frame's plaintext. Throws RepositoryCorrupt (`what` names the
+ * blob) when the table is malformed or does not list the id; the caller still checks the bytes
+ * against the id.
+ */
+export function blobInFrame(plain: Uint8Array, id: Uint8Array, what: string): Uint8Array {
+  const fail = (why: string) => new RempartError("RepositoryCorrupt", `${what}: its frame ${why}`);
+  if (plain.length < COUNT_BYTES) throw fail("has no table");
+  const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+  const count = view.getUint32(plain.length - COUNT_BYTES, true);
+  const tableStart = plain.length - COUNT_BYTES - count * MEMBER_BYTES;
+  if (count === 0 || tableStart < 0) throw fail("has a malformed table");
+  let found = -1;
+  let position = 0;
+  let blobAt = 0;
+  for (let i = 0, at = tableStart; i < count; i++, at += MEMBER_BYTES) {
+    const length = view.getUint32(at + BLOB_ID_BYTES, true);
+    if (found < 0 && sameId(plain, at, id)) {
+      found = length;
+      blobAt = position;
+    }
+    position += length;
+  }
+  if (position !== tableStart) throw fail("table does not account for its bytes");
+  if (found < 0) throw fail("does not hold it");
+  return plain.subarray(blobAt, blobAt + found);
+}
+
+function sameId(plain: Uint8Array, at: number, id: Uint8Array): boolean {
+  for (let k = 0; k < BLOB_ID_BYTES; k++) if (plain[at + k] !== id[k]) return false;
+  return true;
+}
