@@ -42,11 +42,7 @@ function sealFrame(): void {
   if (frame === undefined || frame.count === 0) return;
   const { plaintext, ids, lengths } = frame.take();
   if (ids.length === 1) {
-    addBlob(
-      "data",
-      ids[0] as Uint8Array,
-      plaintext.subarray(plaintext.length - (lengths[0] as number)),
-    );
+    addBlob("data", ids[0] as Uint8Array, plaintext.subarray(0, lengths[0] as number));
     return;
   }
   spoolers.data.addFrame("data", { payload: compressor.compressFrame(plaintext), ids, lengths });

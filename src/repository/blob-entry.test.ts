@@ -56,11 +56,22 @@ describe("blob entry codec", () => {
 
   it("refuses the same bad entries in both layouts", () => {
     for (const layout of ["index", "header"] as const) {
-      for (const at of [0, 1]) {
+      for (const [at, value] of [
+        [0, 2],
+        [1, layout === "index" ? 3 : 4],
+      ] as const) {
         const bytes = encoded(ENTRY, layout);
-        bytes[at] = 2;
+        bytes[at] = value;
         assert.equal(readEntry(bytes, 0, layout), "has invalid flags", `${layout} byte ${at}`);
       }
+      assert.equal(
+        readEntry(
+          encoded({ ...ENTRY, framed: true, rawLength: 4 * 1024 * 1024 + 1 }, layout),
+          0,
+          layout,
+        ),
+        "claims a framed blob larger than any frame",
+      );
       assert.equal(
         readEntry(encoded({ ...ENTRY, length: 27 }, layout), 0, layout),
         "is shorter than a sealed blob",
@@ -70,6 +81,17 @@ describe("blob entry codec", () => {
         "claims a blob larger than any Rempart writes",
       );
     }
+  });
+
+  it("a framed entry says so in both layouts; a header's later blobs of a frame say they continue it", () => {
+    const framed: PackEntry = { ...ENTRY, type: "data", framed: true };
+    assert.deepEqual(readEntry(encoded(framed, "index"), 0, "index"), framed);
+    assert.equal(encoded(framed, "index")[1], 2);
+    assert.equal(encoded(framed, "header")[1], 2);
+    const next = Buffer.alloc(entrySize("header"));
+    writeEntry(next, 0, framed, "header", true);
+    assert.equal(next[1], 3, "in a header, the next blob of the same frame");
+    assert.deepEqual(readEntry(next, 0, "header", 4096), framed);
   });
 
   it("an unknown flag byte refuses an index and a pack header alike", () => {

@@ -136,15 +136,17 @@ export function readEntry(
     field += 4;
   }
   const storage = bytes[at + 1] as number;
-  return {
+  const entry: { -readonly [K in keyof PackEntry]: PackEntry[K] } = {
     type: bytes[at] === 1 ? "tree" : "data",
     compressed: storage !== RAW,
-    framed: storage >= FRAMED,
     id: toHex(bytes.subarray(at + ID_AT, at + ID_AT + ID_BYTES)),
     offset,
     length: bytes.readUInt32LE(field),
     rawLength: bytes.readUInt32LE(field + 4),
   };
+  // Only when set, so that an entry of a lone blob reads as it did before frames existed.
+  if (storage >= FRAMED) entry.framed = true;
+  return entry;
 }
 
 function readU32(bytes: Uint8Array, at: number): number {
