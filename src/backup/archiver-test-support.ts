@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Repository } from "../repository/repository.js";
+import { type InitOptions, Repository } from "../repository/repository.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ObjectKind, ObjectStore } from "../storage/object-store.js";
 import { writePseudoRandomFile } from "../testing/cli.js";
@@ -21,13 +21,17 @@ export interface TestRepository {
 }
 
 /** A new repository in `root` (small chunks, a cheap KDF), on a filesystem store. */
-export async function newRepository(root: string): Promise<TestRepository> {
+export async function newRepository(
+  root: string,
+  options: Pick<InitOptions, "packSize" | "formatVersion"> = {},
+): Promise<TestRepository> {
   const store = await FsObjectStore.create(root);
   const repo = await Repository.init(store, {
     password: TEST_PASSWORD,
     label: "test",
     chunker: CHUNKER,
     kdfCost: CHEAP_KDF,
+    ...options,
   });
   return { root, store, repo };
 }

@@ -16,6 +16,7 @@ import {
   describeVictim,
   openAsAttacker,
   poisonedCopy,
+  poisonedFrames,
   type Victim,
 } from "../repository/forge-test-support.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
@@ -164,6 +165,22 @@ describe("a local repository with objects forged by a stolen password", () => {
   it("restores bit-exact when a forged copy of a blob is indexed before the real one", async () => {
     const attack = await poisonedCopy(attacker, victim);
     await restoresLatest(await attacked(attack), attack.title, first.snapshot_id);
+  });
+
+  it("restores bit-exact when forged frames claiming blobs (one a decompression bomb) are indexed first", async () => {
+    const attack = await poisonedFrames(attacker, victim);
+    const repo = await attacked(attack);
+    await restoresLatest(repo, attack.title, first.snapshot_id);
+    expectExit(await runCli(["check", "--repo", repo]), 0, "the structure is sound");
+    const checked = await runCli(["check", "--repo", repo, "--read-data", "--json"]);
+    expectExit(checked, 11, "the forged frames fail when read");
+    const { problems } = jsonOutput<{
+      problems: { kind: string; pack?: string; files?: string[] }[];
+    }>(checked);
+    const poisoned = attack.objects[0]?.name as string;
+    assert.ok(problems.length >= 3, describeResult(checked));
+    for (const problem of problems)
+      assert.deepEqual([problem.kind, problem.pack, problem.files], ["blob", poisoned, undefined]);
   });
 
   it("check --read-data names a forged copy of a blob, and no file, when the real copy is intact", async () => {

@@ -13,7 +13,7 @@ import { RempartError } from "../errors.js";
  * go on reading it.
  */
 export const REPOSITORY_VERSION = 2;
-const READABLE_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** Whether backups into a repository of this config may store blobs in frames. */
 export function writesFrames(config: RepositoryConfig): boolean {
@@ -41,13 +41,24 @@ export interface RepositoryConfig {
 const AAD = Buffer.from("rempart config v1");
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
+/** Refuses a format version this program cannot write (InvalidArgument). */
+export function checkFormatVersion(version: number): void {
+  if (!READABLE_VERSIONS.includes(version))
+    throw new RempartError(
+      "InvalidArgument",
+      `repository format version ${version} does not exist (versions: ${READABLE_VERSIONS.join(", ")})`,
+    );
+}
+
 export function newConfig(
   chunker: Omit<ChunkerSettings, "seed">,
   now: Date,
   packSize = DEFAULT_PACK_SIZE,
+  version = REPOSITORY_VERSION,
 ): RepositoryConfig {
+  checkFormatVersion(version);
   return {
-    version: REPOSITORY_VERSION,
+    version,
     id: randomBytes(16).toString("hex"),
     created: now.toISOString(),
     chunker: { ...chunker, seed: randomBytes(32).toString("base64") },

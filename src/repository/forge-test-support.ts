@@ -11,8 +11,10 @@ import { seal } from "../crypto/aead.js";
 import { createPasswordSlot, openAnySlot, parseKeySlot } from "../crypto/key-slots.js";
 import { generateMasterKey, type MasterKey } from "../crypto/master-key.js";
 import type { ObjectKind, ObjectStore } from "../storage/object-store.js";
+import { BlobCompressor } from "./compression.js";
+import { FrameBuilder } from "./frame.js";
 import { encodeIndex } from "./index-file.js";
-import { HEADER_ENTRY_SIZE, PackBuilder } from "./pack.js";
+import { HEADER_ENTRY_SIZE, PackBuilder, type PackEntry } from "./pack.js";
 import { Repository } from "./repository.js";
 import { type Snapshot, sealSnapshot } from "./snapshot.js";
 
@@ -376,6 +378,53 @@ export async function poisonedCopy(attacker: Attacker, victim: Victim): Promise<
     ],
     // Its blob fails the keyed-id check only when read (check --read-data); the structure is
     // sound, and readers move on to the real copy.
+    damage: false,
+  };
+}
+
+/**
+ * Dedup poisoning through frames: a well-formed pack of the attacker's whose frames claim the
+ * victim's blobs, indexed first: one frame holds other bytes under their ids, another would
+ * decompress to 64 MiB (past the largest frame a reader takes). Readers must refuse both without
+ * allocating for the claim, and move on to the real copies.
+ */
+export async function poisonedFrames(attacker: Attacker, victim: Victim): Promise<Attack> {
+  const key = attacker.key.encryption;
+  const victimBlobs = [...(await attacker.repo.indexedPacks())]
+    .flatMap(([, blobs]) => blobs)
+    .filter((blob) => blob.type === "data")
+    .slice(0, 3);
+  if (victimBlobs.length < 3) throw new Error("the victim has fewer than 3 data blobs");
+  const compressor = new BlobCompressor();
+  const poison = new PackBuilder(key, 1024);
+  const lying = new FrameBuilder();
+  for (const blob of victimBlobs.slice(0, 2))
+    lying.add(Buffer.from(blob.id, "hex"), randomBytes(700));
+  const { plaintext, ids } = lying.take();
+  poison.addFrame("data", {
+    payload: Buffer.from(compressor.compressFrame(plaintext)),
+    ids,
+    lengths: victimBlobs.slice(0, 2).map((blob) => blob.rawLength),
+  });
+  const bomb = victimBlobs[2] as PackEntry;
+  poison.addFrame("data", {
+    payload: Buffer.from(compressor.compressFrame(Buffer.alloc(64 * 1024 * 1024))),
+    ids: [Buffer.from(bomb.id, "hex"), randomBytes(32)],
+    lengths: [bomb.rawLength, 1],
+  });
+  const poisoned = poison.finish();
+  return {
+    title:
+      "a pack of the attacker's whose frames claim a victim's blobs (one a 64 MiB bomb), indexed first",
+    objects: [
+      named("data", poisoned.bytes),
+      sortingFirst(
+        "index",
+        () => encodeIndex(key, [{ pack: poisoned.name, blobs: poisoned.entries }]),
+        victim.indexNames[0] as string,
+      ),
+    ],
+    // Like poisonedCopy: sound structure, blobs that fail when read (check --read-data).
     damage: false,
   };
 }

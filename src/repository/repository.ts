@@ -89,6 +89,8 @@ export interface InitOptions {
   readonly chunker: { minSize: number; avgSize: number; maxSize: number };
   readonly packSize?: number;
   readonly kdfCost?: ScryptCost;
+  /** the format version to write (config.ts); the latest by default */
+  readonly formatVersion?: number;
 }
 
 /** How a reader opens a repository; every field is optional. */
@@ -309,7 +311,7 @@ export class Repository {
     if (await store.stat(CONFIG_REF))
       throw new RempartError("RepositoryExists", "a repository already exists here");
     const masterKey = generateMasterKey();
-    const config = newConfig(options.chunker, now, options.packSize);
+    const config = newConfig(options.chunker, now, options.packSize, options.formatVersion);
     const passwordSlot = await createPasswordSlot(
       masterKey,
       options.password,

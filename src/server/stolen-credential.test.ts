@@ -20,6 +20,7 @@ import {
   type ForgedObject,
   openAsAttacker,
   poisonedCopy,
+  poisonedFrames,
 } from "../repository/forge-test-support.js";
 import {
   assertSameTree,
@@ -184,6 +185,7 @@ describe("a stolen agent credential and password (issue 8)", () => {
     catalog = [
       ...(await attacks(attacker, victim, stolen.repositoryPassword)),
       await poisonedCopy(attacker, victim),
+      await poisonedFrames(attacker, victim),
     ];
     costly = costlySlots(victim, 20);
   });
