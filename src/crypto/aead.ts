@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto";
+import { createCipheriv, createDecipheriv, type DecipherGCM, randomFillSync } from "node:crypto";
 import { RempartError } from "../errors.js";
 
 /**
@@ -88,6 +88,45 @@ export function open(
   aad?: Uint8Array,
   what = "sealed data",
 ): Uint8Array {
+  const decipher = decipherFor(key, sealed, aad, what);
+  // One call, unlike sealInto: its Buffer is the result, where slices would need a copy to join.
+  const plaintext = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+  verify(decipher, what);
+  return plaintext;
+}
+
+/**
+ * open() into `out` from its start (at least `sealed.length - SEAL_OVERHEAD` bytes), returning
+ * the plaintext's length: in slices, so that a large payload makes no buffer of its size, for a
+ * caller that reuses `out`. Its bytes are plaintext only once this returns without throwing.
+ */
+export function openInto(
+  key: Uint8Array,
+  sealed: Uint8Array,
+  aad: Uint8Array | undefined,
+  out: Uint8Array,
+  what = "sealed data",
+): number {
+  const decipher = decipherFor(key, sealed, aad, what);
+  const end = sealed.length - TAG_BYTES;
+  if (out.length < end - NONCE_BYTES)
+    throw new RempartError("InvalidArgument", `opening ${what} needs ${end - NONCE_BYTES} bytes`);
+  let position = 0;
+  for (let start = NONCE_BYTES; start < end; start += SLICE_BYTES) {
+    const slice = decipher.update(sealed.subarray(start, Math.min(start + SLICE_BYTES, end)));
+    out.set(slice, position);
+    position += slice.length;
+  }
+  verify(decipher, what);
+  return position;
+}
+
+function decipherFor(
+  key: Uint8Array,
+  sealed: Uint8Array,
+  aad: Uint8Array | undefined,
+  what: string,
+): DecipherGCM {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new RempartError(
       "RepositoryCorrupt",
@@ -95,14 +134,15 @@ export function open(
       { what },
     );
   }
-  const tagStart = sealed.length - TAG_BYTES;
   const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, NONCE_BYTES), {
     authTagLength: TAG_BYTES,
   });
-  decipher.setAuthTag(sealed.subarray(tagStart));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   if (aad !== undefined) decipher.setAAD(aad);
-  // One call, unlike sealInto: its Buffer is the result, where slices would need a copy to join.
-  const plaintext = decipher.update(sealed.subarray(NONCE_BYTES, tagStart));
+  return decipher;
+}
+
+function verify(decipher: DecipherGCM, what: string): void {
   try {
     decipher.final();
   } catch {
@@ -112,7 +152,6 @@ export function open(
       { what },
     );
   }
-  return plaintext;
 }
 
 function overlaps(a: Uint8Array, b: Uint8Array): boolean {

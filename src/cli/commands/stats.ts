@@ -30,10 +30,16 @@ export const statsCommand: Command = {
       }
     let uniqueBytes = 0;
     let sealedBytes = 0;
+    // A frame's blobs share its sealed bytes (FORMAT.md): they are stored, and counted, once.
+    const frames = new Set<string>();
     for (const id of blobs) {
       const [location] = await repo.blobLocations(id);
-      uniqueBytes += location?.rawLength ?? 0;
-      sealedBytes += location?.length ?? 0;
+      if (!location) continue;
+      uniqueBytes += location.rawLength;
+      const frame = `${location.pack}:${location.offset}`;
+      if (location.framed && frames.has(frame)) continue;
+      if (location.framed) frames.add(frame);
+      sealedBytes += location.length;
     }
     let storedBytes = 0;
     for (const info of await repo.listPacks()) storedBytes += info.size;
