@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { isRempartError } from "../errors.js";
-import { NONCE_BYTES, open, SEAL_OVERHEAD, seal, sealInto, TAG_BYTES } from "./aead.js";
+import { NONCE_BYTES, open, openInto, SEAL_OVERHEAD, seal, sealInto, TAG_BYTES } from "./aead.js";
 
 const key = randomBytes(32);
 const aad = Buffer.from("blob aad");
@@ -61,6 +61,23 @@ describe("aead", () => {
     for (let length = 0; length < sealed.length; length++) {
       rejectsAsCorrupt(() => open(key, sealed.subarray(0, length), aad, "pack 9c1e"), "pack 9c1e");
     }
+  });
+
+  it("openInto opens into a caller's buffer, slice by slice, and refuses what open refuses", () => {
+    // Longer than one 64 KiB slice, and not a multiple of it.
+    const plain = randomBytes(200_000);
+    const sealed = seal(key, plain, aad);
+    const out = new Uint8Array(plain.length + 10);
+    assert.equal(openInto(key, sealed, aad, out), plain.length);
+    assert.deepEqual(Buffer.from(out.subarray(0, plain.length)), plain);
+    const altered = Uint8Array.from(sealed);
+    altered[100_000] = (altered[100_000] ?? 0) ^ 0x01;
+    rejectsAsCorrupt(() => openInto(key, altered, aad, out, "frame 1"), "frame 1");
+    rejectsAsCorrupt(() => openInto(key, sealed.subarray(0, 20), aad, out, "frame 2"), "frame 2");
+    assert.throws(
+      () => openInto(key, sealed, aad, new Uint8Array(plain.length - 1)),
+      (error) => isRempartError(error, "InvalidArgument"),
+    );
   });
 
   it("sealInto writes nonce || ciphertext || tag at the offset and nothing else", () => {

@@ -11,6 +11,7 @@ import type { BlobType } from "./blob-entry.js";
 import { BlobDecompressor } from "./compression.js";
 import { blobInFrame, frameAad, MAX_FRAME_PLAINTEXT } from "./frame.js";
 import { blobAad, MAX_BLOB_PLAINTEXT, type PackEntry } from "./pack.js";
+import { scratchFor } from "./scratch.js";
 
 /** How a blob's payload is stored (blob-entry.ts): alone, alone compressed, or in a frame. */
 export type BlobStorage = "raw" | "zstd" | "framed";
@@ -117,6 +118,8 @@ export class BlobDecoder {
       // The frame outlives this call: a caller that keeps blobs gets bytes of its own.
       return this.reuseOutput ? inFrame : Buffer.from(inFrame);
     }
+    // With reuseOutput the decompressor's one buffer held the open frame: it is about to be reused.
+    this.frame = undefined;
     const compressed = storage === "zstd";
     const payload = this.open(sealed, blobAad(id, type, compressed), what);
     return compressed ? this.decompressor.decompress(payload, rawLength, what) : payload;
@@ -131,7 +134,7 @@ export class BlobDecoder {
     const key = this.masterKey.encryption;
     if (!this.reuseOutput) return open(key, sealed, aad, what);
     const length = Math.max(0, sealed.length - SEAL_OVERHEAD);
-    if (this.payloadScratch.length < length) this.payloadScratch = new Uint8Array(length);
+    this.payloadScratch = scratchFor(this.payloadScratch, length);
     return this.payloadScratch.subarray(0, openInto(key, sealed, aad, this.payloadScratch, what));
   }
 

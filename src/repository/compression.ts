@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { RempartError } from "../errors.js";
+import { scratchFor } from "./scratch.js";
 
 type ZstdBinding = typeof import("zstd-napi/binding.js");
 const zstd = createRequire(import.meta.url)("zstd-napi/binding") as ZstdBinding;
@@ -36,7 +37,7 @@ export class BlobCompressor {
 
   private ensureScratch(size: number): Uint8Array {
     const bound = zstd.compressBound(size);
-    if (this.scratch.length < bound) this.scratch = new Uint8Array(bound);
+    this.scratch = scratchFor(this.scratch, bound);
     return this.scratch;
   }
 
@@ -63,8 +64,6 @@ export class BlobCompressor {
 export class BlobDecompressor {
   private readonly context = new zstd.DCtx();
   private scratch = new Uint8Array(0);
-  /** apart from `scratch`: a frame's blobs are read from it while lone blobs come and go */
-  private frameScratch = new Uint8Array(0);
 
   /**
    * @param reuseOutput return a view of one internal buffer, valid until the next call: for
@@ -74,14 +73,14 @@ export class BlobDecompressor {
 
   private output(rawLength: number): Uint8Array {
     if (!this.reuseOutput) return Buffer.allocUnsafe(rawLength);
-    if (this.scratch.length < rawLength) this.scratch = new Uint8Array(rawLength);
+    this.scratch = scratchFor(this.scratch, rawLength);
     return this.scratch.subarray(0, rawLength);
   }
 
   /**
    * Decompresses a frame of several blobs (frame.ts) into the size its zstd header states,
-   * refused above `maxLength` before anything is allocated; with `reuseOutput`, into a buffer
-   * of the decompressor's own, valid until the next frame.
+   * refused above `maxLength` before anything is allocated; with `reuseOutput`, like a blob, into
+   * the one buffer valid until the next call.
    */
   decompressFrame(compressed: Uint8Array, maxLength: number, what: string): Uint8Array {
     let size: number | null;
@@ -92,9 +91,7 @@ export class BlobDecompressor {
     }
     if (size === null || size > maxLength)
       throw new RempartError("RepositoryCorrupt", `${what} claims an impossible length`);
-    if (this.reuseOutput && this.frameScratch.length < size)
-      this.frameScratch = new Uint8Array(size);
-    const out = this.reuseOutput ? this.frameScratch.subarray(0, size) : Buffer.allocUnsafe(size);
+    const out = this.output(size);
     const written = this.decompressInto(out, compressed, what);
     if (written !== size)
       throw new RempartError(

@@ -175,6 +175,27 @@ describe("frames", () => {
     }
   });
 
+  it("a decoder that reuses its buffers reads a frame's blobs between lone blobs, each right", () => {
+    const blobs = smallFiles(5);
+    const pack = packWithFrame(blobs);
+    const decoder = new BlobDecoder(key, true);
+    const lone = pack.entries.filter((e) => !e.framed);
+    const inFrame = pack.entries.filter((e) => e.framed);
+    const read = (entry: PackEntry) =>
+      Buffer.from(
+        decoder.decode(
+          { ...entry, pack: pack.name },
+          pack.bytes.subarray(entry.offset, entry.offset + entry.length),
+        ),
+      );
+    for (const [i, entry] of inFrame.entries()) {
+      assert.deepEqual(read(entry), blobs[i]);
+      const other = lone[i % lone.length] as PackEntry;
+      assert.equal(read(other).length, other.rawLength);
+      assert.deepEqual(read(entry), blobs[i], "the frame again, after a lone blob");
+    }
+  });
+
   it("refuses frames whose table lies, without trusting it for a byte", () => {
     const blobs = smallFiles(4);
     const { plaintext, ids } = framed(blobs);
