@@ -1,12 +1,12 @@
 /**
  * A blob worker: compresses and seals blobs into packs, each written to a file as it is built
  * (see PackSpooler). Data and tree blobs go to separate packs so that reading every tree (check,
- * restore, GC) never touches file data. Small data blobs gather into frames (frame.ts) when the
+ * restore, GC) never touches file data. Data blobs gather into frames (frame.ts) when the
  * repository's format allows them.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { BlobCompressor } from "../repository/compression.js";
-import { FRAME_TARGET_BYTES, FRAMED_BLOB_LIMIT, FrameBuilder } from "../repository/frame.js";
+import { FrameBuilder } from "../repository/frame.js";
 import { type BlobType, PackSpooler } from "../repository/pack.js";
 import type { BlobBatch, FromWorker, ToWorker, WorkerInit } from "./blob-worker-protocol.js";
 import { collectGarbage } from "./collect-garbage.js";
@@ -37,6 +37,14 @@ function addBlob(type: BlobType, id: Uint8Array, plain: Uint8Array): void {
   spoolers[type].add(type, id, compressed ?? plain, plain.length, compressed !== undefined);
 }
 
+/** A data blob into the frame, sealing the frame first when the blob does not fit. */
+function addToFrame(frame: FrameBuilder, id: Uint8Array, plain: Uint8Array): void {
+  if (!frame.fits(plain.length)) sealFrame();
+  // A blob that fills a frame by itself (a chunk of 1 MiB) is stored alone, without a copy.
+  if (frame.fits(plain.length)) frame.add(id, plain);
+  else addBlob("data", id, plain);
+}
+
 /** Seals the data blobs gathered so far: as a frame, or alone when there is one. */
 function sealFrame(): void {
   if (frame === undefined || frame.count === 0) return;
@@ -62,10 +70,8 @@ function addBatch({ data, ids, lengths, types }: BlobBatch): number {
     const plain = data.subarray(offset, offset + length);
     const type: BlobType = types[i] === 1 ? "tree" : "data";
     const id = ids.subarray(i * 32, i * 32 + 32);
-    if (type === "data" && frame !== undefined && length < FRAMED_BLOB_LIMIT) {
-      frame.add(id, plain);
-      if (frame.size >= FRAME_TARGET_BYTES) sealFrame();
-    } else addBlob(type, id, plain);
+    if (type === "data" && frame !== undefined) addToFrame(frame, id, plain);
+    else addBlob(type, id, plain);
     if (spoolers[type].size >= init.packSize) emitPack(type);
     offset += length;
   }

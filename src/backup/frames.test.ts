@@ -1,13 +1,16 @@
 /**
- * Small files in frames, end to end (repository format version 2, docs/FORMAT.md "Frames"): a
- * share of small files is stored in frames and restored bit-exact, whatever closes a frame (its
- * size, a pack filling up, the end of the backup with one file pending); a version 1 repository
- * is still written without them; a damaged frame costs its files and no other.
+ * Frames, end to end (repository format version 2, docs/FORMAT.md "Frames"): a share of small
+ * files and larger ones is stored in frames and restored bit-exact, whatever closes a frame (the
+ * next blob not fitting, a pack filling up, the end of the backup with one blob pending); a
+ * version 1 repository is still written without them; a damaged frame costs its files and no
+ * other.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { check } from "../check/checker.js";
+import { FRAME_BYTES } from "../repository/frame.js";
 import type { BlobLocation, Repository } from "../repository/repository.js";
 import { restore } from "../restore/restorer.js";
 import { findNode } from "../snapshot/walk.js";
@@ -67,15 +70,14 @@ describe("frames of small files", () => {
     const all = await entries((await reopen(root)).repo);
     const found = frames(all);
     assert.ok(found.size >= 2, `several frames (${found.size})`);
-    for (const members of found.values()) assert.ok(members.length >= 2, "a frame holds blobs");
-    assert.ok(
-      all.every((e) => !e.framed || e.rawLength < 64 * 1024),
-      "only blobs under 64 KiB are framed",
-    );
-    assert.ok(
-      all.some((e) => !e.framed && e.type === "data"),
-      "larger chunks are stored alone",
-    );
+    for (const members of found.values()) {
+      assert.ok(members.length >= 2, "a frame holds blobs");
+      const plaintext = members.reduce((sum, e) => sum + e.rawLength + 36, 4);
+      assert.ok(plaintext <= FRAME_BYTES, `a frame holds at most ${FRAME_BYTES} bytes`);
+    }
+    const data = all.filter((e) => e.type === "data");
+    // Alone: only a blob left by itself when its pack closed or the backup ended.
+    assert.ok(data.filter((e) => !e.framed).length <= 4, "data blobs share frames");
 
     const target = join(base, "target");
     const result = await restoreAll(root, id, target);
@@ -144,5 +146,12 @@ describe("frames of small files", () => {
     }
     const lost = new Set(damaged.map((file) => file.slice(src.length + 1)));
     await assertSameTree(src, join(target, src), { exclude: (relative) => lost.has(relative) });
+
+    // check --read-data names every blob of the frame, with the files that need it, and no other.
+    const report = await check((await reopen(root)).repo, { readDataFraction: 1 });
+    const named = report.problems.filter((p) => p.kind === "blob");
+    assert.deepEqual(named.map((p) => p.blob).sort(), [...heldIds].sort());
+    const needing = new Set(named.flatMap((p) => p.files ?? []).map((f) => f.slice(9)));
+    assert.deepEqual([...needing].sort(), [...damaged].sort());
   });
 });

@@ -25,12 +25,20 @@ interface Fixture extends TestRepository {
   readonly location: BlobLocation;
 }
 
-/** A backed-up source tree, and where docs/other.bin's first blob is. */
-async function backedUp(label: string, owner: Parameters<typeof tempDir>[0]): Promise<Fixture> {
+/**
+ * A backed-up source tree, and where docs/other.bin's first blob is. In a version 1 repository
+ * by default, where each blob is stored alone: damage to one costs that blob (frames.test.ts has
+ * a damaged frame).
+ */
+async function backedUp(
+  label: string,
+  owner: Parameters<typeof tempDir>[0],
+  formatVersion = 1,
+): Promise<Fixture> {
   const base = tempDir(owner, label);
   const src = join(base, "src");
   writeSourceTree(src);
-  const created = await newRepository(join(base, "repo"));
+  const created = await newRepository(join(base, "repo"), { formatVersion });
   const { id, snapshot } = await backupPaths(created.repo, [src]);
   const path = `${src}/docs/other.bin`;
   const node = await findNode((tree) => created.repo.readTree(tree), snapshot.tree, path);
@@ -45,6 +53,13 @@ function packPath(root: string, pack: string): string {
 
 describe("check", () => {
   it("finds nothing wrong in a fresh backup, structure and data", async (t) => {
+    for (const version of [1, 2]) {
+      const { repo } = await backedUp(`check-clean-${version}`, t, version);
+      const report = await check(repo, { readDataFraction: 1 });
+      assert.deepEqual(report.problems, [], `format version ${version}`);
+      assert.equal(report.packsRead, report.packs);
+      assert.deepEqual(report.unindexedPacks, []);
+    }
     const { repo } = await backedUp("check-clean", t);
     const report = await check(repo, { readDataFraction: 1 });
     assert.deepEqual(report.problems, []);
