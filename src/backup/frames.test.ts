@@ -59,6 +59,13 @@ async function restoreAll(root: string, id: string, target: string) {
   return restore(reader, await reader.findSnapshot(id), { ...OPTIONS, target });
 }
 
+/** Restores snapshot `id` of `src` into `base`/target: nothing damaged, every file bit-exact. */
+async function restoresBitExact(root: string, id: string, src: string, base: string) {
+  const target = join(base, "target");
+  assert.deepEqual((await restoreAll(root, id, target)).damaged, []);
+  await assertSameTree(src, join(target, src));
+}
+
 describe("frames of small files", () => {
   it("a share of small files is stored in frames and restored bit-exact", async (t) => {
     const base = tempDir(t, "frames");
@@ -78,11 +85,7 @@ describe("frames of small files", () => {
     const data = all.filter((e) => e.type === "data");
     // Alone: only a blob left by itself when its pack closed or the backup ended.
     assert.ok(data.filter((e) => !e.framed).length <= 4, "data blobs share frames");
-
-    const target = join(base, "target");
-    const result = await restoreAll(root, id, target);
-    assert.deepEqual(result.damaged, []);
-    await assertSameTree(src, join(target, src));
+    await restoresBitExact(root, id, src, base);
   });
 
   it("one small file alone, at the end of a backup, is stored alone and restored", async (t) => {
@@ -95,9 +98,7 @@ describe("frames of small files", () => {
     const data = (await entries((await reopen(root)).repo)).filter((e) => e.type === "data");
     assert.equal(data.length, 1);
     assert.equal(data[0]?.framed, undefined, "a frame of one would be a blob with a table");
-    const target = join(base, "target");
-    assert.deepEqual((await restoreAll(root, id, target)).damaged, []);
-    await assertSameTree(src, join(target, src));
+    await restoresBitExact(root, id, src, base);
   });
 
   it("a version 1 repository is written without frames, as the programs that made it read it", async (t) => {
@@ -110,9 +111,7 @@ describe("frames of small files", () => {
     const reader = (await reopen(root)).repo;
     assert.equal(reader.config.version, 1, "reopened as it was made");
     assert.ok((await entries(reader)).every((e) => !e.framed));
-    const target = join(base, "target");
-    assert.deepEqual((await restoreAll(root, id, target)).damaged, []);
-    await assertSameTree(src, join(target, src));
+    await restoresBitExact(root, id, src, base);
   });
 
   it("a damaged frame costs the files whose blobs it holds, and only those", async (t) => {

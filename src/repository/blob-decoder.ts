@@ -127,8 +127,9 @@ export class BlobDecoder {
 
   /**
    * The payload of sealed bytes; with reuseOutput, a view of one buffer, valid until the next
-   * call. A restore worker's payloads were each a fresh buffer from node:crypto, dead once
-   * decompressed: with frames of 1 MiB they held ~5 MB more per worker until its collector ran.
+   * call, instead of a fresh buffer from node:crypto per payload, dead once decompressed (its
+   * effect on a restore's peak RSS was within noise; the scratches' growth, see scratch.ts, was
+   * what cost memory).
    */
   private open(sealed: Uint8Array, aad: Uint8Array, what: string): Uint8Array {
     const key = this.masterKey.encryption;
