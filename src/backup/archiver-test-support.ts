@@ -4,7 +4,9 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type InitOptions, Repository } from "../repository/repository.js";
+import { type BlobLocation, type InitOptions, Repository } from "../repository/repository.js";
+import type { Snapshot } from "../repository/snapshot.js";
+import { findNode } from "../snapshot/walk.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import type { ObjectKind, ObjectStore } from "../storage/object-store.js";
 import { writePseudoRandomFile } from "../testing/cli.js";
@@ -68,4 +70,15 @@ export function writeSourceTree(src: string): void {
   writePseudoRandomFile(join(src, "copy.bin"), 600 * 1024, "source big");
   writeFileSync(join(src, "docs", "note.txt"), "a note\n".repeat(300));
   writePseudoRandomFile(join(src, "docs", "other.bin"), 70 * 1024, "source other");
+}
+
+/** Where the first data blob of the file at `path` in `snapshot` is stored (its first location). */
+export async function firstBlobLocation(
+  repo: Repository,
+  snapshot: Snapshot,
+  path: string,
+): Promise<BlobLocation | undefined> {
+  const node = await findNode((tree) => repo.readTree(tree), snapshot.tree, path);
+  const [location] = await repo.blobLocations(node?.content?.[0] ?? "");
+  return location;
 }

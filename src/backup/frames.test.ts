@@ -15,7 +15,7 @@ import type { BlobLocation, Repository } from "../repository/repository.js";
 import { restore } from "../restore/restorer.js";
 import { findNode } from "../snapshot/walk.js";
 import { assertSameTree, flipByte, tempDir, writePseudoRandomFile } from "../testing/cli.js";
-import { backupPaths, newRepository, reopen } from "./archiver-test-support.js";
+import { backupPaths, firstBlobLocation, newRepository, reopen } from "./archiver-test-support.js";
 
 const OPTIONS = { include: [], owner: false } as const;
 
@@ -121,8 +121,7 @@ describe("frames of small files", () => {
     const { root, repo } = await newRepository(join(base, "repo"));
     const { id, snapshot } = await backupPaths(repo, [src]);
     const path = `${src}/dir2/page5.html`;
-    const node = await findNode((tree) => repo.readTree(tree), snapshot.tree, path);
-    const [location] = await repo.blobLocations(node?.content?.[0] ?? "");
+    const location = await firstBlobLocation(repo, snapshot, path);
     assert.ok(location?.framed, "the file's blob is in a frame");
     const inFrame = (await entries(repo)).filter(
       (e) => e.framed && e.pack === location.pack && e.offset === location.offset,

@@ -7,13 +7,13 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   backupPaths,
+  firstBlobLocation,
   newRepository,
   reopen,
   type TestRepository,
   writeSourceTree,
 } from "../backup/archiver-test-support.js";
 import type { BlobLocation } from "../repository/repository.js";
-import { findNode } from "../snapshot/walk.js";
 import { flipByte, tempDir } from "../testing/cli.js";
 import { check } from "./checker.js";
 
@@ -41,8 +41,7 @@ async function backedUp(
   const created = await newRepository(join(base, "repo"), { formatVersion });
   const { id, snapshot } = await backupPaths(created.repo, [src]);
   const path = `${src}/docs/other.bin`;
-  const node = await findNode((tree) => created.repo.readTree(tree), snapshot.tree, path);
-  const [location] = await created.repo.blobLocations(node?.content?.[0] ?? "");
+  const location = await firstBlobLocation(created.repo, snapshot, path);
   assert.ok(location, "other.bin's first blob is indexed");
   return { ...created, snapshotId: id, file: `${id.slice(0, 8)}:${path}`, location };
 }

@@ -107,6 +107,17 @@ describe("a local repository with objects forged by a stolen password", () => {
       assert.ok(text.includes(name), `${why}: check names ${name}\n${describeResult(checked)}`);
   };
 
+  /** A sound structure (check), and what check --read-data then finds (exit 11). */
+  const readDataProblems = async (repo: string, why: string) => {
+    expectExit(await runCli(["check", "--repo", repo]), 0, "the structure is sound");
+    const checked = await runCli(["check", "--repo", repo, "--read-data", "--json"]);
+    expectExit(checked, 11, why);
+    const { problems } = jsonOutput<{
+      problems: { kind: string; pack?: string; files?: string[] }[];
+    }>(checked);
+    return { checked, problems };
+  };
+
   const mustName = (attack: Attack): string[] => [
     ...(attack.reported ?? (attack.damage ? attack.objects.map((o) => o.name) : [])),
   ];
@@ -171,12 +182,7 @@ describe("a local repository with objects forged by a stolen password", () => {
     const attack = await poisonedFrames(attacker, victim);
     const repo = await attacked(attack);
     await restoresLatest(repo, attack.title, first.snapshot_id);
-    expectExit(await runCli(["check", "--repo", repo]), 0, "the structure is sound");
-    const checked = await runCli(["check", "--repo", repo, "--read-data", "--json"]);
-    expectExit(checked, 11, "the forged frames fail when read");
-    const { problems } = jsonOutput<{
-      problems: { kind: string; pack?: string; files?: string[] }[];
-    }>(checked);
+    const { checked, problems } = await readDataProblems(repo, "the forged frames fail when read");
     const poisoned = attack.objects[0]?.name as string;
     assert.ok(problems.length >= 3, describeResult(checked));
     for (const problem of problems)
@@ -187,12 +193,10 @@ describe("a local repository with objects forged by a stolen password", () => {
     const attack = await poisonedCopy(attacker, victim);
     const repo = await attacked(attack);
     const poisoned = attack.objects[0]?.name as string;
-    expectExit(await runCli(["check", "--repo", repo]), 0, "the structure is sound");
-    const checked = await runCli(["check", "--repo", repo, "--read-data", "--json"]);
-    expectExit(checked, 11, "the forged copy fails its keyed-id check");
-    const { problems } = jsonOutput<{
-      problems: { kind: string; pack?: string; files?: string[] }[];
-    }>(checked);
+    const { checked, problems } = await readDataProblems(
+      repo,
+      "the forged copy fails its keyed-id check",
+    );
     assert.deepEqual(
       problems.map((p) => [p.kind, p.pack, p.files]),
       [["blob", poisoned, undefined]],

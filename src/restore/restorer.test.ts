@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   backupPaths,
+  firstBlobLocation,
   newRepository,
   reopen,
   writeSourceTree,
@@ -45,8 +46,7 @@ describe("restorer", () => {
     const { root, repo } = await newRepository(join(base, "repo"), { formatVersion: 1 });
     const { id, snapshot } = await backupPaths(repo, [src]);
     const path = `${src}/docs/other.bin`;
-    const node = await findNode((tree) => repo.readTree(tree), snapshot.tree, path);
-    const [location] = await repo.blobLocations(node?.content?.[0] ?? "");
+    const location = await firstBlobLocation(repo, snapshot, path);
     assert.ok(location);
     flipByte(join(root, "data", location.pack.slice(0, 2), location.pack), location.offset + 20);
 
