@@ -9,7 +9,7 @@ import type { MasterKey } from "../crypto/master-key.js";
 import { RempartError } from "../errors.js";
 import type { BlobType } from "./blob-entry.js";
 import { BlobDecompressor } from "./compression.js";
-import { blobInFrame, frameAad, MAX_FRAME_PLAINTEXT } from "./frame.js";
+import { FrameTable, frameAad, MAX_FRAME_PLAINTEXT } from "./frame.js";
 import { blobAad, MAX_BLOB_PLAINTEXT, type PackEntry } from "./pack.js";
 import { scratchFor } from "./scratch.js";
 
@@ -32,7 +32,7 @@ interface OpenedFrame {
   /** their nonce and tag, so that a buffer refilled in place is not taken for the same frame */
   readonly nonceAndTag: Buffer;
   readonly type: BlobType;
-  readonly plain: Uint8Array;
+  readonly table: FrameTable;
 }
 
 export interface BlobLocation extends PackEntry {
@@ -114,7 +114,7 @@ export class BlobDecoder {
     what: string,
   ): Uint8Array {
     if (storage === "framed") {
-      const inFrame = blobInFrame(this.openFrame(type, sealed, what), id, what);
+      const inFrame = this.openFrame(type, sealed, what).blob(id, what);
       // The frame outlives this call: a caller that keeps blobs gets bytes of its own.
       return this.reuseOutput ? inFrame : Buffer.from(inFrame);
     }
@@ -139,7 +139,7 @@ export class BlobDecoder {
     return this.payloadScratch.subarray(0, openInto(key, sealed, aad, this.payloadScratch, what));
   }
 
-  private openFrame(type: BlobType, sealed: Uint8Array, what: string): Uint8Array {
+  private openFrame(type: BlobType, sealed: Uint8Array, what: string): FrameTable {
     const nonceAndTag = Buffer.concat([
       sealed.subarray(0, NONCE_BYTES),
       sealed.subarray(Math.max(NONCE_BYTES, sealed.length - TAG_BYTES)),
@@ -153,19 +153,20 @@ export class BlobDecoder {
       last.length === sealed.length &&
       last.nonceAndTag.equals(nonceAndTag)
     )
-      return last.plain;
+      return last.table;
     this.frame = undefined;
     const frameWhat = `the frame of ${what}`;
     const payload = this.open(sealed, frameAad(type), frameWhat);
     const plain = this.decompressor.decompressFrame(payload, MAX_FRAME_PLAINTEXT, frameWhat);
+    const table = FrameTable.read(plain, what);
     this.frame = {
       buffer: new WeakRef(sealed.buffer),
       byteOffset: sealed.byteOffset,
       length: sealed.length,
       nonceAndTag,
       type,
-      plain,
+      table,
     };
-    return plain;
+    return table;
   }
 }

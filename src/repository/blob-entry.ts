@@ -119,13 +119,15 @@ export function isFramed(bytes: Uint8Array, at: number): boolean {
 /**
  * Reads the entry at `at` (the caller has checked that `entrySize(layout)` bytes are there). A
  * header entry's offset is `impliedOffset`. Returns why the entry is refused (see entryFault)
- * instead of an entry.
+ * instead of an entry. `knownId`: the entry's id in hex, when the caller found the entry by it
+ * (an index lookup), which spares making the string again.
  */
 export function readEntry(
   bytes: Buffer,
   at: number,
   layout: EntryLayout,
   impliedOffset = 0,
+  knownId?: string,
 ): PackEntry | string {
   const fault = entryFault(bytes, at, layout);
   if (fault !== undefined) return fault;
@@ -139,7 +141,7 @@ export function readEntry(
   const entry: { -readonly [K in keyof PackEntry]: PackEntry[K] } = {
     type: bytes[at] === 1 ? "tree" : "data",
     compressed: storage !== RAW,
-    id: toHex(bytes.subarray(at + ID_AT, at + ID_AT + ID_BYTES)),
+    id: knownId ?? toHex(bytes.subarray(at + ID_AT, at + ID_AT + ID_BYTES)),
     offset,
     length: bytes.readUInt32LE(field),
     rawLength: bytes.readUInt32LE(field + 4),

@@ -59,8 +59,9 @@ export class EntryList implements Iterable<PackEntry> {
     return this.bytes.length / ENTRY_SIZE;
   }
 
-  get(i: number): PackEntry {
-    return readEntry(this.bytes, i * ENTRY_SIZE, "index") as PackEntry;
+  /** `knownId`: entry i's id, when the caller found it by that id (see readEntry). */
+  get(i: number, knownId?: string): PackEntry {
+    return readEntry(this.bytes, i * ENTRY_SIZE, "index", 0, knownId) as PackEntry;
   }
 
   *[Symbol.iterator](): IterableIterator<PackEntry> {

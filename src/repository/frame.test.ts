@@ -13,7 +13,7 @@ import { isRempartError } from "../errors.js";
 import { BlobDecoder, type BlobLocation, storageOf } from "./blob-decoder.js";
 import { BlobCompressor } from "./compression.js";
 import { EntryList } from "./entry-list.js";
-import { blobInFrame, FrameBuilder, frameAad, MAX_FRAME_PLAINTEXT } from "./frame.js";
+import { FrameBuilder, FrameTable, frameAad, MAX_FRAME_PLAINTEXT } from "./frame.js";
 import { decodeIndex, encodeIndex } from "./index-file.js";
 import { claimFitsPack, locateHeader, openHeader, PackBuilder, type PackEntry } from "./pack.js";
 
@@ -79,11 +79,13 @@ describe("frames", () => {
       lengths,
       blobs.map((b) => b.length),
     );
-    blobs.forEach((blob, i) => {
-      assert.deepEqual(Buffer.from(blobInFrame(plaintext, ids[i] as Uint8Array, "blob")), blob);
-    });
+    const table = FrameTable.read(plaintext, "blob");
+    // In order, then backwards and skipping: the search starts after the last blob found.
+    const order = [...blobs.keys(), ...[...blobs.keys()].reverse(), 4, 1, 4];
+    for (const i of order)
+      assert.deepEqual(Buffer.from(table.blob(ids[i] as Uint8Array, "blob")), blobs[i]);
     assert.throws(
-      () => blobInFrame(plaintext, randomBytes(32), "blob x"),
+      () => table.blob(randomBytes(32), "blob x"),
       corrupt(/blob x: its frame does not hold it/),
     );
   });

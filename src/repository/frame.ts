@@ -98,31 +98,62 @@ function grown(buffer: Buffer, size: number): Buffer {
 }
 
 /**
- * The bytes of blob `id` in a frame's plaintext. Throws RepositoryCorrupt (`what` names the
- * blob) when the table is malformed or does not list the id; the caller still checks the bytes
- * against the id.
+ * A frame's table, read and checked once per opened frame. A blob is looked for from the entry
+ * after the last one found, so reading a frame's blobs in order costs one comparison each: a scan
+ * from the start for every blob took ~0.5 s of a worker restoring 200,000 small files.
  */
-export function blobInFrame(plain: Uint8Array, id: Uint8Array, what: string): Uint8Array {
-  const fail = (why: string) => new RempartError("RepositoryCorrupt", `${what}: its frame ${why}`);
-  if (plain.length < COUNT_BYTES) throw fail("has no table");
-  const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
-  const count = view.getUint32(plain.length - COUNT_BYTES, true);
-  const tableStart = plain.length - COUNT_BYTES - count * MEMBER_BYTES;
-  if (count === 0 || tableStart < 0) throw fail("has a malformed table");
-  let found = -1;
-  let position = 0;
-  let blobAt = 0;
-  for (let i = 0, at = tableStart; i < count; i++, at += MEMBER_BYTES) {
-    const length = view.getUint32(at + BLOB_ID_BYTES, true);
-    if (found < 0 && sameId(plain, at, id)) {
-      found = length;
-      blobAt = position;
-    }
-    position += length;
+export class FrameTable {
+  /** where blob i starts; starts[count] is where the table starts */
+  private readonly starts: Uint32Array;
+  private next = 0;
+
+  private constructor(
+    private readonly plain: Uint8Array,
+    private readonly tableStart: number,
+    private readonly count: number,
+  ) {
+    this.starts = new Uint32Array(count + 1);
   }
-  if (position !== tableStart) throw fail("table does not account for its bytes");
-  if (found < 0) throw fail("does not hold it");
-  return plain.subarray(blobAt, blobAt + found);
+
+  /**
+   * Throws RepositoryCorrupt (`what` names the blob being read) when the table is malformed or
+   * does not account for the frame's bytes.
+   */
+  static read(plain: Uint8Array, what: string): FrameTable {
+    if (plain.length < COUNT_BYTES) throw frameFault(what, "has no table");
+    const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+    const count = view.getUint32(plain.length - COUNT_BYTES, true);
+    const tableStart = plain.length - COUNT_BYTES - count * MEMBER_BYTES;
+    if (count === 0 || tableStart < 0) throw frameFault(what, "has a malformed table");
+    const table = new FrameTable(plain, tableStart, count);
+    let position = 0;
+    for (let i = 0, at = tableStart; i < count; i++, at += MEMBER_BYTES) {
+      table.starts[i] = position;
+      position += view.getUint32(at + BLOB_ID_BYTES, true);
+      if (position > tableStart) break;
+    }
+    if (position !== tableStart) throw frameFault(what, "table does not account for its bytes");
+    table.starts[count] = position;
+    return table;
+  }
+
+  /**
+   * The bytes of blob `id`; throws RepositoryCorrupt when the table does not list it. The caller
+   * still checks the bytes against the id.
+   */
+  blob(id: Uint8Array, what: string): Uint8Array {
+    const { plain, tableStart, count, starts } = this;
+    for (let k = 0, i = this.next; k < count; k++, i = i + 1 === count ? 0 : i + 1) {
+      if (!sameId(plain, tableStart + i * MEMBER_BYTES, id)) continue;
+      this.next = i + 1 === count ? 0 : i + 1;
+      return plain.subarray(starts[i] as number, starts[i + 1] as number);
+    }
+    throw frameFault(what, "does not hold it");
+  }
+}
+
+function frameFault(what: string, why: string): RempartError {
+  return new RempartError("RepositoryCorrupt", `${what}: its frame ${why}`);
 }
 
 function sameId(plain: Uint8Array, at: number, id: Uint8Array): boolean {

@@ -56,33 +56,56 @@ function spanAt(spans: readonly Span[], i: number): number {
   return (spans[i] as Span).offset;
 }
 
+/** A wanted blob's place in its pack and the bytes decoding it yields. */
+export interface DecodedSpan extends Span {
+  readonly decoded: number;
+}
+
+export interface PartLimits {
+  /** bytes of the pack one part's read covers */
+  readonly maxBytes: number;
+  /** wanted spans closer than this share a read, the bytes between them included */
+  readonly maxGap: number;
+  /**
+   * decoded bytes of one part: what a worker writes for it. Spans starting inside the part's
+   * bytes (a frame's blobs, or an untrusted index's overlapping claims) join whatever their
+   * decoded size, so a frame is never decoded by two tasks.
+   */
+  readonly maxDecoded: number;
+}
+
 /**
  * Groups spans (in any order) into parts, each read with one request and decoded by one task: in
  * offset order, a span joins the current part when it starts at most `maxGap` bytes after the
- * part's end and the part then covers at most `maxBytes`; a span alone may exceed `maxBytes`.
- * Returns each part's span indexes, in offset order.
+ * part's end, the part then covers at most `maxBytes`, and it stays within `maxDecoded`; a span
+ * alone may exceed either bound. Returns each part's span indexes, in offset order.
  */
-export function groupSpans(spans: readonly Span[], maxBytes: number, maxGap: number): number[][] {
+export function groupSpans(spans: readonly DecodedSpan[], limits: PartLimits): number[][] {
+  const { maxBytes, maxGap, maxDecoded } = limits;
   const order = spans.map((_, i) => i).sort((a, b) => spanAt(spans, a) - spanAt(spans, b));
   const parts: number[][] = [];
   let current: number[] = [];
   let start = 0;
   let end = 0;
+  let decoded = 0;
   for (const i of order) {
-    const span = spans[i] as Span;
+    const span = spans[i] as DecodedSpan;
     const spanEnd = span.offset + span.length;
     const fits =
       current.length > 0 &&
       span.offset <= end + maxGap &&
-      Math.max(end, spanEnd) - start <= maxBytes;
+      Math.max(end, spanEnd) - start <= maxBytes &&
+      (span.offset < end || decoded + span.decoded <= maxDecoded);
     if (!fits) {
       if (current.length > 0) parts.push(current);
       current = [];
       start = span.offset;
       end = spanEnd;
+      decoded = 0;
     }
     current.push(i);
     end = Math.max(end, spanEnd);
+    decoded += span.decoded;
   }
   if (current.length > 0) parts.push(current);
   return parts;

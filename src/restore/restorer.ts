@@ -224,14 +224,14 @@ class Restorer {
           // Post-order: a directory is closed after everything below it, so deepest first.
           if (child.created) {
             this.batch.closedDirs.push(entry);
-            await this.flushIfFull();
+            if (this.batchFull()) await this.flush();
           }
         } else if (selected === "all") {
           this.selected++;
           if (!this.ensureCreated(frame)) return true;
           if (node.type === "file") this.addFile(entry);
           else this.batch.deferred.push(entry);
-          await this.flushIfFull();
+          if (this.batchFull()) await this.flush();
         }
       }
     return !read.damaged;
@@ -354,11 +354,13 @@ class Restorer {
     });
   }
 
-  private async flushIfFull(): Promise<void> {
+  /** Checked before awaiting a flush: an await per entry made a promise per file. */
+  private batchFull(): boolean {
     const { contents, links, deferred, closedDirs, blobs } = this.batch;
     const files = contents.length + links.length + deferred.length;
-    if (files >= BATCH_FILES || blobs >= BATCH_BLOBS || files + closedDirs.length >= BATCH_ENTRIES)
-      await this.flush();
+    return (
+      files >= BATCH_FILES || blobs >= BATCH_BLOBS || files + closedDirs.length >= BATCH_ENTRIES
+    );
   }
 
   /**
