@@ -19,7 +19,7 @@ declare namespace WebAssembly {
     constructor(bytes: Uint8Array);
   }
   class Memory {
-    constructor(descriptor: { initial: number });
+    constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;
   }
   class Instance {
@@ -147,9 +147,10 @@ export class GearScanner {
   private readonly cut: (from: number, to: number, mask: number) => number;
 
   constructor(table: Uint32Array, size: number) {
-    const memory = new WebAssembly.Memory({
-      initial: Math.ceil((TABLE_BYTES + size) / PAGE_BYTES),
-    });
+    const pages = Math.ceil((TABLE_BYTES + size) / PAGE_BYTES);
+    // The memory never grows: with a maximum, V8 reserves no more address space than it holds
+    // when bounds are checked inline (bin/rempart under an address-space limit).
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     const gear = new DataView(memory.buffer, 0, TABLE_BYTES);
     for (let i = 0; i < 256; i++) gear.setUint32(i * 4, table[i] as number, true);
     this.window = new Uint8Array(memory.buffer, TABLE_BYTES, size);

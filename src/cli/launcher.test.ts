@@ -8,9 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { PROJECT_ROOT } from "../testing/cli.js";
+import {
+  assertSameTree,
+  childEnvironment,
+  PROJECT_ROOT,
+  tempDir,
+  writePseudoRandomFile,
+} from "../testing/cli.js";
 
 const LAUNCHER = join(PROJECT_ROOT, "bin", "rempart");
 // Preloaded into the launched Node: prints the flags it runs with, and stops before the command.
@@ -73,5 +80,34 @@ describe("the rempart launcher", () => {
   it("leaves other commands' old-generation floor to V8's default", () => {
     for (const command of ["backup", "agent"])
       assert.ok(!flagsOf(command).some((flag) => flag.startsWith("--initial-old-space-size")));
+  });
+
+  it("refuses an address-space limit too low to run on, saying which", () => {
+    const run = underLimits("-v 1000000");
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, "");
+    assert.match(
+      String(run.stderr),
+      /address-space limit \(ulimit -v\) is 1000000 KiB; rempart needs at least 2097152/,
+    );
+  });
+
+  it("backs up and restores bit-exact under an address-space limit (ulimit -v) of 3 GiB", async (t) => {
+    // WebAssembly's guard regions alone reserved 10 GiB: the backup failed at its start.
+    const base = tempDir(t, "launcher-address-space");
+    const src = join(base, "src");
+    mkdirSync(src);
+    writePseudoRandomFile(join(src, "data.bin"), 3 * 1024 * 1024, "address space");
+    writeFileSync(join(src, "note.txt"), "under ulimit -v\n");
+    const [repo, target] = [join(base, "repo"), join(base, "target")];
+    const script =
+      'ulimit -v 3145728 && "$0" init --repo "$1" && "$0" backup --repo "$1" "$2" && ' +
+      '"$0" restore --repo "$1" latest --target "$3"';
+    const run = spawnSync("sh", ["-c", script, LAUNCHER, repo, src, target], {
+      encoding: "utf8",
+      env: childEnvironment(),
+    });
+    assert.equal(run.status, 0, run.stderr);
+    await assertSameTree(src, join(target, src));
   });
 });

@@ -9,9 +9,9 @@ import {
   CLI,
   type Cleanup,
   type CliResult,
+  childEnvironment,
   expectExit,
   initAndBackup,
-  PASSWORD,
   tempDir,
 } from "../testing/cli.js";
 
@@ -42,10 +42,7 @@ export function runLimited(
   args: readonly string[],
   options: { readonly measure?: boolean; readonly hangGuardMs?: number } = {},
 ): Promise<CliResult & { readonly maxRssKb?: number }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env))
-    if (!name.startsWith("REMPART_") && !name.startsWith("NODE_TEST")) env[name] = value;
-  env.REMPART_PASSWORD = PASSWORD;
+  const env = childEnvironment();
   const timed = options.measure ? ["/usr/bin/time", "-f", "rempart-max-rss-kb %M"] : [];
   const child = spawn(
     "sh",

@@ -90,7 +90,11 @@ export interface RunningCli {
   readonly result: Promise<CliResult>;
 }
 
-function childEnvironment(options: CliOptions): NodeJS.ProcessEnv {
+/**
+ * What a spawned `rempart` sees: this process's environment without its REMPART_ and test-runner
+ * variables, then the password and `options.env`.
+ */
+export function childEnvironment(options: CliOptions = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     // The child must see only what the test gives it, and must not think it is a test runner.
