@@ -266,6 +266,8 @@ class Archiver {
       if (linkKey !== undefined) this.hardLinks.set(linkKey, result);
       return result;
     } catch (error) {
+      // The pool's failure surfaces in whichever file is being read: it is not that file's.
+      if (this.pool.failed) throw error;
       this.warn(path, error);
       return undefined;
     }

@@ -102,9 +102,33 @@ export class BlobPool {
         state.onFlushed?.();
         break;
       case "error":
-        this.fail(new RempartError("Io", `blob worker failed: ${message.message}`));
+        this.fail(this.workerFailure(message.message, message.code));
         break;
     }
+  }
+
+  /** What a worker's failure means for the backup: where packs are written, said plainly. */
+  private workerFailure(message: string, code: string): RempartError {
+    const { spoolDir } = this.options;
+    const packSize = `${(this.options.packSize / 1024 / 1024).toFixed(1)} MiB`;
+    if (code === "ENOSPC" || code === "EDQUOT")
+      return new RempartError(
+        "StorageFull",
+        `no space left to write a pack in ${spoolDir} (packs are written there, up to ${packSize} each, before they are stored): ${message}`,
+        { errno: code, path: spoolDir },
+      );
+    if (code === "EFBIG")
+      return new RempartError(
+        "Io",
+        `a pack written in ${spoolDir} passed the file-size limit (ulimit -f); packs grow to ${packSize}: ${message}`,
+        { errno: code, path: spoolDir },
+      );
+    return new RempartError("Io", `blob worker failed: ${message}`, { errno: code });
+  }
+
+  /** Whether a worker or a store failed: the backup stops, whatever else goes wrong since. */
+  get failed(): boolean {
+    return this.failure !== undefined;
   }
 
   private store(message: FromWorker & { kind: "pack" }): void {

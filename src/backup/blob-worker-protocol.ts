@@ -32,4 +32,5 @@ export type FromWorker =
   | { readonly kind: "spooling"; readonly path: string }
   | ({ readonly kind: "pack" } & SpooledPack)
   | { readonly kind: "flushed" }
-  | { readonly kind: "error"; readonly message: string };
+  /** `code`: the errno code of a failed write (ENOSPC, EFBIG...), or "" */
+  | { readonly kind: "error"; readonly message: string; readonly code: string };

@@ -99,6 +99,11 @@ port.on("message", (message: ToWorker) => {
         break;
     }
   } catch (error) {
-    post({ kind: "error", message: error instanceof Error ? error.message : String(error) });
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    post({
+      kind: "error",
+      message: error instanceof Error ? error.message : String(error),
+      code: typeof code === "string" ? code : "",
+    });
   }
 });

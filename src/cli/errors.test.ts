@@ -44,7 +44,9 @@ import {
   openRepository,
   PASSWORD,
   pseudoRandomBytes,
+  resizeFilesystem,
   runCli,
+  smallFilesystem,
   tempDir,
   writePseudoRandomFile,
 } from "../testing/cli.js";
@@ -525,6 +527,32 @@ describe("CLI errors and damaged repositories", () => {
       exclude: (path) => path === "secret.txt" || path === "locked/inside.txt",
     });
     assert.equal(existsSync(join(target, tree, "secret.txt")), false);
+  });
+
+  it("a full disk under the repository: backup says where and why, loses nothing, and the next one completes", {
+    skip: IS_ROOT ? false : "needs root to mount a size-limited tmpfs",
+  }, async (t) => {
+    const disk = smallFilesystem(t, "backup-full", 8);
+    const repo = join(disk, "repo");
+    const area = tempDir(t, "backup-full-src");
+    writePseudoRandomFile(join(area, "large.bin"), 24 * MiB, "full disk");
+    writeFileSync(join(area, "small.txt"), "small\n");
+    expectExit(await runCli(["init", "--repo", repo]), 0, "init");
+
+    const full = await runCli(["backup", "--repo", repo, area]);
+    expectExit(full, 1, "backup onto a full filesystem");
+    assertCleanFailure(full);
+    assert.match(full.stderr, /no space left to write a pack in .*ENOSPC/);
+    assert.ok(full.stderr.includes(join(repo, "tmp")), full.stderr);
+    // The packs' writer failed, not the file being read when it did.
+    assert.doesNotMatch(full.stderr, /cannot read/);
+    expectExit(await runCli(["check", "--repo", repo]), 0, "check after the failed backup");
+
+    resizeFilesystem(disk, 64);
+    expectExit(await runCli(["backup", "--repo", repo, area]), 0, "backup once there is room");
+    const target = join(tempDir(t, "backup-full-restored"), "target");
+    expectExit(await runCli(["restore", "--repo", repo, "latest", "--target", target]), 0);
+    await assertSameTree(area, join(target, area));
   });
 });
 

@@ -4,19 +4,15 @@
  * the middle, a target that fills up.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openAsAttacker } from "../repository/forge-test-support.js";
@@ -30,7 +26,9 @@ import {
   IS_ROOT,
   openRepository,
   PASSWORD,
+  resizeFilesystem,
   runCli,
+  smallFilesystem,
   startCli,
   tempDir,
   writePseudoRandomFile,
@@ -122,13 +120,7 @@ describe("restore", () => {
         writePseudoRandomFile(join(src, `${name}.bin`), 3 * MiB, `full ${name}`);
     });
 
-    // Not inside base: the tmpfs must be unmounted before its mount point can be removed.
-    const target = mkdtempSync(join(tmpdir(), "rempart-restore-tmpfs-"));
-    mount(["-t", "tmpfs", "-o", "size=8m", "tmpfs", target]);
-    t.after(() => {
-      mount(["-l", target], "umount");
-      rmSync(target, { recursive: true, force: true });
-    });
+    const target = smallFilesystem(t, "restore-full", 8);
     const full = await runCli(["restore", "--repo", repo, "latest", "--target", target]);
     expectExit(full, 1, "restore onto a full filesystem");
     assertCleanFailure(full);
@@ -150,7 +142,7 @@ describe("restore", () => {
     }
     assert.ok(present > 0, "the files restored before the disk filled up are kept");
 
-    mount(["-o", "remount,size=64m", target]);
+    resizeFilesystem(target, 64);
     await restoreBitExact(repo, src, target, 1024, "restore again once there is room");
   });
 
@@ -176,11 +168,6 @@ describe("restore", () => {
     assert.equal(readFileSync(file, "utf8"), "latin-1 name\n");
   });
 });
-
-function mount(args: readonly string[], command = "mount"): void {
-  const result = spawnSync(command, args, { encoding: "utf8" });
-  assert.equal(result.status, 0, `${command} ${args.join(" ")}: ${result.stderr}`);
-}
 
 function* walkFiles(dir: string): Generator<string> {
   if (!existsSync(dir)) return;

@@ -3,7 +3,7 @@
  * process against real directories, so what they prove is what a user gets. Nothing is mocked.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createCipheriv, createHash } from "node:crypto";
 import {
   chmodSync,
@@ -56,6 +56,28 @@ export function tempDir(owner: Cleanup, label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `rempart-${label}-`));
   owner.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+function mount(args: readonly string[], command = "mount"): void {
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  assert.equal(result.status, 0, `${command} ${args.join(" ")}: ${result.stderr}`);
+}
+
+/** A fresh tmpfs of `mib` MiB (root only), unmounted and removed after the test. */
+export function smallFilesystem(owner: Cleanup, label: string, mib: number): string {
+  // Not inside another temporary directory: it must be unmounted before it can be removed.
+  const dir = mkdtempSync(join(tmpdir(), `rempart-${label}-tmpfs-`));
+  mount(["-t", "tmpfs", "-o", `size=${mib}m`, "tmpfs", dir]);
+  owner.after(() => {
+    mount(["-l", dir], "umount");
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** Gives the tmpfs at `dir` (smallFilesystem) `mib` MiB. */
+export function resizeFilesystem(dir: string, mib: number): void {
+  mount(["-o", `remount,size=${mib}m`, dir]);
 }
 
 // ---------------------------------------------------------------------------------------------
