@@ -158,7 +158,7 @@ export class BlobDecoder {
     const frameWhat = `the frame of ${what}`;
     const payload = this.open(sealed, frameAad(type), frameWhat);
     const plain = this.decompressor.decompressFrame(payload, MAX_FRAME_PLAINTEXT, frameWhat);
-    const table = FrameTable.read(plain, what);
+    const table = FrameTable.read(plain);
     this.frame = {
       buffer: new WeakRef(sealed.buffer),
       byteOffset: sealed.byteOffset,

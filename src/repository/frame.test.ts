@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { seal } from "../crypto/aead.js";
+import { NONCE_BYTES, seal, TAG_BYTES } from "../crypto/aead.js";
 import { blobId, toHex } from "../crypto/blob-id.js";
 import { generateMasterKey } from "../crypto/master-key.js";
 import { isRempartError } from "../errors.js";
@@ -79,7 +79,7 @@ describe("frames", () => {
       lengths,
       blobs.map((b) => b.length),
     );
-    const table = FrameTable.read(plaintext, "blob");
+    const table = FrameTable.read(plaintext);
     // In order, then backwards and skipping: the search starts after the last blob found.
     const order = [...blobs.keys(), ...[...blobs.keys()].reverse(), 4, 1, 4];
     for (const i of order)
@@ -219,6 +219,19 @@ describe("frames", () => {
     swapped.set(id, blobs.reduce((n, b) => n + b.length, 0) + 72);
     const { sealed, location } = sealedFrame(swapped, ids[2] as Uint8Array, rawLength);
     assert.throws(() => new BlobDecoder(key).decode(location, sealed), corrupt(/does not match/));
+  });
+
+  it("opens a frame whose table lies once, however many entries claim it", () => {
+    const blobs = smallFiles(4);
+    const { plaintext, ids } = framed(blobs);
+    const { sealed, location } = sealedFrame(withCount(plaintext, 3), ids[0] as Uint8Array, 1);
+    const decoder = new BlobDecoder(key, true);
+    assert.throws(() => decoder.decode(location, sealed), corrupt(/does not account/));
+    // The ciphertext scrambled in place, nonce and tag kept: opening it again would fail to
+    // authenticate; the second entry gets the table's fault, so the frame was not opened again.
+    sealed.fill(0x55, NONCE_BYTES, sealed.length - TAG_BYTES);
+    const second = { ...location, id: toHex(ids[1] as Uint8Array) };
+    assert.throws(() => decoder.decode(second, sealed), corrupt(/does not account/));
   });
 
   it("refuses a frame that would decompress past the largest frame, before allocating it", () => {

@@ -111,38 +111,41 @@ export class FrameTable {
     private readonly plain: Uint8Array,
     private readonly tableStart: number,
     private readonly count: number,
+    /** what is wrong with the table, when something is: every blob read from it fails so */
+    private fault?: string,
   ) {
-    this.starts = new Uint32Array(count + 1);
+    this.starts = new Uint32Array(fault === undefined ? count + 1 : 0);
   }
 
   /**
-   * Throws RepositoryCorrupt (`what` names the blob being read) when the table is malformed or
-   * does not account for the frame's bytes.
+   * The table of a frame's plaintext. A malformed one (or one that does not account for the
+   * frame's bytes) is still a table, whose every read fails saying so: the frame stays opened
+   * once, where a forged one claimed by many entries would otherwise be opened again for each.
    */
-  static read(plain: Uint8Array, what: string): FrameTable {
-    if (plain.length < COUNT_BYTES) throw frameFault(what, "has no table");
+  static read(plain: Uint8Array): FrameTable {
+    if (plain.length < COUNT_BYTES) return new FrameTable(plain, 0, 0, "has no table");
     const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
     const count = view.getUint32(plain.length - COUNT_BYTES, true);
     const tableStart = plain.length - COUNT_BYTES - count * MEMBER_BYTES;
-    if (count === 0 || tableStart < 0) throw frameFault(what, "has a malformed table");
+    if (count === 0 || tableStart < 0) return new FrameTable(plain, 0, 0, "has a malformed table");
     const table = new FrameTable(plain, tableStart, count);
     let position = 0;
-    for (let i = 0, at = tableStart; i < count; i++, at += MEMBER_BYTES) {
+    for (let i = 0, at = tableStart; i < count && position <= tableStart; i++, at += MEMBER_BYTES) {
       table.starts[i] = position;
       position += view.getUint32(at + BLOB_ID_BYTES, true);
-      if (position > tableStart) break;
     }
-    if (position !== tableStart) throw frameFault(what, "table does not account for its bytes");
-    table.starts[count] = position;
+    if (position !== tableStart) table.fault = "table does not account for its bytes";
+    else table.starts[count] = position;
     return table;
   }
 
   /**
-   * The bytes of blob `id`; throws RepositoryCorrupt when the table does not list it. The caller
-   * still checks the bytes against the id.
+   * The bytes of blob `id`; throws RepositoryCorrupt (`what` names the blob) when the table is
+   * malformed or does not list the id. The caller still checks the bytes against the id.
    */
   blob(id: Uint8Array, what: string): Uint8Array {
-    const { plain, tableStart, count, starts } = this;
+    const { plain, tableStart, count, starts, fault } = this;
+    if (fault !== undefined) throw frameFault(what, fault);
     for (let k = 0, i = this.next; k < count; k++, i = i + 1 === count ? 0 : i + 1) {
       if (!sameId(plain, tableStart + i * MEMBER_BYTES, id)) continue;
       this.next = i + 1 === count ? 0 : i + 1;
