@@ -57,14 +57,20 @@ describe("the rempart launcher", () => {
     assert.equal(run.stdout, "900");
   });
 
-  it("refuses an open-file limit too low to run on, saying which", () => {
-    const run = underLimits("-n 20");
-    assert.equal(run.status, 1);
-    assert.equal(run.stdout, "");
-    assert.match(
-      String(run.stderr),
-      /open-file limit \(ulimit -n\) is 20; rempart needs at least 48/,
-    );
+  it("refuses an open-file or address-space limit too low to run on, saying which", () => {
+    const refusals: [string, RegExp][] = [
+      ["-n 20", /open-file limit \(ulimit -n\) is 20; rempart needs at least 48/],
+      [
+        "-v 1000000",
+        /address-space limit \(ulimit -v\) is 1000000 KiB; rempart needs at least 2097152/,
+      ],
+    ];
+    for (const [limit, why] of refusals) {
+      const run = underLimits(limit);
+      assert.equal(run.status, 1, limit);
+      assert.equal(run.stdout, "");
+      assert.match(String(run.stderr), why);
+    }
   });
 
   it("runs the server and restores with a 64 MB floor under V8's old-generation limit", () => {
@@ -80,16 +86,6 @@ describe("the rempart launcher", () => {
   it("leaves other commands' old-generation floor to V8's default", () => {
     for (const command of ["backup", "agent"])
       assert.ok(!flagsOf(command).some((flag) => flag.startsWith("--initial-old-space-size")));
-  });
-
-  it("refuses an address-space limit too low to run on, saying which", () => {
-    const run = underLimits("-v 1000000");
-    assert.equal(run.status, 1);
-    assert.equal(run.stdout, "");
-    assert.match(
-      String(run.stderr),
-      /address-space limit \(ulimit -v\) is 1000000 KiB; rempart needs at least 2097152/,
-    );
   });
 
   it("backs up and restores bit-exact under an address-space limit (ulimit -v) of 3 GiB", async (t) => {
