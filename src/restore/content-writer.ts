@@ -451,12 +451,10 @@ class Batch {
     const partOf = new Map<WantedBlob, number>();
     for (const [pack, byId] of packs) {
       const blobs = [...byId.values()];
-      const spans = blobs.map(({ location }) => ({
-        offset: location.offset,
-        length: location.length,
-        decoded: location.rawLength,
-      }));
-      for (const group of groupSpans(spans, limits)) {
+      for (const group of groupSpans(
+        blobs.map((b) => b.location),
+        limits,
+      )) {
         const members = group.map((i) => blobs[i] as WantedBlob);
         for (const blob of members) partOf.set(blob, this.parts.length);
         this.parts.push({ pack, blobs: members, range: cover(members.map((b) => b.location)) });

@@ -56,7 +56,7 @@ test("a pack's wanted blobs are read in parts of bounded size, split where the g
     { offset: 200, length: 100 },
     { offset: 1000, length: 50 },
     { offset: 2000, length: 900 },
-  ].map((span) => ({ ...span, decoded: span.length }));
+  ].map((span) => ({ ...span, rawLength: span.length }));
   // 250 bytes at most per part; a gap of 500 or more starts a new one.
   const limits = { maxBytes: 250, maxGap: 500, maxDecoded: Number.POSITIVE_INFINITY };
   assert.deepEqual(groupSpans(spans, limits), [[1, 2], [3, 0], [4], [5]]);
@@ -69,27 +69,27 @@ test("a pack's wanted blobs are read in parts of bounded size, split where the g
 
 test("overlapping claims of an untrusted index end up in one part covering them all", () => {
   const spans = [
-    { offset: 0, length: 100, decoded: 400 },
-    { offset: 50, length: 10, decoded: 400 },
-    { offset: 90, length: 30, decoded: 400 },
+    { offset: 0, length: 100, rawLength: 400 },
+    { offset: 50, length: 10, rawLength: 400 },
+    { offset: 90, length: 30, rawLength: 400 },
   ];
   assert.deepEqual(groupSpans(spans, { maxBytes: 1000, maxGap: 0, maxDecoded: 500 }), [[0, 1, 2]]);
   assert.deepEqual(cover(spans), { offset: 0, length: 120 });
 });
 
 test("parts are bounded by what they decode too, and a frame's blobs stay in one part", () => {
-  // Small files compressed 4:1, back to back: three parts of at most 1,000 decoded bytes.
+  // Small files compressed 4:1, back to back: parts of two (1,000 decoded bytes at most).
   const small = Array.from({ length: 9 }, (_, i) => ({
     offset: i * 100,
     length: 100,
-    decoded: 400,
+    rawLength: 400,
   }));
   const limits = { maxBytes: 10_000, maxGap: 0, maxDecoded: 1000 };
   assert.deepEqual(groupSpans(small, limits), [[0, 1], [2, 3], [4, 5], [6, 7], [8]]);
   // Four blobs of one frame (one span, each decoding to 600 bytes), then a lone blob.
   const frame = [
-    ...Array.from({ length: 4 }, () => ({ offset: 0, length: 500, decoded: 600 })),
-    { offset: 500, length: 100, decoded: 100 },
+    ...Array.from({ length: 4 }, () => ({ offset: 0, length: 500, rawLength: 600 })),
+    { offset: 500, length: 100, rawLength: 100 },
   ];
   assert.deepEqual(groupSpans(frame, limits), [[0, 1, 2, 3], [4]]);
 });

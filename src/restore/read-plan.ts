@@ -56,9 +56,9 @@ function spanAt(spans: readonly Span[], i: number): number {
   return (spans[i] as Span).offset;
 }
 
-/** A wanted blob's place in its pack and the bytes decoding it yields. */
+/** A wanted blob's place in its pack and the bytes decoding it yields (as BlobLocation says). */
 export interface DecodedSpan extends Span {
-  readonly decoded: number;
+  readonly rawLength: number;
 }
 
 export interface PartLimits {
@@ -95,7 +95,7 @@ export function groupSpans(spans: readonly DecodedSpan[], limits: PartLimits): n
       current.length > 0 &&
       span.offset <= end + maxGap &&
       Math.max(end, spanEnd) - start <= maxBytes &&
-      (span.offset < end || decoded + span.decoded <= maxDecoded);
+      (span.offset < end || decoded + span.rawLength <= maxDecoded);
     if (!fits) {
       if (current.length > 0) parts.push(current);
       current = [];
@@ -105,7 +105,7 @@ export function groupSpans(spans: readonly DecodedSpan[], limits: PartLimits): n
     }
     current.push(i);
     end = Math.max(end, spanEnd);
-    decoded += span.decoded;
+    decoded += span.rawLength;
   }
   if (current.length > 0) parts.push(current);
   return parts;
