@@ -6,7 +6,8 @@
 // and spend most of a second loading on each run. Bundled, `rempart help` (every command) opens
 // about 50 files. TypeBox alone is also bundled as `#typebox` (dist/vendor/typebox.js,
 // package.json "imports") for the unbundled dist/ that tests and benches import. Native bindings
-// stay external: they are loaded from node_modules.
+// stay external: zstd's and SQLite's load from node_modules, Rempart's own (native/, compiled into
+// build/Release by `npm ci`) from the package (src/snapshot/xattr.ts).
 import { readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
@@ -36,7 +37,7 @@ const bundled = {
   ...common,
   outdir: "dist",
   entryNames: "[name]",
-  external: ["better-sqlite3", "zstd-napi", "@napi-rs/xattr"],
+  external: ["better-sqlite3", "zstd-napi"],
   // Bundled CommonJS dependencies (commander) call require() for Node's own modules.
   banner: {
     js: 'import { createRequire as bundleRequire } from "node:module"; const require = bundleRequire(import.meta.url);',

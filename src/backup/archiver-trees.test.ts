@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { setAttributeSync } from "@napi-rs/xattr";
 import { check } from "../check/checker.js";
 import type { Repository } from "../repository/repository.js";
+import { setXattr } from "../snapshot/fs-native.js";
 import { findNode, walkTree } from "../snapshot/walk.js";
 import { tempDir } from "../testing/cli.js";
 import { backupPaths, newRepository, reopen } from "./archiver-test-support.js";
@@ -92,8 +92,8 @@ describe("archiver trees", () => {
       // Times alone: the same content and size, an older modification time.
       utimesSync(join(src, "other/o.txt"), Date.now() / 1000, 1_000_000);
       if (xattrs) {
-        setAttributeSync(join(src, "a/b/c/deep.txt"), "user.tag", "kept");
-        setAttributeSync(join(src, "a/b"), "user.tag", "dir");
+        setXattr(join(src, "a/b/c/deep.txt"), "user.tag", Buffer.from("kept"));
+        setXattr(join(src, "a/b"), "user.tag", Buffer.from("dir"));
       }
     });
     assert.equal((await node("a/side/s.txt"))?.mode, 0o600);
@@ -141,7 +141,7 @@ function canSetUserXattrs(t: TestContext): boolean {
   const probe = join(tempDir(t, "xattr-probe"), "probe");
   writeFileSync(probe, "");
   try {
-    setAttributeSync(probe, "user.probe", "1");
+    setXattr(probe, "user.probe", Buffer.from("1"));
     return true;
   } catch {
     t.diagnostic("user.* xattrs not supported here: the xattr case is left out");

@@ -17,7 +17,7 @@ import type { PackWriter, Repository, StoredSnapshot } from "../repository/repos
 import type { Snapshot, SnapshotSummary } from "../repository/snapshot.js";
 import { argumentSpellings, fsPath } from "../snapshot/filename.js";
 import { captureMetadata } from "../snapshot/fs-metadata.js";
-import { readDirectory, xattrsReadable } from "../snapshot/fs-paths.js";
+import { readDirectory } from "../snapshot/fs-paths.js";
 import {
   childPath,
   compareNames,
@@ -171,9 +171,6 @@ class Archiver {
   private readonly exclude: ExcludeMatcher;
   private readonly detector: ChangeDetector;
   private scanned: ScanTotals | undefined;
-  /** entries whose extended attributes cannot be read (fs-paths.ts): how many, and the first */
-  private xattrsUnread = 0;
-  private firstXattrsUnread = "";
 
   constructor(
     private readonly repo: Repository,
@@ -402,7 +399,6 @@ class Archiver {
       this.warn(path, error);
       return undefined;
     }
-    this.checkXattrsReadable(path, stats);
     if (stats.isFile()) return this.fileNode(path, name, stats, previous);
     if (stats.isDirectory()) {
       // Setting an xattr changes ctime: an unchanged ctime lets the parent's xattrs stand.
@@ -449,27 +445,6 @@ class Archiver {
       nodes.push(Object.assign(metadata, { subtree }));
     }
     return this.storeTree(nodes);
-  }
-
-  private checkXattrsReadable(path: string, stats: Stats): void {
-    if (xattrsReadable(path, stats.isDirectory())) return;
-    if (this.xattrsUnread++ === 0) this.firstXattrsUnread = path;
-  }
-
-  /**
-   * One warning for all the entries whose xattrs could not be read: on a share of Latin-1 names
-   * that is every such file on every run, and the files themselves are backed up. It does not
-   * count as unreadable (exit 3) for that reason.
-   */
-  private reportXattrsUnread(): void {
-    if (this.xattrsUnread === 0) return;
-    const others = this.xattrsUnread - 1;
-    this.options.onWarning?.({
-      path: this.firstXattrsUnread,
-      message:
-        "extended attributes not backed up: the name is not UTF-8, and the xattr binding only " +
-        `takes UTF-8 paths${others > 0 ? ` (likewise for ${others} other entries)` : ""}`,
-    });
   }
 
   /**
@@ -520,7 +495,6 @@ class Archiver {
         buildTrie(options.paths),
         options.parent?.snapshot.tree,
       );
-      this.reportXattrsUnread();
       // Packs, then the index listing them, then the snapshot: a kill between leaves no snapshot
       // referencing a blob that no stored index lists.
       await this.pool.flush();

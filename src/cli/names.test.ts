@@ -22,6 +22,7 @@ import { after, before, describe, it } from "node:test";
 import { forgedSnapshot, openAsAttacker } from "../repository/forge-test-support.js";
 import { PackBuilder } from "../repository/pack.js";
 import { decodeName } from "../snapshot/filename.js";
+import { getXattr, setXattr } from "../snapshot/fs-native.js";
 import { fileNode } from "../snapshot/tree-test-support.js";
 import { FsObjectStore } from "../storage/fs/fs-store.js";
 import { backupSummary, expectExit, jsonLines, PASSWORD, runCli, tempDir } from "../testing/cli.js";
@@ -216,6 +217,14 @@ describe("file names that are not UTF-8, restored", () => {
   const src = join(work, "share");
   const repo = join(work, "repo");
 
+  const DOS = "user.DOSATTRIB";
+  const XATTR_FIXTURES: ReadonlyArray<readonly [Buffer[], Buffer]> = [
+    [[CAFE_LATIN1], utf8("0x20")],
+    [[DIR_LATIN1], utf8("0x10")],
+    [[DIR_LATIN1, TODO_LATIN1], utf8("0x21")],
+  ];
+  let xattrsKept = false;
+
   before(async () => {
     mkdirSync(src);
     writeFileSync(at(src, CAFE_LATIN1), "Latin-1 name\n");
@@ -227,6 +236,14 @@ describe("file names that are not UTF-8, restored", () => {
     writeFileSync(at(src, DIR_LATIN1, latin1("sous-r\xe9pertoire"), utf8("x")), "deep\n");
     symlinkSync(CAFE_LATIN1, at(src, LINK_TO_LATIN1));
     symlinkSync(Buffer.concat([DIR_LATIN1, utf8("/"), TODO_LATIN1]), at(src, LINK_LATIN1));
+    try {
+      // What Samba stores on every file and directory it serves (`store dos attributes`).
+      for (const [path, value] of XATTR_FIXTURES)
+        setXattr(decodeName(at(src, ...path)), DOS, value);
+      xattrsKept = true;
+    } catch {
+      xattrsKept = false;
+    }
     expectExit(await runCli(["init", "--repo", repo]), 0, "init");
     expectExit(await runCli(["backup", "--repo", repo, "--json", src]), 0, "backup");
   });
@@ -235,6 +252,17 @@ describe("file names that are not UTF-8, restored", () => {
     const target = join(work, "restored");
     expectExit(await runCli(["restore", "--repo", repo, "latest", "--target", target]), 0);
     assert.deepEqual(byteTree(at(join(target, src))), byteTree(at(src)));
+  });
+
+  it("restores the extended attributes of entries whose names are not UTF-8", async (t) => {
+    if (!xattrsKept) {
+      t.skip("no user.* xattrs on this filesystem");
+      return;
+    }
+    const target = join(work, "restored-xattrs");
+    expectExit(await runCli(["restore", "--repo", repo, "latest", "--target", target]), 0);
+    for (const [path, value] of XATTR_FIXTURES)
+      assert.deepEqual(getXattr(decodeName(at(join(target, src), ...path)), DOS), value);
   });
 
   it("restores only the Latin-1 directory given to --include as \\xNN", async () => {

@@ -28,8 +28,8 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setAttributeSync } from "@napi-rs/xattr";
 import { captureMetadata, metadataEqual } from "../snapshot/fs-metadata.js";
+import { setXattr } from "../snapshot/fs-native.js";
 import {
   assertSameTree,
   type BackupSummary,
@@ -86,7 +86,7 @@ function userXattrsWork(dir: string): boolean {
   const probe = join(dir, "xattr-probe");
   writeFileSync(probe, "");
   try {
-    setAttributeSync(probe, "user.probe", Buffer.from("1"));
+    setXattr(probe, "user.probe", Buffer.from("1"));
     return true;
   } catch {
     return false;
@@ -184,9 +184,9 @@ function buildTree(src: string): boolean {
   const xattrs = userXattrsWork(src);
   if (xattrs) {
     file("xattrs/tagged", "has extended attributes\n");
-    setAttributeSync(at("xattrs/tagged"), "user.rempart.text", Buffer.from("hello"));
-    setAttributeSync(at("xattrs/tagged"), "user.rempart.binary", Buffer.from([0, 1, 255, 0, 7]));
-    setAttributeSync(at("xattrs"), "user.rempart.dir", Buffer.from("on a directory"));
+    setXattr(at("xattrs/tagged"), "user.rempart.text", Buffer.from("hello"));
+    setXattr(at("xattrs/tagged"), "user.rempart.binary", Buffer.from([0, 1, 255, 0, 7]));
+    setXattr(at("xattrs"), "user.rempart.dir", Buffer.from("on a directory"));
   }
 
   // Owners before modes: chown clears setuid and setgid.

@@ -5,7 +5,6 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { getAttributeSync, setAttributeSync } from "@napi-rs/xattr";
 import { isRempartError } from "../errors.js";
 import {
   applyMetadata,
@@ -14,6 +13,7 @@ import {
   metadataEqual,
   type NodeMetadata,
 } from "./fs-metadata.js";
+import { getXattr, setXattr } from "./fs-native.js";
 
 const asRoot = process.getuid?.() === 0;
 const needsRoot = asRoot ? false : "needs root";
@@ -64,7 +64,7 @@ function userXattrDir(t: TestContext): string | undefined {
     const dir = tempDir(t, parent);
     fs.writeFileSync(join(dir, "probe"), "");
     try {
-      setAttributeSync(join(dir, "probe"), "user.probe", "1");
+      setXattr(join(dir, "probe"), "user.probe", Buffer.from("1"));
       return dir;
     } catch {
       // Not supported here: try the next place.
@@ -208,9 +208,9 @@ test("carries user extended attributes, binary and empty values included", (t) =
   }
   const source = join(dir, "tagged");
   fs.writeFileSync(source, "");
-  setAttributeSync(source, "user.b", Buffer.from([0, 255, 1]));
-  setAttributeSync(source, "user.a", "hello");
-  setAttributeSync(source, "user.empty", Buffer.alloc(0));
+  setXattr(source, "user.b", Buffer.from([0, 255, 1]));
+  setXattr(source, "user.a", Buffer.from("hello"));
+  setXattr(source, "user.empty", Buffer.alloc(0));
 
   assert.deepEqual(capture(source).xattrs, [
     { name: "user.a", value: Buffer.from("hello").toString("base64") },
@@ -219,7 +219,7 @@ test("carries user extended attributes, binary and empty values included", (t) =
   ]);
   const target = tempDir(t, dir);
   assertRestored(source, target);
-  assert.deepEqual(getAttributeSync(join(target, "tagged"), "user.b"), Buffer.from([0, 255, 1]));
+  assert.deepEqual(getXattr(join(target, "tagged"), "user.b"), Buffer.from([0, 255, 1]));
 });
 
 test("leaves the xattrs field out when an entry has none", (t) => {
@@ -234,7 +234,7 @@ test("keeps file capabilities although changing the owner drops them", { skip: n
   fs.chownSync(source, 1234, 5678);
   // What `setcap cap_net_raw+ep` writes.
   const netRaw = "AQAAAgAgAAAAAAAAAAAAAAAAAAA=";
-  setAttributeSync(source, "security.capability", Buffer.from(netRaw, "base64"));
+  setXattr(source, "security.capability", Buffer.from(netRaw, "base64"));
 
   const restored = assertRestored(source, tempDir(t));
   assert.deepEqual(restored.xattrs, [{ name: "security.capability", value: netRaw }]);

@@ -6,13 +6,11 @@
  * Paths and names are decoded strings (filename.ts): every fs call gets fsPath(path), so a name
  * that is not UTF-8 is read and written byte-exact, and costs nothing when it is UTF-8.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { constants as osConstants } from "node:os";
-import { getAttributeSync, listAttributesSync, setAttributeSync } from "@napi-rs/xattr";
 import { RempartError } from "../errors.js";
 import { decodeName, displayName, fsPath } from "./filename.js";
-import { createThroughTextPath, withWritableXattrPath, withXattrPath } from "./fs-paths.js";
+import { getXattr, listXattrNames, makeNode, setXattr } from "./fs-native.js";
 import { toMicroseconds, utimesSeconds } from "./fs-times.js";
 import { compareNames, type NodeType, type TreeNode, type Xattr } from "./tree.js";
 
@@ -92,7 +90,7 @@ export function captureMetadata(
       decodeName(fs.readlinkSync(fsPath(path), { encoding: "buffer" })),
     );
   if (type === "chardev" || type === "blockdev") node.rdev = stats.rdev;
-  const xattrs = knownXattrs ? knownXattrs.xattrs : readXattrs(path, type === "dir");
+  const xattrs = knownXattrs ? knownXattrs.xattrs : readXattrs(path);
   if (xattrs !== undefined) node.xattrs = xattrs;
   return node;
 }
@@ -114,26 +112,14 @@ export function applyMetadata(path: string, node: NodeMetadata, options: ApplyOp
     );
   }
   // Before chmod, which may remove the write permission that user.* attributes require.
-  // @napi-rs/xattr uses lsetxattr, so a symlink's own attributes are set, never its target's.
-  if (node.xattrs !== undefined && node.xattrs.length > 0) {
-    const xattrs = node.xattrs;
+  // lsetxattr: a symlink's own attributes are set, never its target's.
+  for (const xattr of node.xattrs ?? []) {
     try {
-      const reached = withWritableXattrPath(path, node.type === "dir", (textPath) => {
-        for (const xattr of xattrs) {
-          try {
-            setAttributeSync(textPath, xattr.name, Buffer.from(xattr.value, "base64"));
-          } catch (error) {
-            warnings.push(
-              `could not set xattr ${xattr.name} on ${displayName(path)}: ${reason(error)}`,
-            );
-          }
-        }
-        return true;
-      });
-      if (reached === undefined)
-        warnings.push(`could not set the xattrs of ${displayName(path)}: /proc is not mounted`);
+      setXattr(path, xattr.name, Buffer.from(xattr.value, "base64"));
     } catch (error) {
-      warnings.push(`could not set the xattrs of ${displayName(path)}: ${reason(error)}`);
+      warnings.push(
+        `could not set xattr ${displayName(xattr.name)} on ${displayName(path)}: ${reason(error)}`,
+      );
     }
   }
   // Linux has no lchmod and a symlink's own mode means nothing.
@@ -158,10 +144,11 @@ export function applyMetadata(path: string, node: NodeMetadata, options: ApplyOp
 export function createSpecialNode(path: string, node: NodeMetadata): string | undefined {
   switch (node.type) {
     case "fifo":
-      run("mkfifo", (textPath) => ["--", textPath], path);
+      attempt("create", path, () => makeNode(path, "fifo"));
       return undefined;
     case "chardev":
     case "blockdev": {
+      const type = node.type;
       if (process.getuid?.() !== 0)
         return `device ${displayName(path)} not restored: creating devices needs root`;
       // Trees are untrusted: decodeTree does not insist on rdev.
@@ -172,8 +159,7 @@ export function createSpecialNode(path: string, node: NodeMetadata): string | un
           { path },
         );
       const { major, minor } = splitDeviceNumber(node.rdev);
-      const kind = node.type === "chardev" ? "c" : "b";
-      run("mknod", (textPath) => ["--", textPath, kind, String(major), String(minor)], path);
+      attempt("create", path, () => makeNode(path, type, major, minor));
       return undefined;
     }
     case "socket":
@@ -260,12 +246,10 @@ function show(kind: FieldKind, value: string | number | undefined): string {
 
 // One llistxattr per entry, measured at 4-8 µs (ext4 and tmpfs, 50,000 empty files): about what the
 // walker's lstat costs, so capture doubles the per-entry metadata time but not the backup's.
-// An entry whose own name is not UTF-8 and is not a directory has no path the binding can take
-// (fs-paths.ts): its xattrs are not read, and the caller tells the user (xattrsReadable).
-function readXattrs(path: string, isDirectory: boolean): Xattr[] | undefined {
+function readXattrs(path: string): Xattr[] | undefined {
   let xattrs: Xattr[] | undefined;
   try {
-    xattrs = withXattrPath(path, isDirectory, listXattrs);
+    xattrs = listXattrs(path);
   } catch (error) {
     // The filesystem has no xattrs, or this entry's are closed to us: the entry is still backed up.
     if (XATTRS_UNREADABLE.has(errnoOf(error) ?? "")) return undefined;
@@ -275,49 +259,36 @@ function readXattrs(path: string, isDirectory: boolean): Xattr[] | undefined {
 }
 
 function listXattrs(path: string): Xattr[] | undefined {
-  const names = listAttributesSync(path);
+  const names = listXattrNames(path);
   // Most entries have none: no list of them, and readXattrs takes undefined for none.
   if (names.length === 0) return undefined;
   const xattrs: Xattr[] = [];
   for (const name of names.sort(compareNames)) {
-    // The binding reports every failure as null; after a listing that means removed meanwhile.
-    const value = getAttributeSync(path, name);
-    if (value !== null) xattrs.push({ name, value: value.toString("base64") });
+    const value = readXattr(path, name);
+    if (value !== undefined) xattrs.push({ name, value: value.toString("base64") });
   }
   return xattrs;
+}
+
+/** One attribute's value; undefined when removed since the listing, or closed to us alone. */
+function readXattr(path: string, name: string): Buffer | undefined {
+  try {
+    return getXattr(path, name);
+  } catch (error) {
+    if (XATTRS_UNREADABLE.has(errnoOf(error) ?? "")) return undefined;
+    throw error;
+  }
 }
 
 const XATTRS_UNREADABLE: ReadonlySet<string> = new Set(["ENOTSUP", "EACCES", "EPERM"]);
 
 /** Linux dev_t as glibc lays it out: major in bits 8-19 and 32-43, minor in 0-7 and 20-31. */
-function splitDeviceNumber(rdev: number): { major: bigint; minor: bigint } {
+function splitDeviceNumber(rdev: number): { major: number; minor: number } {
   const dev = BigInt(rdev);
   return {
-    major: ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn),
-    minor: (dev & 0xffn) | ((dev >> 12n) & ~0xffn),
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & 0xffffff00n)),
   };
-}
-
-// Node has no mkfifo or mknod; the coreutils binaries get arguments, never a shell line, and a
-// path they can take as text (fs-paths.ts).
-function run(command: string, args: (textPath: string) => string[], path: string): void {
-  attempt(`create`, path, () =>
-    createThroughTextPath(path, (textPath, directoryFd) => {
-      const result = spawnSync(command, args(textPath), {
-        encoding: "utf8",
-        stdio: ["ignore", "ignore", "pipe", ...(directoryFd === undefined ? [] : [directoryFd])],
-      });
-      if (result.error !== undefined) throw ioError(`run ${command} for`, path, result.error);
-      if (result.status !== 0)
-        throw new RempartError(
-          "Io",
-          `could not create ${displayName(path)}: ${result.stderr.trim()}`,
-          {
-            path,
-          },
-        );
-    }),
-  );
 }
 
 function attempt<T>(action: string, path: string, operation: () => T): T {
@@ -336,19 +307,11 @@ function ioError(action: string, path: string, error: unknown): RempartError {
   });
 }
 
-// First name wins, so 95 reads ENOTSUP rather than its alias EOPNOTSUPP.
-const ERRNO_NAMES = new Map<number, string>();
-for (const [name, errno] of Object.entries(osConstants.errno)) {
-  if (!ERRNO_NAMES.has(errno)) ERRNO_NAMES.set(errno, name);
-}
-
-/** Node's fs errors carry `code`; @napi-rs/xattr's carry only Rust's "… (os error 95)". */
+/** The errno's name of a Node fs error, or of the xattr binding's (xattr.ts gives them `code`). */
 function errnoOf(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as NodeJS.ErrnoException).code;
-  if (code !== undefined && code in osConstants.errno) return code;
-  const match = /\(os error (\d+)\)$/.exec(error.message);
-  return match === null ? undefined : ERRNO_NAMES.get(Number(match[1]));
+  return code !== undefined && code in osConstants.errno ? code : undefined;
 }
 
 function reason(error: unknown): string {

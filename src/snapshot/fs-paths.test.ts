@@ -8,7 +8,6 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
-import { getAttributeSync, setAttributeSync } from "@napi-rs/xattr";
 import { decodeName, encodeName } from "./filename.js";
 import {
   applyMetadata,
@@ -17,7 +16,7 @@ import {
   metadataEqual,
   type NodeMetadata,
 } from "./fs-metadata.js";
-import { createSymlink, readDirectory, withXattrPath, xattrsReadable } from "./fs-paths.js";
+import { createSymlink, readDirectory } from "./fs-paths.js";
 
 const latin1 = (text: string): Buffer => Buffer.from(text, "latin1");
 /** `caf\xe9.txt`: what an old Samba share in ISO-8859-1 holds. */
@@ -50,30 +49,6 @@ function capture(path: string): NodeMetadata {
 
 function sortedBytes(names: Buffer[]): string[] {
   return names.map((name) => name.toString("hex")).sort();
-}
-
-function userXattrsWork(dir: string): boolean {
-  const probe = join(dir, "probe");
-  fs.writeFileSync(probe, "");
-  try {
-    setAttributeSync(probe, "user.probe", "1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe);
-  }
-}
-
-/** The xattr value of a byte path, read through a temporary UTF-8 hard link. */
-function xattrOf(path: Buffer, name: string, dir: string): string | undefined {
-  const alias = join(dir, "xattr-alias");
-  fs.linkSync(path, alias);
-  try {
-    return getAttributeSync(alias, name)?.toString();
-  } finally {
-    fs.unlinkSync(alias);
-  }
 }
 
 describe("names that are not UTF-8 on disk", () => {
@@ -145,44 +120,5 @@ describe("names that are not UTF-8 on disk", () => {
       latin1("tube-\xe9"),
     ]);
     assert.ok(fs.lstatSync(under(dir, DIR_LATIN1, latin1("tube-\xe9"))).isFIFO());
-  });
-
-  test("xattrs: read below a directory that is not UTF-8 and on it, written on everything", (t) => {
-    const dir = tempDir(t);
-    if (!userXattrsWork(dir)) {
-      t.skip("no user xattrs in the temp dir");
-      return;
-    }
-    const dirBytes = under(dir, DIR_LATIN1);
-    fs.mkdirSync(dirBytes);
-    fs.writeFileSync(under(dir, DIR_LATIN1, Buffer.from("notes.txt")), "");
-    fs.writeFileSync(under(dir, DIR_LATIN1, CAFE_LATIN1), "");
-    const dirPath = decoded(dir, DIR_LATIN1);
-    const notesPath = `${dirPath}/notes.txt`;
-    const cafePath = `${dirPath}/${decodeName(CAFE_LATIN1)}`;
-    // Set through the same paths the capture uses, then checked through a UTF-8 alias.
-    withXattrPath(notesPath, false, (p) => setAttributeSync(p, "user.dosattrib", "0x20"));
-    withXattrPath(dirPath, true, (p) => setAttributeSync(p, "user.dosattrib", "0x10"));
-
-    assert.deepEqual(capture(notesPath).xattrs, [{ name: "user.dosattrib", value: "MHgyMA==" }]);
-    assert.deepEqual(capture(dirPath).xattrs, [{ name: "user.dosattrib", value: "MHgxMA==" }]);
-    assert.equal(
-      xattrOf(under(dir, DIR_LATIN1, Buffer.from("notes.txt")), "user.dosattrib", dir),
-      "0x20",
-    );
-
-    // A file whose own name is not UTF-8: @napi-rs/xattr cannot read it; the walker reports it.
-    assert.equal(xattrsReadable(cafePath, false), false);
-    assert.equal(xattrsReadable(dirPath, true), true);
-    assert.equal(xattrsReadable(notesPath, false), true);
-    // Restore can write it, through a temporary link it removes.
-    const node = { ...capture(cafePath), xattrs: [{ name: "user.dosattrib", value: "MHgyMA==" }] };
-    assert.deepEqual(applyMetadata(cafePath, node, { owner: false }), []);
-    assert.equal(xattrOf(under(dir, DIR_LATIN1, CAFE_LATIN1), "user.dosattrib", dir), "0x20");
-    assert.deepEqual(
-      sortedBytes(fs.readdirSync(dirBytes, { encoding: "buffer" })),
-      sortedBytes([Buffer.from("notes.txt"), CAFE_LATIN1]),
-      "no temporary name left behind",
-    );
   });
 });

@@ -1,0 +1,199 @@
+/*
+ * The filesystem calls Node lacks, for src/snapshot/fs-native.ts: extended attributes, and
+ * making FIFOs and device nodes. Paths and attribute names are taken as bytes (Buffers), so an
+ * entry whose name is not UTF-8 (a Latin-1 name on an old Samba share, with its user.DOSATTRIB)
+ * is reached like any other. The l*xattr calls never follow a symlink at the end of the path: a
+ * link's own attributes are read and written, never its target's. A failure throws an Error
+ * carrying the errno number; the TypeScript side names it.
+ */
+#define NAPI_VERSION 8
+#include <errno.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+/* The kernel's own bound on an attribute value (XATTR_SIZE_MAX) and on a listing (XATTR_LIST_MAX). */
+#define LARGEST 65536
+/* Most entries have no attributes, or a few short ones (DOS attributes, an ACL): tried first. */
+#define SMALL 4096
+
+static napi_value throw_errno(napi_env env, int number, const char *call) {
+  napi_value message, error, errno_value;
+  napi_create_string_utf8(env, call, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_create_int32(env, number, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/*
+ * The bytes of a Buffer argument as a NUL-terminated string (malloc'd), or NULL with a JavaScript
+ * exception pending: not a Buffer, or holding a NUL byte, which no path or name can.
+ */
+static char *take_bytes(napi_env env, napi_value value) {
+  bool is_buffer = false;
+  void *data = NULL;
+  size_t length = 0;
+  if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  napi_get_buffer_info(env, value, &data, &length);
+  if (memchr(data, 0, length) != NULL) {
+    throw_errno(env, EINVAL, "a path or name holds a NUL byte");
+    return NULL;
+  }
+  char *copy = malloc(length + 1);
+  if (copy == NULL) {
+    throw_errno(env, ENOMEM, "malloc");
+    return NULL;
+  }
+  memcpy(copy, data, length);
+  copy[length] = 0;
+  return copy;
+}
+
+static bool take_args(napi_env env, napi_callback_info info, size_t wanted, napi_value *args) {
+  size_t count = wanted;
+  if (napi_get_cb_info(env, info, &count, args, NULL, NULL) != napi_ok || count < wanted) {
+    napi_throw_type_error(env, NULL, "missing arguments");
+    return false;
+  }
+  return true;
+}
+
+/* list(path): the attribute names of the entry, as Buffers, in the kernel's order. */
+static napi_value list(napi_env env, napi_callback_info info) {
+  napi_value args[1], result = NULL;
+  if (!take_args(env, info, 1, args)) return NULL;
+  char *path = take_bytes(env, args[0]);
+  if (path == NULL) return NULL;
+  char small[SMALL];
+  char *names = small;
+  ssize_t size = llistxattr(path, names, SMALL);
+  if (size < 0 && errno == ERANGE) {
+    names = malloc(LARGEST);
+    size = names == NULL ? -1 : llistxattr(path, names, LARGEST);
+    if (names == NULL) errno = ENOMEM;
+  }
+  int failure = errno;
+  free(path);
+  if (size < 0) {
+    if (names != small) free(names);
+    return throw_errno(env, failure, "llistxattr");
+  }
+  napi_create_array(env, &result);
+  uint32_t index = 0;
+  for (ssize_t at = 0; at < size;) {
+    size_t length = strnlen(names + at, (size_t)(size - at));
+    napi_value name;
+    napi_create_buffer_copy(env, length, names + at, NULL, &name);
+    napi_set_element(env, result, index++, name);
+    at += (ssize_t)length + 1;
+  }
+  if (names != small) free(names);
+  return result;
+}
+
+/* get(path, name): the value, or null when the entry has no such attribute (removed meanwhile). */
+static napi_value get(napi_env env, napi_callback_info info) {
+  napi_value args[2], result = NULL;
+  if (!take_args(env, info, 2, args)) return NULL;
+  char *path = take_bytes(env, args[0]);
+  if (path == NULL) return NULL;
+  char *name = take_bytes(env, args[1]);
+  if (name == NULL) {
+    free(path);
+    return NULL;
+  }
+  char small[SMALL];
+  char *value = small;
+  ssize_t size = lgetxattr(path, name, value, SMALL);
+  if (size < 0 && errno == ERANGE) {
+    value = malloc(LARGEST);
+    size = value == NULL ? -1 : lgetxattr(path, name, value, LARGEST);
+    if (value == NULL) errno = ENOMEM;
+  }
+  int failure = errno;
+  free(path);
+  free(name);
+  if (size < 0) {
+    if (value != small) free(value);
+    if (failure == ENODATA) {
+      napi_get_null(env, &result);
+      return result;
+    }
+    return throw_errno(env, failure, "lgetxattr");
+  }
+  napi_create_buffer_copy(env, (size_t)size, value, NULL, &result);
+  if (value != small) free(value);
+  return result;
+}
+
+/* set(path, name, value): creates or replaces the attribute. */
+static napi_value set(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  if (!take_args(env, info, 3, args)) return NULL;
+  bool is_buffer = false;
+  void *value = NULL;
+  size_t length = 0;
+  if (napi_is_buffer(env, args[2], &is_buffer) != napi_ok || !is_buffer) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  napi_get_buffer_info(env, args[2], &value, &length);
+  char *path = take_bytes(env, args[0]);
+  if (path == NULL) return NULL;
+  char *name = take_bytes(env, args[1]);
+  if (name == NULL) {
+    free(path);
+    return NULL;
+  }
+  int done = lsetxattr(path, name, value, length, 0);
+  int failure = errno;
+  free(path);
+  free(name);
+  if (done != 0) return throw_errno(env, failure, "lsetxattr");
+  return NULL;
+}
+
+/*
+ * mknod(path, kind, major, minor): kind 0 a FIFO, 1 a character device, 2 a block device, made
+ * with mode 0600 (the restore sets the real mode afterwards); refuses an existing path (EEXIST).
+ */
+static napi_value make_node(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  if (!take_args(env, info, 4, args)) return NULL;
+  uint32_t kind = 0, major_number = 0, minor_number = 0;
+  if (napi_get_value_uint32(env, args[1], &kind) != napi_ok || kind > 2 ||
+      napi_get_value_uint32(env, args[2], &major_number) != napi_ok ||
+      napi_get_value_uint32(env, args[3], &minor_number) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a kind (0-2), a major and a minor number");
+    return NULL;
+  }
+  static const mode_t kinds[] = {S_IFIFO, S_IFCHR, S_IFBLK};
+  char *path = take_bytes(env, args[0]);
+  if (path == NULL) return NULL;
+  dev_t device = kind == 0 ? 0 : makedev(major_number, minor_number);
+  int done = mknod(path, kinds[kind] | 0600, device);
+  int failure = errno;
+  free(path);
+  if (done != 0) return throw_errno(env, failure, "mknod");
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor functions[] = {
+      {"list", NULL, list, NULL, NULL, NULL, napi_default, NULL},
+      {"get", NULL, get, NULL, NULL, NULL, napi_default, NULL},
+      {"set", NULL, set, NULL, NULL, NULL, napi_default, NULL},
+      {"makeNode", NULL, make_node, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  return exports;
+}
