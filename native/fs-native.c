@@ -67,6 +67,34 @@ static bool take_args(napi_env env, napi_callback_info info, size_t wanted, napi
   return true;
 }
 
+/* One of the two reads below into a buffer of `size` bytes; -1 with errno on failure. */
+typedef ssize_t (*reader)(const char *path, const char *name, char *buffer, size_t size);
+
+static ssize_t list_into(const char *path, const char *name, char *buffer, size_t size) {
+  (void)name;
+  return llistxattr(path, buffer, size);
+}
+
+static ssize_t get_into(const char *path, const char *name, char *buffer, size_t size) {
+  return lgetxattr(path, name, buffer, size);
+}
+
+/*
+ * Reads into *buffer (SMALL bytes, the caller's) and, when that is too small (ERANGE), again into
+ * LARGEST bytes of heap that *buffer then points to: the caller frees it when it is not its own.
+ */
+static ssize_t fill(reader read, const char *path, const char *name, char **buffer) {
+  ssize_t size = read(path, name, *buffer, SMALL);
+  if (size >= 0 || errno != ERANGE) return size;
+  char *large = malloc(LARGEST);
+  if (large == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  *buffer = large;
+  return read(path, name, large, LARGEST);
+}
+
 /* list(path): the attribute names of the entry, as Buffers, in the kernel's order. */
 static napi_value list(napi_env env, napi_callback_info info) {
   napi_value args[1], result = NULL;
@@ -75,12 +103,7 @@ static napi_value list(napi_env env, napi_callback_info info) {
   if (path == NULL) return NULL;
   char small[SMALL];
   char *names = small;
-  ssize_t size = llistxattr(path, names, SMALL);
-  if (size < 0 && errno == ERANGE) {
-    names = malloc(LARGEST);
-    size = names == NULL ? -1 : llistxattr(path, names, LARGEST);
-    if (names == NULL) errno = ENOMEM;
-  }
+  ssize_t size = fill(list_into, path, NULL, &names);
   int failure = errno;
   free(path);
   if (size < 0) {
@@ -113,12 +136,7 @@ static napi_value get(napi_env env, napi_callback_info info) {
   }
   char small[SMALL];
   char *value = small;
-  ssize_t size = lgetxattr(path, name, value, SMALL);
-  if (size < 0 && errno == ERANGE) {
-    value = malloc(LARGEST);
-    size = value == NULL ? -1 : lgetxattr(path, name, value, LARGEST);
-    if (value == NULL) errno = ENOMEM;
-  }
+  ssize_t size = fill(get_into, path, name, &value);
   int failure = errno;
   free(path);
   free(name);
