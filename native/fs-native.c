@@ -31,20 +31,26 @@ static napi_value throw_errno(napi_env env, int number, const char *call) {
   return NULL;
 }
 
+/* A Buffer argument's bytes, or false with a TypeError pending. */
+static bool buffer_of(napi_env env, napi_value value, void **data, size_t *length) {
+  bool is_buffer = false;
+  if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return false;
+  }
+  napi_get_buffer_info(env, value, data, length);
+  return true;
+}
+
 /*
  * The bytes of a Buffer argument as a NUL-terminated string (malloc'd), or NULL with a JavaScript
  * exception pending: not a Buffer, or holding a NUL byte, which no path or name can.
  */
 static char *take_bytes(napi_env env, napi_value value) {
-  bool is_buffer = false;
   void *data = NULL;
   size_t length = 0;
-  if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer) {
-    napi_throw_type_error(env, NULL, "expected a Buffer");
-    return NULL;
-  }
-  napi_get_buffer_info(env, value, &data, &length);
-  if (memchr(data, 0, length) != NULL) {
+  if (!buffer_of(env, value, &data, &length)) return NULL;
+  if (length > 0 && memchr(data, 0, length) != NULL) {
     throw_errno(env, EINVAL, "a path or name holds a NUL byte");
     return NULL;
   }
@@ -53,9 +59,19 @@ static char *take_bytes(napi_env env, napi_value value) {
     throw_errno(env, ENOMEM, "malloc");
     return NULL;
   }
-  memcpy(copy, data, length);
+  if (length > 0) memcpy(copy, data, length); /* an empty Buffer's data may be NULL */
   copy[length] = 0;
   return copy;
+}
+
+/* args[0] and args[1] as a path and a name (both malloc'd), or false with an exception pending. */
+static bool take_path_and_name(napi_env env, const napi_value *args, char **path, char **name) {
+  *path = take_bytes(env, args[0]);
+  if (*path == NULL) return false;
+  *name = take_bytes(env, args[1]);
+  if (*name != NULL) return true;
+  free(*path);
+  return false;
 }
 
 static bool take_args(napi_env env, napi_callback_info info, size_t wanted, napi_value *args) {
@@ -127,13 +143,8 @@ static napi_value list(napi_env env, napi_callback_info info) {
 static napi_value get(napi_env env, napi_callback_info info) {
   napi_value args[2], result = NULL;
   if (!take_args(env, info, 2, args)) return NULL;
-  char *path = take_bytes(env, args[0]);
-  if (path == NULL) return NULL;
-  char *name = take_bytes(env, args[1]);
-  if (name == NULL) {
-    free(path);
-    return NULL;
-  }
+  char *path, *name;
+  if (!take_path_and_name(env, args, &path, &name)) return NULL;
   char small[SMALL];
   char *value = small;
   ssize_t size = fill(get_into, path, name, &value);
@@ -157,21 +168,11 @@ static napi_value get(napi_env env, napi_callback_info info) {
 static napi_value set(napi_env env, napi_callback_info info) {
   napi_value args[3];
   if (!take_args(env, info, 3, args)) return NULL;
-  bool is_buffer = false;
   void *value = NULL;
   size_t length = 0;
-  if (napi_is_buffer(env, args[2], &is_buffer) != napi_ok || !is_buffer) {
-    napi_throw_type_error(env, NULL, "expected a Buffer");
-    return NULL;
-  }
-  napi_get_buffer_info(env, args[2], &value, &length);
-  char *path = take_bytes(env, args[0]);
-  if (path == NULL) return NULL;
-  char *name = take_bytes(env, args[1]);
-  if (name == NULL) {
-    free(path);
-    return NULL;
-  }
+  if (!buffer_of(env, args[2], &value, &length)) return NULL;
+  char *path, *name;
+  if (!take_path_and_name(env, args, &path, &name)) return NULL;
   int done = lsetxattr(path, name, value, length, 0);
   int failure = errno;
   free(path);
