@@ -10,6 +10,7 @@ import { describe, it, type TestContext } from "node:test";
 import { check } from "../check/checker.js";
 import type { Repository } from "../repository/repository.js";
 import { setXattr } from "../snapshot/fs-native.js";
+import { userXattrsWork } from "../snapshot/fs-native-test-support.js";
 import { findNode, walkTree } from "../snapshot/walk.js";
 import { tempDir } from "../testing/cli.js";
 import { backupPaths, newRepository, reopen } from "./archiver-test-support.js";
@@ -138,13 +139,7 @@ describe("archiver trees", () => {
 
 /** Whether the test directory's filesystem takes user.* attributes (tmpfs before 6.6 does not). */
 function canSetUserXattrs(t: TestContext): boolean {
-  const probe = join(tempDir(t, "xattr-probe"), "probe");
-  writeFileSync(probe, "");
-  try {
-    setXattr(probe, "user.probe", Buffer.from("1"));
-    return true;
-  } catch {
-    t.diagnostic("user.* xattrs not supported here: the xattr case is left out");
-    return false;
-  }
+  if (userXattrsWork(tempDir(t, "xattr-probe"))) return true;
+  t.diagnostic("user.* xattrs not supported here: the xattr case is left out");
+  return false;
 }

@@ -30,6 +30,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { captureMetadata, metadataEqual } from "../snapshot/fs-metadata.js";
 import { setXattr } from "../snapshot/fs-native.js";
+import { userXattrsWork } from "../snapshot/fs-native-test-support.js";
 import {
   assertSameTree,
   type BackupSummary,
@@ -80,19 +81,6 @@ function touch(path: string, seconds: string): void {
 function mkfifo(path: string): void {
   const result = spawnSync("mkfifo", ["--", path], { encoding: "utf8" });
   assert.equal(result.status, 0, result.stderr);
-}
-
-function userXattrsWork(dir: string): boolean {
-  const probe = join(dir, "xattr-probe");
-  writeFileSync(probe, "");
-  try {
-    setXattr(probe, "user.probe", Buffer.from("1"));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(probe);
-  }
 }
 
 /** Builds the tree; returns whether user.* xattrs were set (the filesystem may refuse them). */

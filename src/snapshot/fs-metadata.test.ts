@@ -14,6 +14,7 @@ import {
   type NodeMetadata,
 } from "./fs-metadata.js";
 import { getXattr, setXattr } from "./fs-native.js";
+import { userXattrDir } from "./fs-native-test-support.js";
 
 const asRoot = process.getuid?.() === 0;
 const needsRoot = asRoot ? false : "needs root";
@@ -55,22 +56,6 @@ function assertRestored(sourcePath: string, targetDir: string): NodeMetadata {
   assert.deepEqual(warnings, []);
   assert.deepEqual(metadataEqual(source, restored), []);
   return restored;
-}
-
-/** A directory on a filesystem that takes user.* attributes, or undefined. */
-function userXattrDir(t: TestContext): string | undefined {
-  for (const parent of [tmpdir(), "/tmp", "/dev/shm", "/var/tmp"]) {
-    if (!fs.existsSync(parent)) continue;
-    const dir = tempDir(t, parent);
-    fs.writeFileSync(join(dir, "probe"), "");
-    try {
-      setXattr(join(dir, "probe"), "user.probe", Buffer.from("1"));
-      return dir;
-    } catch {
-      // Not supported here: try the next place.
-    }
-  }
-  return undefined;
 }
 
 test("keeps setuid, setgid, sticky and plain permission bits", { skip: needsRoot }, (t) => {

@@ -12,30 +12,13 @@ import { describe, type TestContext, test } from "node:test";
 import { decodeName, encodeName } from "./filename.js";
 import { applyMetadata, captureMetadata } from "./fs-metadata.js";
 import { getXattr, listXattrNames, makeNode, setXattr } from "./fs-native.js";
+import { userXattrDir } from "./fs-native-test-support.js";
 
 const latin1 = (text: string): Buffer => Buffer.from(text, "latin1");
 /** What an old Samba share in ISO-8859-1 holds, and what Samba stores on every file. */
 const DIR_LATIN1 = latin1("r\xe9pertoire");
 const CAFE_LATIN1 = latin1("caf\xe9.txt");
 const DOS_ATTRIBUTES = Buffer.from("0x20");
-
-/** A directory on a filesystem that takes user.* attributes, or undefined. */
-function userXattrDir(t: TestContext): string | undefined {
-  for (const parent of [tmpdir(), "/tmp", "/dev/shm", "/var/tmp"]) {
-    if (!fs.existsSync(parent)) continue;
-    const dir = fs.mkdtempSync(join(parent, "rempart-xattr-"));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    try {
-      fs.writeFileSync(join(dir, "probe"), "");
-      setXattr(join(dir, "probe"), "user.probe", Buffer.from("1"));
-      fs.rmSync(join(dir, "probe"));
-      return dir;
-    } catch {
-      // Not supported here: try the next place.
-    }
-  }
-  return undefined;
-}
 
 function under(dir: string, ...parts: Buffer[]): Buffer {
   return Buffer.concat([Buffer.from(dir), ...parts.flatMap((part) => [Buffer.from("/"), part])]);
